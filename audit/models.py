@@ -1,0 +1,79 @@
+"""Audit tables and the closed vocabulary of actions they record."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+
+class AuditAction(StrEnum):
+    """Every `subject.verb` the log may hold; adding one is a reviewed change."""
+
+    LOGIN_SUCCEEDED = "login.succeeded"
+    LOGIN_FAILED = "login.failed"
+    LOGIN_LOCKED = "login.locked"
+    LOGIN_RATE_LIMITED = "login.rate_limited"
+    LOGOUT = "session.logged_out"
+    TOKEN_REFRESHED = "token.refreshed"
+    SESSION_STEPPED_UP = "session.stepped_up"
+    TOKEN_REUSED = "token.reused"
+    TOTP_ENROLMENT_STARTED = "totp.enrolment_started"
+    TOTP_ENROLLED = "totp.enrolled"
+    TOTP_FAILED = "totp.failed"
+    TOTP_RESET = "totp.reset"
+    RECOVERY_CODE_USED = "totp.recovery_used"
+    PASSWORD_CHANGED = "password.changed"
+    PASSWORD_REHASHED = "password.rehashed"
+    USER_CREATED = "user.created"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    ROLE_GRANTED = "role.granted"
+    ROLE_REVOKED = "role.revoked"
+    ACCESS_DENIED = "access.denied"
+    AUDIT_EXPORTED = "audit.exported"
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200))
+    # The entry's `data` object as RFC 8785 canonical JSON text, exactly as it was hashed.
+    data: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    __table_args__ = (
+        Index("ix_audit_entry_ts", "ts"),
+        Index("ix_audit_entry_actor_seq", "actor", "seq"),
+        Index("ix_audit_entry_action_seq", "action", "seq"),
+    )
+
+
+class AuditHead(Base):
+    """One row: the newest entry. Locking it serialises appends on PostgreSQL."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditCheckpoint(Base):
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    # Hex roots of the perfect subtrees at tree_size, so the next checkpoint hashes only new leaves.
+    frontier: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Users, passwords, second factor, tokens, sessions, roles and rate limits."""

@@ -1,0 +1,373 @@
+"""Every state change of accounts and sessions, each with its audit entry in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.actions import record
+from audit.models import AuditAction
+from auth import totp
+from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
+from auth.passwords import check_password_policy
+from auth.queries import normalise_username, user_by_username
+from auth.services import AuthServices
+from auth.tokens import ACCESS
+from core.db import session_clock, session_service
+from core.errors import Conflict, NotAuthenticated, ValidationFailed
+
+SYSTEM = "system"
+
+
+def services(session: AsyncSession) -> AuthServices:
+    found: AuthServices = session_service(session, "auth")
+    return found
+
+
+def user_subject(user: User) -> str:
+    return f"user:{user.id}"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def do_create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    email: str | None = None,
+    actor: str,
+) -> User:
+    """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict."""
+    name = normalise_username(username)
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
+        raise ValidationFailed("A username is 1–64 letters, digits, dots, dashes or underscores.", field="username")
+    if not display_name.strip():
+        raise ValidationFailed("A display name is required.", field="display_name")
+    check_password_policy(password, username=name)
+    if await user_by_username(session, name) is not None:
+        raise Conflict(f"The username {name!r} is already taken.")
+    now = session_clock(session)()
+    user = User(
+        username=name, display_name=display_name.strip(), email=email, created_at=now, password_changed_at=now,
+        password_hash=await services(session).hasher.hash(password), is_active=True, failed_logins=0, roles=[],
+    )
+    session.add(user)
+    await session.flush()
+    await record(session, AuditAction.USER_CREATED, actor=actor, subject=user_subject(user),
+                 data={"username": name, "display_name": user.display_name})
+    return user
+
+
+async def do_grant_role(session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str) -> bool:
+    """Grant `role` (in `scope`). Audit: role.granted. Idempotent: returns False if already held."""
+    if any(g.role == role and g.scope == scope for g in user.roles):
+        return False
+    user.roles.append(RoleGrant(role=str(role), scope=scope, granted_at=session_clock(session)()))
+    await session.flush()
+    await record(session, AuditAction.ROLE_GRANTED, actor=actor, subject=user_subject(user),
+                 data={"role": str(role), "scope": scope})
+    return True
+
+
+async def do_revoke_role(session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str) -> bool:
+    """Revoke `role` (in `scope`). Audit: role.revoked. Idempotent: returns False if not held."""
+    grant = next((g for g in user.roles if g.role == role and g.scope == scope), None)
+    if grant is None:
+        return False
+    user.roles.remove(grant)
+    await session.delete(grant)
+    await session.flush()
+    await record(session, AuditAction.ROLE_REVOKED, actor=actor, subject=user_subject(user),
+                 data={"role": str(role), "scope": scope})
+    return True
+
+
+async def do_set_password(session: AsyncSession, *, user: User, password: str, actor: str) -> None:
+    """Replace the password and end every session of the user. Audit: password.changed."""
+    check_password_policy(password, username=user.username)
+    user.password_hash = await services(session).hasher.hash(password)
+    user.password_changed_at = session_clock(session)()
+    user.failed_logins = 0
+    user.locked_until = None
+    await _revoke_all_sessions(session, user)
+    await record(session, AuditAction.PASSWORD_CHANGED, actor=actor, subject=user_subject(user),
+                 data={"by": "self" if actor == user_subject(user) else "administrator"})
+
+
+async def do_change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
+    """The user's own change: the current password must match. Audit: password.changed."""
+    if not await services(session).hasher.verify(user.password_hash, current):
+        raise ValidationFailed("The current password is wrong.", field="current_password")
+    if current == new:
+        raise ValidationFailed("The new password must differ from the current one.", field="new_password")
+    await do_set_password(session, user=user, password=new, actor=user_subject(user))
+
+
+async def do_rehash_password(session: AsyncSession, *, user: User, new_hash: str) -> None:
+    """Store a hash made with today's argon2 parameters. Audit: password.rehashed."""
+    user.password_hash = new_hash
+    await record(session, AuditAction.PASSWORD_REHASHED, actor=user_subject(user), subject=user_subject(user))
+
+
+async def do_set_active(session: AsyncSession, *, user: User, active: bool, actor: str) -> None:
+    """Disable or enable an account; disabling ends its sessions. Audit: user.disabled / user.enabled."""
+    if user.is_active == active:
+        return
+    user.is_active = active
+    if not active:
+        await _revoke_all_sessions(session, user)
+    action = AuditAction.USER_ENABLED if active else AuditAction.USER_DISABLED
+    await record(session, action, actor=actor, subject=user_subject(user))
+
+
+async def _revoke_all_sessions(session: AsyncSession, user: User) -> None:
+    now = session_clock(session)()
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# ---- failures and lockout -------------------------------------------------------------------
+
+
+async def do_record_login_failure(
+    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str
+) -> bool:
+    """Count a failed password or second-factor check. Audit: login.failed (+ login.locked).
+
+    Returns True when this failure locked the account.
+    """
+    settings = services(session).settings
+    subject = user_subject(user) if user else f"username:{normalise_username(username)[:64]}"
+    await record(session, AuditAction.LOGIN_FAILED, actor="anonymous", subject=subject,
+                 data={"reason": reason, "address": address})
+    if user is None:
+        return False
+    user.failed_logins += 1
+    if user.failed_logins < settings.lockout_threshold:
+        return False
+    user.locked_until = session_clock(session)() + timedelta(minutes=settings.lockout_minutes)
+    user.failed_logins = 0
+    await record(session, AuditAction.LOGIN_LOCKED, actor=SYSTEM, subject=subject,
+                 data={"until": user.locked_until.isoformat(), "address": address})
+    return True
+
+
+async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: str) -> None:
+    """Audit: login.rate_limited (first refusal in a window)."""
+    await record(session, AuditAction.LOGIN_RATE_LIMITED, actor="anonymous", subject=f"address:{address}",
+                 data={"scope": scope})
+
+
+async def do_record_denied_access(
+    session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
+) -> None:
+    """Audit: access.denied."""
+    await record(session, AuditAction.ACCESS_DENIED, actor=actor, subject=subject,
+                 data={"reason": reason, "address": address})
+
+
+# ---- sessions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTokens:
+    access_token: str
+    refresh_token: str
+    csrf_token: str
+    expires_in: int
+    family: str
+
+
+def _issue_access(
+    session: AsyncSession, user: User, family: str, methods: tuple[str, ...], csrf: str, auth_time: datetime
+) -> str:
+    svc = services(session)
+    return svc.tokens.issue(
+        subject=str(user.id), audience=ACCESS, now=session_clock(session)(),
+        lifetime=timedelta(minutes=svc.settings.access_token_minutes),
+        sid=family, amr=list(methods), csrf=_digest(csrf), auth_time=int(auth_time.timestamp()),
+    )
+
+
+async def _new_refresh(
+    session: AsyncSession, user: User, family: str, methods: tuple[str, ...], authenticated_at: datetime | None = None
+) -> str:
+    token = "rt_" + secrets.token_urlsafe(32)
+    now = session_clock(session)()
+    session.add(RefreshToken(
+        token_hash=_digest(token), family=family, user_id=user.id, issued_at=now, methods=",".join(methods),
+        authenticated_at=authenticated_at or now,
+        expires_at=now + timedelta(days=services(session).settings.refresh_token_days),
+    ))
+    await session.flush()
+    return token
+
+
+async def do_start_session(
+    session: AsyncSession, *, user: User, methods: tuple[str, ...], address: str, user_agent: str
+) -> SessionTokens:
+    """A completed login. Audit: login.succeeded."""
+    user.failed_logins = 0
+    user.locked_until = None
+    family = secrets.token_hex(16)
+    refresh = await _new_refresh(session, user, family, methods)
+    csrf = secrets.token_urlsafe(24)
+    access = _issue_access(session, user, family, methods, csrf, session_clock(session)())
+    await record(session, AuditAction.LOGIN_SUCCEEDED, actor=user_subject(user), subject=user_subject(user),
+                 data={"methods": list(methods), "address": address, "user_agent": user_agent[:200],
+                       "session": family})
+    minutes = services(session).settings.access_token_minutes
+    return SessionTokens(access, refresh, csrf, minutes * 60, family)
+
+
+async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
+    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse."""
+    now = session_clock(session)()
+    found = (await session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)).with_for_update()
+    )).scalar_one_or_none()
+    if found is None:
+        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+    user = await session.get(User, found.user_id)
+    if found.used_at is not None or found.revoked_at is not None:
+        await _revoke_family(session, found.family, now)
+        await record(session, AuditAction.TOKEN_REUSED, actor="anonymous", subject=f"user:{found.user_id}",
+                     data={"session": found.family, "address": address})
+        raise NotAuthenticated("This sign-in was ended. Please sign in again.")
+    if found.expires_at <= now or user is None or not user.is_active:
+        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+    found.used_at = now
+    methods = tuple(found.methods.split(","))
+    refresh = await _new_refresh(session, user, found.family, methods, found.authenticated_at)
+    csrf = secrets.token_urlsafe(24)
+    access = _issue_access(session, user, found.family, methods, csrf, found.authenticated_at)
+    await record(session, AuditAction.TOKEN_REFRESHED, actor=user_subject(user), subject=user_subject(user),
+                 data={"session": found.family, "address": address})
+    minutes = services(session).settings.access_token_minutes
+    return SessionTokens(access, refresh, csrf, minutes * 60, found.family)
+
+
+async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def do_end_session(session: AsyncSession, *, user_id: int, family: str) -> None:
+    """Log out: revoke the login's refresh tokens, which also ends its access tokens. Audit: session.logged_out."""
+    await _revoke_family(session, family, session_clock(session)())
+    await record(session, AuditAction.LOGOUT, actor=f"user:{user_id}", subject=f"user:{user_id}",
+                 data={"session": family})
+
+
+# ---- second factor --------------------------------------------------------------------------
+
+
+async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
+    """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started."""
+    secret = totp.new_secret()
+    user.totp_pending_secret = services(session).secrets.seal(secret)
+    await record(session, AuditAction.TOTP_ENROLMENT_STARTED, actor=user_subject(user), subject=user_subject(user))
+    return secret
+
+
+async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: str) -> list[str] | None:
+    """Activate the pending secret if `code` matches it; returns new recovery codes, or None if wrong.
+
+    Audit: totp.enrolled. Replaces earlier recovery codes.
+    """
+    if user.totp_pending_secret is None:
+        raise Conflict("No second-factor enrolment is in progress; start again.")
+    secret = services(session).secrets.open(user.totp_pending_secret)
+    now = session_clock(session)()
+    step = totp.matching_step(secret, code, now=now)
+    if step is None:
+        return None
+    user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
+    user.totp_last_step, user.totp_enrolled_at = step, now
+    codes = totp.new_recovery_codes()
+    await session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+                          .values(used_at=now))
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    await record(session, AuditAction.TOTP_ENROLLED, actor=user_subject(user), subject=user_subject(user))
+    return codes
+
+
+async def do_check_second_factor(session: AsyncSession, *, user: User, code: str, address: str) -> str:
+    """Check a TOTP or recovery code: returns "otp", "recovery", "wrong" or "replayed".
+
+    A TOTP code whose time step is not newer than the last accepted one is a replay (DESIGN.md §11).
+    Audit: totp.recovery_used on a recovery code, totp.failed on wrong or replayed codes.
+    """
+    if totp.looks_like_recovery_code(code):
+        return await _use_recovery_code(session, user=user, code=code, address=address)
+    if user.totp_secret is None:
+        return "wrong"
+    step = totp.matching_step(services(session).secrets.open(user.totp_secret), code,
+                              now=session_clock(session)())
+    outcome = "otp"
+    if step is None:
+        outcome = "wrong"
+    elif user.totp_last_step is not None and step <= user.totp_last_step:
+        outcome = "replayed"
+    if outcome == "otp":
+        user.totp_last_step = step
+    else:
+        await record(session, AuditAction.TOTP_FAILED, actor="anonymous", subject=user_subject(user),
+                     data={"reason": outcome, "address": address})
+    return outcome
+
+
+async def _use_recovery_code(session: AsyncSession, *, user: User, code: str, address: str) -> str:
+    found = (await session.execute(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.hash_recovery_code(code),
+        RecoveryCode.used_at.is_(None),
+    ))).scalar_one_or_none()
+    if found is None:
+        await record(session, AuditAction.TOTP_FAILED, actor="anonymous", subject=user_subject(user),
+                     data={"reason": "wrong recovery code", "address": address})
+        return "wrong"
+    found.used_at = session_clock(session)()
+    await record(session, AuditAction.RECOVERY_CODE_USED, actor=user_subject(user), subject=user_subject(user),
+                 data={"address": address})
+    return "recovery"
+
+
+async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> None:
+    """Remove the second factor (lost phone); the user enrols again at the next login. Audit: totp.reset."""
+    now = session_clock(session)()
+    user.totp_secret = user.totp_pending_secret = None
+    user.totp_last_step = user.totp_enrolled_at = None
+    await session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+                          .values(used_at=now))
+    await _revoke_all_sessions(session, user)
+    await record(session, AuditAction.TOTP_RESET, actor=actor, subject=user_subject(user))
+
+
+async def do_step_up_session(session: AsyncSession, *, user: User, family: str, csrf: str) -> SessionTokens:
+    """Re-issue the session's tokens after password and second factor were proven again just now.
+
+    Audit: session.stepped_up. Admin changes and signatures require a recent step-up.
+    """
+    now = session_clock(session)()
+    await session.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
+                          .values(used_at=now))
+    methods = ("pwd", "otp")
+    refresh = await _new_refresh(session, user, family, methods, now)
+    access = _issue_access(session, user, family, methods, csrf, now)
+    await record(session, AuditAction.SESSION_STEPPED_UP, actor=user_subject(user), subject=user_subject(user),
+                 data={"session": family})
+    return SessionTokens(access, refresh, csrf, services(session).settings.access_token_minutes * 60, family)

@@ -1,0 +1,86 @@
+"""Fixed-window attempt counters, in memory for one process or in Redis across workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from core.clock import Clock, system_clock
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    count: int
+    retry_after: int
+
+    def over(self, limit: int) -> bool:
+        return self.count > limit
+
+
+class Limiter(Protocol):
+    async def hit(self, key: str, *, window: int) -> Hit: ...
+
+    async def peek(self, key: str, *, window: int) -> Hit: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+def _window(window: int, now: float) -> tuple[int, int]:
+    start = int(now // window) * window
+    return start, start + window - int(now)
+
+
+class MemoryLimiter:
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self._clock = clock
+        self._counts: dict[tuple[str, int], int] = {}
+
+    async def hit(self, key: str, *, window: int) -> Hit:
+        start, retry = _window(window, self._clock().timestamp())
+        self._sweep(start, window)
+        count = self._counts.get((key, start), 0) + 1
+        self._counts[(key, start)] = count
+        return Hit(count, max(retry, 1))
+
+    async def peek(self, key: str, *, window: int) -> Hit:
+        start, retry = _window(window, self._clock().timestamp())
+        return Hit(self._counts.get((key, start), 0), max(retry, 1))
+
+    async def clear(self, key: str) -> None:
+        for stored in [k for k in self._counts if k[0] == key]:
+            del self._counts[stored]
+
+    def _sweep(self, start: int, window: int) -> None:
+        if len(self._counts) > 10_000:
+            for stale in [k for k in self._counts if k[1] + window <= start]:
+                del self._counts[stale]
+
+
+class RedisLimiter:
+    def __init__(self, redis: Redis, *, prefix: str = "kokous:rl:", clock: Clock = system_clock) -> None:
+        self._clock = clock
+        self._redis = redis
+        self._prefix = prefix
+
+    def _key(self, key: str, start: int) -> str:
+        return f"{self._prefix}{key}:{start}"
+
+    async def hit(self, key: str, *, window: int) -> Hit:
+        start, retry = _window(window, self._clock().timestamp())
+        name = self._key(key, start)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window + 1)
+            count, _ = await pipe.execute()
+        return Hit(int(count), max(retry, 1))
+
+    async def peek(self, key: str, *, window: int) -> Hit:
+        start, retry = _window(window, self._clock().timestamp())
+        value = await self._redis.get(self._key(key, start))
+        return Hit(int(value or 0), max(retry, 1))
+
+    async def clear(self, key: str) -> None:
+        async for name in self._redis.scan_iter(match=f"{self._prefix}{key}:*"):
+            await self._redis.delete(name)

@@ -1,0 +1,114 @@
+"""Signed tokens through python-jose, wrapped so the library can be swapped (DESIGN.md §4, §11).
+
+One algorithm per key (ES256), always passed explicitly when decoding; every claim required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jwt
+from jose.backends import ECKey
+from jose.exceptions import JOSEError
+
+from core.errors import NotAuthenticated
+from core.keys import write_private_key
+
+ALGORITHM = "ES256"
+ACCESS = "kokous:access"
+SECOND_FACTOR = "kokous:second-factor"
+REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
+
+
+def assert_crypto_backend() -> None:
+    """python-jose silently falls back to pure-Python crypto; refuse to start on it."""
+    if ECKey.__name__ != "CryptographyECKey":
+        raise RuntimeError("python-jose is not using the cryptography backend; install python-jose[cryptography]")
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    subject: str
+    audience: str
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+    extra: dict[str, Any]
+
+
+class TokenService:
+    def __init__(self, private_pem: bytes, *, issuer: str) -> None:
+        assert_crypto_backend()
+        key = serialization.load_pem_private_key(private_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("the token key must be an EC P-256 key")
+        self._private = private_pem.decode()
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.public_pem = public.decode()
+        self.key_id = _thumbprint(public)
+        self.issuer = issuer
+
+    @classmethod
+    def load_or_create(cls, path: Path, *, issuer: str) -> TokenService:
+        if not path.exists():
+            try:
+                write_private_key(path, ec.generate_private_key(ec.SECP256R1()))
+            except FileExistsError:
+                pass
+        return cls(path.read_bytes(), issuer=issuer)
+
+    def issue(self, *, subject: str, audience: str, now: datetime, lifetime: timedelta, **extra: Any) -> str:
+        claims = {
+            **extra,
+            "iss": self.issuer,
+            "aud": audience,
+            "sub": subject,
+            "iat": int(now.timestamp()),
+            "exp": int((now + lifetime).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+        }
+        return str(jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.key_id, "typ": "JWT"}))
+
+    def decode(self, token: str, *, audience: str, now: datetime) -> Claims:
+        """Verify signature, algorithm, issuer, audience and lifetime; raise NotAuthenticated otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or header.get("kid") != self.key_id:
+                raise NotAuthenticated("The sign-in token is not valid.")
+            claims = jwt.decode(
+                token,
+                self.public_pem,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.issuer,
+                options={f"require_{name}": True for name in REQUIRED} | {"verify_exp": False, "leeway": 0},
+            )
+        except JOSEError as exc:
+            raise NotAuthenticated("The sign-in token is not valid.") from exc
+        # Expiry against our clock (not the library's), so tests can move time.
+        if now.timestamp() >= claims["exp"]:
+            raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+        if claims["iat"] > now.timestamp() + 60:
+            raise NotAuthenticated("The sign-in token is not valid.")
+        extra = {k: v for k, v in claims.items() if k not in REQUIRED}
+        return Claims(
+            subject=str(claims["sub"]),
+            audience=audience,
+            token_id=str(claims["jti"]),
+            issued_at=datetime.fromtimestamp(claims["iat"], now.tzinfo),
+            expires_at=datetime.fromtimestamp(claims["exp"], now.tzinfo),
+            extra=extra,
+        )
+
+
+def _thumbprint(public_pem: bytes) -> str:
+    return hashlib.sha256(public_pem).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Configuration, database, clock and errors shared by every Kokous package."""

@@ -1,0 +1,76 @@
+"""One frozen Settings object, built once from KOKOUS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordProfile:
+    """argon2id cost parameters; the defaults are RFC 9106's low-memory profile (argon2-cffi's)."""
+
+    time_cost: int = 3
+    memory_cost_kib: int = 65536
+    parallelism: int = 4
+
+
+# Only for tests and benchmarks that are not about hashing: cheap and still argon2id.
+TEST_PASSWORD_PROFILE = PasswordProfile(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    access_token_minutes: int = 10
+    refresh_token_days: int = 14
+    mfa_token_minutes: int = 5
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    address_attempts_per_window: int = 30
+    address_window_seconds: int = 300
+    password_profile: PasswordProfile = field(default_factory=PasswordProfile)
+    hash_concurrency: int = 2
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'kokous.sqlite3'}"
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def audit_origin(self) -> str:
+        """The C2SP checkpoint origin line: the service's host name and the log's path."""
+        return f"{urlsplit(self.base_url).netloc}/audit"
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("KOKOUS_DATA_DIR", "var"))
+    profile = PasswordProfile()
+    if env.get("KOKOUS_PASSWORD_PROFILE") == "test":
+        profile = TEST_PASSWORD_PROFILE
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("KOKOUS_DATABASE_URL", ""),
+        redis_url=env.get("KOKOUS_REDIS_URL") or None,
+        smtp_url=env.get("KOKOUS_SMTP_URL") or None,
+        base_url=env.get("KOKOUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        password_profile=profile,
+        log_level=env.get("KOKOUS_LOG_LEVEL", "INFO"),
+    )

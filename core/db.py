@@ -1,0 +1,169 @@
+"""Engine, sessions and the declarative Base; SQLite is tuned for one writer at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from core.clock import Clock, system_clock
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The execution option that picks SQLite's BEGIN mode for one transaction.
+BEGIN_MODE = "kokous_begin"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if not is_sqlite(url):
+        return _create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = _create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that our BEGIN below is the one that runs.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash; only a power cut may lose the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that later writes fails at once with "database is locked";
+        # writers therefore take the write lock up front (DESIGN.md §1).
+        mode = connection.get_execution_options().get(BEGIN_MODE, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once after the session's transaction commits; dropped on rollback."""
+    pending: list[Callable[[], None]] = session.sync_session.info.setdefault("after_commit", [])
+    pending.append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, _previous: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop("after_commit", None)
+
+
+class Database:
+    """The engine and its sessions. `write()` and `read()` each own one transaction."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = system_clock,
+        services: dict[str, Any] | None = None,
+        bind: AsyncConnection | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        # Process-wide collaborators that actions reach through their session (signing keys, limiter).
+        self.services = dict(services or {})
+        self.url = engine.url.render_as_string(hide_password=False)
+        self.sqlite = is_sqlite(self.url)
+        self._bound = bind is not None
+        # Tests bind to one connection with an outer transaction and roll it back afterwards.
+        self._factory = async_sessionmaker(
+            bind=bind or engine,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+
+    def session(self, *, write: bool = True) -> AsyncSession:
+        session = self._factory()
+        session.sync_session.info["clock"] = self.clock
+        session.sync_session.info["services"] = self.services
+        if self.sqlite and not write and not self._bound:
+            session.sync_session.info["read_only"] = True
+        return session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        async with self.session() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.session(write=False) as session, session.begin():
+            await begin_read(session)
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def begin_read(session: AsyncSession) -> None:
+    """Open a read transaction that does not take SQLite's write lock."""
+    if session.sync_session.info.get("read_only"):
+        await session.connection(execution_options={BEGIN_MODE: "DEFERRED"})
+
+
+def session_clock(session: AsyncSession) -> Clock:
+    clock: Clock = session.sync_session.info.get("clock", system_clock)
+    return clock
+
+
+def session_service(session: AsyncSession, name: str) -> Any:
+    """A collaborator registered on the Database, such as the audit signer."""
+    services: dict[str, Any] = session.sync_session.info.get("services", {})
+    if name not in services:
+        raise LookupError(f"no {name!r} service is configured for this database")
+    return services[name]

@@ -1,0 +1,1 @@
+"""Organisation, bodies, members, meetings, agendas, attendance, quorum, speakers and proposals."""

@@ -1,0 +1,1 @@
+"""Minutes drafted from a meeting's events: checking, signing and publication."""

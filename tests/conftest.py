@@ -1,0 +1,104 @@
+"""Shared fixtures: a migrated database per run, a rolled-back transaction per test, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth.ratelimit import MemoryLimiter
+from core.clock import FixedClock
+from core.config import TEST_PASSWORD_PROFILE, Settings
+from core.db import Database, create_engine
+from web import schema
+from web.app import create_app
+from web.context import AppContext, build_context
+
+BASE_URL = "https://kokous.test"
+START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def backend() -> str:
+    return os.environ.get("KOKOUS_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kokous-data")
+
+
+@pytest.fixture(scope="session")
+async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    """Migrated once per run with the real migrations (SQLite file, or a fresh PostgreSQL database)."""
+    if backend() == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await schema.upgrade(engine)
+        yield engine
+        await engine.dispose()
+        return
+    admin_url = make_url(os.environ["KOKOUS_TEST_DATABASE_URL"])
+    name = f"kokous_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(admin_url.set(database=name).render_as_string(hide_password=False))
+    await schema.upgrade(engine)
+    yield engine
+    await engine.dispose()
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE,
+                    database_url="sqlite+aiosqlite:///unused")
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[Database]:
+    """A connection with an open transaction that every session of the test joins; rolled back afterwards."""
+    async with engine.connect() as connection:
+        outer = await connection.begin()
+        yield Database(engine, clock=clock, bind=connection)
+        await outer.rollback()
+
+
+@pytest.fixture
+def context(settings: Settings, db: Database, clock: FixedClock) -> AppContext:
+    return build_context(settings, db=db, clock=clock, limiter=MemoryLimiter(clock))
+
+
+@pytest.fixture
+def app(settings: Settings, context: AppContext) -> Litestar:
+    return create_app(settings, context=context, background_jobs=False, db=context.db)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Settings are always passed explicitly; a stray KOKOUS_* variable must not change a test.
+    for name in [n for n in os.environ if n.startswith("KOKOUS_") and not n.startswith("KOKOUS_TEST")]:
+        monkeypatch.delenv(name)
+    yield

@@ -1,0 +1,20 @@
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.factories import api_login, audit_entries, make_user
+from web.context import AppContext
+
+
+async def test_health(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_member_logs_in_with_password(client: AsyncTestClient[Litestar], context: AppContext) -> None:
+    await make_user(context, "liisa")
+    headers = await api_login(client, "liisa")
+    me = await client.get("/api/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["username"] == "liisa"
+    assert [e.action for e in await audit_entries(context, "login.succeeded")] == ["login.succeeded"]

@@ -1,0 +1,124 @@
+"""The application factory: `create_app(settings)` wires routes, middleware, errors and background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, WebSocket, get, websocket
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit.actions import checkpoint_if_stale
+from core.clock import Clock, system_clock
+from core.config import Settings
+from core.db import Database, begin_read
+from core.logging import configure_logging
+from web.context import AppContext, build_context
+from web.errors import HANDLERS
+from web.routes.audit import audit_api, audit_page
+from web.routes.auth_api import auth_router, me_router
+from web.routes.pages import pages_router
+from web.routes.users import users_router
+from web.security import (
+    SAFE_METHODS,
+    AuthenticationMiddleware,
+    SecurityHeadersMiddleware,
+    WebSocketOriginMiddleware,
+    csrf_guard,
+)
+
+log = logging.getLogger("kokous")
+STATIC = Path(__file__).parent / "static"
+CHECKPOINT_EVERY_SECONDS = 3600
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request: committed after the handler returns, rolled back if it raises."""
+    db: Database = request.app.state.context.db
+    write = request.method not in SAFE_METHODS
+    async with db.session(write=write) as session, session.begin():
+        if not write:
+            await begin_read(session)
+        yield session
+
+
+@get("/health", tags=["service"])
+async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Liveness and database reachability, for load balancers and monitoring."""
+    async with request.app.state.context.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@websocket("/ws/health")
+async def ws_health(socket: WebSocket[Any, Any, Any]) -> None:
+    """A WebSocket heartbeat that clients use to test their connection (Origin-checked like every socket)."""
+    await socket.accept()
+    with contextlib.suppress(Exception):
+        while True:
+            message = await socket.receive_text()
+            await socket.send_text("pong" if message == "ping" else message[:64])
+
+
+async def _checkpoint_loop(context: AppContext, interval: float) -> None:
+    """At least hourly signed checkpoints; the write lock makes concurrent workers agree on one."""
+    while True:
+        try:
+            async with context.db.write() as session:
+                await checkpoint_if_stale(session, max_age_seconds=CHECKPOINT_EVERY_SECONDS)
+        except Exception:
+            log.exception("audit checkpoint job failed")
+        await asyncio.sleep(interval)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock = system_clock,
+    context: AppContext | None = None,
+    background_jobs: bool = True,
+) -> Litestar:
+    configure_logging(settings.log_level)
+    context = context or build_context(settings, db=db, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        job = asyncio.create_task(_checkpoint_loop(context, 60)) if background_jobs else None
+        try:
+            yield
+        finally:
+            if job:
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+            if db is None:
+                await context.db.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health, ws_health, auth_router, me_router, audit_api, audit_page, users_router, pages_router,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
+        dependencies={"session": Provide(provide_session)},
+        guards=[csrf_guard],
+        middleware=[
+            DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
+            DefineMiddleware(WebSocketOriginMiddleware, allowed=frozenset({settings.origin})),
+            DefineMiddleware(AuthenticationMiddleware, exclude=["^/static", "^/health$", "^/schema"]),
+        ],
+        exception_handlers=HANDLERS,
+        openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
+        state=State({"context": context}),
+        lifespan=[lifespan],
+    )

@@ -1,0 +1,60 @@
+"""What a running app holds: settings, the database and the services built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from audit.notes import Signer, load_or_create_signer
+from auth.login import LoginFlow
+from auth.passwords import Hasher
+from auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from auth.secretbox import SecretBox
+from auth.services import AuthServices
+from auth.tokens import TokenService
+from core.clock import Clock, system_clock
+from core.config import Settings
+from core.db import Database, create_engine
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    db: Database
+    auth: AuthServices
+    signer: Signer
+    login: LoginFlow
+
+
+def key_path(settings: Settings, name: str) -> str:
+    return str(settings.data_dir / "keys" / name)
+
+
+def build_limiter(settings: Settings, clock: Clock) -> Limiter:
+    if settings.redis_url:
+        return RedisLimiter(Redis.from_url(settings.redis_url), clock=clock)
+    return MemoryLimiter(clock)
+
+
+def build_context(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock = system_clock,
+    limiter: Limiter | None = None,
+) -> AppContext:
+    """Load or create the keys in the data directory and wire the services to one Database."""
+    keys = settings.data_dir / "keys"
+    signer = load_or_create_signer(keys / "audit-ed25519.pem", settings.audit_origin)
+    auth = AuthServices(
+        settings=settings,
+        hasher=Hasher(settings.password_profile, concurrency=settings.hash_concurrency),
+        tokens=TokenService.load_or_create(keys / "token-es256.pem", issuer=settings.base_url),
+        secrets=SecretBox.load_or_create(keys / "secretbox.key"),
+        limiter=limiter or build_limiter(settings, clock),
+    )
+    if db is None:
+        db = Database(create_engine(settings.resolved_database_url), clock=clock)
+    db.services.update({"auth": auth, "audit_signer": signer})
+    return AppContext(settings, db, auth, signer, LoginFlow(db, auth))

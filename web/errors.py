@@ -1,0 +1,107 @@
+"""One place that turns domain errors into HTTP responses: JSON for the API, a page for browsers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from core.errors import (
+    Conflict,
+    Forbidden,
+    KokousError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
+from web.pages import render
+
+log = logging.getLogger("kokous.web")
+
+STATUS: dict[type[KokousError], int] = {
+    NotFound: HTTP_404_NOT_FOUND,
+    NotAuthenticated: HTTP_401_UNAUTHORIZED,
+    Forbidden: HTTP_403_FORBIDDEN,
+    Conflict: HTTP_409_CONFLICT,
+    ValidationFailed: HTTP_422_UNPROCESSABLE_ENTITY,
+    RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+}
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(("/api/", "/health", "/schema")) or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _status(exc: KokousError) -> int:
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST)
+
+
+def respond(
+    request: Request[Any, Any, Any], status: int, message: str, *, error: KokousError | None = None, **extra: Any
+) -> Response[Any]:
+    headers = {}
+    if "retry_after" in extra:
+        headers["retry-after"] = str(extra["retry_after"])
+    if _wants_json(request):
+        body = {"error": message, "status": status, **{k: v for k, v in extra.items() if v is not None}}
+        return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
+    if status == HTTP_401_UNAUTHORIZED:
+        # The refresh page renews an expired access cookie, or sends the person on to the login page.
+        return Response(b"", status_code=303, headers={"location": f"/auth/refresh?next={request.url.path}"})
+    return render(request, "error.html", {"status": status, "message": error or message}, status_code=status,
+                  headers=headers)
+
+
+def kokous_error(request: Request[Any, Any, Any], exc: KokousError) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationFailed):
+        extra["field"] = exc.field
+    if isinstance(exc, RateLimited):
+        extra["retry_after"] = exc.retry_after
+    return respond(request, _status(exc), exc.message, error=exc, **extra)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotFoundException):
+        return respond(request, HTTP_404_NOT_FOUND, "Not found.")
+    if isinstance(exc, ValidationException):
+        return respond(request, HTTP_400_BAD_REQUEST, "The request is not valid: " + _first_problem(exc))
+    status = exc.status_code
+    message = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else "Something went wrong on our side."
+    return respond(request, status, message)
+
+
+def _first_problem(exc: ValidationException) -> str:
+    extra = exc.extra
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        key = extra[0].get("key")
+        detail = extra[0].get("message", "invalid value")
+        return f"{key}: {detail}" if key else str(detail)
+    return str(exc.detail)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
+    return respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Nothing was saved.")
+
+
+HANDLERS: dict[type[Exception] | int, Any] = {
+    KokousError: kokous_error,
+    HTTPException: http_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
+}

@@ -1,0 +1,6 @@
+"""Every package's tables, imported in one place for migrations and `kokous db check`."""
+
+from audit import models as audit_models
+from auth import models as auth_models
+
+__all__ = ["audit_models", "auth_models"]

@@ -1,0 +1,186 @@
+"""Who is asking (cookie or Bearer), CSRF, security headers and the WebSocket Origin check."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from auth.queries import Principal, load_principal
+from auth.tokens import ACCESS
+from core.errors import Forbidden, NotAuthenticated
+from web.context import AppContext
+
+ACCESS_COOKIE = "kokous_access"
+REFRESH_COOKIE = "kokous_refresh"
+CSRF_COOKIE = "kokous_csrf"
+STEP_COOKIE = "kokous_step"
+LANG_COOKIE = "kokous_lang"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REFRESH_PATH = "/auth/refresh"
+
+
+def app_context(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:
+    context: AppContext = connection.app.state.context
+    return context
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Sets `request.user` to a Principal or None; never refuses by itself (guards do)."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        context = app_context(connection)
+        token = bearer_token(connection)
+        via = "bearer"
+        if token is None:
+            token, via = connection.cookies.get(ACCESS_COOKIE), "cookie"
+        connection.scope["auth_failure"] = None
+        if not token:
+            return AuthenticationResult(user=None, auth=None)
+        try:
+            claims = context.auth.tokens.decode(token, audience=ACCESS, now=context.db.clock())
+        except NotAuthenticated as exc:
+            connection.scope["auth_failure"] = exc.message
+            return AuthenticationResult(user=None, auth=None)
+        async with context.db.read() as session:
+            principal = await load_principal(
+                session, user_id=int(claims.subject), family=str(claims.extra.get("sid", "")),
+                methods=tuple(claims.extra.get("amr", ())), via=via,
+            )
+        if principal is None:
+            connection.scope["auth_failure"] = "This sign-in was ended. Please sign in again."
+        return AuthenticationResult(user=principal, auth=claims)
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Double-submit token for cookie sessions and browser forms; Bearer API clients need none.
+
+    For a signed-in browser the token must also hash to the `csrf` claim of its access token, so a
+    cookie planted by a sibling site cannot stand in for it.
+    """
+    if connection.scope["type"] != ScopeType.HTTP or connection.scope["method"] in SAFE_METHODS:
+        return
+    principal = connection.scope.get("user")
+    cookie_session = isinstance(principal, Principal) and principal.via == "cookie"
+    if not cookie_session and not handler.opt.get("browser_form"):
+        return
+    cookie = connection.cookies.get(CSRF_COOKIE)
+    sent = connection.headers.get(CSRF_HEADER)
+    if sent is None and "form" in connection.headers.get("content-type", ""):
+        form = await _form(connection)
+        sent = str(form.get(CSRF_FIELD, "")) or None
+    if not _same(cookie, sent):
+        raise Forbidden("The form has expired. Reload the page and try again.")
+    claims = connection.scope.get("auth")
+    if cookie_session and claims is not None:
+        expected = claims.extra.get("csrf")
+        if not _same(expected, hashlib.sha256(str(sent).encode()).hexdigest()):
+            raise Forbidden("The form has expired. Reload the page and try again.")
+
+
+async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    request: Request[Any, Any, Any] = Request(connection.scope, connection.receive)
+    return dict(await request.form())
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def session_cookies(settings_https: bool, *, access: str, refresh: str, csrf: str, refresh_days: int) -> list[Cookie]:
+    """HttpOnly, SameSite=Strict auth cookies; Secure whenever the service is reached over HTTPS."""
+    common: dict[str, Any] = {"secure": settings_https, "samesite": "strict"}
+    return [
+        Cookie(key=ACCESS_COOKIE, value=access, path="/", httponly=True, **common),
+        Cookie(key=REFRESH_COOKIE, value=refresh, path=REFRESH_PATH, httponly=True,
+               max_age=refresh_days * 86400, **common),
+        Cookie(key=CSRF_COOKIE, value=csrf, path="/", httponly=False, **common),
+    ]
+
+
+def cleared_cookies(settings_https: bool) -> list[Cookie]:
+    common: dict[str, Any] = {"secure": settings_https, "samesite": "strict", "value": "", "max_age": 0}
+    return [
+        Cookie(key=ACCESS_COOKIE, path="/", httponly=True, **common),
+        Cookie(key=REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, **common),
+        Cookie(key=STEP_COOKIE, path="/login", httponly=True, **common),
+    ]
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds CSP, framing, sniffing and referrer rules to every response; HSTS over HTTPS."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers.setdefault("content-security-policy", CSP)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("x-frame-options", "DENY")
+                headers.setdefault("referrer-policy", "same-origin")
+                headers.setdefault("permissions-policy", "camera=(self), microphone=(self), geolocation=()")
+                headers.setdefault("cross-origin-opener-policy", "same-origin")
+                if scope.get("user") is not None or scope["path"].startswith(("/api/", "/login", "/auth")):
+                    headers.setdefault("cache-control", "no-store")
+                if self.https:
+                    headers.setdefault("strict-transport-security", "max-age=63072000; includeSubDomains")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class WebSocketOriginMiddleware:
+    """Browsers send Origin on a WebSocket handshake and no CSRF token: refuse other sites (DESIGN.md §4)."""
+
+    def __init__(self, app: ASGIApp, *, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET:
+            origin = dict(scope["headers"]).get(b"origin", b"").decode()
+            if origin not in self.allowed:
+                await receive()  # the websocket.connect message
+                await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
+                return
+        await self.app(scope, receive, send)
