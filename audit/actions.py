@@ -101,8 +101,11 @@ async def write_checkpoint(session: AsyncSession, *, reason: str, signer: Signer
     leaves = await session.stream_scalars(
         select(AuditEntry.leaf_hash).where(AuditEntry.seq > frontier.size).order_by(AuditEntry.seq)
     )
-    async for leaf in leaves:
-        frontier.append(bytes(leaf))
+    try:
+        async for leaf in leaves:
+            frontier.append(bytes(leaf))
+    finally:
+        await leaves.close()  # a PostgreSQL server-side cursor must not outlive the read
     checkpoint = AuditCheckpoint(
         tree_size=frontier.size,
         created_at=rfc3339(session_clock(session)()),

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,8 +91,13 @@ def app(settings: Settings, context: AppContext) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app, base_url=BASE_URL) as test_client:
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """Requests run on the test's own event loop, so they share its database connection.
+
+    (Litestar's test clients run the app on a portal thread with its own loop, which asyncpg refuses.)
+    """
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as test_client:
         yield test_client
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+import httpx
 from sqlalchemy import select
 
 from audit.models import AuditEntry
@@ -46,7 +45,7 @@ def next_code(secret: str, clock: FixedClock) -> str:
     return totp.code_at(secret, clock())
 
 
-async def api_login(client: AsyncTestClient[Litestar], username: str, password: str = PASSWORD,
+async def api_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
                     *, secret: str | None = None, clock: FixedClock | None = None) -> dict[str, str]:
     """Bearer headers for `username`, through the public API."""
     response = await client.post("/api/auth/login", json={"username": username, "password": password})
