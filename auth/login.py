@@ -38,7 +38,10 @@ class PasswordStep:
 class Enrolment:
     secret: str
     uri: str
-    qr_svg: str
+
+    @property
+    def qr_svg(self) -> str:
+        return totp.qr_svg(self.uri)
 
 
 LOCKED = "Too many failed sign-in attempts. Try again in {minutes} minutes."
@@ -169,7 +172,7 @@ class LoginFlow:
             user = await self._step_user(session, step_token, "enrol")
             secret = await actions.do_start_totp_enrolment(session, user=user)
             uri = totp.provisioning_uri(secret, account=user.username)
-        return Enrolment(secret, uri, totp.qr_svg(uri))
+        return Enrolment(secret, uri)
 
     async def confirm_enrolment(self, *, step_token: str, code: str, address: str, user_agent: str
                                 ) -> tuple[actions.SessionTokens, list[str]]:

@@ -1,0 +1,120 @@
+"""Access tokens: ES256 only, every claim required, checked independently with PyJWT."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from auth.tokens import ACCESS, SECOND_FACTOR, TokenService
+from core.clock import FixedClock
+from core.errors import NotAuthenticated
+
+ISSUER = "https://kokous.test"
+
+
+@pytest.fixture
+def tokens(tmp_path: Path) -> TokenService:
+    return TokenService.load_or_create(tmp_path / "token.pem", issuer=ISSUER)
+
+
+def issue(tokens: TokenService, clock: FixedClock, **extra: object) -> str:
+    return tokens.issue(subject="7", audience=ACCESS, now=clock(), lifetime=timedelta(minutes=10), **extra)
+
+
+def b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_key_file_is_private_to_the_owner(tmp_path: Path) -> None:
+    TokenService.load_or_create(tmp_path / "keys" / "token.pem", issuer=ISSUER)
+    assert (tmp_path / "keys" / "token.pem").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
+
+
+def test_token_verifies_with_an_independent_library(tokens: TokenService, clock: FixedClock) -> None:
+    clock.now = datetime.now(UTC)  # PyJWT checks iat and exp against the real time
+    token = issue(tokens, clock, sid="abc")
+    claims = pyjwt.decode(
+        token, tokens.public_pem, algorithms=["ES256"], audience=ACCESS, issuer=ISSUER,
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+    )
+    assert claims["sub"] == "7"
+    assert claims["exp"] - claims["iat"] == 600
+    assert pyjwt.get_unverified_header(token) == {"alg": "ES256", "kid": tokens.key_id, "typ": "JWT"}
+
+
+def test_round_trip(tokens: TokenService, clock: FixedClock) -> None:
+    claims = tokens.decode(issue(tokens, clock, sid="abc"), audience=ACCESS, now=clock())
+    assert (claims.subject, claims.extra["sid"]) == ("7", "abc")
+
+
+def test_expired_token_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    token = issue(tokens, clock)
+    clock.advance(minutes=10)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode(token, audience=ACCESS, now=clock())
+
+
+def test_wrong_audience_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(issue(tokens, clock), audience=SECOND_FACTOR, now=clock())
+
+
+def test_other_issuer_is_refused(tmp_path: Path, tokens: TokenService, clock: FixedClock) -> None:
+    other = TokenService(Path(tmp_path / "token.pem").read_bytes(), issuer="https://elsewhere.test")
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(issue(other, clock), audience=ACCESS, now=clock())
+
+
+def test_tampered_payload_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    header, payload, signature = issue(tokens, clock).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged = ".".join([header, b64(claims | {"sub": "1"}), signature])
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(forged, audience=ACCESS, now=clock())
+
+
+def test_hmac_with_the_public_key_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    """The classic algorithm confusion: sign HS256 with the public key as the HMAC secret."""
+    now = int(clock().timestamp())
+    claims = {"sub": "1", "aud": ACCESS, "iss": ISSUER, "iat": now, "exp": now + 600, "jti": "x"}
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': tokens.key_id})}.{b64(claims)}"
+    mac = hmac.new(tokens.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
+    forged = signing_input + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(forged, audience=ACCESS, now=clock())
+
+
+def test_unsigned_token_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    now = int(clock().timestamp())
+    claims = {"sub": "1", "aud": ACCESS, "iss": ISSUER, "iat": now, "exp": now + 600, "jti": "x"}
+    forged = f"{b64({'alg': 'none', 'kid': tokens.key_id})}.{b64(claims)}."
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(forged, audience=ACCESS, now=clock())
+
+
+@pytest.mark.parametrize("missing", ["exp", "iat", "iss", "aud", "sub", "jti"])
+def test_every_registered_claim_is_required(
+    tmp_path: Path, tokens: TokenService, clock: FixedClock, missing: str
+) -> None:
+    now = int(clock().timestamp())
+    claims = {"sub": "1", "aud": ACCESS, "iss": ISSUER, "iat": now, "exp": now + 600, "jti": "x"}
+    del claims[missing]
+    key = serialization.load_pem_private_key((tmp_path / "token.pem").read_bytes(), password=None)
+    token = pyjwt.encode(claims, key, algorithm="ES256", headers={"kid": tokens.key_id})  # type: ignore[arg-type]
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(token, audience=ACCESS, now=clock())
+
+
+def test_token_from_another_key_is_refused(tmp_path: Path, tokens: TokenService, clock: FixedClock) -> None:
+    stranger = TokenService.load_or_create(tmp_path / "other.pem", issuer=ISSUER)
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(issue(stranger, clock), audience=ACCESS, now=clock())
