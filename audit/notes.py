@@ -52,7 +52,7 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
         try:
-            name, hex_id, blob = vkey.strip().split("+")
+            name, hex_id, blob = vkey.strip().split("+", 2)
             raw = base64.b64decode(blob, validate=True)
         except ValueError as exc:
             raise NoteError("malformed verifier key") from exc

@@ -64,3 +64,10 @@ def test_checkpoint_body_round_trips() -> None:
     checkpoint = Checkpoint("kokous.example/audit", 42, bytes(range(32)))
     assert checkpoint.body() == f"kokous.example/audit\n42\n{base64.b64encode(bytes(range(32))).decode()}\n"
     assert Checkpoint.parse(checkpoint.body()) == checkpoint
+
+
+def test_verifier_key_whose_base64_contains_a_plus_parses() -> None:
+    # Keys are base64 and may contain "+", the field separator; only the first two separate fields.
+    for _ in range(200):
+        verifier = Signer("kokous.test/audit", Ed25519PrivateKey.generate()).verifier
+        assert Verifier.from_vkey(verifier.vkey) == verifier

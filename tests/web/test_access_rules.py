@@ -1,0 +1,84 @@
+"""Every route has a declared access rule, and each rule is enforced (a table that must grow with the app)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from tests.factories import api_login, make_user
+from web.context import AppContext
+
+PUBLIC, SIGNED_IN, AUDITOR, ADMIN = "public", "signed in", "auditor", "admin"
+
+RULES: dict[tuple[str, str], str] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/login/code"): PUBLIC,
+    ("POST", "/login/code"): PUBLIC,
+    ("GET", "/login/enrol"): PUBLIC,
+    ("POST", "/login/enrol"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/auth/refresh"): PUBLIC,
+    ("GET", "/language"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/second-factor"): PUBLIC,
+    ("POST", "/api/auth/enrolment"): PUBLIC,
+    ("POST", "/api/auth/enrolment/confirm"): PUBLIC,
+    ("POST", "/api/auth/refresh"): PUBLIC,
+    ("POST", "/api/auth/logout"): SIGNED_IN,
+    ("POST", "/api/auth/step-up"): SIGNED_IN,
+    ("GET", "/api/me"): SIGNED_IN,
+    ("POST", "/api/me/password"): SIGNED_IN,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/password"): SIGNED_IN,
+    ("GET", "/audit"): AUDITOR,
+    ("GET", "/api/audit/entries"): AUDITOR,
+    ("GET", "/api/audit/export"): AUDITOR,
+    ("GET", "/api/audit/checkpoints"): AUDITOR,
+    ("GET", "/api/audit/verify"): AUDITOR,
+    ("GET", "/api/users"): ADMIN,
+    ("POST", "/api/users"): ADMIN,
+    ("POST", "/api/users/{user_id:int}/roles"): ADMIN,
+    ("DELETE", "/api/users/{user_id:int}/roles/{role:str}"): ADMIN,
+    ("POST", "/api/users/{user_id:int}/second-factor/reset"): ADMIN,
+}
+SKIPPED_PATHS = ("/static", "/schema")
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(SKIPPED_PATHS):
+            continue
+        for method in route.methods:
+            if method not in ("HEAD", "OPTIONS"):
+                found.add((method, route.path.rstrip("/") or "/"))
+    return found
+
+
+def concrete(path: str) -> str:
+    return path.replace("{user_id:int}", "1").replace("{role:str}", "member")
+
+
+def test_every_route_has_a_rule(app: Litestar) -> None:
+    assert app_routes(app) == set(RULES), "add the new route to RULES with its access rule"
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in RULES.items() if v != PUBLIC])
+async def test_anonymous_is_refused(client: httpx.AsyncClient, method: str, path: str) -> None:
+    response = await client.request(method, concrete(path), json={})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in RULES.items() if v in (AUDITOR, ADMIN)])
+async def test_plain_member_is_refused(
+    client: httpx.AsyncClient, context: AppContext, method: str, path: str
+) -> None:
+    await make_user(context, "liisa")
+    headers = await api_login(client, "liisa")
+    response = await client.request(method, concrete(path), headers=headers, json={})
+    assert response.status_code == 403

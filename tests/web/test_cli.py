@@ -1,0 +1,69 @@
+"""The `kokous` command on a fresh data directory: migrate, demo, users, audit verify and export."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from web.cli import main
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KOKOUS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KOKOUS_PASSWORD_PROFILE", "test")
+    monkeypatch.setenv("KOKOUS_BASE_URL", "https://kokous.example")
+    assert main(["db", "upgrade"]) == 0
+    return tmp_path
+
+
+def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--if-empty"]) == 0
+    first = capsys.readouterr().out
+    for username in ("admin", "auditor", "chair", "secretary", "member"):
+        assert f" {username} " in first
+    assert (data_dir / "demo-logins.txt").stat().st_mode & 0o777 == 0o600
+    assert main(["demo", "--if-empty"]) == 0
+    assert capsys.readouterr().out.strip() in first
+    assert main(["demo"]) == 1  # never seeds into a database that has users
+
+
+def test_keys_are_created_owner_only(data_dir: Path) -> None:
+    for name in ("audit-ed25519.pem", "token-es256.pem", "secretbox.key"):
+        assert (data_dir / "keys" / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_user_commands(data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["user", "create", "Pekka", "--name", "Pekka P", "--role", "auditor", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "set-password", "pekka", "--password-stdin"]) == 1
+    assert "at least 10 characters" in capsys.readouterr().err
+    assert main(["user", "reset-totp", "nobody"]) == 1
+    assert main(["user", "grant", "pekka", "admin"]) == 0
+    actions = [row[0] for row in sqlite3.connect(data_dir / "kokous.sqlite3").execute(
+        "SELECT action FROM audit_entry ORDER BY seq")]
+    assert actions == ["user.created", "role.granted", "role.granted"]
+
+
+def test_audit_verify_export_and_tamper(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["demo"])
+    capsys.readouterr()
+    assert main(["audit", "checkpoint"]) == 0
+    assert capsys.readouterr().out.startswith("kokous.example/audit\n")
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("intact: 11 entries, 1 checkpoints verified")
+    export, notes = data_dir / "audit.jsonl", data_dir / "checkpoints.txt"
+    assert main(["audit", "export", "--out", str(export), "--checkpoints", str(notes)]) == 0
+    vkey = capsys.readouterr().err.split("verifier key: ")[1].strip()
+    assert main(["audit", "verify", "--file", str(export), "--checkpoints", str(notes), "--vkey", vkey]) == 0
+    database = sqlite3.connect(data_dir / "kokous.sqlite3")
+    database.execute("DROP TRIGGER audit_entry_no_update")
+    database.execute("UPDATE audit_entry SET actor = 'cli:mallory' WHERE seq = 4")
+    database.commit()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 2
+    assert capsys.readouterr().out.startswith("BROKEN: entry 4 was changed")

@@ -1,0 +1,145 @@
+"""Browser-facing pages: cookies, CSRF, security headers, languages and safe redirects."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.factories import PASSWORD, audit_entries, make_user
+from web.context import AppContext
+
+
+def csrf_from(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+async def form_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
+                     next_path: str = "/") -> httpx.Response:
+    page = await client.get("/login")
+    return await client.post("/login", data={"username": username, "password": password,
+                                             "csrf_token": csrf_from(page.text), "next": next_path})
+
+
+async def test_login_page_is_finnish_by_default_and_accessible(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    assert page.status_code == 200
+    assert '<html lang="fi">' in page.text
+    assert '<a class="skip-link" href="#content">' in page.text
+    assert '<label for="username">' in page.text and 'id="username"' in page.text
+    assert page.cookies.get("kokous_csrf")
+
+
+async def test_language_follows_the_choice_and_the_browser(client: httpx.AsyncClient) -> None:
+    swedish = await client.get("/login", headers={"accept-language": "sv-FI,sv;q=0.9"})
+    assert '<html lang="sv">' in swedish.text
+    chosen = await client.get("/language", params={"lang": "en", "next": "/login"})
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/login"
+    assert '<html lang="en">' in (await client.get("/login")).text
+
+
+async def test_form_login_sets_strict_httponly_cookies(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    response = await form_login(client, "liisa", next_path="/account")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+    cookies = response.headers.get_list("set-cookie")
+    access = next(c for c in cookies if c.startswith("kokous_access="))
+    refresh = next(c for c in cookies if c.startswith("kokous_refresh="))
+    for cookie in (access, refresh):
+        assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Secure" in cookie
+    assert "Path=/auth/refresh" in refresh
+    account = await client.get("/account")
+    assert account.status_code == 200
+    assert "Liisa" in account.text
+
+
+async def test_wrong_password_keeps_the_username_and_explains(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    response = await form_login(client, "liisa", "wrong password!")
+    assert response.status_code == 401
+    assert 'value="liisa"' in response.text
+    assert 'role="alert"' in response.text
+    assert "kokous_access" not in response.headers.get("set-cookie", "")
+
+
+async def test_login_form_without_csrf_token_is_refused(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    await client.get("/login")
+    response = await client.post("/login", data={"username": "liisa", "password": PASSWORD},
+                                 headers={"accept": "text/html"})
+    assert response.status_code == 403
+    assert len(await audit_entries(context, "login.succeeded")) == 0
+
+
+async def test_cookie_session_needs_csrf_for_changes(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    await form_login(client, "liisa")
+    token = client.cookies["kokous_csrf"]
+    refused = await client.post("/api/auth/logout")
+    assert refused.status_code == 403
+    planted = await client.post("/api/auth/logout", headers={"x-csrf-token": "planted-by-a-sibling-site"})
+    assert planted.status_code == 403
+    accepted = await client.post("/api/auth/logout", headers={"x-csrf-token": token})
+    assert accepted.status_code == 204
+
+
+async def test_expired_page_session_goes_through_refresh(client: httpx.AsyncClient, context: AppContext,
+                                                         clock: object) -> None:
+    await make_user(context, "liisa")
+    await form_login(client, "liisa")
+    clock.advance(minutes=11)  # type: ignore[attr-defined]
+    page = await client.get("/account", headers={"accept": "text/html"})
+    assert page.status_code == 303
+    assert page.headers["location"] == "/auth/refresh?next=/account"
+    renewed = await client.get(page.headers["location"])
+    assert renewed.status_code == 303 and renewed.headers["location"] == "/account"
+    assert (await client.get("/account")).status_code == 200
+
+
+async def test_logout_clears_cookies_and_ends_the_session(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    await form_login(client, "liisa")
+    access = client.cookies["kokous_access"]
+    response = await client.post("/logout", data={"csrf_token": client.cookies["kokous_csrf"]})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    client.cookies.clear()
+    after = await client.get("/api/me", headers={"Authorization": f"Bearer {access}"})
+    assert after.status_code == 401
+
+
+async def test_next_parameter_cannot_leave_the_site(client: httpx.AsyncClient, context: AppContext) -> None:
+    await make_user(context, "liisa")
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        client.cookies.clear()
+        response = await form_login(client, "liisa", next_path=target)
+        assert response.headers["location"] == "/"
+
+
+async def test_security_headers_on_pages_and_api(client: httpx.AsyncClient) -> None:
+    for path in ("/login", "/health", "/api/me"):
+        response = await client.get(path)
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert (await client.get("/login")).headers["cache-control"] == "no-store"
+
+
+async def test_errors_leak_no_internals(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "Not found.", "status": 404}
+    page = await client.get("/nothing-here", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "Traceback" not in page.text
+
+
+async def test_openapi_schema_is_published(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/api/auth/login" in schema["paths"]
+    assert "/api/audit/entries" in schema["paths"]
