@@ -84,7 +84,9 @@ async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
     return result.scalar_one_or_none()
 
 
-async def write_checkpoint(session: AsyncSession, *, reason: str, signer: Signer | None = None) -> AuditCheckpoint:
+async def write_checkpoint(
+    session: AsyncSession, *, reason: str, signer: Signer | None = None
+) -> AuditCheckpoint:
     """Sign the log's current Merkle root (C2SP tlog-checkpoint).
 
     Hashes only the leaves added since the previous checkpoint. Idempotent in effect: if nothing

@@ -18,7 +18,13 @@ async def export_lines(session: AsyncSession, criteria: AuditFilter | None = Non
     async for entry in result:
         # `data` is stored as canonical JSON text; embed it verbatim so the export hashes the same.
         head = json.dumps(
-            {"seq": entry.seq, "ts": entry.ts, "actor": entry.actor, "action": entry.action, "subject": entry.subject},
+            {
+                "seq": entry.seq,
+                "ts": entry.ts,
+                "actor": entry.actor,
+                "action": entry.action,
+                "subject": entry.subject,
+            },
             ensure_ascii=False,
         )[:-1]
         yield (

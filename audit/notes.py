@@ -8,6 +8,7 @@ key id followed by the 64-byte signature.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,10 +129,9 @@ class Checkpoint:
 def load_or_create_signer(path: Path, name: str) -> Signer:
     """The audit checkpoint key, generated on first start with owner-only permissions."""
     if not path.exists():
-        try:
+        # Another worker may create it first; then use theirs.
+        with contextlib.suppress(FileExistsError):
             write_private_key(path, Ed25519PrivateKey.generate())
-        except FileExistsError:
-            pass  # another worker created it first; use theirs
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise NoteError(f"{path} is not an Ed25519 key")

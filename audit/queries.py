@@ -64,8 +64,14 @@ def filtered(query: Select[T], criteria: AuditFilter) -> Select[T]:
 
 def _view(entry: AuditEntry) -> EntryView:
     return EntryView(
-        seq=entry.seq, ts=entry.ts, actor=entry.actor, action=entry.action, subject=entry.subject,
-        data=json.loads(entry.data), leaf_hash=bytes(entry.leaf_hash).hex(), chain_hash=bytes(entry.chain_hash).hex(),
+        seq=entry.seq,
+        ts=entry.ts,
+        actor=entry.actor,
+        action=entry.action,
+        subject=entry.subject,
+        data=json.loads(entry.data),
+        leaf_hash=bytes(entry.leaf_hash).hex(),
+        chain_hash=bytes(entry.chain_hash).hex(),
     )
 
 
@@ -77,7 +83,9 @@ async def list_entries(
     if before is not None:
         query = query.where(AuditEntry.seq < before)
     rows = (await session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit + 1))).scalars().all()
-    total = (await session.execute(filtered(select(func.count()).select_from(AuditEntry), criteria))).scalar_one()
+    total = (
+        await session.execute(filtered(select(func.count()).select_from(AuditEntry), criteria))
+    ).scalar_one()
     more = len(rows) > limit
     entries = [_view(e) for e in rows[:limit]]
     return Page(entries, int(total), entries[-1].seq if more and entries else None)

@@ -72,7 +72,8 @@ class Report:
         latest = "none"
         if self.latest_checkpoint:
             latest = f"tree size {self.latest_checkpoint.size}, root {self.latest_checkpoint.root.hex()}"
-        return f"intact: {self.entries} entries, {self.checkpoints} checkpoints verified, latest checkpoint {latest}"
+        verified = f"{self.checkpoints} checkpoints verified"
+        return f"intact: {self.entries} entries, {verified}, latest checkpoint {latest}"
 
 
 class _Replay:
@@ -90,7 +91,9 @@ class _Replay:
     def feed(self, row: Row) -> bool:
         expected = self.frontier.size + 1
         if row.seq != expected:
-            self.fail(expected, f"entry {expected} is missing: the log jumps from {expected - 1} to {row.seq}")
+            self.fail(
+                expected, f"entry {expected} is missing: the log jumps from {expected - 1} to {row.seq}"
+            )
             return False
         leaf = leaf_hash(entry_bytes(row.seq, row.ts, row.actor, row.action, row.subject, row.data_json))
         if leaf != row.leaf_hash:
@@ -98,8 +101,11 @@ class _Replay:
             return False
         self.chain = chain_hash(self.chain, leaf)
         if self.chain != row.chain_hash:
-            self.fail(row.seq, f"entry {row.seq} does not follow entry {row.seq - 1}: the chain is broken "
-                      "(entries removed, inserted or reordered)")
+            self.fail(
+                row.seq,
+                f"entry {row.seq} does not follow entry {row.seq - 1}: the chain is broken "
+                "(entries removed, inserted or reordered)",
+            )
             return False
         if row.ts < self.last_ts:
             self.fail(row.seq, f"entry {row.seq} is older than entry {row.seq - 1}: entries were reordered")
@@ -112,8 +118,12 @@ class _Replay:
         while self.pending and self.pending[0][1].size == self.frontier.size:
             label, checkpoint = self.pending.pop(0)
             if checkpoint.root != self.frontier.root():
-                self.fail(checkpoint.size, f"checkpoint {label} (tree size {checkpoint.size}) does not match "
-                          f"the log's first {checkpoint.size} entries: an entry up to {checkpoint.size} was changed")
+                self.fail(
+                    checkpoint.size,
+                    f"checkpoint {label} (tree size {checkpoint.size}) does not match "
+                    f"the log's first {checkpoint.size} entries: an entry up to "
+                    f"{checkpoint.size} was changed",
+                )
                 return False
             self.report.checkpoints += 1
             self.report.latest_checkpoint = checkpoint
@@ -123,8 +133,11 @@ class _Replay:
         self.report.entries = self.frontier.size
         if self.report.fault is None and self._check_due() and self.pending:
             label, checkpoint = self.pending[0]
-            self.fail(self.frontier.size + 1, f"checkpoint {label} covers {checkpoint.size} entries but the log "
-                      f"ends at {self.frontier.size}: entries after {self.frontier.size} were removed (truncated)")
+            self.fail(
+                self.frontier.size + 1,
+                f"checkpoint {label} covers {checkpoint.size} entries but the log "
+                f"ends at {self.frontier.size}: entries after {self.frontier.size} were removed (truncated)",
+            )
         return self.report
 
 
@@ -139,7 +152,9 @@ def open_checkpoints(
             report_into.fault = f"checkpoint {item.label} is not validly signed by {verifier.name}: {exc}"
             return None
         if checkpoint.origin != verifier.name:
-            report_into.fault = f"checkpoint {item.label} names origin {checkpoint.origin!r}, not {verifier.name!r}"
+            report_into.fault = (
+                f"checkpoint {item.label} names origin {checkpoint.origin!r}, not {verifier.name!r}"
+            )
             return None
         opened.append((item.label, checkpoint))
     return opened
@@ -162,8 +177,14 @@ async def verify_rows(
 
 async def _database_rows(session: AsyncSession) -> AsyncIterable[Row]:
     columns = select(
-        AuditEntry.seq, AuditEntry.ts, AuditEntry.actor, AuditEntry.action, AuditEntry.subject,
-        AuditEntry.data, AuditEntry.leaf_hash, AuditEntry.chain_hash,
+        AuditEntry.seq,
+        AuditEntry.ts,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.subject,
+        AuditEntry.data,
+        AuditEntry.leaf_hash,
+        AuditEntry.chain_hash,
     ).order_by(AuditEntry.seq)
     result = await session.stream(columns.execution_options(yield_per=20_000))
     async for partition in result.partitions():
@@ -179,8 +200,10 @@ async def verify_database(session: AsyncSession, verifier: Verifier) -> Report:
         head = (await session.execute(select(AuditHead))).scalar_one_or_none()
         head_seq = head.seq if head else 0
         if head_seq != report.entries or (head is not None and bytes(head.chain_hash) != chain):
-            report.fault = (f"the log's head records {head_seq} entries but {report.entries} are present: "
-                            f"entries after {min(head_seq, report.entries)} were removed or added (truncated?)")
+            report.fault = (
+                f"the log's head records {head_seq} entries but {report.entries} are present: "
+                f"entries after {min(head_seq, report.entries)} were removed or added (truncated?)"
+            )
             report.bad_seq = min(head_seq, report.entries) + 1
     return report
 
@@ -189,6 +212,12 @@ def row_from_export(line: str) -> Row:
     """One JSON Lines object of `kokous audit export`."""
     obj = json.loads(line)
     return Row(
-        int(obj["seq"]), obj["ts"], obj["actor"], obj["action"], obj["subject"],
-        canonical_json(obj["data"]).decode(), bytes.fromhex(obj["leaf_hash"]), bytes.fromhex(obj["chain_hash"]),
+        int(obj["seq"]),
+        obj["ts"],
+        obj["actor"],
+        obj["action"],
+        obj["subject"],
+        canonical_json(obj["data"]).decode(),
+        bytes.fromhex(obj["leaf_hash"]),
+        bytes.fromhex(obj["chain_hash"]),
     )

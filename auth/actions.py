@@ -49,7 +49,9 @@ async def do_create_user(
     """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict."""
     name = normalise_username(username)
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
-        raise ValidationFailed("A username is 1–64 letters, digits, dots, dashes or underscores.", field="username")
+        raise ValidationFailed(
+            "A username is 1–64 letters, digits, dots, dashes or underscores.", field="username"
+        )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
     check_password_policy(password, username=name)
@@ -57,28 +59,49 @@ async def do_create_user(
         raise Conflict(f"The username {name!r} is already taken.")
     now = session_clock(session)()
     user = User(
-        username=name, display_name=display_name.strip(), email=email, created_at=now, password_changed_at=now,
-        password_hash=await services(session).hasher.hash(password), is_active=True, failed_logins=0, roles=[],
+        username=name,
+        display_name=display_name.strip(),
+        email=email,
+        created_at=now,
+        password_changed_at=now,
+        password_hash=await services(session).hasher.hash(password),
+        is_active=True,
+        failed_logins=0,
+        roles=[],
     )
     session.add(user)
     await session.flush()
-    await record(session, AuditAction.USER_CREATED, actor=actor, subject=user_subject(user),
-                 data={"username": name, "display_name": user.display_name})
+    await record(
+        session,
+        AuditAction.USER_CREATED,
+        actor=actor,
+        subject=user_subject(user),
+        data={"username": name, "display_name": user.display_name},
+    )
     return user
 
 
-async def do_grant_role(session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str) -> bool:
+async def do_grant_role(
+    session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str
+) -> bool:
     """Grant `role` (in `scope`). Audit: role.granted. Idempotent: returns False if already held."""
     if any(g.role == role and g.scope == scope for g in user.roles):
         return False
     user.roles.append(RoleGrant(role=str(role), scope=scope, granted_at=session_clock(session)()))
     await session.flush()
-    await record(session, AuditAction.ROLE_GRANTED, actor=actor, subject=user_subject(user),
-                 data={"role": str(role), "scope": scope})
+    await record(
+        session,
+        AuditAction.ROLE_GRANTED,
+        actor=actor,
+        subject=user_subject(user),
+        data={"role": str(role), "scope": scope},
+    )
     return True
 
 
-async def do_revoke_role(session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str) -> bool:
+async def do_revoke_role(
+    session: AsyncSession, *, user: User, role: Role, scope: str = "", actor: str
+) -> bool:
     """Revoke `role` (in `scope`). Audit: role.revoked. Idempotent: returns False if not held."""
     grant = next((g for g in user.roles if g.role == role and g.scope == scope), None)
     if grant is None:
@@ -86,8 +109,13 @@ async def do_revoke_role(session: AsyncSession, *, user: User, role: Role, scope
     user.roles.remove(grant)
     await session.delete(grant)
     await session.flush()
-    await record(session, AuditAction.ROLE_REVOKED, actor=actor, subject=user_subject(user),
-                 data={"role": str(role), "scope": scope})
+    await record(
+        session,
+        AuditAction.ROLE_REVOKED,
+        actor=actor,
+        subject=user_subject(user),
+        data={"role": str(role), "scope": scope},
+    )
     return True
 
 
@@ -99,8 +127,13 @@ async def do_set_password(session: AsyncSession, *, user: User, password: str, a
     user.failed_logins = 0
     user.locked_until = None
     await _revoke_all_sessions(session, user)
-    await record(session, AuditAction.PASSWORD_CHANGED, actor=actor, subject=user_subject(user),
-                 data={"by": "self" if actor == user_subject(user) else "administrator"})
+    await record(
+        session,
+        AuditAction.PASSWORD_CHANGED,
+        actor=actor,
+        subject=user_subject(user),
+        data={"by": "self" if actor == user_subject(user) else "administrator"},
+    )
 
 
 async def do_change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
@@ -150,8 +183,13 @@ async def do_record_login_failure(
     """
     settings = services(session).settings
     subject = user_subject(user) if user else f"username:{normalise_username(username)[:64]}"
-    await record(session, AuditAction.LOGIN_FAILED, actor="anonymous", subject=subject,
-                 data={"reason": reason, "address": address})
+    await record(
+        session,
+        AuditAction.LOGIN_FAILED,
+        actor="anonymous",
+        subject=subject,
+        data={"reason": reason, "address": address},
+    )
     if user is None:
         return False
     user.failed_logins += 1
@@ -159,23 +197,38 @@ async def do_record_login_failure(
         return False
     user.locked_until = session_clock(session)() + timedelta(minutes=settings.lockout_minutes)
     user.failed_logins = 0
-    await record(session, AuditAction.LOGIN_LOCKED, actor=SYSTEM, subject=subject,
-                 data={"until": user.locked_until.isoformat(), "address": address})
+    await record(
+        session,
+        AuditAction.LOGIN_LOCKED,
+        actor=SYSTEM,
+        subject=subject,
+        data={"until": user.locked_until.isoformat(), "address": address},
+    )
     return True
 
 
 async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: str) -> None:
     """Audit: login.rate_limited (first refusal in a window)."""
-    await record(session, AuditAction.LOGIN_RATE_LIMITED, actor="anonymous", subject=f"address:{address}",
-                 data={"scope": scope})
+    await record(
+        session,
+        AuditAction.LOGIN_RATE_LIMITED,
+        actor="anonymous",
+        subject=f"address:{address}",
+        data={"scope": scope},
+    )
 
 
 async def do_record_denied_access(
     session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
 ) -> None:
     """Audit: access.denied."""
-    await record(session, AuditAction.ACCESS_DENIED, actor=actor, subject=subject,
-                 data={"reason": reason, "address": address})
+    await record(
+        session,
+        AuditAction.ACCESS_DENIED,
+        actor=actor,
+        subject=subject,
+        data={"reason": reason, "address": address},
+    )
 
 
 # ---- sessions -------------------------------------------------------------------------------
@@ -195,22 +248,37 @@ def _issue_access(
 ) -> str:
     svc = services(session)
     return svc.tokens.issue(
-        subject=str(user.id), audience=ACCESS, now=session_clock(session)(),
+        subject=str(user.id),
+        audience=ACCESS,
+        now=session_clock(session)(),
         lifetime=timedelta(minutes=svc.settings.access_token_minutes),
-        sid=family, amr=list(methods), csrf=_digest(csrf), auth_time=int(auth_time.timestamp()),
+        sid=family,
+        amr=list(methods),
+        csrf=_digest(csrf),
+        auth_time=int(auth_time.timestamp()),
     )
 
 
 async def _new_refresh(
-    session: AsyncSession, user: User, family: str, methods: tuple[str, ...], authenticated_at: datetime | None = None
+    session: AsyncSession,
+    user: User,
+    family: str,
+    methods: tuple[str, ...],
+    authenticated_at: datetime | None = None,
 ) -> str:
     token = "rt_" + secrets.token_urlsafe(32)
     now = session_clock(session)()
-    session.add(RefreshToken(
-        token_hash=_digest(token), family=family, user_id=user.id, issued_at=now, methods=",".join(methods),
-        authenticated_at=authenticated_at or now,
-        expires_at=now + timedelta(days=services(session).settings.refresh_token_days),
-    ))
+    session.add(
+        RefreshToken(
+            token_hash=_digest(token),
+            family=family,
+            user_id=user.id,
+            issued_at=now,
+            methods=",".join(methods),
+            authenticated_at=authenticated_at or now,
+            expires_at=now + timedelta(days=services(session).settings.refresh_token_days),
+        )
+    )
     await session.flush()
     return token
 
@@ -225,9 +293,18 @@ async def do_start_session(
     refresh = await _new_refresh(session, user, family, methods)
     csrf = secrets.token_urlsafe(24)
     access = _issue_access(session, user, family, methods, csrf, session_clock(session)())
-    await record(session, AuditAction.LOGIN_SUCCEEDED, actor=user_subject(user), subject=user_subject(user),
-                 data={"methods": list(methods), "address": address, "user_agent": user_agent[:200],
-                       "session": family})
+    await record(
+        session,
+        AuditAction.LOGIN_SUCCEEDED,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={
+            "methods": list(methods),
+            "address": address,
+            "user_agent": user_agent[:200],
+            "session": family,
+        },
+    )
     minutes = services(session).settings.access_token_minutes
     return SessionTokens(access, refresh, csrf, minutes * 60, family)
 
@@ -235,16 +312,23 @@ async def do_start_session(
 async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
     """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse."""
     now = session_clock(session)()
-    found = (await session.execute(
-        select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)).with_for_update()
-    )).scalar_one_or_none()
+    found = (
+        await session.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)).with_for_update()
+        )
+    ).scalar_one_or_none()
     if found is None:
         raise NotAuthenticated("The sign-in has expired. Please sign in again.")
     user = await session.get(User, found.user_id)
     if found.used_at is not None or found.revoked_at is not None:
         await _revoke_family(session, found.family, now)
-        await record(session, AuditAction.TOKEN_REUSED, actor="anonymous", subject=f"user:{found.user_id}",
-                     data={"session": found.family, "address": address})
+        await record(
+            session,
+            AuditAction.TOKEN_REUSED,
+            actor="anonymous",
+            subject=f"user:{found.user_id}",
+            data={"session": found.family, "address": address},
+        )
         raise NotAuthenticated("This sign-in was ended. Please sign in again.")
     if found.expires_at <= now or user is None or not user.is_active:
         raise NotAuthenticated("The sign-in has expired. Please sign in again.")
@@ -253,24 +337,38 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
     refresh = await _new_refresh(session, user, found.family, methods, found.authenticated_at)
     csrf = secrets.token_urlsafe(24)
     access = _issue_access(session, user, found.family, methods, csrf, found.authenticated_at)
-    await record(session, AuditAction.TOKEN_REFRESHED, actor=user_subject(user), subject=user_subject(user),
-                 data={"session": found.family, "address": address})
+    await record(
+        session,
+        AuditAction.TOKEN_REFRESHED,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={"session": found.family, "address": address},
+    )
     minutes = services(session).settings.access_token_minutes
     return SessionTokens(access, refresh, csrf, minutes * 60, found.family)
 
 
 async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> None:
     await session.execute(
-        update(RefreshToken).where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
 
 async def do_end_session(session: AsyncSession, *, user_id: int, family: str) -> None:
-    """Log out: revoke the login's refresh tokens, which also ends its access tokens. Audit: session.logged_out."""
+    """Log out: revoke the login's refresh tokens, which ends its access tokens too.
+
+    Audit: session.logged_out.
+    """
     await _revoke_family(session, family, session_clock(session)())
-    await record(session, AuditAction.LOGOUT, actor=f"user:{user_id}", subject=f"user:{user_id}",
-                 data={"session": family})
+    await record(
+        session,
+        AuditAction.LOGOUT,
+        actor=f"user:{user_id}",
+        subject=f"user:{user_id}",
+        data={"session": family},
+    )
 
 
 # ---- second factor --------------------------------------------------------------------------
@@ -280,7 +378,9 @@ async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
     """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started."""
     secret = totp.new_secret()
     user.totp_pending_secret = services(session).secrets.seal(secret)
-    await record(session, AuditAction.TOTP_ENROLMENT_STARTED, actor=user_subject(user), subject=user_subject(user))
+    await record(
+        session, AuditAction.TOTP_ENROLMENT_STARTED, actor=user_subject(user), subject=user_subject(user)
+    )
     return secret
 
 
@@ -299,8 +399,11 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step, user.totp_enrolled_at = step, now
     codes = totp.new_recovery_codes()
-    await session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-                          .values(used_at=now))
+    await session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+    )
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
     await record(session, AuditAction.TOTP_ENROLLED, actor=user_subject(user), subject=user_subject(user))
     return codes
@@ -316,8 +419,9 @@ async def do_check_second_factor(session: AsyncSession, *, user: User, code: str
         return await _use_recovery_code(session, user=user, code=code, address=address)
     if user.totp_secret is None:
         return "wrong"
-    step = totp.matching_step(services(session).secrets.open(user.totp_secret), code,
-                              now=session_clock(session)())
+    step = totp.matching_step(
+        services(session).secrets.open(user.totp_secret), code, now=session_clock(session)()
+    )
     outcome = "otp"
     if step is None:
         outcome = "wrong"
@@ -326,23 +430,43 @@ async def do_check_second_factor(session: AsyncSession, *, user: User, code: str
     if outcome == "otp":
         user.totp_last_step = step
     else:
-        await record(session, AuditAction.TOTP_FAILED, actor="anonymous", subject=user_subject(user),
-                     data={"reason": outcome, "address": address})
+        await record(
+            session,
+            AuditAction.TOTP_FAILED,
+            actor="anonymous",
+            subject=user_subject(user),
+            data={"reason": outcome, "address": address},
+        )
     return outcome
 
 
 async def _use_recovery_code(session: AsyncSession, *, user: User, code: str, address: str) -> str:
-    found = (await session.execute(select(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.hash_recovery_code(code),
-        RecoveryCode.used_at.is_(None),
-    ))).scalar_one_or_none()
+    found = (
+        await session.execute(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == totp.hash_recovery_code(code),
+                RecoveryCode.used_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
     if found is None:
-        await record(session, AuditAction.TOTP_FAILED, actor="anonymous", subject=user_subject(user),
-                     data={"reason": "wrong recovery code", "address": address})
+        await record(
+            session,
+            AuditAction.TOTP_FAILED,
+            actor="anonymous",
+            subject=user_subject(user),
+            data={"reason": "wrong recovery code", "address": address},
+        )
         return "wrong"
     found.used_at = session_clock(session)()
-    await record(session, AuditAction.RECOVERY_CODE_USED, actor=user_subject(user), subject=user_subject(user),
-                 data={"address": address})
+    await record(
+        session,
+        AuditAction.RECOVERY_CODE_USED,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={"address": address},
+    )
     return "recovery"
 
 
@@ -351,8 +475,11 @@ async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> Non
     now = session_clock(session)()
     user.totp_secret = user.totp_pending_secret = None
     user.totp_last_step = user.totp_enrolled_at = None
-    await session.execute(update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-                          .values(used_at=now))
+    await session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+    )
     await _revoke_all_sessions(session, user)
     await record(session, AuditAction.TOTP_RESET, actor=actor, subject=user_subject(user))
 
@@ -363,11 +490,19 @@ async def do_step_up_session(session: AsyncSession, *, user: User, family: str, 
     Audit: session.stepped_up. Admin changes and signatures require a recent step-up.
     """
     now = session_clock(session)()
-    await session.execute(update(RefreshToken).where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
-                          .values(used_at=now))
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
     methods = ("pwd", "otp")
     refresh = await _new_refresh(session, user, family, methods, now)
     access = _issue_access(session, user, family, methods, csrf, now)
-    await record(session, AuditAction.SESSION_STEPPED_UP, actor=user_subject(user), subject=user_subject(user),
-                 data={"session": family})
+    await record(
+        session,
+        AuditAction.SESSION_STEPPED_UP,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={"session": family},
+    )
     return SessionTokens(access, refresh, csrf, services(session).settings.access_token_minutes * 60, family)

@@ -20,7 +20,7 @@ from auth.tokens import SECOND_FACTOR
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated, RateLimited
 
-WRONG_PASSWORD = "Wrong username or password."
+WRONG_PASSWORD = "Wrong username or password."  # noqa: S105 (a message, not a password)
 WRONG_CODE = "The code is not correct. Check the time on your phone and try again."
 REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
 
@@ -58,13 +58,17 @@ class LoginFlow:
         self.settings = svc.settings
 
     async def _throttle(self, address: str) -> None:
-        hit = await self.svc.limiter.hit(f"login-address:{address}", window=self.settings.address_window_seconds)
+        hit = await self.svc.limiter.hit(
+            f"login-address:{address}", window=self.settings.address_window_seconds
+        )
         if hit.over(self.settings.address_attempts_per_window):
             if hit.count == self.settings.address_attempts_per_window + 1:
                 async with self.db.write() as session:
                     await actions.do_record_rate_limited(session, address=address, scope="login")
-            raise RateLimited("Too many sign-in attempts from your network. Please wait and try again.",
-                              retry_after=hit.retry_after)
+            raise RateLimited(
+                "Too many sign-in attempts from your network. Please wait and try again.",
+                retry_after=hit.retry_after,
+            )
 
     async def password(self, *, username: str, password: str, address: str, user_agent: str) -> PasswordStep:
         await self._throttle(address)
@@ -79,7 +83,9 @@ class LoginFlow:
         if user is None:
             await self._unknown_user_failure(name, address)
         async with self.db.write() as session:
-            outcome = await self._finish_password(session, name, stored, correct, fresh_hash, address, user_agent)
+            outcome = await self._finish_password(
+                session, name, stored, correct, fresh_hash, address, user_agent
+            )
         # A failure is raised only after its audit entry and counters have committed.
         if isinstance(outcome, KokousError):
             raise outcome
@@ -90,15 +96,22 @@ class LoginFlow:
         window = self.settings.lockout_minutes * 60
         hit = await self.svc.limiter.hit(f"login-user:{name}", window=window)
         async with self.db.write() as session:
-            await actions.do_record_login_failure(session, user=None, username=name, address=address,
-                                                  reason="unknown user")
+            await actions.do_record_login_failure(
+                session, user=None, username=name, address=address, reason="unknown user"
+            )
         if hit.count > self.settings.lockout_threshold:
             raise _locked(hit.retry_after)
         raise NotAuthenticated(WRONG_PASSWORD)
 
     async def _finish_password(
-        self, session: AsyncSession, name: str, stored: str | None, correct: bool,
-        fresh_hash: str | None, address: str, user_agent: str,
+        self,
+        session: AsyncSession,
+        name: str,
+        stored: str | None,
+        correct: bool,
+        fresh_hash: str | None,
+        address: str,
+        user_agent: str,
     ) -> PasswordStep | KokousError:
         user = await user_by_username(session, name)
         now = self.db.clock()
@@ -115,14 +128,17 @@ class LoginFlow:
         if user.totp_secret is not None or requires_second_factor(user):
             stage = "verify" if user.totp_secret is not None else "enrol"
             return PasswordStep(None, stage, self._step_token(user, stage))
-        tokens = await actions.do_start_session(session, user=user, methods=("pwd",), address=address,
-                                                user_agent=user_agent)
+        tokens = await actions.do_start_session(
+            session, user=user, methods=("pwd",), address=address, user_agent=user_agent
+        )
         return PasswordStep(tokens, None, None)
 
-    async def _fail(self, session: AsyncSession, user: User, address: str, reason: str,
-                    message: str = WRONG_PASSWORD) -> KokousError:
-        locked = await actions.do_record_login_failure(session, user=user, username=user.username,
-                                                       address=address, reason=reason)
+    async def _fail(
+        self, session: AsyncSession, user: User, address: str, reason: str, message: str = WRONG_PASSWORD
+    ) -> KokousError:
+        locked = await actions.do_record_login_failure(
+            session, user=user, username=user.username, address=address, reason=reason
+        )
         if locked:
             retry = self.settings.lockout_minutes * 60
             return _locked(retry)
@@ -130,16 +146,21 @@ class LoginFlow:
 
     def _step_token(self, user: User, stage: str) -> str:
         return self.svc.tokens.issue(
-            subject=str(user.id), audience=SECOND_FACTOR, now=self.db.clock(),
+            subject=str(user.id),
+            audience=SECOND_FACTOR,
+            now=self.db.clock(),
             lifetime=timedelta(minutes=self.settings.mfa_token_minutes),
-            stage=stage, pwc=int(user.password_changed_at.timestamp()),
+            stage=stage,
+            pwc=int(user.password_changed_at.timestamp()),
         )
 
     async def _step_user(self, session: AsyncSession, token: str, stage: str) -> User:
         claims = self.svc.tokens.decode(token, audience=SECOND_FACTOR, now=self.db.clock())
         user = await user_by_id(session, int(claims.subject))
         if (
-            user is None or not user.is_active or claims.extra.get("stage") != stage
+            user is None
+            or not user.is_active
+            or claims.extra.get("stage") != stage
             or claims.extra.get("pwc") != int(user.password_changed_at.timestamp())
         ):
             raise NotAuthenticated("This sign-in step has expired. Please sign in again.")
@@ -149,20 +170,26 @@ class LoginFlow:
             raise _locked(retry)
         return user
 
-    async def second_factor(self, *, step_token: str, code: str, address: str, user_agent: str
-                            ) -> actions.SessionTokens:
+    async def second_factor(
+        self, *, step_token: str, code: str, address: str, user_agent: str
+    ) -> actions.SessionTokens:
         await self._throttle(address)
         async with self.db.write() as session:
             user = await self._step_user(session, step_token, "verify")
             outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
             if outcome in ("wrong", "replayed"):
                 result: actions.SessionTokens | KokousError = await self._fail(
-                    session, user, address, f"{outcome} code", REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
+                    session,
+                    user,
+                    address,
+                    f"{outcome} code",
+                    REPLAYED_CODE if outcome == "replayed" else WRONG_CODE,
                 )
             else:
                 methods = ("pwd", "otp") if outcome == "otp" else ("pwd", "recovery")
-                result = await actions.do_start_session(session, user=user, methods=methods, address=address,
-                                                        user_agent=user_agent)
+                result = await actions.do_start_session(
+                    session, user=user, methods=methods, address=address, user_agent=user_agent
+                )
         if isinstance(result, KokousError):
             raise result
         return result
@@ -174,8 +201,9 @@ class LoginFlow:
             uri = totp.provisioning_uri(secret, account=user.username)
         return Enrolment(secret, uri)
 
-    async def confirm_enrolment(self, *, step_token: str, code: str, address: str, user_agent: str
-                                ) -> tuple[actions.SessionTokens, list[str]]:
+    async def confirm_enrolment(
+        self, *, step_token: str, code: str, address: str, user_agent: str
+    ) -> tuple[actions.SessionTokens, list[str]]:
         await self._throttle(address)
         async with self.db.write() as session:
             user = await self._step_user(session, step_token, "enrol")
@@ -183,8 +211,9 @@ class LoginFlow:
             if codes is None:
                 failure = await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
             else:
-                tokens = await actions.do_start_session(session, user=user, methods=("pwd", "otp"),
-                                                        address=address, user_agent=user_agent)
+                tokens = await actions.do_start_session(
+                    session, user=user, methods=("pwd", "otp"), address=address, user_agent=user_agent
+                )
         if codes is None:
             raise failure
         return tokens, codes
@@ -198,7 +227,9 @@ class LoginFlow:
                 failure = exc  # leave the block normally so the reuse record and revocation commit
         raise failure
 
-    async def step_up(self, principal: Principal, *, password: str, code: str, address: str) -> actions.SessionTokens:
+    async def step_up(
+        self, principal: Principal, *, password: str, code: str, address: str
+    ) -> actions.SessionTokens:
         """Prove password and second factor again within a session (before admin changes and signatures)."""
         await self._throttle(address)
         async with self.db.read() as session:

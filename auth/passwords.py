@@ -17,7 +17,9 @@ MAX_LENGTH = 256
 def check_password_policy(password: str, *, username: str = "") -> None:
     """NIST SP 800-63B style: length matters, composition rules do not."""
     if len(password) < MIN_LENGTH:
-        raise ValidationFailed(f"The password must be at least {MIN_LENGTH} characters long.", field="password")
+        raise ValidationFailed(
+            f"The password must be at least {MIN_LENGTH} characters long.", field="password"
+        )
     if len(password) > MAX_LENGTH:
         raise ValidationFailed(f"The password may be at most {MAX_LENGTH} characters long.", field="password")
     if username and username.lower() in password.lower():
@@ -43,7 +45,10 @@ class Hasher:
     async def verify(self, stored: str | None, password: str) -> bool:
         """Constant work whether or not the account exists: unknown users verify against a dummy."""
         async with self._slots:
-            return await asyncio.to_thread(self._verify_sync, stored or self._dummy, password) and stored is not None
+            return (
+                await asyncio.to_thread(self._verify_sync, stored or self._dummy, password)
+                and stored is not None
+            )
 
     def _verify_sync(self, stored: str, password: str) -> bool:
         try:

@@ -34,7 +34,10 @@ def requires_second_factor(user: User) -> bool:
 async def session_is_live(session: AsyncSession, family: str) -> bool:
     """A login's tokens are live until the family is revoked (logout, reuse, admin action)."""
     newest = await session.execute(
-        select(RefreshToken.revoked_at).where(RefreshToken.family == family).order_by(RefreshToken.id.desc()).limit(1)
+        select(RefreshToken.revoked_at)
+        .where(RefreshToken.family == family)
+        .order_by(RefreshToken.id.desc())
+        .limit(1)
     )
     row = newest.first()
     return row is not None and row.revoked_at is None

@@ -1,4 +1,4 @@
-"""Encrypts TOTP secrets at rest with a key kept in the data directory, so a database dump alone reveals none."""
+"""Encrypts TOTP secrets at rest with a key in the data directory: a database dump alone reveals none."""
 
 from __future__ import annotations
 

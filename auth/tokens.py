@@ -5,6 +5,7 @@ One algorithm per key (ES256), always passed explicitly when decoding; every cla
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 def assert_crypto_backend() -> None:
     """python-jose silently falls back to pure-Python crypto; refuse to start on it."""
     if ECKey.__name__ != "CryptographyECKey":
-        raise RuntimeError("python-jose is not using the cryptography backend; install python-jose[cryptography]")
+        raise RuntimeError(
+            "python-jose is not using the cryptography backend; install python-jose[cryptography]"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +63,8 @@ class TokenService:
     @classmethod
     def load_or_create(cls, path: Path, *, issuer: str) -> TokenService:
         if not path.exists():
-            try:
+            with contextlib.suppress(FileExistsError):
                 write_private_key(path, ec.generate_private_key(ec.SECP256R1()))
-            except FileExistsError:
-                pass
         return cls(path.read_bytes(), issuer=issuer)
 
     def issue(self, *, subject: str, audience: str, now: datetime, lifetime: timedelta, **extra: Any) -> str:
@@ -76,7 +77,9 @@ class TokenService:
             "exp": int((now + lifetime).timestamp()),
             "jti": secrets.token_urlsafe(16),
         }
-        return str(jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.key_id, "typ": "JWT"}))
+        return str(
+            jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.key_id, "typ": "JWT"})
+        )
 
     def decode(self, token: str, *, audience: str, now: datetime) -> Claims:
         """Verify signature, algorithm, issuer, audience and lifetime; raise NotAuthenticated otherwise."""

@@ -29,8 +29,15 @@ def provisioning_uri(secret: str, *, account: str) -> str:
 def qr_svg(uri: str) -> str:
     """An inline SVG QR code (no external image service sees the secret)."""
     buffer = io.BytesIO()
-    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True,
-                                    title="QR code for the authenticator app")
+    segno.make(uri, error="m").save(
+        buffer,
+        kind="svg",
+        scale=5,
+        border=2,
+        xmldecl=False,
+        svgns=True,
+        title="QR code for the authenticator app",
+    )
     return buffer.getvalue().decode()
 
 

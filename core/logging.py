@@ -20,7 +20,9 @@ class JsonFormatter(logging.Formatter):
         }
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
-            entry.update({k: ("[redacted]" if any(r in k.lower() for r in _REDACT) else v) for k, v in extra.items()})
+            entry.update(
+                {k: ("[redacted]" if any(r in k.lower() for r in _REDACT) else v) for k, v in extra.items()}
+            )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

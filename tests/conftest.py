@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,8 +67,12 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE,
-                    database_url="sqlite+aiosqlite:///unused")
+    return Settings(
+        data_dir=data_dir,
+        base_url=BASE_URL,
+        password_profile=TEST_PASSWORD_PROFILE,
+        database_url="sqlite+aiosqlite:///unused",
+    )
 
 
 @pytest.fixture
@@ -102,8 +106,7 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings are always passed explicitly; a stray KOKOUS_* variable must not change a test.
     for name in [n for n in os.environ if n.startswith("KOKOUS_") and not n.startswith("KOKOUS_TEST")]:
         monkeypatch.delenv(name)
-    yield

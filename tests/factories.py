@@ -21,8 +21,9 @@ async def make_user(
     context: AppContext, username: str = "liisa", *, roles: tuple[Role, ...] = (), password: str = PASSWORD
 ) -> User:
     async with context.db.write() as session:
-        user = await actions.do_create_user(session, username=username, display_name=username.title(),
-                                            password=password, actor="system:test")
+        user = await actions.do_create_user(
+            session, username=username, display_name=username.title(), password=password, actor="system:test"
+        )
         for role in roles:
             await actions.do_grant_role(session, user=user, role=role, actor="system:test")
     return user
@@ -45,16 +46,25 @@ def next_code(secret: str, clock: FixedClock) -> str:
     return totp.code_at(secret, clock())
 
 
-async def api_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
-                    *, secret: str | None = None, clock: FixedClock | None = None) -> dict[str, str]:
+async def api_login(
+    client: httpx.AsyncClient,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    secret: str | None = None,
+    clock: FixedClock | None = None,
+) -> dict[str, str]:
     """Bearer headers for `username`, through the public API."""
     response = await client.post("/api/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     body = response.json()
     if body["status"] == "second_factor_required":
-        assert secret is not None and clock is not None
-        response = await client.post("/api/auth/second-factor",
-                                     json={"step_token": body["step_token"], "code": next_code(secret, clock)})
+        assert secret is not None
+        assert clock is not None
+        response = await client.post(
+            "/api/auth/second-factor",
+            json={"step_token": body["step_token"], "code": next_code(secret, clock)},
+        )
         assert response.status_code == 200, response.text
         body = response.json()
     return {"Authorization": f"Bearer {body['tokens']['access_token']}"}

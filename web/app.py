@@ -107,7 +107,14 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            health, ws_health, auth_router, me_router, audit_api, audit_page, users_router, pages_router,
+            health,
+            ws_health,
+            auth_router,
+            me_router,
+            audit_api,
+            audit_page,
+            users_router,
+            pages_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session)},

@@ -71,7 +71,10 @@ async def run_demo(context: AppContext, *, if_empty: bool) -> int:
     async with context.db.write() as session:
         if not await demo.is_empty(session):
             if not if_empty:
-                print("The database already has users; the demo is seeded only into an empty one.", file=sys.stderr)
+                print(
+                    "The database already has users; the demo is seeded only into an empty one.",
+                    file=sys.stderr,
+                )
                 return 1
             print(saved.read_text() if saved.exists() else "The database already has users; demo not seeded.")
             return 0
@@ -96,8 +99,14 @@ def _read_password(args: argparse.Namespace) -> str:
 async def user_command(context: AppContext, args: argparse.Namespace) -> int:
     async with context.db.write() as session:
         if args.user_command == "create":
-            user = await actions.do_create_user(session, username=args.username, display_name=args.name,
-                                                password=_read_password(args), email=args.email, actor=_actor())
+            user = await actions.do_create_user(
+                session,
+                username=args.username,
+                display_name=args.name,
+                password=_read_password(args),
+                email=args.email,
+                actor=_actor(),
+            )
             for role in args.role or []:
                 await actions.do_grant_role(session, user=user, role=Role(role), actor=_actor())
             print(f"Created {user.username}.")
@@ -111,9 +120,13 @@ async def user_command(context: AppContext, args: argparse.Namespace) -> int:
         elif args.user_command == "reset-totp":
             await actions.do_reset_totp(session, user=found, actor=_actor())
         elif args.user_command == "grant":
-            await actions.do_grant_role(session, user=found, role=Role(args.role), scope=args.scope, actor=_actor())
+            await actions.do_grant_role(
+                session, user=found, role=Role(args.role), scope=args.scope, actor=_actor()
+            )
         elif args.user_command == "revoke":
-            await actions.do_revoke_role(session, user=found, role=Role(args.role), scope=args.scope, actor=_actor())
+            await actions.do_revoke_role(
+                session, user=found, role=Role(args.role), scope=args.scope, actor=_actor()
+            )
     print("Done.")
     return 0
 
@@ -137,7 +150,9 @@ async def audit_verify(context: AppContext, args: argparse.Namespace) -> int:
 
 async def verify_export(path: Path, checkpoints: str | None, verifier: Verifier) -> Report:
     notes = Path(checkpoints).read_text().split("\n\n\n") if checkpoints else []
-    signed = [SignedCheckpoint(f"#{i + 1}", n if n.endswith("\n") else n + "\n") for i, n in enumerate(notes) if n]
+    signed = [
+        SignedCheckpoint(f"#{i + 1}", n if n.endswith("\n") else n + "\n") for i, n in enumerate(notes) if n
+    ]
 
     async def rows() -> AsyncIterator[Any]:
         with path.open(encoding="utf-8") as handle:
@@ -181,8 +196,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
 
     os.environ.setdefault("KOKOUS_DATA_DIR", str(settings.data_dir))
     print(f"Kokous is serving on http://{args.host}:{args.port}  (Ctrl+C stops)", file=sys.stderr)
-    uvicorn.run("web.asgi:app", host=args.host, port=args.port, workers=args.workers, log_config=None,
-                proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips)
+    uvicorn.run(
+        "web.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -201,7 +223,9 @@ def parser() -> argparse.ArgumentParser:
     r = d.add_parser("revision", help="autogenerate a migration")
     r.add_argument("-m", "--message", required=True)
     m = sub.add_parser("demo", help="seed the demo municipality's users")
-    m.add_argument("--if-empty", action="store_true", help="do nothing (print the saved logins) if users exist")
+    m.add_argument(
+        "--if-empty", action="store_true", help="do nothing (print the saved logins) if users exist"
+    )
     u = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     c = u.add_parser("create")
     c.add_argument("username")
@@ -219,8 +243,9 @@ def parser() -> argparse.ArgumentParser:
         g.add_argument("username")
         g.add_argument("role", choices=[r.value for r in Role])
         g.add_argument("--scope", default="")
-    a = sub.add_parser("audit", help="verify and export the audit log").add_subparsers(dest="audit_command",
-                                                                                      required=True)
+    a = sub.add_parser("audit", help="verify and export the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
     v = a.add_parser("verify", help="replay the log and its checkpoints")
     v.add_argument("--vkey", help="verifier key to trust (default: this installation's key)")
     v.add_argument("--file", help="verify a JSON Lines export instead of the database")

@@ -44,9 +44,14 @@ async def seed(session: AsyncSession) -> list[tuple[DemoPerson, str]]:
     logins = []
     for person in PEOPLE:
         password = _password()
-        user = await actions.do_create_user(session, username=person.username, display_name=person.display_name,
-                                            password=password, email=f"{person.username}@demo.kokous.invalid",
-                                            actor=ACTOR)
+        user = await actions.do_create_user(
+            session,
+            username=person.username,
+            display_name=person.display_name,
+            password=password,
+            email=f"{person.username}@demo.kokous.invalid",
+            actor=ACTOR,
+        )
         for role in person.roles:
             await actions.do_grant_role(session, user=user, role=role, actor=ACTOR)
         logins.append((person, password))

@@ -42,9 +42,9 @@ STATUS: dict[type[KokousError], int] = {
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith(("/api/", "/health", "/schema")) or "text/html" not in request.headers.get(
-        "accept", ""
-    )
+    return request.url.path.startswith(
+        ("/api/", "/health", "/schema")
+    ) or "text/html" not in request.headers.get("accept", "")
 
 
 def _status(exc: KokousError) -> int:
@@ -52,7 +52,12 @@ def _status(exc: KokousError) -> int:
 
 
 def respond(
-    request: Request[Any, Any, Any], status: int, message: str, *, error: KokousError | None = None, **extra: Any
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    *,
+    error: KokousError | None = None,
+    **extra: Any,
 ) -> Response[Any]:
     headers = {}
     if "retry_after" in extra:
@@ -63,8 +68,13 @@ def respond(
     if status == HTTP_401_UNAUTHORIZED:
         # The refresh page renews an expired access cookie, or sends the person on to the login page.
         return Response(b"", status_code=303, headers={"location": f"/auth/refresh?next={request.url.path}"})
-    return render(request, "error.html", {"status": status, "message": error or message}, status_code=status,
-                  headers=headers)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": error or message},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def kokous_error(request: Request[Any, Any, Any], exc: KokousError) -> Response[Any]:
@@ -97,7 +107,9 @@ def _first_problem(exc: ValidationException) -> str:
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", extra={"fields": {"path": request.url.path}})
-    return respond(request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Nothing was saved.")
+    return respond(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong on our side. Nothing was saved."
+    )
 
 
 HANDLERS: dict[type[Exception] | int, Any] = {

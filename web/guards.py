@@ -12,7 +12,7 @@ from auth.actions import do_record_denied_access
 from auth.models import Role
 from auth.queries import Principal
 from core.errors import Forbidden, NotAuthenticated
-from web.security import app_context, client_address
+from web.security import app_context, auth_failure, client_address
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 STEP_UP_SECONDS = 600
@@ -32,7 +32,7 @@ async def deny(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> N
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal = connection.scope.get("user")
     if not isinstance(principal, Principal):
-        raise NotAuthenticated(connection.scope.get("auth_failure") or "Please sign in.")
+        raise NotAuthenticated(auth_failure(connection) or "Please sign in.")
     return principal
 
 

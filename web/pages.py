@@ -63,4 +63,6 @@ def render(
         path=request.url.path,
         **(context or {}),
     )
-    return Response(page, status_code=status_code, headers=headers, cookies=cookies, media_type=MediaType.HTML)
+    return Response(
+        page, status_code=status_code, headers=headers, cookies=cookies, media_type=MediaType.HTML
+    )

@@ -40,6 +40,12 @@ def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
+def auth_failure(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """Why a presented token was not accepted (expired, revoked), to tell the person."""
+    reason: str | None = connection.state.get("auth_failure")
+    return reason
+
+
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -49,27 +55,31 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Sets `request.user` to a Principal or None; never refuses by itself (guards do)."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         context = app_context(connection)
         token = bearer_token(connection)
         via = "bearer"
         if token is None:
             token, via = connection.cookies.get(ACCESS_COOKIE), "cookie"
-        connection.scope["auth_failure"] = None
         if not token:
             return AuthenticationResult(user=None, auth=None)
         try:
             claims = context.auth.tokens.decode(token, audience=ACCESS, now=context.db.clock())
         except NotAuthenticated as exc:
-            connection.scope["auth_failure"] = exc.message
+            connection.state.auth_failure = exc.message
             return AuthenticationResult(user=None, auth=None)
         async with context.db.read() as session:
             principal = await load_principal(
-                session, user_id=int(claims.subject), family=str(claims.extra.get("sid", "")),
-                methods=tuple(claims.extra.get("amr", ())), via=via,
+                session,
+                user_id=int(claims.subject),
+                family=str(claims.extra.get("sid", "")),
+                methods=tuple(claims.extra.get("amr", ())),
+                via=via,
             )
         if principal is None:
-            connection.scope["auth_failure"] = "This sign-in was ended. Please sign in again."
+            connection.state.auth_failure = "This sign-in was ended. Please sign in again."
         return AuthenticationResult(user=principal, auth=claims)
 
 
@@ -112,13 +122,21 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def session_cookies(settings_https: bool, *, access: str, refresh: str, csrf: str, refresh_days: int) -> list[Cookie]:
+def session_cookies(
+    settings_https: bool, *, access: str, refresh: str, csrf: str, refresh_days: int
+) -> list[Cookie]:
     """HttpOnly, SameSite=Strict auth cookies; Secure whenever the service is reached over HTTPS."""
     common: dict[str, Any] = {"secure": settings_https, "samesite": "strict"}
     return [
         Cookie(key=ACCESS_COOKIE, value=access, path="/", httponly=True, **common),
-        Cookie(key=REFRESH_COOKIE, value=refresh, path=REFRESH_PATH, httponly=True,
-               max_age=refresh_days * 86400, **common),
+        Cookie(
+            key=REFRESH_COOKIE,
+            value=refresh,
+            path=REFRESH_PATH,
+            httponly=True,
+            max_age=refresh_days * 86400,
+            **common,
+        ),
         Cookie(key=CSRF_COOKIE, value=csrf, path="/", httponly=False, **common),
     ]
 

@@ -28,8 +28,13 @@ async def append(context: AppContext, n: int, clock: FixedClock) -> None:
     async with context.db.write() as session:
         for i in range(n):
             clock.advance(seconds=1)
-            await record(session, AuditAction.LOGIN_FAILED, actor="anonymous", subject=f"user:{i}",
-                         data={"reason": "wrong password", "address": "192.0.2.1", "n": i})
+            await record(
+                session,
+                AuditAction.LOGIN_FAILED,
+                actor="anonymous",
+                subject=f"user:{i}",
+                data={"reason": "wrong password", "address": "192.0.2.1", "n": i},
+            )
 
 
 async def verify(context: AppContext) -> tuple[bool, str, int | None]:
@@ -43,12 +48,18 @@ async def tamperable(context: AppContext) -> AppContext:
     """Switch off the append-only triggers, as an attacker with database access could (rolled back later)."""
     async with context.db.write() as session:
         if backend() == "sqlite":
-            for trigger in ("audit_entry_no_update", "audit_entry_no_delete", "audit_checkpoint_no_update",
-                            "audit_checkpoint_no_delete"):
+            for trigger in (
+                "audit_entry_no_update",
+                "audit_entry_no_delete",
+                "audit_checkpoint_no_update",
+                "audit_checkpoint_no_delete",
+            ):
                 await session.execute(text(f"DROP TRIGGER {trigger}"))
         else:
             await session.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only"))
-            await session.execute(text("ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_append_only"))
+            await session.execute(
+                text("ALTER TABLE audit_checkpoint DISABLE TRIGGER audit_checkpoint_append_only")
+            )
     return context
 
 
@@ -62,7 +73,9 @@ async def test_entries_chain_and_hash_as_documented(context: AppContext, clock: 
         rows = (await session.execute(text("SELECT * FROM audit_entry ORDER BY seq"))).mappings().all()
     previous = bytes(32)
     for row in rows:
-        fields = {k: row[k] for k in ("seq", "ts", "actor", "action", "subject")} | {"data": json.loads(row["data"])}
+        fields = {k: row[k] for k in ("seq", "ts", "actor", "action", "subject")} | {
+            "data": json.loads(row["data"])
+        }
         leaf = leaf_hash(canonical_json(fields))
         assert bytes(row["leaf_hash"]) == leaf
         previous = chain_hash(previous, leaf)
@@ -83,7 +96,9 @@ async def test_clean_log_verifies_with_checkpoints(context: AppContext, clock: F
     assert (first.tree_size, second.tree_size) == (5, 9)
 
 
-async def test_checkpoint_is_a_signed_note_over_the_merkle_root(context: AppContext, clock: FixedClock) -> None:
+async def test_checkpoint_is_a_signed_note_over_the_merkle_root(
+    context: AppContext, clock: FixedClock
+) -> None:
     await append(context, 3, clock)
     async with context.db.write() as session:
         checkpoint = await write_checkpoint(session, reason="vote closed")
@@ -107,7 +122,9 @@ async def test_hourly_checkpoint_only_when_stale_and_grown(context: AppContext, 
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_entry SET actor = 'x'", "DELETE FROM audit_entry"])
-async def test_database_refuses_to_change_entries(context: AppContext, clock: FixedClock, statement: str) -> None:
+async def test_database_refuses_to_change_entries(
+    context: AppContext, clock: FixedClock, statement: str
+) -> None:
     await append(context, 1, clock)
     with pytest.raises(DBAPIError, match="append-only"):
         async with context.db.write() as session:
@@ -137,14 +154,23 @@ async def test_edited_entry_with_recomputed_hashes_is_caught_by_the_checkpoint(
         previous = bytes(32)
         for row in rows:
             actor = "user:99" if row["seq"] == 2 else row["actor"]
-            leaf = leaf_hash(entry_bytes(row["seq"], row["ts"], actor, row["action"], row["subject"], row["data"]))
+            leaf = leaf_hash(
+                entry_bytes(row["seq"], row["ts"], actor, row["action"], row["subject"], row["data"])
+            )
             previous = chain_hash(previous, leaf)
-            await unprotected(session, "UPDATE audit_entry SET actor = :a, leaf_hash = :l, chain_hash = :c "
-                              "WHERE seq = :s", a=actor, l=leaf, c=previous, s=row["seq"])
+            await unprotected(
+                session,
+                "UPDATE audit_entry SET actor = :a, leaf_hash = :l, chain_hash = :c WHERE seq = :s",
+                a=actor,
+                l=leaf,
+                c=previous,
+                s=row["seq"],
+            )
         await session.execute(text("UPDATE audit_head SET chain_hash = :c"), {"c": previous})
     intact, summary, _ = await verify(context)
     assert not intact
-    assert "checkpoint #" in summary and "does not match" in summary
+    assert "checkpoint #" in summary
+    assert "does not match" in summary
 
 
 async def test_deleted_entry_is_named(tamperable: AppContext, clock: FixedClock) -> None:
@@ -204,7 +230,9 @@ async def test_checkpoint_with_bad_signature_is_refused(tamperable: AppContext, 
         checkpoint = await write_checkpoint(session, reason="test")
         forged = Signer(context.signer.name, Ed25519PrivateKey.generate())
         note = forged.sign(checkpoint.note.split("\n\n")[0] + "\n")
-        await unprotected(session, "UPDATE audit_checkpoint SET note = :n WHERE id = :i", n=note, i=checkpoint.id)
+        await unprotected(
+            session, "UPDATE audit_checkpoint SET note = :n WHERE id = :i", n=note, i=checkpoint.id
+        )
     intact, summary, _ = await verify(context)
     assert not intact
     assert "is not validly signed" in summary

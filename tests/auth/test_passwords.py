@@ -33,11 +33,14 @@ async def test_old_parameters_need_rehash() -> None:
     assert not stronger.needs_rehash(await stronger.hash("correct horse battery"))
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("short", "at least 10"),
-    ("x" * 257, "at most 256"),
-    ("liisa-the-best-1", "username"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short", "at least 10"),
+        ("x" * 257, "at most 256"),
+        ("liisa-the-best-1", "username"),
+    ],
+)
 def test_policy_refuses_weak_passwords(password: str, problem: str) -> None:
     with pytest.raises(ValidationFailed, match=problem):
         check_password_policy(password, username="liisa")

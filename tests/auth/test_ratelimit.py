@@ -30,7 +30,8 @@ async def test_counts_within_a_window_and_resets_after_it(limiter: Limiter, cloc
     for expected in range(1, 4):
         hit = await limiter.hit("login-address:192.0.2.1", window=300)
         assert hit.count == expected
-    assert hit.over(2) and not hit.over(3)
+    assert hit.over(2)
+    assert not hit.over(3)
     assert 1 <= hit.retry_after <= 300
     clock.advance(seconds=300)
     assert (await limiter.hit("login-address:192.0.2.1", window=300)).count == 1

@@ -43,7 +43,11 @@ def test_token_verifies_with_an_independent_library(tokens: TokenService, clock:
     clock.now = datetime.now(UTC)  # PyJWT checks iat and exp against the real time
     token = issue(tokens, clock, sid="abc")
     claims = pyjwt.decode(
-        token, tokens.public_pem, algorithms=["ES256"], audience=ACCESS, issuer=ISSUER,
+        token,
+        tokens.public_pem,
+        algorithms=["ES256"],
+        audience=ACCESS,
+        issuer=ISSUER,
         options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
     )
     assert claims["sub"] == "7"

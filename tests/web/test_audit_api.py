@@ -28,14 +28,18 @@ async def test_auditor_lists_newest_first_and_filters(
     everything = (await client.get("/api/audit/entries", headers=auditor)).json()
     seqs = [e["seq"] for e in everything["entries"]]
     assert seqs == sorted(seqs, reverse=True)
-    failed = (await client.get("/api/audit/entries", headers=auditor, params={"action": "login.failed"})).json()
+    failed = (
+        await client.get("/api/audit/entries", headers=auditor, params={"action": "login.failed"})
+    ).json()
     assert [e["subject"] for e in failed["entries"]] == ["username:ghost"]
     logins = (await client.get("/api/audit/entries", headers=auditor, params={"action": "login"})).json()
     assert {e["action"] for e in logins["entries"]} == {"login.failed", "login.succeeded"}
     by_user = (await client.get("/api/audit/entries", headers=auditor, params={"actor": "tapio"})).json()
-    assert by_user["total"] >= 1 and all(e["actor"].startswith("user:") for e in by_user["entries"])
-    later = (await client.get("/api/audit/entries", headers=auditor,
-                              params={"since": "2027-01-01T00:00Z"})).json()
+    assert by_user["total"] >= 1
+    assert all(e["actor"].startswith("user:") for e in by_user["entries"])
+    later = (
+        await client.get("/api/audit/entries", headers=auditor, params={"since": "2027-01-01T00:00Z"})
+    ).json()
     assert later["total"] == 0
 
 
@@ -86,8 +90,9 @@ async def test_verify_endpoint_reports_an_intact_log(
     assert checkpoints[0]["note"].startswith("kokous.test/audit\n")
 
 
-@pytest.mark.parametrize("path", ["/api/audit/entries", "/api/audit/export", "/api/audit/checkpoints",
-                                  "/api/audit/verify"])
+@pytest.mark.parametrize(
+    "path", ["/api/audit/entries", "/api/audit/export", "/api/audit/checkpoints", "/api/audit/verify"]
+)
 async def test_member_and_admin_are_refused_and_the_refusal_is_recorded(
     client: httpx.AsyncClient, context: AppContext, path: str
 ) -> None:
@@ -117,13 +122,16 @@ async def test_audit_page_shows_entries_and_the_verifier_key(
     await make_user(context, "tapio", roles=(Role.AUDITOR,))
     secret = await enrol_totp(context, "tapio")
     page = await client.get("/login")
-    await client.post("/login", data={"username": "tapio", "password": "correct horse battery",
-                                       "csrf_token": csrf_from(page.text)})
+    await client.post(
+        "/login",
+        data={"username": "tapio", "password": "correct horse battery", "csrf_token": csrf_from(page.text)},
+    )
     from tests.factories import next_code
 
     code_page = await client.get("/login/code")
-    done = await client.post("/login/code", data={"code": next_code(secret, clock),
-                                                  "csrf_token": csrf_from(code_page.text)})
+    done = await client.post(
+        "/login/code", data={"code": next_code(secret, clock), "csrf_token": csrf_from(code_page.text)}
+    )
     assert done.status_code == 303
     audit = await client.get("/audit", params={"action": "login.succeeded"})
     assert audit.status_code == 200

@@ -36,16 +36,24 @@ def test_keys_are_created_owner_only(data_dir: Path) -> None:
         assert (data_dir / "keys" / name).stat().st_mode & 0o777 == 0o600
 
 
-def test_user_commands(data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_commands(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert main(["user", "create", "Pekka", "--name", "Pekka P", "--role", "auditor", "--password-stdin"]) == 0
+    assert (
+        main(["user", "create", "Pekka", "--name", "Pekka P", "--role", "auditor", "--password-stdin"]) == 0
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["user", "set-password", "pekka", "--password-stdin"]) == 1
     assert "at least 10 characters" in capsys.readouterr().err
     assert main(["user", "reset-totp", "nobody"]) == 1
     assert main(["user", "grant", "pekka", "admin"]) == 0
-    actions = [row[0] for row in sqlite3.connect(data_dir / "kokous.sqlite3").execute(
-        "SELECT action FROM audit_entry ORDER BY seq")]
+    actions = [
+        row[0]
+        for row in sqlite3.connect(data_dir / "kokous.sqlite3").execute(
+            "SELECT action FROM audit_entry ORDER BY seq"
+        )
+    ]
     assert actions == ["user.created", "role.granted", "role.granted"]
 
 

@@ -25,7 +25,9 @@ async def test_wrong_password_and_unknown_user_get_the_same_answer(
     assert wrong.json()["error"] == unknown.json()["error"] == "Wrong username or password."
     failures = await audit_entries(context, "login.failed")
     assert [(e.subject, e.actor) for e in failures][-2:] == [
-        (f"user:{user.id}", "anonymous"), ("username:nobody", "anonymous")]
+        (f"user:{user.id}", "anonymous"),
+        ("username:nobody", "anonymous"),
+    ]
     assert '"reason":"wrong password"' in failures[-2].data
 
 
@@ -67,7 +69,9 @@ async def test_disabled_account_cannot_sign_in(client: httpx.AsyncClient, contex
 
     user = await make_user(context, "liisa")
     async with context.db.write() as session:
-        await do_set_active(session, user=await session.get(type(user), user.id), active=False, actor="system:test")
+        await do_set_active(
+            session, user=await session.get(type(user), user.id), active=False, actor="system:test"
+        )
     assert (await login(client, "liisa")).status_code == 401
     assert len(await audit_entries(context, "user.disabled")) == 1
 
@@ -81,16 +85,26 @@ async def test_role_requiring_second_factor_must_enrol_first(
     assert "tokens" not in body
     start = (await client.post("/api/auth/enrolment", json={"step_token": body["step_token"]})).json()
     assert start["otpauth_uri"].startswith("otpauth://totp/Kokous:mikko?secret=")
-    wrong = await client.post("/api/auth/enrolment/confirm", json={"step_token": body["step_token"], "code": "000000"})
+    wrong = await client.post(
+        "/api/auth/enrolment/confirm", json={"step_token": body["step_token"], "code": "000000"}
+    )
     assert wrong.status_code == 401
-    done = await client.post("/api/auth/enrolment/confirm",
-                             json={"step_token": body["step_token"], "code": totp.code_at(start["secret"], clock())})
+    done = await client.post(
+        "/api/auth/enrolment/confirm",
+        json={"step_token": body["step_token"], "code": totp.code_at(start["secret"], clock())},
+    )
     assert done.status_code == 200, done.text
     assert len(done.json()["recovery_codes"]) == 10
-    me = await client.get("/api/me", headers={"Authorization": f"Bearer {done.json()['tokens']['access_token']}"})
+    me = await client.get(
+        "/api/me", headers={"Authorization": f"Bearer {done.json()['tokens']['access_token']}"}
+    )
     assert me.json()["methods"] == ["pwd", "otp"]
     assert [e.action for e in await audit_entries(context)][-4:] == [
-        "totp.enrolment_started", "login.failed", "totp.enrolled", "login.succeeded"]
+        "totp.enrolment_started",
+        "login.failed",
+        "totp.enrolled",
+        "login.succeeded",
+    ]
 
 
 async def test_second_factor_code_cannot_be_replayed(
@@ -104,19 +118,29 @@ async def test_second_factor_code_cannot_be_replayed(
     ok = await client.post("/api/auth/second-factor", json={"step_token": first["step_token"], "code": code})
     assert ok.status_code == 200
     again = (await login(client, "mikko")).json()
-    replay = await client.post("/api/auth/second-factor", json={"step_token": again["step_token"], "code": code})
+    replay = await client.post(
+        "/api/auth/second-factor", json={"step_token": again["step_token"], "code": code}
+    )
     assert replay.status_code == 401
     assert replay.json()["error"] == "That code was already used. Wait for the next code and try again."
     failed = await audit_entries(context, "totp.failed")
     assert '"reason":"replayed"' in failed[-1].data
 
 
-async def test_recovery_code_works_once(client: httpx.AsyncClient, context: AppContext, clock: FixedClock) -> None:
+async def test_recovery_code_works_once(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
     await make_user(context, "mikko", roles=(Role.SECRETARY,))
     body = (await login(client, "mikko")).json()
-    secret = (await client.post("/api/auth/enrolment", json={"step_token": body["step_token"]})).json()["secret"]
-    codes = (await client.post("/api/auth/enrolment/confirm", json={
-        "step_token": body["step_token"], "code": totp.code_at(secret, clock())})).json()["recovery_codes"]
+    secret = (await client.post("/api/auth/enrolment", json={"step_token": body["step_token"]})).json()[
+        "secret"
+    ]
+    codes = (
+        await client.post(
+            "/api/auth/enrolment/confirm",
+            json={"step_token": body["step_token"], "code": totp.code_at(secret, clock())},
+        )
+    ).json()["recovery_codes"]
     for expected in (200, 401):
         step = (await login(client, "mikko")).json()["step_token"]
         response = await client.post("/api/auth/second-factor", json={"step_token": step, "code": codes[0]})
@@ -124,7 +148,9 @@ async def test_recovery_code_works_once(client: httpx.AsyncClient, context: AppC
     assert len(await audit_entries(context, "totp.recovery_used")) == 1
 
 
-async def test_step_token_cannot_be_used_as_an_access_token(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_step_token_cannot_be_used_as_an_access_token(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "mikko", roles=(Role.SECRETARY,))
     step = (await login(client, "mikko")).json()["step_token"]
     assert (await client.get("/api/me", headers={"Authorization": f"Bearer {step}"})).status_code == 401
@@ -142,7 +168,9 @@ async def test_refresh_rotates_and_reuse_ends_the_whole_session(
     reused = await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert reused.status_code == 401
     # The thief's replay revoked the family: the legitimate tokens are dead too.
-    assert (await client.post("/api/auth/refresh", json={"refresh_token": new["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/auth/refresh", json={"refresh_token": new["refresh_token"]})
+    ).status_code == 401
     me = await client.get("/api/me", headers={"Authorization": f"Bearer {new['access_token']}"})
     assert me.status_code == 401
     assert len(await audit_entries(context, "token.refreshed")) == 1
@@ -172,12 +200,18 @@ async def test_expired_access_token_is_refused_with_a_clear_message(
 async def test_changing_the_password_ends_sessions(client: httpx.AsyncClient, context: AppContext) -> None:
     await make_user(context, "liisa")
     headers = await api_login(client, "liisa")
-    wrong = await client.post("/api/me/password", headers=headers,
-                              json={"current_password": "nope", "new_password": "a new long secret"})
+    wrong = await client.post(
+        "/api/me/password",
+        headers=headers,
+        json={"current_password": "nope", "new_password": "a new long secret"},
+    )
     assert wrong.status_code == 422
     assert wrong.json()["field"] == "current_password"
-    ok = await client.post("/api/me/password", headers=headers,
-                           json={"current_password": PASSWORD, "new_password": "a new long secret"})
+    ok = await client.post(
+        "/api/me/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "a new long secret"},
+    )
     assert ok.status_code == 204
     assert (await client.get("/api/me", headers=headers)).status_code == 401
     assert (await login(client, "liisa", "a new long secret")).status_code == 200
@@ -189,7 +223,9 @@ async def test_login_rehashes_an_old_password_hash(client: httpx.AsyncClient, co
     from core.config import PasswordProfile
 
     await make_user(context, "liisa")
-    object.__setattr__(context.auth, "hasher", Hasher(PasswordProfile(time_cost=2, memory_cost_kib=8, parallelism=1)))
+    object.__setattr__(
+        context.auth, "hasher", Hasher(PasswordProfile(time_cost=2, memory_cost_kib=8, parallelism=1))
+    )
     assert (await login(client, "liisa")).status_code == 200
     assert len(await audit_entries(context, "password.rehashed")) == 1
     assert (await login(client, "liisa")).status_code == 200

@@ -16,11 +16,19 @@ def csrf_from(page: str) -> str:
     return match.group(1)
 
 
-async def form_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD,
-                     next_path: str = "/") -> httpx.Response:
+async def form_login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, next_path: str = "/"
+) -> httpx.Response:
     page = await client.get("/login")
-    return await client.post("/login", data={"username": username, "password": password,
-                                             "csrf_token": csrf_from(page.text), "next": next_path})
+    return await client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_from(page.text),
+            "next": next_path,
+        },
+    )
 
 
 async def test_login_page_is_finnish_by_default_and_accessible(client: httpx.AsyncClient) -> None:
@@ -28,7 +36,8 @@ async def test_login_page_is_finnish_by_default_and_accessible(client: httpx.Asy
     assert page.status_code == 200
     assert '<html lang="fi">' in page.text
     assert '<a class="skip-link" href="#content">' in page.text
-    assert '<label for="username">' in page.text and 'id="username"' in page.text
+    assert '<label for="username">' in page.text
+    assert 'id="username"' in page.text
     assert page.cookies.get("kokous_csrf")
 
 
@@ -41,7 +50,9 @@ async def test_language_follows_the_choice_and_the_browser(client: httpx.AsyncCl
     assert '<html lang="en">' in (await client.get("/login")).text
 
 
-async def test_form_login_sets_strict_httponly_cookies(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_form_login_sets_strict_httponly_cookies(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "liisa")
     response = await form_login(client, "liisa", next_path="/account")
     assert response.status_code == 303
@@ -50,14 +61,18 @@ async def test_form_login_sets_strict_httponly_cookies(client: httpx.AsyncClient
     access = next(c for c in cookies if c.startswith("kokous_access="))
     refresh = next(c for c in cookies if c.startswith("kokous_refresh="))
     for cookie in (access, refresh):
-        assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert "samesite=strict" in cookie.lower()
+        assert "Secure" in cookie
     assert "Path=/auth/refresh" in refresh
     account = await client.get("/account")
     assert account.status_code == 200
     assert "Liisa" in account.text
 
 
-async def test_wrong_password_keeps_the_username_and_explains(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_wrong_password_keeps_the_username_and_explains(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "liisa")
     response = await form_login(client, "liisa", "wrong password!")
     assert response.status_code == 401
@@ -66,11 +81,14 @@ async def test_wrong_password_keeps_the_username_and_explains(client: httpx.Asyn
     assert "kokous_access" not in response.headers.get("set-cookie", "")
 
 
-async def test_login_form_without_csrf_token_is_refused(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_login_form_without_csrf_token_is_refused(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "liisa")
     await client.get("/login")
-    response = await client.post("/login", data={"username": "liisa", "password": PASSWORD},
-                                 headers={"accept": "text/html"})
+    response = await client.post(
+        "/login", data={"username": "liisa", "password": PASSWORD}, headers={"accept": "text/html"}
+    )
     assert response.status_code == 403
     assert len(await audit_entries(context, "login.succeeded")) == 0
 
@@ -87,8 +105,9 @@ async def test_cookie_session_needs_csrf_for_changes(client: httpx.AsyncClient, 
     assert accepted.status_code == 204
 
 
-async def test_expired_page_session_goes_through_refresh(client: httpx.AsyncClient, context: AppContext,
-                                                         clock: object) -> None:
+async def test_expired_page_session_goes_through_refresh(
+    client: httpx.AsyncClient, context: AppContext, clock: object
+) -> None:
     await make_user(context, "liisa")
     await form_login(client, "liisa")
     clock.advance(minutes=11)  # type: ignore[attr-defined]
@@ -96,11 +115,14 @@ async def test_expired_page_session_goes_through_refresh(client: httpx.AsyncClie
     assert page.status_code == 303
     assert page.headers["location"] == "/auth/refresh?next=/account"
     renewed = await client.get(page.headers["location"])
-    assert renewed.status_code == 303 and renewed.headers["location"] == "/account"
+    assert renewed.status_code == 303
+    assert renewed.headers["location"] == "/account"
     assert (await client.get("/account")).status_code == 200
 
 
-async def test_logout_clears_cookies_and_ends_the_session(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_logout_clears_cookies_and_ends_the_session(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "liisa")
     await form_login(client, "liisa")
     access = client.cookies["kokous_access"]

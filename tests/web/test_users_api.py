@@ -10,20 +10,29 @@ from core.clock import FixedClock
 from tests.factories import PASSWORD, api_login, audit_entries, enrol_totp, make_user, next_code
 from web.context import AppContext
 
-NEW_USER = {"username": "pekka", "display_name": "Pekka Puupää", "password": "a long new password", "roles": ["member"]}
+NEW_USER = {
+    "username": "pekka",
+    "display_name": "Pekka Puupää",
+    "password": "a long new password",
+    "roles": ["member"],
+}
 
 
 @pytest.fixture
-async def admin(client: httpx.AsyncClient, context: AppContext, clock: FixedClock) -> tuple[dict[str, str], str]:
+async def admin(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> tuple[dict[str, str], str]:
     await make_user(context, "aino", roles=(Role.ADMIN,))
     secret = await enrol_totp(context, "aino")
     return await api_login(client, "aino", secret=secret, clock=clock), secret
 
 
-async def step_up(client: httpx.AsyncClient, headers: dict[str, str], secret: str, clock: FixedClock
-                  ) -> dict[str, str]:
-    response = await client.post("/api/auth/step-up", headers=headers,
-                                 json={"password": PASSWORD, "code": next_code(secret, clock)})
+async def step_up(
+    client: httpx.AsyncClient, headers: dict[str, str], secret: str, clock: FixedClock
+) -> dict[str, str]:
+    response = await client.post(
+        "/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": next_code(secret, clock)}
+    )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -34,8 +43,12 @@ async def test_admin_changes_need_a_recent_step_up(
     await make_user(context, "aino", roles=(Role.ADMIN,))
     secret = await enrol_totp(context, "aino")
     step = (await client.post("/api/auth/login", json={"username": "aino", "password": PASSWORD})).json()
-    tokens = (await client.post("/api/auth/second-factor", json={
-        "step_token": step["step_token"], "code": next_code(secret, clock)})).json()["tokens"]
+    tokens = (
+        await client.post(
+            "/api/auth/second-factor",
+            json={"step_token": step["step_token"], "code": next_code(secret, clock)},
+        )
+    ).json()["tokens"]
     clock.advance(minutes=11)  # a long-lived session: the access token is refreshed, the sign-in is old
     renewed = (await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).json()
     headers = {"Authorization": f"Bearer {renewed['access_token']}"}
@@ -54,7 +67,9 @@ async def test_step_up_with_a_wrong_code_fails_and_counts(
     client: httpx.AsyncClient, context: AppContext, admin: tuple[dict[str, str], str]
 ) -> None:
     headers, _ = admin
-    response = await client.post("/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": "000000"})
+    response = await client.post(
+        "/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": "000000"}
+    )
     assert response.status_code == 401
     assert '"reason":"step-up: wrong code"' in (await audit_entries(context, "login.failed"))[-1].data
 
@@ -72,7 +87,11 @@ async def test_admin_grants_and_revokes_roles_and_resets_second_factor(
     assert {"role": "secretary", "scope": ""} not in revoked.json()["roles"]
     reset = await client.post(f"/api/users/{mikko.id}/second-factor/reset", headers=headers)
     assert reset.json()["second_factor"] is False
-    assert [e.action for e in await audit_entries(context)][-3:] == ["role.granted", "role.revoked", "totp.reset"]
+    assert [e.action for e in await audit_entries(context)][-3:] == [
+        "role.granted",
+        "role.revoked",
+        "totp.reset",
+    ]
     unknown = await client.post(f"/api/users/{mikko.id}/roles", headers=headers, json={"role": "emperor"})
     assert unknown.status_code == 422
     assert "known roles" in unknown.json()["error"]
@@ -92,7 +111,9 @@ async def test_duplicate_username_is_a_conflict_that_changes_nothing(
     assert len(await audit_entries(context)) == before
 
 
-async def test_non_admins_are_refused(client: httpx.AsyncClient, context: AppContext, clock: FixedClock) -> None:
+async def test_non_admins_are_refused(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
     await make_user(context, "tapio", roles=(Role.AUDITOR,))
     secret = await enrol_totp(context, "tapio")
     headers = await api_login(client, "tapio", secret=secret, clock=clock)

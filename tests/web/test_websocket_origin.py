@@ -11,18 +11,23 @@ from tests.conftest import BASE_URL
 
 
 def test_same_origin_socket_is_accepted(app: Litestar) -> None:
-    with TestClient(app, base_url=BASE_URL) as client, client.websocket_connect(
-        "/ws/health", headers={"origin": BASE_URL}
-    ) as socket:
+    with (
+        TestClient(app, base_url=BASE_URL) as client,
+        client.websocket_connect("/ws/health", headers={"origin": BASE_URL}) as socket,
+    ):
         socket.send_text("ping")
         assert socket.receive_text() == "pong"
+
+
+def ping(client: TestClient[Litestar], headers: dict[str, str]) -> str:
+    with client.websocket_connect("/ws/health", headers=headers) as socket:
+        socket.send_text("ping")
+        return socket.receive_text()
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://kokous.test", ""])
 def test_foreign_or_missing_origin_is_refused(app: Litestar, origin: str) -> None:
     headers = {"origin": origin} if origin else {}
     with TestClient(app, base_url=BASE_URL) as client, pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/ws/health", headers=headers) as socket:
-            socket.send_text("ping")
-            socket.receive_text()
+        ping(client, headers)
     assert refused.value.code == 1008

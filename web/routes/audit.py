@@ -36,20 +36,29 @@ def _moment(value: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationFailed(f"{name} must be a date or time such as 2026-11-28T09:00Z.", field=name) from exc
+        raise ValidationFailed(
+            f"{name} must be a date or time such as 2026-11-28T09:00Z.", field=name
+        ) from exc
     if moment.tzinfo is None:
         raise ValidationFailed(f"{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name)
     return moment
 
 
-async def _criteria(session: AsyncSession, since: str | None, until: str | None, actor: str | None,
-                    action: str | None, subject: str | None) -> AuditFilter:
+async def _criteria(
+    session: AsyncSession,
+    since: str | None,
+    until: str | None,
+    actor: str | None,
+    action: str | None,
+    subject: str | None,
+) -> AuditFilter:
     """`actor` may be an actor string (user:7, system) or a username."""
     if actor and ":" not in actor and actor not in ("system", "anonymous"):
         user = await user_by_username(session, actor)
         actor = f"user:{user.id}" if user else f"user:?{actor}"
-    return AuditFilter(_moment(since, "since"), _moment(until, "until"), actor or None, action or None,
-                       subject or None)
+    return AuditFilter(
+        _moment(since, "since"), _moment(until, "until"), actor or None, action or None, subject or None
+    )
 
 
 @get("/entries", guards=[auditor])
@@ -65,10 +74,13 @@ async def entries(
 ) -> AuditPage:
     if not 1 <= limit <= 1000:
         raise ValidationFailed("limit must be between 1 and 1000.", field="limit")
-    page = await list_entries(session, await _criteria(session, since, until, actor, action, subject),
-                              limit=limit, before=before)
-    out = [AuditEntryOut(e.seq, e.ts, e.actor, e.action, e.subject, e.data, e.leaf_hash, e.chain_hash)
-           for e in page.entries]
+    page = await list_entries(
+        session, await _criteria(session, since, until, actor, action, subject), limit=limit, before=before
+    )
+    out = [
+        AuditEntryOut(e.seq, e.ts, e.actor, e.action, e.subject, e.data, e.leaf_hash, e.chain_hash)
+        for e in page.entries
+    ]
     return AuditPage(out, page.total, page.next_before)
 
 
@@ -85,30 +97,56 @@ async def export(
     context = app_context(request)
     async with context.db.write() as session:
         criteria = await _criteria(session, since, until, actor, action, subject)
-        await record(session, AuditAction.AUDIT_EXPORTED, actor=principal_of(request).actor, subject="audit",
-                     data={k: v for k, v in {"since": since, "until": until, "actor": actor, "action": action,
-                                             "subject": subject}.items() if v})
+        await record(
+            session,
+            AuditAction.AUDIT_EXPORTED,
+            actor=principal_of(request).actor,
+            subject="audit",
+            data={
+                k: v
+                for k, v in {
+                    "since": since,
+                    "until": until,
+                    "actor": actor,
+                    "action": action,
+                    "subject": subject,
+                }.items()
+                if v
+            },
+        )
 
     async def lines() -> AsyncIterator[str]:
         async with context.db.read() as session:
             async for line in export_lines(session, criteria):
                 yield line
 
-    return Stream(lines(), media_type="application/x-ndjson",
-                  headers={"content-disposition": 'attachment; filename="kokous-audit.jsonl"'})
+    return Stream(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"content-disposition": 'attachment; filename="kokous-audit.jsonl"'},
+    )
 
 
 @get("/checkpoints", guards=[auditor])
 async def checkpoints(session: NamedDependency[AsyncSession]) -> list[CheckpointOut]:
-    return [CheckpointOut(c.id, c.tree_size, c.created_at, c.reason, c.note) for c in await list_checkpoints(session)]
+    return [
+        CheckpointOut(c.id, c.tree_size, c.created_at, c.reason, c.note)
+        for c in await list_checkpoints(session)
+    ]
 
 
 @get("/verify", guards=[auditor])
 async def verify(request: Req, session: NamedDependency[AsyncSession]) -> VerifyOut:
     signer = app_context(request).signer
     report = await verify_database(session, signer.verifier)
-    return VerifyOut(report.intact, report.entries, report.checkpoints, report.summary(), report.bad_seq,
-                     signer.verifier.vkey)
+    return VerifyOut(
+        report.intact,
+        report.entries,
+        report.checkpoints,
+        report.summary(),
+        report.bad_seq,
+        signer.verifier.vkey,
+    )
 
 
 audit_api = Router(path="/api/audit", route_handlers=[entries, export, checkpoints, verify], tags=["audit"])
@@ -127,12 +165,23 @@ async def audit_page(
     form = {"since": since or "", "until": until or "", "actor": actor or "", "action": action or ""}
     error = None
     try:
-        page = await list_entries(session, await _criteria(session, since, until, actor, action, None), before=before)
+        page = await list_entries(
+            session, await _criteria(session, since, until, actor, action, None), before=before
+        )
     except ValidationFailed as exc:
         page, error = None, exc
     query = urlencode({k: v for k, v in form.items() if v})
-    return render(request, "audit.html", {
-        "page": page, "form": form, "error": error, "query": query,
-        "actions": [str(a) for a in AuditAction], "checkpoints": await list_checkpoints(session, limit=5),
-        "vkey": app_context(request).signer.verifier.vkey,
-    }, status_code=422 if error else 200)
+    return render(
+        request,
+        "audit.html",
+        {
+            "page": page,
+            "form": form,
+            "error": error,
+            "query": query,
+            "actions": [str(a) for a in AuditAction],
+            "checkpoints": await list_checkpoints(session, limit=5),
+            "vkey": app_context(request).signer.verifier.vkey,
+        },
+        status_code=422 if error else 200,
+    )

@@ -42,7 +42,10 @@ def user_agent(request: Req) -> str:
 @post("/login", status_code=200)
 async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
     step = await app_context(request).login.password(
-        username=data.username, password=data.password, address=client_address(request), user_agent=user_agent(request)
+        username=data.username,
+        password=data.password,
+        address=client_address(request),
+        user_agent=user_agent(request),
     )
     if step.tokens is not None:
         return LoginResponse("signed_in", tokens=token_pair(step.tokens))
@@ -53,7 +56,10 @@ async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
 @post("/second-factor", status_code=200)
 async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> LoginResponse:
     tokens = await app_context(request).login.second_factor(
-        step_token=data.step_token, code=data.code, address=client_address(request), user_agent=user_agent(request)
+        step_token=data.step_token,
+        code=data.code,
+        address=client_address(request),
+        user_agent=user_agent(request),
     )
     return LoginResponse("signed_in", tokens=token_pair(tokens))
 
@@ -67,14 +73,19 @@ async def start_enrolment(request: Req, data: JSONBody[EnrolmentRequest]) -> Enr
 @post("/enrolment/confirm", status_code=200)
 async def confirm_enrolment(request: Req, data: JSONBody[SecondFactorRequest]) -> EnrolmentDone:
     tokens, codes = await app_context(request).login.confirm_enrolment(
-        step_token=data.step_token, code=data.code, address=client_address(request), user_agent=user_agent(request)
+        step_token=data.step_token,
+        code=data.code,
+        address=client_address(request),
+        user_agent=user_agent(request),
     )
     return EnrolmentDone(token_pair(tokens), codes)
 
 
 @post("/refresh", status_code=200)
 async def refresh(request: Req, data: JSONBody[RefreshRequest]) -> TokenPair:
-    tokens = await app_context(request).login.refresh(refresh_token=data.refresh_token, address=client_address(request))
+    tokens = await app_context(request).login.refresh(
+        refresh_token=data.refresh_token, address=client_address(request)
+    )
     return token_pair(tokens)
 
 
@@ -110,7 +121,9 @@ async def me(request: Req) -> Me:
 
 
 @post("/me/password", status_code=204, guards=[signed_in])
-async def change_password(request: Req, session: NamedDependency[AsyncSession], data: JSONBody[PasswordChange]) -> None:
+async def change_password(
+    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[PasswordChange]
+) -> None:
     user = await user_by_id(session, principal_of(request).user_id)
     if user is None:
         raise NotAuthenticated("Please sign in.")

@@ -46,17 +46,38 @@ def _agent(request: Req) -> str:
 
 def _signed_in(request: Req, tokens: actions.SessionTokens, target: str) -> Response[Any]:
     context = app_context(request)
-    cookies = session_cookies(context.settings.https, access=tokens.access_token, refresh=tokens.refresh_token,
-                              csrf=tokens.csrf_token, refresh_days=context.settings.refresh_token_days)
-    cookies.append(Cookie(key=STEP_COOKIE, value="", path="/login", max_age=0, httponly=True,
-                          secure=context.settings.https, samesite="strict"))
+    cookies = session_cookies(
+        context.settings.https,
+        access=tokens.access_token,
+        refresh=tokens.refresh_token,
+        csrf=tokens.csrf_token,
+        refresh_days=context.settings.refresh_token_days,
+    )
+    cookies.append(
+        Cookie(
+            key=STEP_COOKIE,
+            value="",
+            path="/login",
+            max_age=0,
+            httponly=True,
+            secure=context.settings.https,
+            samesite="strict",
+        )
+    )
     return Redirect(safe_next(target), status_code=303, cookies=cookies)
 
 
 def _step_cookie(request: Req, token: str) -> Cookie:
     context = app_context(request)
-    return Cookie(key=STEP_COOKIE, value=token, path="/login", httponly=True, secure=context.settings.https,
-                  samesite="strict", max_age=context.settings.mfa_token_minutes * 60)
+    return Cookie(
+        key=STEP_COOKIE,
+        value=token,
+        path="/login",
+        httponly=True,
+        secure=context.settings.https,
+        samesite="strict",
+        max_age=context.settings.mfa_token_minutes * 60,
+    )
 
 
 def _status(exc: KokousError) -> int:
@@ -92,7 +113,7 @@ async def home(request: Req) -> Response[str]:
 
 
 @get("/login", media_type=MediaType.HTML)
-async def login_page(request: Req, next: FromQuery[str] = "/") -> Response[str]:  # noqa: A002
+async def login_page(request: Req, next: FromQuery[str] = "/") -> Response[str]:
     return render(request, "login.html", {"next": safe_next(next), "username": ""})
 
 
@@ -101,21 +122,30 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
     target = safe_next(data.next)
     try:
         step = await app_context(request).login.password(
-            username=data.username, password=data.password, address=client_address(request),
+            username=data.username,
+            password=data.password,
+            address=client_address(request),
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited) as exc:
         headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return render(request, "login.html", {"next": target, "username": data.username, "error": exc},
-                      status_code=_status(exc), headers=headers)
+        return render(
+            request,
+            "login.html",
+            {"next": target, "username": data.username, "error": exc},
+            status_code=_status(exc),
+            headers=headers,
+        )
     if step.tokens is not None:
         return _signed_in(request, step.tokens, target)
     where = "/login/code" if step.next_step == "verify" else "/login/enrol"
-    return Redirect(f"{where}?next={target}", status_code=303, cookies=[_step_cookie(request, step.step_token or "")])
+    return Redirect(
+        f"{where}?next={target}", status_code=303, cookies=[_step_cookie(request, step.step_token or "")]
+    )
 
 
 @get("/login/code", media_type=MediaType.HTML)
-async def code_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
+async def code_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     if not request.cookies.get(STEP_COOKIE):
         return Redirect(f"/login?next={safe_next(next)}", status_code=303)
     return render(request, "code.html", {"next": safe_next(next)})
@@ -126,7 +156,9 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
     target = safe_next(data.next)
     try:
         tokens = await app_context(request).login.second_factor(
-            step_token=request.cookies.get(STEP_COOKIE, ""), code=data.code, address=client_address(request),
+            step_token=request.cookies.get(STEP_COOKIE, ""),
+            code=data.code,
+            address=client_address(request),
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited) as exc:
@@ -135,9 +167,11 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
 
 
 @get("/login/enrol", media_type=MediaType.HTML)
-async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
+async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     try:
-        enrolment = await app_context(request).login.start_enrolment(step_token=request.cookies.get(STEP_COOKIE, ""))
+        enrolment = await app_context(request).login.start_enrolment(
+            step_token=request.cookies.get(STEP_COOKIE, "")
+        )
     except (NotAuthenticated, RateLimited):
         return Redirect(f"/login?next={safe_next(next)}", status_code=303)
     return render(request, "enrol.html", {"next": safe_next(next), "enrolment": enrolment})
@@ -148,12 +182,15 @@ async def enrol_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response
     target = safe_next(data.next)
     try:
         tokens, codes = await app_context(request).login.confirm_enrolment(
-            step_token=request.cookies.get(STEP_COOKIE, ""), code=data.code, address=client_address(request),
+            step_token=request.cookies.get(STEP_COOKIE, ""),
+            code=data.code,
+            address=client_address(request),
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited, Conflict) as exc:
-        return render(request, "enrol.html", {"next": target, "enrolment": None, "error": exc},
-                      status_code=_status(exc))
+        return render(
+            request, "enrol.html", {"next": target, "enrolment": None, "error": exc}, status_code=_status(exc)
+        )
     signed = _signed_in(request, tokens, target)
     return render(request, "recovery.html", {"codes": codes, "next": target}, cookies=list(signed.cookies))
 
@@ -167,25 +204,36 @@ async def logout(request: Req, session: NamedDependency[AsyncSession]) -> Respon
 
 
 @get("/auth/refresh", media_type=MediaType.HTML)
-async def refresh(request: Req, next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
+async def refresh(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     """Browsers come here when their short-lived access cookie has expired."""
     target = safe_next(next)
     token = request.cookies.get(REFRESH_COOKIE)
     if not token:
         return Redirect(f"/login?next={target}", status_code=303)
     try:
-        tokens = await app_context(request).login.refresh(refresh_token=token, address=client_address(request))
+        tokens = await app_context(request).login.refresh(
+            refresh_token=token, address=client_address(request)
+        )
     except (NotAuthenticated, RateLimited):
-        return Redirect(f"/login?next={target}", status_code=303,
-                        cookies=cleared_cookies(app_context(request).settings.https))
+        return Redirect(
+            f"/login?next={target}",
+            status_code=303,
+            cookies=cleared_cookies(app_context(request).settings.https),
+        )
     return _signed_in(request, tokens, target)
 
 
 @get("/language", media_type=MediaType.HTML)
-async def language(request: Req, lang: FromQuery[str] = "fi", next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
+async def language(request: Req, lang: FromQuery[str] = "fi", next: FromQuery[str] = "/") -> Response[Any]:
     chosen = lang if lang in LANGUAGES else "fi"
-    cookie = Cookie(key=LANG_COOKIE, value=chosen, path="/", max_age=365 * 86400, samesite="lax",
-                    secure=app_context(request).settings.https)
+    cookie = Cookie(
+        key=LANG_COOKIE,
+        value=chosen,
+        path="/",
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=app_context(request).settings.https,
+    )
     return Redirect(safe_next(next), status_code=303, cookies=[cookie])
 
 
@@ -195,22 +243,40 @@ async def account(request: Req) -> Response[str]:
 
 
 @post("/account/password", media_type=MediaType.HTML, guards=[signed_in])
-async def account_password(request: Req, session: NamedDependency[AsyncSession],
-                           data: URLEncodedBody[PasswordForm]) -> Response[Any]:
+async def account_password(
+    request: Req, session: NamedDependency[AsyncSession], data: URLEncodedBody[PasswordForm]
+) -> Response[Any]:
     user = await user_by_id(session, principal_of(request).user_id)
     if user is None:
         raise NotAuthenticated("Please sign in.")
     try:
         if data.new_password != data.repeat_password:
             raise ValidationFailed("The new passwords do not match.", field="repeat_password")
-        await actions.do_change_password(session, user=user, current=data.current_password, new=data.new_password)
+        await actions.do_change_password(
+            session, user=user, current=data.current_password, new=data.new_password
+        )
     except ValidationFailed as exc:
         return render(request, "account.html", {"error": exc}, status_code=422)
     # Changing the password ends every session, this one included.
-    return Redirect("/login?changed=1", status_code=303, cookies=cleared_cookies(app_context(request).settings.https))
+    return Redirect(
+        "/login?changed=1", status_code=303, cookies=cleared_cookies(app_context(request).settings.https)
+    )
 
 
-pages_router = Router(path="/", route_handlers=[
-    home, login_page, login_submit, code_page, code_submit, enrol_page, enrol_submit, logout, refresh, language,
-    account, account_password,
-])
+pages_router = Router(
+    path="/",
+    route_handlers=[
+        home,
+        login_page,
+        login_submit,
+        code_page,
+        code_submit,
+        enrol_page,
+        enrol_submit,
+        logout,
+        refresh,
+        language,
+        account,
+        account_password,
+    ],
+)

@@ -23,8 +23,15 @@ admin = has_role(Role.ADMIN)
 
 def user_out(user: User) -> UserOut:
     roles = [{"role": g.role, "scope": g.scope} for g in sorted(user.roles, key=lambda g: (g.role, g.scope))]
-    return UserOut(user.id, user.username, user.display_name, user.email, user.is_active, roles,
-                   user.totp_secret is not None)
+    return UserOut(
+        user.id,
+        user.username,
+        user.display_name,
+        user.email,
+        user.is_active,
+        roles,
+        user.totp_secret is not None,
+    )
 
 
 def parse_role(value: str) -> Role:
@@ -49,39 +56,55 @@ async def list_users(session: NamedDependency[AsyncSession]) -> list[UserOut]:
 
 
 @post("/", guards=[admin, recent_step_up], status_code=201)
-async def create_user(request: Req, session: NamedDependency[AsyncSession], data: JSONBody[NewUser]) -> UserOut:
+async def create_user(
+    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[NewUser]
+) -> UserOut:
     roles = [parse_role(r) for r in data.roles]
     actor = principal_of(request).actor
-    user = await actions.do_create_user(session, username=data.username, display_name=data.display_name,
-                                        password=data.password, email=data.email, actor=actor)
+    user = await actions.do_create_user(
+        session,
+        username=data.username,
+        display_name=data.display_name,
+        password=data.password,
+        email=data.email,
+        actor=actor,
+    )
     for role in roles:
         await actions.do_grant_role(session, user=user, role=role, actor=actor)
     return user_out(user)
 
 
 @post("/{user_id:int}/roles", guards=[admin, recent_step_up], status_code=200)
-async def grant_role(request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int],
-                     data: JSONBody[RoleChange]) -> UserOut:
+async def grant_role(
+    request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int], data: JSONBody[RoleChange]
+) -> UserOut:
     user = await _user(session, user_id)
-    await actions.do_grant_role(session, user=user, role=parse_role(data.role), scope=data.scope,
-                                actor=principal_of(request).actor)
+    await actions.do_grant_role(
+        session, user=user, role=parse_role(data.role), scope=data.scope, actor=principal_of(request).actor
+    )
     return user_out(user)
 
 
 @delete("/{user_id:int}/roles/{role:str}", guards=[admin, recent_step_up], status_code=200)
-async def revoke_role(request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int],
-                      role: FromPath[str]) -> UserOut:
+async def revoke_role(
+    request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int], role: FromPath[str]
+) -> UserOut:
     user = await _user(session, user_id)
     await actions.do_revoke_role(session, user=user, role=parse_role(role), actor=principal_of(request).actor)
     return user_out(user)
 
 
 @post("/{user_id:int}/second-factor/reset", guards=[admin, recent_step_up], status_code=200)
-async def reset_second_factor(request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int]) -> UserOut:
+async def reset_second_factor(
+    request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int]
+) -> UserOut:
     user = await _user(session, user_id)
     await actions.do_reset_totp(session, user=user, actor=principal_of(request).actor)
     return user_out(user)
 
 
-users_router = Router(path="/api/users", route_handlers=[list_users, create_user, grant_role, revoke_role,
-                                                         reset_second_factor], tags=["users"])
+users_router = Router(
+    path="/api/users",
+    route_handlers=[list_users, create_user, grant_role, revoke_role, reset_second_factor],
+    tags=["users"],
+)
