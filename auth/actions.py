@@ -387,7 +387,7 @@ async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
 async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: str) -> list[str] | None:
     """Activate the pending secret if `code` matches it; returns new recovery codes, or None if wrong.
 
-    Audit: totp.enrolled. Replaces earlier recovery codes.
+    Audit: totp.enrolled, or totp.failed for a wrong code. Replaces earlier recovery codes.
     """
     if user.totp_pending_secret is None:
         raise Conflict("No second-factor enrolment is in progress; start again.")
@@ -395,6 +395,13 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
     now = session_clock(session)()
     step = totp.matching_step(secret, code, now=now)
     if step is None:
+        await record(
+            session,
+            AuditAction.TOTP_FAILED,
+            actor=user_subject(user),
+            subject=user_subject(user),
+            data={"reason": "wrong enrolment code"},
+        )
         return None
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step, user.totp_enrolled_at = step, now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
@@ -67,7 +68,10 @@ def respond(
         return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
     if status == HTTP_401_UNAUTHORIZED:
         # The refresh page renews an expired access cookie, or sends the person on to the login page.
-        return Response(b"", status_code=303, headers={"location": f"/auth/refresh?next={request.url.path}"})
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Response(
+            b"", status_code=303, headers={"location": f"/auth/refresh?{urlencode({'next': here})}"}
+        )
     return render(
         request,
         "error.html",

@@ -99,8 +99,9 @@ async def test_role_requiring_second_factor_must_enrol_first(
         "/api/me", headers={"Authorization": f"Bearer {done.json()['tokens']['access_token']}"}
     )
     assert me.json()["methods"] == ["pwd", "otp"]
-    assert [e.action for e in await audit_entries(context)][-4:] == [
+    assert [e.action for e in await audit_entries(context)][-5:] == [
         "totp.enrolment_started",
+        "totp.failed",
         "login.failed",
         "totp.enrolled",
         "login.succeeded",

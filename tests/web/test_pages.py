@@ -6,6 +6,8 @@ import re
 
 import httpx
 
+from auth import totp
+from core.clock import FixedClock
 from tests.factories import PASSWORD, audit_entries, make_user
 from web.context import AppContext
 
@@ -106,18 +108,25 @@ async def test_cookie_session_needs_csrf_for_changes(client: httpx.AsyncClient, 
 
 
 async def test_expired_page_session_goes_through_refresh(
-    client: httpx.AsyncClient, context: AppContext, clock: object
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
 ) -> None:
     await make_user(context, "liisa")
     await form_login(client, "liisa")
-    clock.advance(minutes=11)  # type: ignore[attr-defined]
+    clock.advance(minutes=11)
     page = await client.get("/account", headers={"accept": "text/html"})
     assert page.status_code == 303
-    assert page.headers["location"] == "/auth/refresh?next=/account"
+    assert page.headers["location"] == "/auth/refresh?next=%2Faccount"
     renewed = await client.get(page.headers["location"])
     assert renewed.status_code == 303
     assert renewed.headers["location"] == "/account"
     assert (await client.get("/account")).status_code == 200
+
+
+async def test_sign_in_redirect_keeps_the_whole_address(client: httpx.AsyncClient) -> None:
+    deep = await client.get("/audit?actor=a&action=b", headers={"accept": "text/html"})
+    assert deep.headers["location"] == "/auth/refresh?next=%2Faudit%3Factor%3Da%26action%3Db"
+    onward = await client.get(deep.headers["location"])
+    assert onward.headers["location"] == "/login?next=%2Faudit%3Factor%3Da%26action%3Db"
 
 
 async def test_logout_clears_cookies_and_ends_the_session(
@@ -165,3 +174,29 @@ async def test_openapi_schema_is_published(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/auth/login" in schema["paths"]
     assert "/api/audit/entries" in schema["paths"]
+
+
+async def test_member_may_add_a_second_factor_and_then_needs_it(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
+    await make_user(context, "liisa")
+    await form_login(client, "liisa")
+    offer = await client.get("/account/second-factor")
+    started = await client.post("/account/second-factor/start", data={"csrf_token": csrf_from(offer.text)})
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', started.text)
+    assert secret
+    wrong = await client.post(
+        "/account/second-factor", data={"code": "000000", "csrf_token": csrf_from(started.text)}
+    )
+    assert wrong.status_code == 422
+    done = await client.post(
+        "/account/second-factor",
+        data={"code": totp.code_at(secret.group(1), clock()), "csrf_token": csrf_from(started.text)},
+    )
+    assert done.status_code == 200
+    assert done.text.count("<li><code>") == 10
+    client.cookies.clear()
+    again = await form_login(client, "liisa")
+    assert again.headers["location"].startswith("/login/code")
+    actions = [e.action for e in await audit_entries(context)]
+    assert actions[-3:] == ["totp.enrolment_started", "totp.failed", "totp.enrolled"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.datastructures import Cookie
@@ -12,7 +13,9 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth import actions
+from auth import actions, totp
+from auth.login import WRONG_CODE, Enrolment
+from auth.models import User
 from auth.queries import user_by_id
 from core.errors import Conflict, KokousError, NotAuthenticated, RateLimited, ValidationFailed
 from web.errors import STATUS
@@ -38,6 +41,11 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def with_next(path: str, target: str | None) -> str:
+    """`path` with a URL-encoded, same-site `next` target."""
+    return f"{path}?{urlencode({'next': safe_next(target)})}"
 
 
 def _agent(request: Req) -> str:
@@ -140,14 +148,14 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
         return _signed_in(request, step.tokens, target)
     where = "/login/code" if step.next_step == "verify" else "/login/enrol"
     return Redirect(
-        f"{where}?next={target}", status_code=303, cookies=[_step_cookie(request, step.step_token or "")]
+        with_next(where, target), status_code=303, cookies=[_step_cookie(request, step.step_token or "")]
     )
 
 
 @get("/login/code", media_type=MediaType.HTML)
 async def code_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     if not request.cookies.get(STEP_COOKIE):
-        return Redirect(f"/login?next={safe_next(next)}", status_code=303)
+        return Redirect(with_next("/login", next), status_code=303)
     return render(request, "code.html", {"next": safe_next(next)})
 
 
@@ -173,7 +181,7 @@ async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
             step_token=request.cookies.get(STEP_COOKIE, "")
         )
     except (NotAuthenticated, RateLimited):
-        return Redirect(f"/login?next={safe_next(next)}", status_code=303)
+        return Redirect(with_next("/login", next), status_code=303)
     return render(request, "enrol.html", {"next": safe_next(next), "enrolment": enrolment})
 
 
@@ -209,14 +217,14 @@ async def refresh(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     target = safe_next(next)
     token = request.cookies.get(REFRESH_COOKIE)
     if not token:
-        return Redirect(f"/login?next={target}", status_code=303)
+        return Redirect(with_next("/login", target), status_code=303)
     try:
         tokens = await app_context(request).login.refresh(
             refresh_token=token, address=client_address(request)
         )
     except (NotAuthenticated, RateLimited):
         return Redirect(
-            f"/login?next={target}",
+            with_next("/login", target),
             status_code=303,
             cookies=cleared_cookies(app_context(request).settings.https),
         )
@@ -246,9 +254,7 @@ async def account(request: Req) -> Response[str]:
 async def account_password(
     request: Req, session: NamedDependency[AsyncSession], data: URLEncodedBody[PasswordForm]
 ) -> Response[Any]:
-    user = await user_by_id(session, principal_of(request).user_id)
-    if user is None:
-        raise NotAuthenticated("Please sign in.")
+    user = await _me(session, request)
     try:
         if data.new_password != data.repeat_password:
             raise ValidationFailed("The new passwords do not match.", field="repeat_password")
@@ -261,6 +267,45 @@ async def account_password(
     return Redirect(
         "/login?changed=1", status_code=303, cookies=cleared_cookies(app_context(request).settings.https)
     )
+
+
+@get("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in])
+async def account_second_factor(request: Req, session: NamedDependency[AsyncSession]) -> Response[str]:
+    """Anyone may add a second factor; roles that require it were made to at sign-in."""
+    user = await _me(session, request)
+    return render(request, "account_enrol.html", {"enrolment": None, "enabled": user.totp_secret is not None})
+
+
+@post("/account/second-factor/start", media_type=MediaType.HTML, guards=[signed_in])
+async def account_second_factor_start(request: Req, session: NamedDependency[AsyncSession]) -> Response[str]:
+    user = await _me(session, request)
+    secret = await actions.do_start_totp_enrolment(session, user=user)
+    enrolment = Enrolment(secret, totp.provisioning_uri(secret, account=user.username))
+    return render(
+        request, "account_enrol.html", {"enrolment": enrolment, "enabled": user.totp_secret is not None}
+    )
+
+
+@post("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in])
+async def account_second_factor_confirm(
+    request: Req, session: NamedDependency[AsyncSession], data: URLEncodedBody[CodeForm]
+) -> Response[Any]:
+    user = await _me(session, request)
+    try:
+        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=data.code)
+    except Conflict as exc:
+        return render(request, "account_enrol.html", {"enrolment": None, "error": exc}, status_code=409)
+    if codes is None:
+        error = ValidationFailed(WRONG_CODE, field="code")
+        return render(request, "account_enrol.html", {"enrolment": None, "error": error}, status_code=422)
+    return render(request, "recovery.html", {"codes": codes, "next": "/account"})
+
+
+async def _me(session: AsyncSession, request: Req) -> User:
+    user = await user_by_id(session, principal_of(request).user_id)
+    if user is None:
+        raise NotAuthenticated("Please sign in.")
+    return user
 
 
 pages_router = Router(
@@ -278,5 +323,8 @@ pages_router = Router(
         language,
         account,
         account_password,
+        account_second_factor,
+        account_second_factor_start,
+        account_second_factor_confirm,
     ],
 )
