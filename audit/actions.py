@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
-from audit.canonical import canonical_json
+from audit.canonical import canonical_json, entry_bytes
 from audit.merkle import ZERO_CHAIN, Frontier, chain_hash, leaf_hash
 from audit.models import AuditAction, AuditCheckpoint, AuditEntry, AuditHead
 from audit.notes import Checkpoint, Signer
@@ -33,17 +34,33 @@ def entry_fields(
     return {"seq": seq, "ts": ts, "actor": actor, "action": action, "subject": subject, "data": data}
 
 
-async def _lock_head(session: AsyncSession) -> tuple[int, bytes]:
-    # FOR UPDATE serialises appenders on PostgreSQL; SQLite already holds its write lock (BEGIN IMMEDIATE).
-    row = (
-        await session.execute(
-            select(AuditHead.seq, AuditHead.chain_hash).where(AuditHead.id == HEAD_ID).with_for_update()
-        )
-    ).first()
-    if row is None:
-        await session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, chain_hash=ZERO_CHAIN))
-        return 0, ZERO_CHAIN
-    return int(row.seq), bytes(row.chain_hash)
+HEAD_KEY = "audit_head"
+
+
+async def _lock_head(session: AsyncSession) -> AuditHead:
+    """The head row, locked for this transaction and kept on the session until the transaction ends.
+
+    FOR UPDATE serialises appenders on PostgreSQL; SQLite already holds its write lock (BEGIN IMMEDIATE).
+    Later appends in the same transaction reuse the locked row, and the ORM writes the entries in one
+    batch and the head once, at flush.
+    """
+    cached: AuditHead | None = session.sync_session.info.get(HEAD_KEY)
+    if cached is not None:
+        return cached
+    head = (
+        await session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=HEAD_ID, seq=0, chain_hash=ZERO_CHAIN)
+        session.add(head)
+    session.sync_session.info[HEAD_KEY] = head
+    return head
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(HEAD_KEY, None)
 
 
 async def record(
@@ -55,26 +72,31 @@ async def record(
     data: dict[str, Any] | None = None,
 ) -> Recorded:
     """Append one entry in the caller's transaction; it commits or rolls back with the change it records."""
-    previous_seq, previous_chain = await _lock_head(session)
-    seq = previous_seq + 1
+    head = await _lock_head(session)
+    seq = head.seq + 1
     ts = rfc3339(session_clock(session)())
-    payload = data or {}
-    leaf = leaf_hash(canonical_json(entry_fields(seq, ts, actor, str(action), subject, payload)))
-    chain = chain_hash(previous_chain, leaf)
-    await session.execute(
-        insert(AuditEntry).values(
+    data_json = canonical_json(data or {}).decode()
+    leaf = leaf_hash(entry_bytes(seq, ts, actor, str(action), subject, data_json))
+    chain = chain_hash(bytes(head.chain_hash), leaf)
+    session.add(
+        AuditEntry(
             seq=seq,
             ts=ts,
             actor=actor,
             action=str(action),
             subject=subject,
-            data=canonical_json(payload).decode(),
+            data=data_json,
             leaf_hash=leaf,
             chain_hash=chain,
         )
     )
-    await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, chain_hash=chain))
+    head.seq, head.chain_hash = seq, chain
     return Recorded(seq, leaf, chain)
+
+
+async def do_record_export(session: AsyncSession, *, criteria: dict[str, str], actor: str) -> None:
+    """An auditor exported (part of) the log. Audit: audit.exported with the filters used."""
+    await record(session, AuditAction.AUDIT_EXPORTED, actor=actor, subject="audit", data=criteria)
 
 
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
@@ -93,7 +115,7 @@ async def write_checkpoint(
     was appended since, the previous checkpoint is returned unchanged.
     """
     signer = signer or session_service(session, "audit_signer")
-    size, _ = await _lock_head(session)
+    size = (await _lock_head(session)).seq
     previous = await latest_checkpoint(session)
     if previous is not None and previous.tree_size == size:
         return previous
@@ -122,7 +144,7 @@ async def write_checkpoint(
 
 async def checkpoint_if_stale(session: AsyncSession, *, max_age_seconds: int) -> AuditCheckpoint | None:
     """The hourly job: sign a new checkpoint when entries were added and the last one is old."""
-    size, _ = await _lock_head(session)
+    size = (await _lock_head(session)).seq
     previous = await latest_checkpoint(session)
     if previous is not None and previous.tree_size == size:
         return None

@@ -35,3 +35,19 @@ def _plain(value: Any) -> bool:
     if isinstance(value, list):
         return all(_plain(v) for v in value)
     return False
+
+
+# JSON string encoding without ASCII escaping: what JCS prescribes for strings, and what json.dumps uses.
+_json_str = json.encoder.encode_basestring
+
+
+def entry_bytes(seq: int, ts: str, actor: str, action: str, subject: str, data_json: str) -> bytes:
+    """JCS of an entry whose `data` is already canonical JSON text (as the database stores it).
+
+    Keys in JCS order: action, actor, data, seq, subject, ts. Identical to
+    `canonical_json(entry_fields(...))`; tests hold the two together.
+    """
+    return (
+        f'{{"action":{_json_str(action)},"actor":{_json_str(actor)},"data":{data_json},'
+        f'"seq":{seq},"subject":{_json_str(subject)},"ts":{_json_str(ts)}}}'
+    ).encode()

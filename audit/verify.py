@@ -13,26 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.canonical import canonical_json
+from audit.canonical import canonical_json, entry_bytes
 from audit.merkle import ZERO_CHAIN, Frontier, chain_hash, leaf_hash
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from audit.notes import Checkpoint, NoteError, Verifier, open_note
-
-
-def _json_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def entry_bytes(seq: int, ts: str, actor: str, action: str, subject: str, data_json: str) -> bytes:
-    """JCS of an entry whose `data` is already canonical JSON text (as the database stores it).
-
-    Keys in JCS order: action, actor, data, seq, subject, ts. Identical to
-    `canonical_json(entry_fields(...))`; tests hold the two together.
-    """
-    return (
-        f'{{"action":{_json_str(action)},"actor":{_json_str(actor)},"data":{data_json},'
-        f'"seq":{seq},"subject":{_json_str(subject)},"ts":{_json_str(ts)}}}'
-    ).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +160,17 @@ async def verify_rows(
 
 
 async def _database_rows(session: AsyncSession) -> AsyncIterable[Row]:
+    table = AuditEntry.__table__
     columns = select(
-        AuditEntry.seq,
-        AuditEntry.ts,
-        AuditEntry.actor,
-        AuditEntry.action,
-        AuditEntry.subject,
-        AuditEntry.data,
-        AuditEntry.leaf_hash,
-        AuditEntry.chain_hash,
-    ).order_by(AuditEntry.seq)
+        table.c.seq,
+        table.c.ts,
+        table.c.actor,
+        table.c.action,
+        table.c.subject,
+        table.c.data,
+        table.c.leaf_hash,
+        table.c.chain_hash,
+    ).order_by(table.c.seq)
     result = await session.stream(columns.execution_options(yield_per=20_000))
     async for partition in result.partitions():
         for r in partition:

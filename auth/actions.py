@@ -375,7 +375,13 @@ async def do_end_session(session: AsyncSession, *, user_id: int, family: str) ->
 
 
 async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
-    """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started."""
+    """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started.
+
+    Idempotent: while an enrolment is pending its secret is returned again, so reloading the page
+    shows the same QR code.
+    """
+    if user.totp_pending_secret is not None:
+        return services(session).secrets.open(user.totp_pending_secret)
     secret = totp.new_secret()
     user.totp_pending_secret = services(session).secrets.seal(secret)
     await record(
@@ -424,11 +430,8 @@ async def do_check_second_factor(session: AsyncSession, *, user: User, code: str
     """
     if totp.looks_like_recovery_code(code):
         return await _use_recovery_code(session, user=user, code=code, address=address)
-    if user.totp_secret is None:
-        return "wrong"
-    step = totp.matching_step(
-        services(session).secrets.open(user.totp_secret), code, now=session_clock(session)()
-    )
+    secret = None if user.totp_secret is None else services(session).secrets.open(user.totp_secret)
+    step = None if secret is None else totp.matching_step(secret, code, now=session_clock(session)())
     outcome = "otp"
     if step is None:
         outcome = "wrong"
@@ -478,7 +481,10 @@ async def _use_recovery_code(session: AsyncSession, *, user: User, code: str, ad
 
 
 async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> None:
-    """Remove the second factor (lost phone); the user enrols again at the next login. Audit: totp.reset."""
+    """Remove the second factor (lost phone) and end the user's sessions. Audit: totp.reset.
+
+    Roles that require a second factor enrol again at their next sign-in; others sign in with a password.
+    """
     now = session_clock(session)()
     user.totp_secret = user.totp_pending_secret = None
     user.totp_last_step = user.totp_enrolled_at = None
@@ -491,7 +497,9 @@ async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> Non
     await record(session, AuditAction.TOTP_RESET, actor=actor, subject=user_subject(user))
 
 
-async def do_step_up_session(session: AsyncSession, *, user: User, family: str, csrf: str) -> SessionTokens:
+async def do_step_up_session(
+    session: AsyncSession, *, user: User, family: str, csrf: str, methods: tuple[str, ...] = ("pwd", "otp")
+) -> SessionTokens:
     """Re-issue the session's tokens after password and second factor were proven again just now.
 
     Audit: session.stepped_up. Admin changes and signatures require a recent step-up.
@@ -502,7 +510,6 @@ async def do_step_up_session(session: AsyncSession, *, user: User, family: str, 
         .where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
         .values(used_at=now)
     )
-    methods = ("pwd", "otp")
     refresh = await _new_refresh(session, user, family, methods, now)
     access = _issue_access(session, user, family, methods, csrf, now)
     await record(

@@ -99,7 +99,7 @@ class LoginFlow:
             await actions.do_record_login_failure(
                 session, user=None, username=name, address=address, reason="unknown user"
             )
-        if hit.count > self.settings.lockout_threshold:
+        if hit.count >= self.settings.lockout_threshold:
             raise _locked(hit.retry_after)
         raise NotAuthenticated(WRONG_PASSWORD)
 
@@ -118,8 +118,10 @@ class LoginFlow:
         if user is None or user.password_hash != stored:
             raise NotAuthenticated(WRONG_PASSWORD)  # changed under us: ask again
         if user.locked_until is not None and user.locked_until > now:
-            retry = int((user.locked_until - now).total_seconds())
-            raise _locked(retry)
+            await actions.do_record_login_failure(
+                session, user=None, username=user.username, address=address, reason="account locked"
+            )
+            return _locked(int((user.locked_until - now).total_seconds()))
         if not correct or not user.is_active:
             reason = "wrong password" if not correct else "disabled account"
             return await self._fail(session, user, address, reason)
@@ -240,6 +242,9 @@ class LoginFlow:
             user = await user_by_id(session, principal.user_id)
             if user is None:
                 raise NotAuthenticated("Please sign in.")
+            now = self.db.clock()
+            if user.locked_until is not None and user.locked_until > now:
+                raise _locked(int((user.locked_until - now).total_seconds()))
             result: actions.SessionTokens | KokousError
             if not correct:
                 result = await self._fail(session, user, address, "step-up: wrong password")
@@ -248,10 +253,15 @@ class LoginFlow:
             else:
                 outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
                 if outcome in ("wrong", "replayed"):
-                    result = await self._fail(session, user, address, f"step-up: {outcome} code", WRONG_CODE)
+                    message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
+                    result = await self._fail(session, user, address, f"step-up: {outcome} code", message)
                 else:
                     result = await actions.do_step_up_session(
-                        session, user=user, family=principal.session_family, csrf=secrets.token_urlsafe(24)
+                        session,
+                        user=user,
+                        family=principal.session_family,
+                        csrf=secrets.token_urlsafe(24),
+                        methods=("pwd", outcome),
                     )
         if isinstance(result, KokousError):
             raise result

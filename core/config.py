@@ -37,7 +37,7 @@ class Settings:
     address_attempts_per_window: int = 30
     address_window_seconds: int = 300
     password_profile: PasswordProfile = field(default_factory=PasswordProfile)
-    hash_concurrency: int = 2
+    hash_concurrency: int | None = None  # None: one per two cores
     log_level: str = "INFO"
 
     @property

@@ -8,25 +8,17 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from auth.actions import do_record_denied_access
 from auth.models import Role
 from auth.queries import Principal
 from core.errors import Forbidden, NotAuthenticated
-from web.security import app_context, auth_failure, client_address
+from web.security import app_context, auth_failure, record_denial
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 STEP_UP_SECONDS = 600
 
 
 async def deny(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
-    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction."""
-    principal = connection.scope.get("user")
-    actor = principal.actor if isinstance(principal, Principal) else "anonymous"
-    async with app_context(connection).db.write() as session:
-        subject = f"route:{connection.scope.get('method', 'WEBSOCKET')} {connection.scope['path']}"[:200]
-        await do_record_denied_access(
-            session, actor=actor, subject=subject, reason=reason, address=client_address(connection)
-        )
+    await record_denial(connection, reason)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -60,6 +52,7 @@ async def recent_step_up(connection: ASGIConnection[Any, Any, Any, Any], _: Base
     claims = connection.scope.get("auth")
     now = app_context(connection).db.clock().timestamp()
     auth_time = claims.extra.get("auth_time", 0) if claims is not None else 0
-    if now - auth_time > STEP_UP_SECONDS or "otp" not in (claims.extra.get("amr", []) if claims else []):
+    methods = set(claims.extra.get("amr", [])) if claims is not None else set()
+    if now - auth_time > STEP_UP_SECONDS or not methods & {"otp", "recovery"}:
         await deny(connection, "step-up authentication required")
         raise Forbidden("Confirm your identity again (password and code) to make this change.")

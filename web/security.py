@@ -15,6 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth.actions import do_record_denied_access
 from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
 from core.errors import Forbidden, NotAuthenticated
@@ -104,18 +105,29 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if sent is None and "form" in connection.headers.get("content-type", ""):
         form = await _form(connection)
         sent = str(form.get(CSRF_FIELD, "")) or None
-    if not _same(cookie, sent):
-        raise Forbidden("The form has expired. Reload the page and try again.")
     claims = connection.scope.get("auth")
-    if cookie_session and claims is not None:
-        expected = claims.extra.get("csrf")
-        if not _same(expected, hashlib.sha256(str(sent).encode()).hexdigest()):
-            raise Forbidden("The form has expired. Reload the page and try again.")
+    expected = claims.extra.get("csrf") if cookie_session and claims is not None else None
+    if not _same(cookie, sent) or (
+        expected is not None and not _same(expected, hashlib.sha256(str(sent).encode()).hexdigest())
+    ):
+        await record_denial(connection, "missing or wrong CSRF token")
+        raise Forbidden("The form has expired. Reload the page and try again.")
 
 
 async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
     request: Request[Any, Any, Any] = Request(connection.scope, connection.receive)
     return dict(await request.form())
+
+
+async def record_denial(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
+    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction."""
+    principal = connection.scope.get("user")
+    actor = principal.actor if isinstance(principal, Principal) else "anonymous"
+    subject = f"route:{connection.scope.get('method', 'WEBSOCKET')} {connection.scope['path']}"[:200]
+    async with app_context(connection).db.write() as session:
+        await do_record_denied_access(
+            session, actor=actor, subject=subject, reason=reason, address=client_address(connection)
+        )
 
 
 def new_csrf_token() -> str:
@@ -200,5 +212,18 @@ class WebSocketOriginMiddleware:
             if origin not in self.allowed:
                 await receive()  # the websocket.connect message
                 await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
+                await self._record(scope, origin)
                 return
         await self.app(scope, receive, send)
+
+    async def _record(self, scope: Scope, origin: str) -> None:
+        context: AppContext = scope["app"].state.context
+        client = scope.get("client")
+        async with context.db.write() as session:
+            await do_record_denied_access(
+                session,
+                actor="anonymous",
+                subject=f"route:WEBSOCKET {scope['path']}"[:200],
+                reason=f"origin not allowed: {origin[:100] or 'none'}",
+                address=client[0] if client else "unknown",
+            )

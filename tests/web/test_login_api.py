@@ -41,6 +41,7 @@ async def test_lockout_after_repeated_failures_even_with_the_right_password(
     assert refused.status_code == 429
     assert refused.json()["error"] == "Too many failed sign-in attempts. Try again in 15 minutes."
     assert int(refused.headers["retry-after"]) == 900
+    assert '"reason":"account locked"' in (await audit_entries(context, "login.failed"))[-1].data
     assert len(await audit_entries(context, "login.locked")) == 1
     clock.advance(minutes=16)
     assert (await login(client, "liisa")).status_code == 200
@@ -49,8 +50,10 @@ async def test_lockout_after_repeated_failures_even_with_the_right_password(
 async def test_unknown_usernames_lock_too_so_lockout_reveals_nothing(
     client: httpx.AsyncClient, context: AppContext
 ) -> None:
-    statuses = [(await login(client, "ghost", "wrong password!")).status_code for _ in range(6)]
-    assert statuses == [401] * 5 + [429]
+    await make_user(context, "liisa")
+    known = [(await login(client, "liisa", "wrong password!")).status_code for _ in range(6)]
+    unknown = [(await login(client, "ghost", "wrong password!")).status_code for _ in range(6)]
+    assert known == unknown == [401, 401, 401, 401, 429, 429]
 
 
 async def test_one_address_is_rate_limited_across_accounts(
@@ -237,3 +240,14 @@ async def test_malformed_body_gets_a_clear_400(client: httpx.AsyncClient) -> Non
     response = await client.post("/api/auth/login", json={"user": "x"})
     assert response.status_code == 400
     assert response.json()["error"].startswith("The request is not valid")
+
+
+async def test_enrolment_page_reload_keeps_the_same_secret(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    await make_user(context, "mikko", roles=(Role.SECRETARY,))
+    step = (await login(client, "mikko")).json()["step_token"]
+    first = (await client.post("/api/auth/enrolment", json={"step_token": step})).json()["secret"]
+    again = (await client.post("/api/auth/enrolment", json={"step_token": step})).json()["secret"]
+    assert first == again
+    assert len(await audit_entries(context, "totp.enrolment_started")) == 1

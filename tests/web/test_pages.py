@@ -200,3 +200,10 @@ async def test_member_may_add_a_second_factor_and_then_needs_it(
     assert again.headers["location"].startswith("/login/code")
     actions = [e.action for e in await audit_entries(context)]
     assert actions[-3:] == ["totp.enrolment_started", "totp.failed", "totp.enrolled"]
+
+
+async def test_csrf_refusal_is_recorded(client: httpx.AsyncClient, context: AppContext) -> None:
+    await client.post("/login", data={"username": "x", "password": "y"}, headers={"accept": "text/html"})
+    denied = await audit_entries(context, "access.denied")
+    assert denied[-1].subject == "route:POST /login"
+    assert "CSRF" in denied[-1].data

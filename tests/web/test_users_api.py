@@ -121,3 +121,30 @@ async def test_non_admins_are_refused(
         response = await client.request(method, path, headers=headers, json=NEW_USER)
         assert response.status_code == 403
     assert len(await audit_entries(context, "access.denied")) == 2
+
+
+async def test_step_up_with_a_recovery_code_counts_as_a_second_factor(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
+    from auth import totp
+
+    await make_user(context, "aino", roles=(Role.ADMIN,))
+    step = (await client.post("/api/auth/login", json={"username": "aino", "password": PASSWORD})).json()
+    secret = (await client.post("/api/auth/enrolment", json={"step_token": step["step_token"]})).json()[
+        "secret"
+    ]
+    done = (
+        await client.post(
+            "/api/auth/enrolment/confirm",
+            json={"step_token": step["step_token"], "code": totp.code_at(secret, clock())},
+        )
+    ).json()
+    headers = {"Authorization": f"Bearer {done['tokens']['access_token']}"}
+    stepped = await client.post(
+        "/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": done["recovery_codes"][0]}
+    )
+    assert stepped.status_code == 200
+    fresh = {"Authorization": f"Bearer {stepped.json()['access_token']}"}
+    me = (await client.get("/api/me", headers=fresh)).json()
+    assert me["methods"] == ["pwd", "recovery"]
+    assert (await client.post("/api/users/", headers=fresh, json=NEW_USER)).status_code == 201

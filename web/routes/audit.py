@@ -13,7 +13,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.actions import record
+from audit.actions import do_record_export
 from audit.export import export_lines
 from audit.models import AuditAction
 from audit.queries import AuditFilter, list_checkpoints, list_entries
@@ -97,23 +97,9 @@ async def export(
     context = app_context(request)
     async with context.db.write() as session:
         criteria = await _criteria(session, since, until, actor, action, subject)
-        await record(
-            session,
-            AuditAction.AUDIT_EXPORTED,
-            actor=principal_of(request).actor,
-            subject="audit",
-            data={
-                k: v
-                for k, v in {
-                    "since": since,
-                    "until": until,
-                    "actor": actor,
-                    "action": action,
-                    "subject": subject,
-                }.items()
-                if v
-            },
-        )
+        filters = {"since": since, "until": until, "actor": actor, "action": action, "subject": subject}
+        used = {k: v for k, v in filters.items() if v}
+        await do_record_export(session, actor=principal_of(request).actor, criteria=used)
 
     async def lines() -> AsyncIterator[str]:
         async with context.db.read() as session:

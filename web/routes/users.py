@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,10 +87,15 @@ async def grant_role(
 
 @delete("/{user_id:int}/roles/{role:str}", guards=[admin, recent_step_up], status_code=200)
 async def revoke_role(
-    request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int], role: FromPath[str]
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    user_id: FromPath[int],
+    role: FromPath[str],
+    role_scope: Annotated[str, QueryParameter(name="scope")] = "",
 ) -> UserOut:
     user = await _user(session, user_id)
-    await actions.do_revoke_role(session, user=user, role=parse_role(role), actor=principal_of(request).actor)
+    actor = principal_of(request).actor
+    await actions.do_revoke_role(session, user=user, role=parse_role(role), scope=role_scope, actor=actor)
     return user_out(user)
 
 
