@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from audit.actions import entry_fields, write_checkpoint
-from audit.canonical import canonical_json
+from audit.canonical import canonical_json, entry_bytes
 from audit.merkle import ZERO_CHAIN, chain_hash, leaf_hash
 from audit.models import AuditAction, AuditEntry
 from audit.notes import Signer, Verifier
-from audit.verify import Report, entry_bytes, verify_database
+from audit.verify import Report, verify_database
 from bench.report import Figure, Section, Target
 from core.clock import rfc3339
 from core.db import Database, create_engine

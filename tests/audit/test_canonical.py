@@ -6,8 +6,7 @@ import pytest
 import rfc8785
 
 from audit.actions import entry_fields
-from audit.canonical import canonical_json
-from audit.verify import entry_bytes
+from audit.canonical import canonical_json, entry_bytes
 
 TRICKY = [
     {"b": 1, "a": [True, False, None], "c": {"z": "", "y": "\u00e4\u00f6 \u20ac \U0001f600"}},

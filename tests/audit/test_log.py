@@ -12,12 +12,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import checkpoint_if_stale, record, write_checkpoint
-from audit.canonical import canonical_json
+from audit.canonical import canonical_json, entry_bytes
 from audit.export import checkpoint_notes, export_lines
 from audit.merkle import chain_hash, leaf_hash
 from audit.models import AuditAction
 from audit.notes import Checkpoint, Signer, open_note
-from audit.verify import entry_bytes, verify_database
+from audit.verify import verify_database
 from core.clock import FixedClock
 from tests.conftest import backend
 from web.cli import verify_export

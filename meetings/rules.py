@@ -1,0 +1,157 @@
+"""Pure rules for meeting calls: when a call is on time and what a valid call contains.
+
+No I/O, no ORM, no clock: frozen facts in, problems out. Each problem names its rule in domain.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from meetings.models import BodyKind, CallDayCount, DecisionMode, MeetingMode, Publicity
+
+LOCAL = ZoneInfo("Europe/Helsinki")
+COUNCIL_CALL_DAYS = 4  # KL 94 § 3 mom; a council cannot shorten it
+
+
+@dataclass(frozen=True, slots=True)
+class BodyFacts:
+    kind: BodyKind
+    call_period_days: int
+    call_day_count: CallDayCount
+    electronic_meetings_allowed: bool
+    decision_procedure_allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    section: int
+    title: str
+    publicity: Publicity
+    confidentiality_basis: str
+    decision_mode: DecisionMode
+    deadline_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFacts:
+    starts_at: datetime
+    mode: MeetingMode
+    is_public: bool
+    items: tuple[ItemFacts, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    rule: str
+    message: str
+    section: int | None = None
+
+
+def call_period(body: BodyFacts) -> int:
+    return (
+        max(body.call_period_days, COUNCIL_CALL_DAYS)
+        if body.kind == BodyKind.COUNCIL
+        else body.call_period_days
+    )
+
+
+def latest_call_date(starts_at: datetime, days: int, counting: CallDayCount) -> date:
+    """The last local calendar day on which the call may be sent (R-CALL-3, R-CALL-5)."""
+    meeting_day = starts_at.astimezone(LOCAL).date()
+    extra = 1 if counting == CallDayCount.BOTH_DAYS_EXCLUDED else 0
+    return meeting_day - timedelta(days=days + extra)
+
+
+def timing_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -> list[Problem]:
+    days = call_period(body)
+    latest = latest_call_date(meeting.starts_at, days, body.call_day_count)
+    if sent_at.astimezone(LOCAL).date() <= latest:
+        return []
+    rule = "R-CALL-3" if body.kind == BodyKind.COUNCIL else "R-CALL-5"
+    return [
+        Problem(
+            rule,
+            f"The call is too late: this body's call period is {days} days, so for a meeting on "
+            f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y} it had to be sent by {latest:%d.%m.%Y}.",
+        )
+    ]
+
+
+def mode_problems(body: BodyFacts, meeting: MeetingFacts) -> list[Problem]:
+    if meeting.mode != MeetingMode.IN_PERSON and not body.electronic_meetings_allowed:
+        return [
+            Problem(
+                "R-BASE-2",
+                "The administrative rules do not allow this body to meet electronically "
+                "(a hybrid meeting is an electronic meeting).",
+            )
+        ]
+    return []
+
+
+def item_problems(
+    body: BodyFacts, meeting: MeetingFacts, item: ItemFacts, sent_at: datetime
+) -> list[Problem]:
+    problems = []
+    if item.publicity != Publicity.PUBLIC and not item.confidentiality_basis.strip():
+        problems.append(
+            Problem(
+                "R-MIN-3", "A confidential item needs the legal basis of its confidentiality.", item.section
+            )
+        )
+    if item.decision_mode == DecisionMode.DECISION_PROCEDURE:
+        problems += _procedure_problems(body, meeting, item, sent_at)
+    return problems
+
+
+def _procedure_problems(
+    body: BodyFacts, meeting: MeetingFacts, item: ItemFacts, sent_at: datetime
+) -> list[Problem]:
+    section = item.section
+    if body.kind == BodyKind.COUNCIL:
+        return [Problem("R-EDP-1", "The council cannot use the electronic decision procedure.", section)]
+    if meeting.is_public:
+        return [
+            Problem(
+                "R-EDP-1",
+                "The electronic decision procedure is closed: it cannot be used for an item "
+                "of a public meeting.",
+                section,
+            )
+        ]
+    if not body.decision_procedure_allowed:
+        return [
+            Problem(
+                "R-EDP-2",
+                "The administrative rules do not allow this body to use the electronic decision procedure.",
+                section,
+            )
+        ]
+    if item.deadline_at is None:
+        return [
+            Problem("R-CALL-6", "An item in the electronic decision procedure needs a deadline.", section)
+        ]
+    if not sent_at < item.deadline_at <= meeting.starts_at:
+        return [
+            Problem(
+                "R-EDP-3",
+                "The deadline of the electronic decision procedure must fall after the call "
+                "is sent and no later than the meeting.",
+                section,
+            )
+        ]
+    return []
+
+
+def call_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -> list[Problem]:
+    """Everything that stops this call from being sent now, in the order a secretary fixes them."""
+    problems = timing_problems(body, meeting, sent_at) + mode_problems(body, meeting)
+    if not meeting.items:
+        problems.append(
+            Problem("R-CALL-3", "The call must list the matters to be handled: the agenda is empty.")
+        )
+    for item in meeting.items:
+        problems += item_problems(body, meeting, item, sent_at)
+    return problems
