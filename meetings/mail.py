@@ -1,0 +1,252 @@
+"""The meeting call e-mail and its iCalendar invitation: frozen facts in, text out.
+
+E-mail is not a protected channel (R-MODE-2, R-PUB-7): a confidential item is only mentioned, never named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from meetings.models import MeetingMode
+
+LOCAL = ZoneInfo("Europe/Helsinki")
+DEFAULT_DURATION = timedelta(hours=3)
+SUBJECT_MAX = 300  # OutboxMessage.subject
+FOLD_OCTETS = 75  # RFC 5545 3.1, excluding the line break
+PRODID = "-//Kokous//Kokous meeting call//FI"
+
+WEEKDAYS_FI = ("maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "lauantai", "sunnuntai")
+WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+CONFIDENTIAL_FI = "Salassa pidettävä asia"
+CONFIDENTIAL_SV = "Sekretessbelagt ärende"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLine:
+    section: int
+    title: str
+    is_confidential: bool
+    # Set for an item in the electronic decision procedure: the call states its deadline (R-CALL-6).
+    deadline_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallNotice:
+    meeting_id: int
+    body_name: str
+    body_name_sv: str
+    number: int
+    year: int
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str
+    mode: MeetingMode
+    url: str
+    sequence: int  # the agenda version: a calendar replaces the invitation only when it grows
+    organizer: str  # an e-mail address
+    sent_at: datetime  # the invitation's DTSTAMP
+    items: tuple[ItemLine, ...]
+
+    def __post_init__(self) -> None:
+        moments = [self.starts_at, self.ends_at, self.sent_at, *(i.deadline_at for i in self.items)]
+        if any(m is not None and m.utcoffset() is None for m in moments):
+            raise ValueError("a call notice needs timezone-aware datetimes")
+
+    @property
+    def title(self) -> str:
+        """The body in both languages and the meeting's number: "Kunnanhallitus / Kommunstyrelsen 3/2026"."""
+        names = [self.body_name]
+        if self.body_name_sv and self.body_name_sv != self.body_name:
+            names.append(self.body_name_sv)
+        return f"{' / '.join(names)} {self.number}/{self.year}"
+
+    @property
+    def end(self) -> datetime:
+        return self.ends_at or self.starts_at + DEFAULT_DURATION
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    recipient: Recipient
+    subject: str
+    body: str
+    calendar: str
+
+
+def call_messages(notice: CallNotice, recipients: list[Recipient], *, sender: str) -> list[Mail]:
+    """One call per recipient; only the invitation's ATTENDEE differs. `sender` is the From address."""
+    subject = call_subject(notice)
+    body = call_text(notice, sender=sender)
+    return [Mail(r, subject, body, icalendar(notice, r)) for r in recipients]
+
+
+def call_subject(notice: CallNotice) -> str:
+    subject = f"Kokouskutsu / Möteskallelse: {notice.title}, {local_fi(notice.starts_at)}"
+    return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1] + "…"
+
+
+def local_fi(moment: datetime) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local.day}.{local.month}.{local.year} klo {local:%H.%M}"
+
+
+def local_sv(moment: datetime) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local.day}.{local.month}.{local.year} kl. {local:%H.%M}"
+
+
+def call_text(notice: CallNotice, *, sender: str) -> str:
+    """Finnish first, then Swedish (the municipal practice for bilingual notices)."""
+    rule = "-" * 60
+    return "\n".join([*_finnish(notice), "", rule, "", *_swedish(notice), "", rule, _footer(sender), ""])
+
+
+def _finnish(notice: CallNotice) -> list[str]:
+    start = notice.starts_at.astimezone(LOCAL)
+    lines = ["KOKOUSKUTSU", f"{notice.body_name} {notice.number}/{notice.year}", ""]
+    lines.append(f"Aika: {WEEKDAYS_FI[start.weekday()]} {local_fi(start)}{_until(notice)}")
+    if notice.place:
+        lines.append(f"Paikka: {notice.place}")
+    lines += ["", _mode_fi(notice), "", "Käsiteltävät asiat (käsitellään kokouksessa, ellei toisin mainita):"]
+    for item in notice.items:
+        lines.append(f"§ {item.section} {CONFIDENTIAL_FI if item.is_confidential else item.title}")
+        if item.deadline_at is not None:
+            lines.append(f"    Sähköinen päätöksentekomenettely, määräaika {local_fi(item.deadline_at)}")
+    if any(item.is_confidential for item in notice.items):
+        lines += ["", "Salassa pidettävät asiat liitteineen ovat luettavissa vain kokousjärjestelmässä."]
+    return lines
+
+
+def _swedish(notice: CallNotice) -> list[str]:
+    start = notice.starts_at.astimezone(LOCAL)
+    name = notice.body_name_sv or notice.body_name
+    lines = ["MÖTESKALLELSE", f"{name} {notice.number}/{notice.year}", ""]
+    lines.append(f"Tid: {WEEKDAYS_SV[start.weekday()]} {local_sv(start)}{_until(notice)}")
+    if notice.place:
+        lines.append(f"Plats: {notice.place}")
+    lines += ["", _mode_sv(notice), "", "Ärenden (behandlas på mötet om inte annat anges):"]
+    for item in notice.items:
+        lines.append(f"§ {item.section} {CONFIDENTIAL_SV if item.is_confidential else item.title}")
+        if item.deadline_at is not None:
+            lines.append(f"    Elektroniskt beslutsförfarande, tidsfrist {local_sv(item.deadline_at)}")
+    if any(item.is_confidential for item in notice.items):
+        lines += ["", "Sekretessbelagda ärenden och deras bilagor kan läsas endast i mötessystemet."]
+    return lines
+
+
+def _until(notice: CallNotice) -> str:
+    """The planned end when it is known and on the same local day: "–19.00"."""
+    if notice.ends_at is None:
+        return ""
+    start, end = notice.starts_at.astimezone(LOCAL), notice.ends_at.astimezone(LOCAL)
+    return f"–{end:%H.%M}" if end.date() == start.date() else ""
+
+
+def _mode_fi(notice: CallNotice) -> str:
+    if notice.mode == MeetingMode.ELECTRONIC:
+        return f"Kokous pidetään sähköisesti. Liity kokoukseen ja lue esityslista linkistä:\n{notice.url}"
+    if notice.mode == MeetingMode.HYBRID:
+        return (
+            "Kokoukseen voi osallistua paikan päällä tai sähköisesti. "
+            f"Liity kokoukseen ja lue esityslista linkistä:\n{notice.url}"
+        )
+    return f"Esityslista: {notice.url}"
+
+
+def _mode_sv(notice: CallNotice) -> str:
+    if notice.mode == MeetingMode.ELECTRONIC:
+        return (
+            "Mötet hålls elektroniskt. "
+            f"Anslut till mötet och läs föredragningslistan via länken:\n{notice.url}"
+        )
+    if notice.mode == MeetingMode.HYBRID:
+        return (
+            "Det går att delta på plats eller elektroniskt. "
+            f"Anslut till mötet och läs föredragningslistan via länken:\n{notice.url}"
+        )
+    return f"Föredragningslista: {notice.url}"
+
+
+def _footer(sender: str) -> str:
+    address = parseaddr(sender)[1] or sender
+    return (
+        f"Tämä viesti on lähetetty automaattisesti osoitteesta {address}.\n"
+        f"Detta meddelande har skickats automatiskt från adressen {address}."
+    )
+
+
+def icalendar(notice: CallNotice, recipient: Recipient) -> str:
+    """An RFC 5545 METHOD:REQUEST invitation for one attendee, with CRLF line ends and folded lines."""
+    host = urlsplit(notice.url).hostname or "localhost"
+    lines = [
+        "BEGIN:VCALENDAR",
+        f"PRODID:{PRODID}",
+        "VERSION:2.0",
+        "CALSCALE:GREGORIAN",
+        "METHOD:REQUEST",
+        "BEGIN:VEVENT",
+        f"UID:meeting-{notice.meeting_id}@{host}",
+        f"DTSTAMP:{utc_stamp(notice.sent_at)}",
+        f"DTSTART:{utc_stamp(notice.starts_at)}",
+        f"DTEND:{utc_stamp(notice.end)}",
+        f"SEQUENCE:{notice.sequence}",
+        "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+        f"SUMMARY:{escape_text(notice.title)}",
+        f"LOCATION:{escape_text(notice.place or notice.url)}",
+        f"DESCRIPTION:{escape_text(_description(notice))}",
+        f"URL:{notice.url}",
+        f"ORGANIZER;CN={param_value(notice.body_name)}:mailto:{notice.organizer}",
+        f"ATTENDEE;CN={param_value(recipient.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
+        f":mailto:{recipient.email}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(fold_line(line) + "\r\n" for line in lines)
+
+
+def _description(notice: CallNotice) -> str:
+    return f"{_mode_fi(notice)}\n\n{_mode_sv(notice)}"
+
+
+def utc_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def escape_text(value: str) -> str:
+    """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped; other controls dropped."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = "".join(c for c in value if c in "\n\t" or (ord(c) >= 0x20 and ord(c) != 0x7F))
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def param_value(value: str) -> str:
+    """A parameter value (RFC 5545 3.2): quoted when it holds ':;,'; DQUOTE and controls cannot appear."""
+    value = "".join(c for c in value if c != '"' and (c == "\t" or (ord(c) >= 0x20 and ord(c) != 0x7F)))
+    return f'"{value}"' if any(c in value for c in ":;,") else value
+
+
+def fold_line(line: str) -> str:
+    """Fold at 75 octets (RFC 5545 3.1), never inside a UTF-8 sequence; a continuation starts with a space."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in line:
+        width = len(char.encode())
+        if size + width > FOLD_OCTETS:
+            parts.append("".join(current))
+            current, size = [" "], 1
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return "\r\n".join(parts)

@@ -1,0 +1,293 @@
+"""What a viewer sees of bodies, meetings and agendas: shaped here, so no page or API can show more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.models import User
+from meetings.access import (
+    Viewer,
+    active_on,
+    agenda_visible,
+    attachment_visible,
+    item_content_visible,
+    meeting_visible,
+)
+from meetings.models import (
+    AgendaItem,
+    AgendaItemVersion,
+    Attachment,
+    Body,
+    Disqualification,
+    Meeting,
+    MeetingStatus,
+    MemberRole,
+    Membership,
+    Publicity,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    id: int
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    is_public: bool
+    confidentiality_basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisqualificationView:
+    user_id: int
+    name: str
+    ground: str
+    explanation: str
+    declared_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    id: int
+    section: int
+    publicity: str
+    title: str | None  # None: a wholly confidential item, shown only as a mention
+    description: str | None
+    proposal: str | None
+    public_summary: str | None
+    confidentiality_basis: str
+    presenter: str
+    preparer: str
+    preparer_contact: str | None
+    decision_mode: str
+    deadline_at: datetime | None
+    version: int
+    attachments: tuple[AttachmentView, ...]
+    disqualifications: tuple[DisqualificationView, ...]
+    my_disqualification: DisqualificationView | None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    id: int
+    body_id: int
+    body_name: str
+    body_slug: str
+    number: int
+    year: int
+    starts_at: datetime
+    ends_at: datetime | None
+    place: str
+    mode: str
+    is_public: bool
+    status: str
+    call_sent_at: datetime | None
+    agenda_version: int
+    agenda_visible: bool
+    can_manage: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaView:
+    meeting: MeetingView
+    items: tuple[ItemView, ...]
+
+
+def meeting_view(viewer: Viewer, meeting: Meeting, body: Body) -> MeetingView:
+    return MeetingView(
+        meeting.id,
+        body.id,
+        body.name,
+        body.slug,
+        meeting.number,
+        meeting.year,
+        meeting.starts_at,
+        meeting.ends_at,
+        meeting.place,
+        meeting.mode,
+        meeting.is_public,
+        meeting.status,
+        meeting.call_sent_at,
+        meeting.agenda_version,
+        agenda_visible(viewer, meeting),
+        viewer.manages(body.id),
+    )
+
+
+async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+async def _attachments(session: AsyncSession, item_ids: list[int]) -> dict[int, list[Attachment]]:
+    found: dict[int, list[Attachment]] = {i: [] for i in item_ids}
+    if item_ids:
+        query = select(Attachment).where(Attachment.item_id.in_(item_ids)).order_by(Attachment.position)
+        for attachment in (await session.execute(query)).scalars():
+            found[attachment.item_id].append(attachment)
+    return found
+
+
+async def _declarations(session: AsyncSession, item_ids: list[int]) -> dict[int, list[Disqualification]]:
+    found: dict[int, list[Disqualification]] = {i: [] for i in item_ids}
+    if item_ids:
+        query = select(Disqualification).where(
+            Disqualification.item_id.in_(item_ids), Disqualification.withdrawn_at.is_(None)
+        )
+        for declaration in (await session.execute(query)).scalars():
+            found[declaration.item_id].append(declaration)
+    return found
+
+
+def _attachment_view(a: Attachment) -> AttachmentView:
+    return AttachmentView(
+        a.id, a.title, a.filename, a.content_type, a.size, a.is_public, a.confidentiality_basis
+    )
+
+
+def _declaration_view(d: Disqualification, names: dict[int, str]) -> DisqualificationView:
+    return DisqualificationView(d.user_id, names.get(d.user_id, ""), d.ground, d.explanation, d.declared_at)
+
+
+def _item_view(
+    viewer: Viewer,
+    meeting: Meeting,
+    item: AgendaItem,
+    attachments: list[Attachment],
+    declarations: list[Disqualification],
+    names: dict[int, str],
+) -> ItemView:
+    insider = viewer.reads(meeting.body_id)
+    full = item_content_visible(viewer, meeting, item)
+    mention = not full and item.publicity == Publicity.CONFIDENTIAL
+    # The chair and secretary see every declaration (R-DISQ-5); a member sees their own.
+    sees_all = bool(viewer.roles_in(meeting.body_id) & {MemberRole.CHAIR, MemberRole.SECRETARY})
+    mine = next((d for d in declarations if d.user_id == viewer.user_id), None)
+    return ItemView(
+        id=item.id,
+        section=item.section,
+        publicity=item.publicity,
+        title=None if mention else item.title,
+        description=item.description if full else None,
+        proposal=item.proposal if full else None,
+        public_summary=item.public_summary if item.publicity == Publicity.PARTLY_CONFIDENTIAL else None,
+        confidentiality_basis=item.confidentiality_basis,
+        presenter=names.get(item.presenter_id or 0, ""),
+        preparer="" if mention else item.preparer,
+        preparer_contact=item.preparer_contact if insider else None,
+        decision_mode=item.decision_mode,
+        deadline_at=item.deadline_at,
+        version=item.version,
+        attachments=tuple(
+            _attachment_view(a)
+            for a in attachments
+            if attachment_visible(viewer, meeting, item, a) and a.removed_at is None
+        ),
+        disqualifications=tuple(_declaration_view(d, names) for d in declarations) if sees_all else (),
+        my_disqualification=_declaration_view(mine, names) if mine else None,
+    )
+
+
+async def agenda(session: AsyncSession, viewer: Viewer, meeting: Meeting) -> AgendaView:
+    """The meeting and the items this viewer may see, shaped for them (R-CALL-7, R-PUB-2, R-PUB-7)."""
+    body = await session.get(Body, meeting.body_id)
+    if body is None:
+        raise LookupError("meeting without a body")
+    view = meeting_view(viewer, meeting, body)
+    if not view.agenda_visible:
+        return AgendaView(view, ())
+    items = list(
+        (
+            await session.execute(
+                select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.position)
+            )
+        ).scalars()
+    )
+    ids = [i.id for i in items]
+    attachments, declarations = await _attachments(session, ids), await _declarations(session, ids)
+    people = {i.presenter_id for i in items if i.presenter_id} | {
+        d.user_id for ds in declarations.values() for d in ds
+    }
+    names = await _names(session, people)
+    return AgendaView(
+        view,
+        tuple(_item_view(viewer, meeting, i, attachments[i.id], declarations[i.id], names) for i in items),
+    )
+
+
+async def item_versions(session: AsyncSession, item: AgendaItem) -> list[AgendaItemVersion]:
+    query = (
+        select(AgendaItemVersion)
+        .where(AgendaItemVersion.item_id == item.id)
+        .order_by(AgendaItemVersion.version)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def body_meetings(
+    session: AsyncSession, viewer: Viewer, body: Body, *, limit: int = 100
+) -> list[MeetingView]:
+    query = select(Meeting).where(Meeting.body_id == body.id).order_by(Meeting.starts_at.desc()).limit(limit)
+    meetings = (await session.execute(query)).scalars()
+    return [meeting_view(viewer, m, body) for m in meetings if meeting_visible(viewer, m)]
+
+
+async def upcoming_for(session: AsyncSession, viewer: Viewer, *, now: datetime) -> list[MeetingView]:
+    """Meetings of the viewer's bodies from today on, soonest first."""
+    bodies = list(viewer.body_roles)
+    if not bodies:
+        return []
+    query = (
+        select(Meeting, Body)
+        .join(Body, Meeting.body_id == Body.id)
+        .where(
+            Meeting.body_id.in_(bodies),
+            Meeting.starts_at >= now.replace(hour=0, minute=0),
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+        .order_by(Meeting.starts_at)
+    )
+    return [
+        meeting_view(viewer, m, b)
+        for m, b in (await session.execute(query)).tuples()
+        if meeting_visible(viewer, m)
+    ]
+
+
+async def bodies(session: AsyncSession, *, include_inactive: bool = False) -> list[Body]:
+    query = select(Body).order_by(Body.kind, Body.name)
+    if not include_inactive:
+        query = query.where(Body.active.is_(True))
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    membership_id: int
+    user_id: int
+    name: str
+    role: str
+    term_start: date
+    term_end: date | None
+    deputy_for_id: int | None
+    title: str
+
+
+async def body_members(session: AsyncSession, body: Body, *, on: date) -> list[MemberView]:
+    query = (
+        select(Membership, User.display_name)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.body_id == body.id, active_on(on))
+        .order_by(Membership.role, User.display_name)
+    )
+    return [
+        MemberView(m.id, m.user_id, name, m.role, m.term_start, m.term_end, m.deputy_for_id, m.title)
+        for m, name in (await session.execute(query)).tuples()
+    ]

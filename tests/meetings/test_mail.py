@@ -1,0 +1,278 @@
+"""The call e-mail and its invitation: bilingual, local time; confidential items only mentioned (R-PUB-7)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from icalendar import Calendar, Event
+
+from meetings.mail import (
+    FOLD_OCTETS,
+    CallNotice,
+    ItemLine,
+    Recipient,
+    call_messages,
+    escape_text,
+    fold_line,
+    icalendar,
+)
+from meetings.models import MeetingMode
+
+SECRET_TITLE = "Virkasuhteen päättäminen, Matti Meikäläinen"
+SENDER = "Kokous <kokous@kunta.test>"
+AINO = Recipient("Aino Ässä", "aino@example.test")
+BERTIL = Recipient("Bertil Öberg", "bertil@example.test")
+
+
+def notice(**changes: Any) -> CallNotice:
+    base = CallNotice(
+        meeting_id=12,
+        body_name="Kunnanhallitus",
+        body_name_sv="Kommunstyrelsen",
+        number=3,
+        year=2026,
+        starts_at=datetime(2026, 12, 4, 14, 0, tzinfo=UTC),  # 16.00 in Helsinki (EET)
+        ends_at=None,
+        place="Kunnantalo, valtuustosali",
+        mode=MeetingMode.IN_PERSON,
+        url="https://kokous.test/meetings/12",
+        sequence=4,
+        organizer="kokous@kunta.test",
+        sent_at=datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
+        items=(
+            ItemLine(12, "Talousarvio 2027", is_confidential=False),
+            ItemLine(13, SECRET_TITLE, is_confidential=True),
+            ItemLine(14, "Kaavoituskatsaus", is_confidential=False),
+        ),
+    )
+    return replace(base, **changes)
+
+
+def event_of(text: str) -> Event:
+    events = Calendar.from_ical(text).walk("VEVENT")
+    assert len(events) == 1
+    event = events[0]
+    assert isinstance(event, Event)
+    return event
+
+
+def unfold(text: str) -> str:
+    return text.replace("\r\n ", "")
+
+
+def test_one_mail_per_recipient_with_their_own_invitation() -> None:
+    mails = call_messages(notice(), [AINO, BERTIL], sender=SENDER)
+
+    assert [m.recipient for m in mails] == [AINO, BERTIL]
+    assert (
+        mails[0].subject
+        == "Kokouskutsu / Möteskallelse: Kunnanhallitus / Kommunstyrelsen 3/2026, 4.12.2026 klo 16.00"
+    )
+    assert "mailto:aino@example.test" in unfold(mails[0].calendar)
+    assert "bertil@example.test" not in mails[0].calendar
+
+
+def test_text_lists_public_titles_and_only_mentions_confidential_items() -> None:
+    """R-MODE-2, R-PUB-7: e-mail is not a protected channel."""
+    mail = call_messages(notice(), [AINO], sender=SENDER)[0]
+
+    assert "§ 12 Talousarvio 2027" in mail.body
+    assert "§ 14 Kaavoituskatsaus" in mail.body
+    assert "§ 13 Salassa pidettävä asia" in mail.body
+    assert "§ 13 Sekretessbelagt ärende" in mail.body
+    for text in (mail.body, mail.subject, unfold(mail.calendar)):
+        assert "Virkasuhteen" not in text
+        assert "Meikäläinen" not in text
+
+
+def test_text_is_finnish_first_then_swedish() -> None:
+    body = call_messages(notice(), [AINO], sender=SENDER)[0].body
+
+    assert body.index("KOKOUSKUTSU") < body.index("MÖTESKALLELSE")
+    assert body.index("Paikka: Kunnantalo, valtuustosali") < body.index("Plats: Kunnantalo, valtuustosali")
+    assert "Kommunstyrelsen 3/2026" in body
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "fi", "sv"),
+    [
+        # EET in winter (UTC+2)
+        (
+            datetime(2026, 12, 4, 14, 0, tzinfo=UTC),
+            None,
+            "perjantai 4.12.2026 klo 16.00",
+            "fredag 4.12.2026 kl. 16.00",
+        ),
+        # EEST in summer (UTC+3), with a planned end
+        (
+            datetime(2026, 6, 8, 15, 30, tzinfo=UTC),
+            datetime(2026, 6, 8, 18, 0, tzinfo=UTC),
+            "maanantai 8.6.2026 klo 18.30–21.00",
+            "måndag 8.6.2026 kl. 18.30–21.00",
+        ),
+        # late evening UTC is the next local day
+        (
+            datetime(2026, 3, 2, 22, 30, tzinfo=UTC),
+            None,
+            "tiistai 3.3.2026 klo 00.30",
+            "tisdag 3.3.2026 kl. 00.30",
+        ),
+    ],
+)
+def test_times_are_local_finnish_times(
+    starts_at: datetime, ends_at: datetime | None, fi: str, sv: str
+) -> None:
+    body = call_messages(notice(starts_at=starts_at, ends_at=ends_at), [AINO], sender=SENDER)[0].body
+
+    assert f"Aika: {fi}" in body
+    assert f"Tid: {sv}" in body
+
+
+@pytest.mark.parametrize(
+    ("mode", "fi", "sv"),
+    [
+        (MeetingMode.ELECTRONIC, "Kokous pidetään sähköisesti.", "Mötet hålls elektroniskt."),
+        (MeetingMode.HYBRID, "paikan päällä tai sähköisesti", "på plats eller elektroniskt"),
+    ],
+)
+def test_an_electronic_meeting_is_joined_through_the_link(mode: MeetingMode, fi: str, sv: str) -> None:
+    body = call_messages(notice(mode=mode), [AINO], sender=SENDER)[0].body
+
+    assert fi in body
+    assert sv in body
+    assert body.count("https://kokous.test/meetings/12") == 2
+
+
+def test_decision_procedure_items_state_their_deadline() -> None:
+    """R-CALL-6: the call states the mode and deadline of an item in the electronic decision procedure."""
+    deadline = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    items = (ItemLine(12, "Talousarvio 2027", is_confidential=False, deadline_at=deadline),)
+    body = call_messages(notice(items=items), [AINO], sender=SENDER)[0].body
+
+    assert "Sähköinen päätöksentekomenettely, määräaika 3.12.2026 klo 12.00" in body
+    assert "Elektroniskt beslutsförfarande, tidsfrist 3.12.2026 kl. 12.00" in body
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        notice(starts_at=datetime(2026, 12, 4, 16, 0))  # noqa: DTZ001  (the point of the test)
+
+
+def test_invitation_parses_with_an_independent_library() -> None:
+    text = icalendar(notice(), AINO)
+    calendar = Calendar.from_ical(text)
+    event = event_of(text)
+
+    assert str(calendar["METHOD"]) == "REQUEST"
+    assert str(calendar["VERSION"]) == "2.0"
+    assert "Kokous" in str(calendar["PRODID"])
+    assert str(event["UID"]) == "meeting-12@kokous.test"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)  # three hours by default
+    assert event.decoded("DTSTAMP") == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    assert event.decoded("SEQUENCE") == 4
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert str(event["SUMMARY"]) == "Kunnanhallitus / Kommunstyrelsen 3/2026"
+    assert str(event["LOCATION"]) == "Kunnantalo, valtuustosali"
+    assert "https://kokous.test/meetings/12" in str(event["DESCRIPTION"])
+    assert str(event["URL"]) == "https://kokous.test/meetings/12"
+    assert str(event["ORGANIZER"]) == "mailto:kokous@kunta.test"
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:aino@example.test"
+    assert attendee.params["RSVP"] == "FALSE"
+    assert attendee.params["CN"] == "Aino Ässä"
+
+
+def test_invitation_keeps_its_uid_and_takes_a_planned_end() -> None:
+    ends_at = datetime(2026, 12, 4, 16, 30, tzinfo=UTC)
+    first = event_of(icalendar(notice(), AINO))
+    changed = event_of(icalendar(notice(ends_at=ends_at, sequence=5), AINO))
+
+    assert changed["UID"] == first["UID"]
+    assert changed.decoded("DTEND") == ends_at
+    assert changed.decoded("SEQUENCE") == 5
+
+
+def test_invitation_has_crlf_line_ends_only() -> None:
+    text = icalendar(notice(), AINO)
+
+    assert text.startswith("BEGIN:VCALENDAR\r\n")
+    assert text.endswith("END:VCALENDAR\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    assert "\r" not in text.replace("\r\n", "")
+
+
+LONG_PLACE = (
+    "Kunnantalon yläkerran iso kokoushuone, jossa äänestetään 🗳️ ja pöytäkirja tarkastetaan; "
+    "Kommunhusets övre våning, stora mötesrummet, där röstas 🗳️ och protokollet justeras. " * 3
+)
+
+
+def test_folding_keeps_lines_short_and_unfolds_to_the_original() -> None:
+    text = icalendar(notice(place=LONG_PLACE, body_name="Ympäristö- ja rakennuslautakunta 🌲" * 4), AINO)
+    lines = text.split("\r\n")[:-1]
+
+    assert max(len(line.encode()) for line in lines) <= FOLD_OCTETS
+    assert any(line.startswith(" ") for line in lines)
+    assert f"LOCATION:{escape_text(LONG_PLACE)}\r\n" in unfold(text)
+    assert str(event_of(text)["LOCATION"]) == LONG_PLACE
+
+
+@pytest.mark.parametrize("prefix", range(70, 80))
+@pytest.mark.parametrize("char", ["a", "ä", "€", "🗳", "🗳️"])
+def test_fold_never_splits_a_character(prefix: int, char: str) -> None:
+    """Every width of UTF-8 sequence lands at every position around the 75-octet boundary."""
+    line = "X" * prefix + char * 30
+    folded = fold_line(line)
+    physical = folded.split("\r\n")
+
+    assert all(len(p.encode()) <= FOLD_OCTETS for p in physical)
+    assert all(p.startswith(" ") for p in physical[1:])
+    assert folded.replace("\r\n ", "") == line
+    for p in physical:
+        p.encode().decode()  # each physical line is valid UTF-8 on its own
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a,b", "a\\,b"),
+        ("a;b", "a\\;b"),
+        ("a\\b", "a\\\\b"),
+        ("rivi 1\nrivi 2", "rivi 1\\nrivi 2"),
+        ("rivi 1\r\nrivi 2", "rivi 1\\nrivi 2"),
+        ("C:\\kokous; 1,2\\n", "C:\\\\kokous\\; 1\\,2\\\\n"),
+        ("kello\x07", "kello"),
+    ],
+)
+def test_text_escaping(raw: str, escaped: str) -> None:
+    assert escape_text(raw) == escaped
+
+
+def test_escaping_round_trips_through_a_parser() -> None:
+    place = 'Sali 2; "iso", C:\\polku\nToinen rivi, ääkköset & emoji 🎉'
+    name = 'Öberg, Bertil "Berra"; jäsen'
+    text = icalendar(notice(place=place), Recipient(name, "bertil@example.test"))
+    event = event_of(text)
+
+    assert str(event["LOCATION"]) == place
+    assert (
+        event["ATTENDEE"].params["CN"] == "Öberg, Bertil Berra; jäsen"
+    )  # DQUOTE cannot appear in a parameter
+
+
+def test_subject_is_cut_to_the_outbox_column() -> None:
+    mail = call_messages(notice(body_name="Lautakunta" * 40), [AINO], sender=SENDER)[0]
+
+    assert len(mail.subject) == 300
+    assert mail.subject.endswith("…")
+
+
+def test_in_person_meeting_has_no_join_wording() -> None:
+    body = call_messages(notice(), [AINO], sender=SENDER)[0].body
+
+    assert "sähköisesti" not in body
+    assert "Esityslista: https://kokous.test/meetings/12" in body
