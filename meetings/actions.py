@@ -753,7 +753,7 @@ async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: st
         OutboxMessage(
             kind="meeting.call",
             reference=f"meeting:{meeting.id}",
-            recipient=m.recipient,
+            recipient=m.recipient.email,
             subject=m.subject,
             body=m.body,
             calendar=m.calendar,

@@ -23,11 +23,17 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, begin_read
 from core.logging import configure_logging
+from meetings.delivery import default_sender, deliver_pending, transport_for
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
+from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
+from web.routes.bodies import bodies_router
+from web.routes.imports import imports_router
+from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
+from web.routes.public import public_router
 from web.routes.users import users_router
 from web.security import (
     SAFE_METHODS,
@@ -36,6 +42,7 @@ from web.security import (
     WebSocketOriginMiddleware,
     csrf_guard,
 )
+from web.viewer import current_viewer, record_hidden
 
 log = logging.getLogger("kokous")
 STATIC = Path(__file__).parent / "static"
@@ -70,6 +77,20 @@ async def ws_health(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.send_text("pong" if message == "ping" else message[:64])
 
 
+async def _mail_loop(context: AppContext, interval: float) -> None:
+    """Deliver queued e-mail soon after it is committed, and retry failures on their schedule."""
+    transport = transport_for(context.settings)
+    sender = default_sender(context.settings)
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(context.mail_waiting.wait(), timeout=interval)
+        context.mail_waiting.clear()
+        try:
+            await deliver_pending(context.db, transport, sender=sender)
+        except Exception:
+            log.exception("mail delivery job failed")
+
+
 async def _checkpoint_loop(context: AppContext, interval: float) -> None:
     """At least hourly signed checkpoints; the write lock makes concurrent workers agree on one."""
     while True:
@@ -94,11 +115,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        job = asyncio.create_task(_checkpoint_loop(context, 60)) if background_jobs else None
+        jobs = [
+            asyncio.create_task(_checkpoint_loop(context, 60)),
+            asyncio.create_task(_mail_loop(context, 30)),
+        ]
+        if not background_jobs:
+            for job in jobs:
+                job.cancel()
         try:
             yield
         finally:
-            if job:
+            for job in jobs:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job
@@ -114,10 +141,15 @@ def create_app(
             audit_api,
             audit_page,
             users_router,
+            bodies_router,
+            meetings_router,
+            attachments_router,
+            imports_router,
+            public_router,
             pages_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
         guards=[csrf_guard],
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
@@ -125,6 +157,7 @@ def create_app(
             DefineMiddleware(AuthenticationMiddleware, exclude=["^/static", "^/health$", "^/schema"]),
         ],
         exception_handlers=HANDLERS,
+        after_exception=[record_hidden],
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
         state=State({"context": context}),
         lifespan=[lifespan],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -25,6 +26,8 @@ class AppContext:
     auth: AuthServices
     signer: Signer
     login: LoginFlow
+    # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
+    mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def key_path(settings: Settings, name: str) -> str:

@@ -121,6 +121,7 @@ async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any
 
 async def record_denial(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
     """Every denied access is an audit entry (DESIGN.md §4), in its own transaction."""
+    connection.scope["kokous_denied"] = True  # type: ignore[typeddict-unknown-key]
     principal = connection.scope.get("user")
     actor = principal.actor if isinstance(principal, Principal) else "anonymous"
     subject = f"route:{connection.scope.get('method', 'WEBSOCKET')} {connection.scope['path']}"[:200]

@@ -1,0 +1,215 @@
+"""The organisation's settings, its bodies and their members: set up by admins, listed for everyone."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.models import Role
+from core.errors import NotFound
+from meetings import actions
+from meetings.access import Viewer, access_body
+from meetings.models import Body, Membership, Organisation
+from meetings.queries import MemberView, bodies, body_members
+from meetings.rules import LOCAL
+from web.guards import has_role, principal_of, recent_step_up
+from web.security import app_context
+
+Req = Request[Any, Any, Any]
+admin = has_role(Role.ADMIN)
+
+
+class OrganisationIO(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    name_sv: str = ""
+    default_call_period_days: int = 4
+    call_day_count: str = "sending_day_excluded"
+    council_tabling_minority: str = "1/4"
+    minutes_retention_days: int = 365
+    default_checking_method: str = "checkers"
+    attachment_max_bytes: int = 50 * 1024 * 1024
+
+
+class BodyIn(msgspec.Struct, forbid_unknown_fields=True):
+    slug: str
+    name: str
+    kind: str
+    seats: int
+    name_sv: str = ""
+    parent_id: int | None = None
+    call_period_days: int | None = None
+    electronic_meetings_allowed: bool = False
+    decision_procedure_allowed: bool = False
+    checking_method: str | None = None
+    meetings_public_by_default: bool | None = None
+
+
+class BodyOut(msgspec.Struct):
+    id: int
+    slug: str
+    name: str
+    name_sv: str
+    kind: str
+    seats: int
+    parent_id: int | None
+    call_period_days: int | None
+    electronic_meetings_allowed: bool
+    decision_procedure_allowed: bool
+    checking_method: str | None
+    meetings_public_by_default: bool
+    active: bool
+
+
+class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: int
+    role: str
+    term_start: date
+    term_end: date | None = None
+    deputy_for_id: int | None = None
+    title: str = ""
+
+
+class MemberOut(msgspec.Struct):
+    membership_id: int
+    user_id: int
+    name: str
+    role: str
+    term_start: date
+    term_end: date | None
+    deputy_for_id: int | None
+    title: str
+
+
+def organisation_out(org: Organisation | None) -> OrganisationIO:
+    if org is None:
+        return OrganisationIO(name="")
+    fields = {f: getattr(org, f) for f in OrganisationIO.__struct_fields__}
+    return OrganisationIO(**fields)
+
+
+def body_out(body: Body) -> BodyOut:
+    return BodyOut(**{f: getattr(body, f) for f in BodyOut.__struct_fields__})
+
+
+def member_out(member: MemberView) -> MemberOut:
+    return MemberOut(**{f: getattr(member, f) for f in MemberOut.__struct_fields__})
+
+
+def _today(request: Req) -> date:
+    return app_context(request).db.clock().astimezone(LOCAL).date()
+
+
+@get("/organisation", guards=[admin])
+async def get_organisation(session: NamedDependency[AsyncSession]) -> OrganisationIO:
+    return organisation_out(await actions.organisation(session))
+
+
+@put("/organisation", guards=[admin, recent_step_up])
+async def put_organisation(
+    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[OrganisationIO]
+) -> OrganisationIO:
+    settings = actions.OrganisationSettings(**msgspec.structs.asdict(data))
+    org = await actions.do_update_organisation(session, settings=settings, actor=principal_of(request).actor)
+    return organisation_out(org)
+
+
+@get("/bodies")
+async def list_bodies(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
+) -> list[BodyOut]:
+    """Every active body; public information (R-CALL-7)."""
+    return [body_out(b) for b in await bodies(session, include_inactive=viewer.is_admin)]
+
+
+@post("/bodies", guards=[admin, recent_step_up], status_code=201)
+async def create_body(
+    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[BodyIn]
+) -> BodyOut:
+    spec = actions.BodySpec(**msgspec.structs.asdict(data))
+    return body_out(await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor))
+
+
+@get("/bodies/{body_id:int}")
+async def get_body(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], body_id: FromPath[int]
+) -> BodyOut:
+    return body_out(await access_body(session, viewer, body_id))
+
+
+@put("/bodies/{body_id:int}", guards=[admin, recent_step_up])
+async def update_body(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    body_id: FromPath[int],
+    data: JSONBody[BodyIn],
+) -> BodyOut:
+    body = await access_body(session, viewer, body_id)
+    spec = actions.BodySpec(**msgspec.structs.asdict(data))
+    return body_out(
+        await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
+    )
+
+
+@get("/bodies/{body_id:int}/members")
+async def list_members(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    body_id: FromPath[int],
+) -> list[MemberOut]:
+    """Who sits in a body is public; e-mail addresses and other personal data are not listed."""
+    body = await access_body(session, viewer, body_id)
+    return [member_out(m) for m in await body_members(session, body, on=_today(request))]
+
+
+@post("/bodies/{body_id:int}/members", guards=[admin, recent_step_up], status_code=201)
+async def add_member(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    body_id: FromPath[int],
+    data: JSONBody[MembershipIn],
+) -> MemberOut:
+    body = await access_body(session, viewer, body_id)
+    spec = actions.MembershipSpec(**msgspec.structs.asdict(data))
+    membership = await actions.do_add_membership(
+        session, body=body, spec=spec, actor=principal_of(request).actor
+    )
+    member = next(
+        m for m in await body_members(session, body, on=spec.term_start) if m.membership_id == membership.id
+    )
+    return member_out(member)
+
+
+@delete("/bodies/{body_id:int}/members/{membership_id:int}", guards=[admin, recent_step_up], status_code=204)
+async def end_member(
+    request: Req, session: NamedDependency[AsyncSession], body_id: FromPath[int], membership_id: FromPath[int]
+) -> None:
+    membership = await session.get(Membership, membership_id)
+    if membership is None or membership.body_id != body_id:
+        raise NotFound("No such membership in this body.")
+    await actions.do_end_membership(session, membership=membership, actor=principal_of(request).actor)
+
+
+bodies_router = Router(
+    path="/api",
+    route_handlers=[
+        get_organisation,
+        put_organisation,
+        list_bodies,
+        create_body,
+        get_body,
+        update_body,
+        list_members,
+        add_member,
+        end_member,
+    ],
+    tags=["organisation"],
+)

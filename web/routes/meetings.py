@@ -1,0 +1,329 @@
+"""Meetings and agendas: secretaries build them and call; members read and declare; the public reads."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Forbidden
+from meetings import actions
+from meetings.access import DECLARERS, Viewer, access_body, access_item, access_meeting
+from meetings.delivery import default_sender
+from meetings.queries import (
+    AgendaView,
+    ItemView,
+    MeetingView,
+    agenda,
+    body_meetings,
+    item_versions,
+    upcoming_for,
+)
+from web.guards import principal_of, signed_in
+from web.security import app_context
+
+Req = Request[Any, Any, Any]
+
+
+class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
+    starts_at: datetime
+    place: str
+    mode: str = "in_person"
+    ends_at: datetime | None = None
+    is_public: bool | None = None
+
+
+class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str
+    presenter_id: int | None = None
+    preparer: str = ""
+    preparer_contact: str = ""
+    description: str = ""
+    proposal: str = ""
+    publicity: str = "public"
+    confidentiality_basis: str = ""
+    public_summary: str = ""
+    decision_mode: str = "meeting"
+    deadline_at: datetime | None = None
+    reason: str = ""  # required for changes after the call
+
+
+class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
+    order: list[int]
+
+
+class DeclarationIn(msgspec.Struct, forbid_unknown_fields=True):
+    ground: str
+    explanation: str = ""
+
+
+class ProblemOut(msgspec.Struct):
+    rule: str
+    message: str
+    section: int | None
+
+
+class CallCheckOut(msgspec.Struct):
+    ready: bool
+    problems: list[ProblemOut]
+
+
+class CallSentOut(msgspec.Struct):
+    status: str
+    recipients: int
+
+
+class VersionOut(msgspec.Struct):
+    version: int
+    changed_at: datetime
+    reason: str
+    snapshot: dict[str, Any]
+
+
+def as_dict(view: Any) -> dict[str, Any]:
+    result: dict[str, Any] = dataclasses.asdict(view)
+    return result
+
+
+def agenda_out(view: AgendaView) -> dict[str, Any]:
+    return {"meeting": as_dict(view.meeting), "items": [as_dict(i) for i in view.items]}
+
+
+def item_spec(data: ItemIn) -> actions.ItemSpec:
+    values = msgspec.structs.asdict(data)
+    values.pop("reason")
+    return actions.ItemSpec(**values)
+
+
+@get("/bodies/{body_id:int}/meetings")
+async def list_meetings(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], body_id: FromPath[int]
+) -> list[dict[str, Any]]:
+    body = await access_body(session, viewer, body_id)
+    return [as_dict(m) for m in await body_meetings(session, viewer, body)]
+
+
+@post("/bodies/{body_id:int}/meetings", status_code=201, guards=[signed_in])
+async def create_meeting(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    body_id: FromPath[int],
+    data: JSONBody[MeetingIn],
+) -> dict[str, Any]:
+    body = await access_body(session, viewer, body_id)
+    if not viewer.manages(body.id):
+        raise Forbidden("Only the body's secretary plans its meetings.")
+    meeting = await actions.do_create_meeting(
+        session,
+        body=body,
+        spec=actions.MeetingSpec(**msgspec.structs.asdict(data)),
+        actor=principal_of(request).actor,
+    )
+    return agenda_out(await agenda(session, viewer, meeting))
+
+
+@get("/meetings/{meeting_id:int}")
+async def get_meeting(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
+) -> dict[str, Any]:
+    """The agenda as this viewer may see it: in full for the body, public items only for others."""
+    meeting = await access_meeting(session, viewer, meeting_id)
+    return agenda_out(await agenda(session, viewer, meeting))
+
+
+@put("/meetings/{meeting_id:int}", guards=[signed_in])
+async def update_meeting(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: JSONBody[MeetingIn],
+) -> dict[str, Any]:
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    spec = actions.MeetingSpec(**msgspec.structs.asdict(data))
+    await actions.do_update_meeting(session, meeting=meeting, spec=spec, actor=principal_of(request).actor)
+    return agenda_out(await agenda(session, viewer, meeting))
+
+
+@post("/meetings/{meeting_id:int}/items", status_code=201, guards=[signed_in])
+async def add_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: JSONBody[ItemIn],
+) -> dict[str, Any]:
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    item = await actions.do_add_item(
+        session, meeting=meeting, spec=item_spec(data), actor=principal_of(request).actor
+    )
+    return as_dict(_one(await agenda(session, viewer, meeting), item.id))
+
+
+def _one(view: AgendaView, item_id: int) -> ItemView:
+    return next(i for i in view.items if i.id == item_id)
+
+
+@put("/items/{item_id:int}", guards=[signed_in])
+async def update_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    item_id: FromPath[int],
+    data: JSONBody[ItemIn],
+) -> dict[str, Any]:
+    item, meeting = await access_item(session, viewer, item_id, manage=True)
+    await actions.do_update_item(
+        session,
+        item=item,
+        meeting=meeting,
+        spec=item_spec(data),
+        reason=data.reason,
+        actor=principal_of(request).actor,
+    )
+    return as_dict(_one(await agenda(session, viewer, meeting), item.id))
+
+
+@delete("/items/{item_id:int}", status_code=204, guards=[signed_in])
+async def remove_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    item_id: FromPath[int],
+) -> None:
+    item, meeting = await access_item(session, viewer, item_id, manage=True)
+    await actions.do_remove_item(session, item=item, meeting=meeting, actor=principal_of(request).actor)
+
+
+@put("/meetings/{meeting_id:int}/order", guards=[signed_in])
+async def reorder(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: JSONBody[OrderIn],
+) -> dict[str, Any]:
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    await actions.do_reorder_items(
+        session, meeting=meeting, order=data.order, actor=principal_of(request).actor
+    )
+    return agenda_out(await agenda(session, viewer, meeting))
+
+
+@get("/items/{item_id:int}/versions")
+async def versions(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], item_id: FromPath[int]
+) -> list[VersionOut]:
+    """Earlier texts of an item changed after the call; the body's readers only (they may be confidential)."""
+    item, meeting = await access_item(session, viewer, item_id)
+    if not viewer.reads(meeting.body_id):
+        raise Forbidden("Only the body's members see earlier versions of an item.")
+    return [
+        VersionOut(v.version, v.changed_at, v.reason, v.snapshot) for v in await item_versions(session, item)
+    ]
+
+
+@get("/meetings/{meeting_id:int}/call", guards=[signed_in])
+async def check_call(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
+) -> CallCheckOut:
+    """Would the call go out now? Every problem with the rule it breaks."""
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    problems = await actions.check_call(session, meeting)
+    return CallCheckOut(not problems, [ProblemOut(p.rule, p.message, p.section) for p in problems])
+
+
+@post("/meetings/{meeting_id:int}/call", status_code=200, guards=[signed_in])
+async def send_call(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+) -> CallSentOut:
+    meeting = await access_meeting(session, viewer, meeting_id)
+    if not viewer.calls(meeting.body_id):
+        raise Forbidden("Only the body's chair or secretary sends the call.")
+    settings = app_context(request).settings
+    sent = await actions.do_send_call(
+        session,
+        meeting=meeting,
+        base_url=settings.base_url,
+        sender=default_sender(settings),
+        actor=principal_of(request).actor,
+    )
+    app_context(request).mail_waiting.set()
+    return CallSentOut(meeting.status, sent)
+
+
+@get("/my/meetings", guards=[signed_in])
+async def my_meetings(
+    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
+) -> list[MeetingView]:
+    return await upcoming_for(session, viewer, now=app_context(request).db.clock())
+
+
+@post("/items/{item_id:int}/disqualification", status_code=201, guards=[signed_in])
+async def declare(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    item_id: FromPath[int],
+    data: JSONBody[DeclarationIn],
+) -> dict[str, Any]:
+    """A member, deputy, chair or presenter declares a disqualification in advance (R-DISQ-5)."""
+    item, meeting = await access_item(session, viewer, item_id)
+    if not viewer.roles_in(meeting.body_id) & DECLARERS:
+        raise Forbidden("Only those who take part in handling the item declare a disqualification.")
+    principal = principal_of(request)
+    await actions.do_declare_disqualification(
+        session,
+        item=item,
+        user_id=principal.user_id,
+        ground=data.ground,
+        explanation=data.explanation,
+        actor=principal.actor,
+    )
+    return as_dict(_one(await agenda(session, viewer, meeting), item.id))
+
+
+@delete("/items/{item_id:int}/disqualification", status_code=204, guards=[signed_in])
+async def withdraw(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    item_id: FromPath[int],
+) -> None:
+    item, _ = await access_item(session, viewer, item_id)
+    principal = principal_of(request)
+    await actions.do_withdraw_disqualification(
+        session, item=item, user_id=principal.user_id, actor=principal.actor
+    )
+
+
+meetings_router = Router(
+    path="/api",
+    route_handlers=[
+        list_meetings,
+        create_meeting,
+        get_meeting,
+        update_meeting,
+        add_item,
+        update_item,
+        remove_item,
+        reorder,
+        versions,
+        check_call,
+        send_call,
+        my_meetings,
+        declare,
+        withdraw,
+    ],
+    tags=["meetings"],
+)
