@@ -80,3 +80,74 @@ async def audit_entries(context: AppContext, action: str | None = None) -> list[
 
 def minutes(n: int) -> timedelta:
     return timedelta(minutes=n)
+
+
+async def make_body(
+    context: AppContext,
+    slug: str = "kh",
+    *,
+    kind: str = "executive",
+    seats: int = 9,
+    electronic: bool = True,
+    procedure: bool = True,
+    name: str = "Kunnanhallitus",
+) -> int:
+    from meetings.actions import BodySpec, do_create_body
+
+    async with context.db.write() as session:
+        body = await do_create_body(
+            session,
+            spec=BodySpec(
+                slug=slug,
+                name=name,
+                kind=kind,
+                seats=seats,
+                electronic_meetings_allowed=electronic,
+                decision_procedure_allowed=procedure,
+            ),
+            actor="system:test",
+        )
+    return body.id
+
+
+async def add_member(
+    context: AppContext, body_id: int, user_id: int, role: str = "member", deputy_for_id: int | None = None
+) -> int:
+    from datetime import date
+
+    from meetings.actions import MembershipSpec, do_add_membership
+    from meetings.models import Body
+
+    async with context.db.write() as session:
+        body = await session.get(Body, body_id)
+        assert body is not None
+        membership = await do_add_membership(
+            session,
+            body=body,
+            spec=MembershipSpec(
+                user_id=user_id,
+                role=role,
+                term_start=date(2025, 6, 1),
+                term_end=date(2029, 5, 31),
+                deputy_for_id=deputy_for_id,
+            ),
+            actor="system:test",
+        )
+    return membership.id
+
+
+async def make_person(context: AppContext, username: str, body_id: int, role: str = "member") -> User:
+    """A user with an e-mail address and a role in a body."""
+    from auth.actions import do_create_user
+
+    async with context.db.write() as session:
+        user = await do_create_user(
+            session,
+            username=username,
+            display_name=username.title(),
+            password=PASSWORD,
+            email=f"{username}@example.test",
+            actor="system:test",
+        )
+    await add_member(context, body_id, user.id, role)
+    return user
