@@ -20,6 +20,7 @@ from auth.models import Role
 from auth.queries import user_by_username
 from core.config import Settings, settings_from_env
 from core.errors import KokousError
+from meetings.delivery import default_sender
 from web import demo, schema
 from web.context import AppContext, build_context
 
@@ -78,7 +79,11 @@ async def run_demo(context: AppContext, *, if_empty: bool) -> int:
                 return 1
             print(saved.read_text() if saved.exists() else "The database already has users; demo not seeded.")
             return 0
-        text = demo.describe(await demo.seed(session))
+        settings = context.settings
+        logins = await demo.seed(
+            session, now=context.db.clock(), base_url=settings.base_url, sender=default_sender(settings)
+        )
+        text = demo.describe(logins)
     demo.save(saved, text)
     print(text + f"(Saved to {saved}, readable by you only.)")
     return 0

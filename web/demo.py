@@ -1,10 +1,11 @@
-"""`kokous demo`: a demo municipality's people, so a new installation has someone to sign in as."""
+"""`kokous demo`: a demo municipality with its bodies, people and two called meetings to look at."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions
 from auth.models import Role, User
+from auth.queries import user_by_username
+from meetings import actions as meeting_actions
+from meetings.actions import BodySpec, ItemSpec, MeetingSpec, MembershipSpec, OrganisationSettings
+from meetings.models import Body, Meeting
+from meetings.rules import LOCAL
 
 ACTOR = "system:demo"
 
@@ -20,15 +26,47 @@ ACTOR = "system:demo"
 class DemoPerson:
     username: str
     display_name: str
-    roles: tuple[Role, ...]
+    roles: tuple[Role, ...]  # organisation-wide
+    seats: tuple[tuple[str, str], ...]  # (body slug, role in the body)
 
 
 PEOPLE = (
-    DemoPerson("admin", "Aino Ylläpitäjä", (Role.ADMIN,)),
-    DemoPerson("auditor", "Tapio Tarkastaja", (Role.AUDITOR,)),
-    DemoPerson("chair", "Helena Puheenjohtaja", (Role.CHAIR, Role.MEMBER)),
-    DemoPerson("secretary", "Mikko Sihteeri", (Role.SECRETARY,)),
-    DemoPerson("member", "Liisa Jäsen", (Role.MEMBER,)),
+    DemoPerson("admin", "Aino Ylläpitäjä", (Role.ADMIN,), ()),
+    DemoPerson("auditor", "Tapio Tarkastaja", (Role.AUDITOR,), ()),
+    DemoPerson(
+        "chair", "Helena Puheenjohtaja", (), (("kh", "chair"), ("kh", "member"), ("valtuusto", "member"))
+    ),
+    DemoPerson(
+        "secretary",
+        "Mikko Sihteeri",
+        (),
+        (("kh", "secretary"), ("valtuusto", "secretary"), ("sivla", "secretary")),
+    ),
+    DemoPerson("member", "Liisa Jäsen", (), (("kh", "member"), ("valtuusto", "member"))),
+    DemoPerson("deputy", "Ville Varajäsen", (), (("kh", "deputy"),)),
+    DemoPerson("teacher", "Sanna Sivistys", (), (("sivla", "member"),)),
+)
+
+BODIES = (
+    BodySpec(slug="valtuusto", name="Kunnanvaltuusto", name_sv="Kommunfullmäktige", kind="council", seats=27),
+    BodySpec(
+        slug="kh",
+        name="Kunnanhallitus",
+        name_sv="Kommunstyrelsen",
+        kind="executive",
+        seats=9,
+        electronic_meetings_allowed=True,
+        decision_procedure_allowed=True,
+    ),
+    BodySpec(
+        slug="sivla",
+        name="Sivistyslautakunta",
+        name_sv="Bildningsnämnden",
+        kind="committee",
+        seats=9,
+        electronic_meetings_allowed=True,
+        decision_procedure_allowed=True,
+    ),
 )
 
 
@@ -40,8 +78,9 @@ def _password() -> str:
     return "-".join(secrets.token_hex(3) for _ in range(3))
 
 
-async def seed(session: AsyncSession) -> list[tuple[DemoPerson, str]]:
+async def _people(session: AsyncSession, bodies: dict[str, Body], term: date) -> list[tuple[DemoPerson, str]]:
     logins = []
+    members: dict[str, int] = {}
     for person in PEOPLE:
         password = _password()
         user = await actions.do_create_user(
@@ -54,15 +93,139 @@ async def seed(session: AsyncSession) -> list[tuple[DemoPerson, str]]:
         )
         for role in person.roles:
             await actions.do_grant_role(session, user=user, role=role, actor=ACTOR)
+        for slug, seat in person.seats:
+            deputy_for = members.get("member") if seat == "deputy" else None
+            membership = await meeting_actions.do_add_membership(
+                session,
+                body=bodies[slug],
+                spec=MembershipSpec(user_id=user.id, role=seat, term_start=term, deputy_for_id=deputy_for),
+                actor=ACTOR,
+            )
+            if slug == "kh" and seat == "member":
+                members[person.username] = membership.id
         logins.append((person, password))
+    return logins
+
+
+def _local(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=LOCAL)
+
+
+async def _executive_meeting(session: AsyncSession, body: Body, today: date, actor: str) -> Meeting:
+    """A closed, hybrid executive board meeting with every kind of item."""
+    day = today + timedelta(days=8)
+    meeting = await meeting_actions.do_create_meeting(
+        session,
+        body=body,
+        spec=MeetingSpec(
+            starts_at=_local(day, 16),
+            ends_at=_local(day, 19),
+            place="Kunnantalo, kokoushuone Pihlaja, ja etäyhteys",
+            mode="hybrid",
+            is_public=False,
+        ),
+        actor=actor,
+    )
+    for spec in (
+        ItemSpec(
+            title="Talousarvion toteutuminen tammi–lokakuussa",
+            preparer="talousjohtaja Pekka Laskija",
+            preparer_contact="pekka.laskija@demo.kokous.invalid",
+            description="Käyttötalouden menot ovat toteutuneet 81-prosenttisesti.",
+            proposal="Kunnanhallitus merkitsee toteutuman tiedoksi.",
+        ),
+        ItemSpec(
+            title="Virkasuhteen päättäminen",
+            publicity="confidential",
+            confidentiality_basis="JulkL 24 § 1 mom 32 k",
+            description="Henkilöstöasia, jonka asiakirjat ovat salassa pidettäviä.",
+            proposal="Kunnanhallitus päättää esityksen mukaisesti.",
+        ),
+        ItemSpec(
+            title="Lausunto maakuntakaavan luonnoksesta",
+            decision_mode="decision_procedure",
+            deadline_at=_local(day - timedelta(days=2), 12),
+            description="Liitto pyytää lausuntoa maakuntakaavan luonnoksesta.",
+            proposal="Kunnanhallitus antaa liitteen mukaisen lausunnon.",
+        ),
+    ):
+        await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+    return meeting
+
+
+async def _council_meeting(session: AsyncSession, body: Body, today: date, actor: str) -> Meeting:
+    """A public council meeting: the public agenda shows its public items."""
+    day = today + timedelta(days=10)
+    meeting = await meeting_actions.do_create_meeting(
+        session,
+        body=body,
+        spec=MeetingSpec(
+            starts_at=_local(day, 18), place="Kunnantalo, valtuustosali", mode="in_person", is_public=True
+        ),
+        actor=actor,
+    )
+    for spec in (
+        ItemSpec(
+            title="Kokouksen laillisuus ja päätösvaltaisuus",
+            proposal="Todetaan kokous lailliseksi ja päätösvaltaiseksi.",
+        ),
+        ItemSpec(
+            title="Veroprosentit vuodelle 2027",
+            preparer="talousjohtaja Pekka Laskija",
+            description="Kunnallisveroprosentiksi esitetään 8,40.",
+            proposal="Valtuusto vahvistaa tuloveroprosentiksi 8,40.",
+        ),
+        ItemSpec(
+            title="Kiinteistön myynti",
+            publicity="partly_confidential",
+            confidentiality_basis="JulkL 24 § 1 mom 17 k",
+            public_summary="Kunta myy Teollisuustie 4:n kiinteistön; hinta julkistetaan kaupan jälkeen.",
+            description="Tarjoukset ja neuvotteluasiakirjat ovat salassa pidettäviä.",
+            proposal="Valtuusto hyväksyy kaupan.",
+        ),
+    ):
+        await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+    return meeting
+
+
+async def _user_id(session: AsyncSession, username: str) -> int:
+    user = await user_by_username(session, username)
+    if user is None:
+        raise LookupError(f"demo user {username} was not created")
+    return user.id
+
+
+async def seed(
+    session: AsyncSession, *, now: datetime, base_url: str, sender: str
+) -> list[tuple[DemoPerson, str]]:
+    """The demo municipality: bodies, people, and two meetings whose calls have been sent."""
+    await meeting_actions.do_update_organisation(
+        session,
+        settings=OrganisationSettings(name="Esimerkkilän kunta", name_sv="Exempelby kommun"),
+        actor=ACTOR,
+    )
+    bodies = {
+        spec.slug: await meeting_actions.do_create_body(session, spec=spec, actor=ACTOR) for spec in BODIES
+    }
+    today = now.astimezone(LOCAL).date()
+    logins = await _people(session, bodies, today - timedelta(days=200))
+    secretary = f"user:{await _user_id(session, 'secretary')}"
+    for meeting in (
+        await _executive_meeting(session, bodies["kh"], today, secretary),
+        await _council_meeting(session, bodies["valtuusto"], today, secretary),
+    ):
+        await meeting_actions.do_send_call(
+            session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary
+        )
     return logins
 
 
 def describe(logins: list[tuple[DemoPerson, str]]) -> str:
     lines = ["Demo logins (second factor: enrol with an authenticator app at first sign-in where marked *):"]
     for person, password in logins:
-        mark = "*" if {Role.ADMIN, Role.AUDITOR, Role.CHAIR, Role.SECRETARY} & set(person.roles) else " "
-        roles = ", ".join(person.roles)
+        needs_code = set(person.roles) | {seat for _, seat in person.seats} & {"chair", "secretary"}
+        mark = "*" if needs_code else " "
+        roles = ", ".join([*person.roles, *(f"{seat} {slug}" for slug, seat in person.seats)])
         lines.append(f"  {mark} {person.username:<10} {password:<20} {person.display_name} ({roles})")
     return "\n".join(lines) + "\n"
 
