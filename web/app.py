@@ -82,13 +82,13 @@ async def _mail_loop(context: AppContext, interval: float) -> None:
     transport = transport_for(context.settings)
     sender = default_sender(context.settings)
     while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(context.mail_waiting.wait(), timeout=interval)
         context.mail_waiting.clear()
         try:
             await deliver_pending(context.db, transport, sender=sender)
         except Exception:
             log.exception("mail delivery job failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(context.mail_waiting.wait(), timeout=interval)
 
 
 async def _checkpoint_loop(context: AppContext, interval: float) -> None:
@@ -159,6 +159,7 @@ def create_app(
         exception_handlers=HANDLERS,
         after_exception=[record_hidden],
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
+        logging_config=None,  # core.logging already writes JSON lines
         state=State({"context": context}),
         lifespan=[lifespan],
     )
