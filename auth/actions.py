@@ -22,6 +22,8 @@ from core.db import session_clock, session_service
 from core.errors import Conflict, NotAuthenticated, ValidationFailed
 
 SYSTEM = "system"
+# Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.
+NO_PASSWORD = "!no-password"  # noqa: S105 (a marker that matches no password)
 
 
 def services(session: AsyncSession) -> AuthServices:
@@ -42,11 +44,14 @@ async def do_create_user(
     *,
     username: str,
     display_name: str,
-    password: str,
+    password: str | None,
     email: str | None = None,
     actor: str,
 ) -> User:
-    """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict."""
+    """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict.
+
+    Without a password the account cannot sign in until an administrator sets one (imported members).
+    """
     name = normalise_username(username)
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise ValidationFailed(
@@ -54,7 +59,8 @@ async def do_create_user(
         )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
-    check_password_policy(password, username=name)
+    if password is not None:
+        check_password_policy(password, username=name)
     if await user_by_username(session, name) is not None:
         raise Conflict(f"The username {name!r} is already taken.")
     now = session_clock(session)()
@@ -64,7 +70,7 @@ async def do_create_user(
         email=email,
         created_at=now,
         password_changed_at=now,
-        password_hash=await services(session).hasher.hash(password),
+        password_hash=await services(session).hasher.hash(password) if password else NO_PASSWORD,
         is_active=True,
         failed_logins=0,
         roles=[],

@@ -69,9 +69,10 @@ class Hasher:
         return await self._run(lambda: self._hasher.hash(password))
 
     async def verify(self, stored: str | None, password: str) -> bool:
-        """Constant work whether or not the account exists: unknown users verify against a dummy."""
-        correct = await self._run(lambda: self._verify_sync(stored or self._dummy, password))
-        return correct and stored is not None
+        """Constant work whether or not the account exists or has a password: those verify a dummy."""
+        target = stored if stored is not None and stored.startswith("$argon2") else None
+        correct = await self._run(lambda: self._verify_sync(target or self._dummy, password))
+        return correct and target is not None
 
     def _verify_sync(self, stored: str, password: str) -> bool:
         try:

@@ -44,3 +44,11 @@ async def test_old_parameters_need_rehash() -> None:
 def test_policy_refuses_weak_passwords(password: str, problem: str) -> None:
     with pytest.raises(ValidationFailed, match=problem):
         check_password_policy(password, username="liisa")
+
+
+async def test_account_without_a_password_never_verifies() -> None:
+    from auth.actions import NO_PASSWORD
+
+    hasher = Hasher(TEST_PASSWORD_PROFILE)
+    assert not await hasher.verify(NO_PASSWORD, "")
+    assert not await hasher.verify(NO_PASSWORD, "!no-password")

@@ -73,6 +73,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/my/meetings"): SIGNED_IN,
     ("POST", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("DELETE", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
+    ("POST", "/api/bodies/{body_id:int}/members/import"): ADMIN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

@@ -1,5 +1,107 @@
-"""Placeholder: filled in by the work on imports."""
+"""Importing a body's members from a CSV file: all rows or none, with a report of every rejected row."""
 
-from litestar import Router
+from __future__ import annotations
 
-imports_router = Router(path="/", route_handlers=[])
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery
+from litestar.status_codes import HTTP_200_OK, HTTP_415_UNSUPPORTED_MEDIA_TYPE, HTTP_422_UNPROCESSABLE_ENTITY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.models import Role
+from core.errors import ValidationFailed
+from meetings import imports
+from meetings.access import Viewer, access_body
+from web.guards import has_role, principal_of, recent_step_up
+
+Req = Request[Any, Any, Any]
+admin = has_role(Role.ADMIN)
+RAW_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
+# Room for the multipart envelope; a file over imports.MAX_BYTES inside it gets the domain's own message.
+BODY_LIMIT = imports.MAX_BYTES + 64 * 1024
+
+
+class RejectionOut(msgspec.Struct):
+    row: int
+    field: str
+    message: str
+
+
+class ImportReportOut(msgspec.Struct):
+    imported: bool
+    dry_run: bool
+    rows: int
+    accepted: int
+    created_users: int
+    rejected_rows: int
+    rejections: list[RejectionOut]
+    encoding: str
+    delimiter: str
+    sha256: str
+
+
+def report_out(report: imports.ImportReport, *, dry_run: bool) -> ImportReportOut:
+    return ImportReportOut(
+        imported=report.imported,
+        dry_run=dry_run,
+        rows=report.rows,
+        accepted=report.accepted,
+        created_users=report.created_users,
+        rejected_rows=len({r.row for r in report.rejections}),
+        rejections=[RejectionOut(r.row, r.field, r.message) for r in report.rejections],
+        encoding=report.encoding,
+        delimiter=report.delimiter,
+        sha256=report.sha256,
+    )
+
+
+async def uploaded_csv(request: Req) -> bytes:
+    """The file from the multipart field `file`, or the whole body when it is sent as text/csv."""
+    media_type, _ = request.content_type
+    if media_type == "multipart/form-data":
+        upload = (await request.form()).get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("Send the CSV file in the form field “file”.", field="file")
+        try:
+            return await upload.read()
+        finally:
+            await upload.close()
+    if media_type in RAW_TYPES:
+        return await request.body()
+    raise HTTPException(
+        "Send the file as text/csv, or as the field “file” of a multipart/form-data form.",
+        status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    )
+
+
+@post(
+    "/bodies/{body_id:int}/members/import",
+    guards=[admin, recent_step_up],
+    request_max_body_size=BODY_LIMIT,
+    status_code=HTTP_200_OK,
+)
+async def import_members(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    body_id: FromPath[int],
+    dry_run: FromQuery[bool] = False,
+) -> Response[ImportReportOut]:
+    """200 with the report when the file was imported (or would be, on a dry run); 422 when nothing was."""
+    body = await access_body(session, viewer, body_id)
+    data = await uploaded_csv(request)
+    if dry_run:
+        report = await imports.preview_members_import(session, body=body, csv_bytes=data)
+    else:
+        actor = principal_of(request).actor
+        report = await imports.do_import_members(session, body=body, csv_bytes=data, actor=actor)
+    status = HTTP_422_UNPROCESSABLE_ENTITY if report.rejections else HTTP_200_OK
+    return Response(report_out(report, dry_run=dry_run), status_code=status)
+
+
+imports_router = Router(path="/api", route_handlers=[import_members], tags=["organisation"])
