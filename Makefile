@@ -33,9 +33,10 @@ test: install browser-deps  ## Run the test suite on SQLite, then on PostgreSQL 
 		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser"; \
 	fi
 
-lint: install  ## ruff.
+lint: install  ## ruff, and Finnish and Swedish translations for every message.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/extract_messages.py --check
 
 types: install  ## mypy --strict on the packages.
 	$(BIN)/mypy
