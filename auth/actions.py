@@ -62,7 +62,7 @@ async def do_create_user(
     if password is not None:
         check_password_policy(password, username=name)
     if await user_by_username(session, name) is not None:
-        raise Conflict(f"The username {name!r} is already taken.")
+        raise Conflict("The username {username} is already taken.", username=name)
     now = session_clock(session)()
     user = User(
         username=name,

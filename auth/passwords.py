@@ -24,10 +24,12 @@ def check_password_policy(password: str, *, username: str = "") -> None:
     """NIST SP 800-63B style: length matters, composition rules do not."""
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(
-            f"The password must be at least {MIN_LENGTH} characters long.", field="password"
+            "The password must be at least {length} characters long.", field="password", length=MIN_LENGTH
         )
     if len(password) > MAX_LENGTH:
-        raise ValidationFailed(f"The password may be at most {MAX_LENGTH} characters long.", field="password")
+        raise ValidationFailed(
+            "The password may be at most {length} characters long.", field="password", length=MAX_LENGTH
+        )
     if username and username.lower() in password.lower():
         raise ValidationFailed("The password may not contain the username.", field="password")
 

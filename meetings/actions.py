@@ -61,7 +61,7 @@ def _choice(enum: type[E], value: str, field: str) -> E:
         return enum(value)
     except ValueError as exc:
         allowed = ", ".join(member.value for member in enum)
-        raise ValidationFailed(f"{field} must be one of: {allowed}.", field=field) from exc
+        raise ValidationFailed("{field} must be one of: {allowed}.", field=field, allowed=allowed) from exc
 
 
 # ---- organisation -----------------------------------------------------------------------------
@@ -177,7 +177,7 @@ async def do_create_body(session: AsyncSession, *, spec: BodySpec, actor: str) -
     """Create a body. Audit: body.created. A taken short name is a Conflict."""
     _check_body(spec)
     if (await session.execute(select(Body.id).where(Body.slug == spec.slug))).first():
-        raise Conflict(f"The short name {spec.slug!r} is already taken.")
+        raise Conflict("The short name {slug} is already taken.", slug=spec.slug)
     if spec.parent_id is not None and await session.get(Body, spec.parent_id) is None:
         raise ValidationFailed("The parent body does not exist.", field="parent_id")
     body = Body(**_body_values(spec), created_at=_now(session), active=True)
@@ -198,7 +198,7 @@ async def do_update_body(session: AsyncSession, *, body: Body, spec: BodySpec, a
     _check_body(spec)
     clash = await session.execute(select(Body.id).where(Body.slug == spec.slug, Body.id != body.id))
     if clash.first():
-        raise Conflict(f"The short name {spec.slug!r} is already taken.")
+        raise Conflict("The short name {slug} is already taken.", slug=spec.slug)
     changed = {k: v for k, v in _body_values(spec).items() if getattr(body, k) != v}
     for key, value in changed.items():
         setattr(body, key, value)
@@ -271,7 +271,7 @@ async def do_add_membership(
     """
     role = await _check_membership(session, body, spec)
     if role == MemberRole.MEMBER and await _seated_members(session, body, spec.term_start) >= body.seats:
-        raise Conflict(f"All {body.seats} statutory seats of this body are already filled.")
+        raise Conflict("All {seats} statutory seats of this body are already filled.", seats=body.seats)
     membership = Membership(
         body_id=body.id,
         user_id=spec.user_id,
@@ -495,14 +495,14 @@ async def meeting_items(session: AsyncSession, meeting: Meeting) -> list[AgendaI
     return list((await session.execute(query)).scalars().all())
 
 
-def _require_draft(meeting: Meeting, what: str) -> None:
+def _require_draft(meeting: Meeting, refusal: str) -> None:
     if meeting.status != MeetingStatus.DRAFT:
-        raise InvalidTransition(f"{what} is possible only until the call is sent.")
+        raise InvalidTransition(refusal)
 
 
 async def do_add_item(session: AsyncSession, *, meeting: Meeting, spec: ItemSpec, actor: str) -> AgendaItem:
     """Append an item to a draft agenda, numbered after the last one. Audit: item.added."""
-    _require_draft(meeting, "Adding items")
+    _require_draft(meeting, "Items can be added only until the call is sent.")
     await _check_item(session, spec)
     items = await meeting_items(session, meeting)
     position = len(items) + 1
@@ -584,7 +584,7 @@ async def do_update_item(
 
 async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Meeting, actor: str) -> None:
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
-    _require_draft(meeting, "Removing items")
+    _require_draft(meeting, "Items can be removed only until the call is sent.")
     await session.delete(item)
     await session.flush()
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
@@ -606,7 +606,7 @@ async def _renumber(session: AsyncSession, meeting: Meeting, order: list[int]) -
 
 async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: list[int], actor: str) -> None:
     """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
-    _require_draft(meeting, "Reordering items")
+    _require_draft(meeting, "The agenda can be reordered only until the call is sent.")
     current = [i.id for i in await meeting_items(session, meeting)]
     if sorted(order) != sorted(current):
         raise ValidationFailed(

@@ -37,10 +37,12 @@ def _moment(value: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationFailed(
-            f"{name} must be a date or time such as 2026-11-28T09:00Z.", field=name
+            "{name} must be a date or time such as 2026-11-28T09:00Z.", field=name, name=name
         ) from exc
     if moment.tzinfo is None:
-        raise ValidationFailed(f"{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name)
+        raise ValidationFailed(
+            "{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name, name=name
+        )
     return moment
 
 

@@ -39,7 +39,9 @@ def parse_role(value: str) -> Role:
         return Role(value)
     except ValueError as exc:
         known = ", ".join(r.value for r in Role)
-        raise ValidationFailed(f"Unknown role {value!r}; known roles: {known}.", field="role") from exc
+        raise ValidationFailed(
+            "Unknown role {role}; known roles: {known}.", field="role", role=value, known=known
+        ) from exc
 
 
 async def _user(session: AsyncSession, user_id: int) -> User:
