@@ -14,6 +14,8 @@ from litestar.status_codes import (
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -28,6 +30,7 @@ from core.errors import (
     RateLimited,
     ValidationFailed,
 )
+from meetings.storage import Damaged, TooLarge, UnsupportedType
 from web.pages import render
 
 log = logging.getLogger("kokous.web")
@@ -39,6 +42,9 @@ STATUS: dict[type[KokousError], int] = {
     Conflict: HTTP_409_CONFLICT,
     ValidationFailed: HTTP_422_UNPROCESSABLE_ENTITY,
     RateLimited: HTTP_429_TOO_MANY_REQUESTS,
+    TooLarge: HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedType: HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    Damaged: HTTP_500_INTERNAL_SERVER_ERROR,
 }
 
 

@@ -74,6 +74,9 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("DELETE", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/api/bodies/{body_id:int}/members/import"): ADMIN,
+    ("POST", "/api/items/{item_id:int}/attachments"): SIGNED_IN,
+    ("GET", "/api/attachments/{attachment_id:int}"): BODY,
+    ("DELETE", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

@@ -1,5 +1,259 @@
-"""Placeholder: filled in by the work on attachments."""
+"""Attachments of agenda items: the secretary uploads and removes them; readers download what they may see."""
 
-from litestar import Router
+from __future__ import annotations
 
-attachments_router = Router(path="/", route_handlers=[])
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.params import FromPath
+from litestar.response import Stream
+from litestar.types import HTTPRequestEvent, Receive, ReceiveMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Forbidden, ValidationFailed
+from meetings.access import PUBLIC, Viewer, access_attachment, access_item, attachment_visible
+from meetings.attachments import attachment_limit, check_attachment, do_add_attachment, do_remove_attachment
+from meetings.models import AgendaItem, Attachment, Meeting
+from meetings.storage import (
+    OCTET_STREAM,
+    Stored,
+    UnsupportedType,
+    attachment_store,
+    clean_filename,
+    too_large,
+)
+from web.guards import principal_of, signed_in
+from web.security import app_context
+from web.viewer import current_viewer
+
+Req = Request[Any, Any, Any]
+
+FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the short text fields around the file
+# Litestar's own backstop: the highest limit an organisation may set (meetings.actions) plus the form.
+# The organisation's real limit is enforced below while the request is read.
+MAX_REQUEST_BYTES = 2 * 1024**3 + FORM_OVERHEAD
+END_OF_BODY: HTTPRequestEvent = {"type": "http.request", "body": b"", "more_body": False}
+TRUE, FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+
+
+class AttachmentOut(msgspec.Struct):
+    id: int
+    item_id: int
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    is_public: bool
+    confidentiality_basis: str
+
+
+def attachment_out(a: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        a.id,
+        a.item_id,
+        a.title,
+        a.filename,
+        a.content_type,
+        a.size,
+        a.sha256,
+        a.is_public,
+        a.confidentiality_basis,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadFields:
+    upload: UploadFile
+    title: str
+    is_public: bool
+    confidentiality_basis: str
+
+
+class _Bounded:
+    """An ASGI receive that ends the body early once it is longer than a file within the limit could make
+    it; the form parser then fails on the cut-off body, closes its files, and `exceeded` tells why."""
+
+    def __init__(self, receive: Receive, bound: int) -> None:
+        self.receive, self.bound, self.seen, self.exceeded = receive, bound, 0, False
+
+    async def __call__(self) -> ReceiveMessage:
+        message = END_OF_BODY if self.exceeded else await self.receive()
+        if message["type"] == "http.request":
+            self.seen += len(message["body"])
+            self.exceeded = self.seen > self.bound
+        return END_OF_BODY if self.exceeded else message
+
+
+async def _read_form(request: Req, limit: int) -> FormMultiDict:
+    if request.content_type[0] != "multipart/form-data":
+        raise UnsupportedType(
+            "Send the file as multipart/form-data with the fields file, title, is_public and "
+            "confidentiality_basis."
+        )
+    if (request.content_length or 0) > limit + FORM_OVERHEAD:
+        raise too_large(limit)
+    receive = _Bounded(request.receive, limit + FORM_OVERHEAD)
+    try:
+        return await Request[Any, Any, Any](request.scope, receive).form()
+    except ClientException:
+        if receive.exceeded:
+            raise too_large(limit) from None
+        raise
+
+
+def _text(form: FormMultiDict, name: str) -> str:
+    value = form.get(name, "")
+    if not isinstance(value, str):
+        raise ValidationFailed("{name} must be text.", field=name, name=name)
+    return value
+
+
+def _fields(form: FormMultiDict) -> UploadFields:
+    uploads = form.getall("file") if "file" in form else []
+    if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
+        raise ValidationFailed("Choose one file to upload.", field="file")
+    flag = _text(form, "is_public").strip().lower()
+    if flag not in TRUE | FALSE:
+        raise ValidationFailed("Say whether the attachment is public: true or false.", field="is_public")
+    title = _text(form, "title").strip() or clean_filename(uploads[0].filename)
+    return UploadFields(uploads[0], title, flag in TRUE, _text(form, "confidentiality_basis").strip())
+
+
+def _declared_type(upload: UploadFile) -> str:
+    # Litestar says text/plain for a part that names no type; a missing type is no claim at all.
+    return next((v for k, v in upload.headers.items() if k.lower() == "content-type"), OCTET_STREAM)
+
+
+async def _may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, int]:
+    """Checked in a short read transaction before the body is read, so outsiders never get to send bytes."""
+    async with app_context(request).db.read() as session:
+        viewer = await current_viewer(request, session)
+        item, meeting = await access_item(session, viewer, item_id, manage=True)
+        return item, meeting, await attachment_limit(session)
+
+
+async def _store_upload(
+    request: Req, item: AgendaItem, meeting: Meeting, limit: int
+) -> tuple[Stored, UploadFields]:
+    form = await _read_form(request, limit)
+    try:
+        fields = _fields(form)
+        check_attachment(
+            item,
+            meeting,
+            title=fields.title,
+            is_public=fields.is_public,
+            confidentiality_basis=fields.confidentiality_basis,
+        )
+        store = attachment_store(app_context(request).settings.data_dir)
+        stored = await store.put(
+            fields.upload.file,
+            limit=limit,
+            filename=fields.upload.filename,
+            declared=_declared_type(fields.upload),
+        )
+    finally:
+        await form.close()
+    return stored, fields
+
+
+@post(
+    "/items/{item_id:int}/attachments",
+    status_code=201,
+    guards=[signed_in],
+    request_max_body_size=MAX_REQUEST_BYTES,
+)
+async def add_attachment(
+    request: Req, session: NamedDependency[AsyncSession], item_id: FromPath[int]
+) -> AttachmentOut:
+    """The body's secretary uploads a file (multipart: file, title, is_public, confidentiality_basis).
+
+    The request's write transaction begins only after the bytes are stored, so a slow upload never holds
+    SQLite's write lock; access is checked before the body is read and again in that transaction.
+    """
+    item, meeting, limit = await _may_upload(request, item_id)
+    stored, fields = await _store_upload(request, item, meeting, limit)
+    item, meeting = await access_item(session, await current_viewer(request, session), item_id, manage=True)
+    attachment = await do_add_attachment(
+        session,
+        item=item,
+        meeting=meeting,
+        title=fields.title,
+        filename=stored.filename,
+        content_type=stored.media_type,
+        sha256=stored.sha256,
+        size=stored.size,
+        is_public=fields.is_public,
+        confidentiality_basis=fields.confidentiality_basis,
+        actor=principal_of(request).actor,
+    )
+    return attachment_out(attachment)
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback for old clients and the exact name as UTF-8 in filename*."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\%' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download_headers(attachment: Attachment, item: AgendaItem, meeting: Meeting) -> dict[str, str]:
+    public = attachment_visible(PUBLIC, meeting, item, attachment)
+    return {
+        "content-disposition": content_disposition(attachment.filename),
+        "x-content-type-options": "nosniff",
+        # Public copies may be kept but are revalidated, so a later change of publicity applies at once.
+        "cache-control": "public, no-cache" if public else "private, no-store",
+        "etag": f'"{attachment.sha256}"',
+    }
+
+
+def _not_modified(request: Req, etag: str) -> bool:
+    return etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(","))
+
+
+@get("/attachments/{attachment_id:int}")
+async def download_attachment(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    attachment_id: FromPath[int],
+) -> Response[Any]:
+    """The file, if this viewer may see it; its hash is checked before the first byte is sent."""
+    attachment, item, meeting = await access_attachment(session, viewer, attachment_id)
+    headers = download_headers(attachment, item, meeting)
+    if _not_modified(request, headers["etag"]):
+        return Response(b"", status_code=304, headers=headers)
+    store = attachment_store(app_context(request).settings.data_dir)
+    stored = await store.open(attachment.sha256, size=attachment.size)
+    headers["content-length"] = str(attachment.size)
+    return Stream(stored.chunks(), media_type=attachment.content_type, headers=headers)
+
+
+@delete("/attachments/{attachment_id:int}", status_code=204, guards=[signed_in])
+async def remove_attachment(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    attachment_id: FromPath[int],
+) -> None:
+    """Withdraw an attachment from the agenda (the body's secretary); its file is kept."""
+    attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
+    if not viewer.manages(meeting.body_id):
+        raise Forbidden("Only the body's secretary removes attachments.")
+    await do_remove_attachment(
+        session, attachment=attachment, meeting=meeting, actor=principal_of(request).actor
+    )
+
+
+attachments_router = Router(
+    path="/api",
+    route_handlers=[add_attachment, download_attachment, remove_attachment],
+    tags=["attachments"],
+)

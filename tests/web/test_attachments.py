@@ -1,0 +1,529 @@
+"""Attachments through the API: upload, download, refusals, integrity, who sees what, removal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.clock import FixedClock
+from meetings import actions
+from meetings.models import BodyKind, MemberRole, Publicity
+from tests.factories import api_login, audit_entries, enrol_totp, make_user
+from web.context import AppContext
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+SECRET_PDF = b"%PDF-1.7\n% salassa pidettava: JulkL 24 1 mom 25 k\n%%EOF\n"
+EXE = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(64) + b"This program cannot be run"
+)
+BASIS = "JulkL 24 § 1 mom 25 k"
+MEETING_DAY = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data directory per test, so the store's contents belong to the test alone."""
+    return tmp_path
+
+
+@dataclass(frozen=True)
+class World:
+    secretary: dict[str, str]
+    member: dict[str, str]
+    other_secretary: dict[str, str]
+    public_meeting: int
+    public_item: int  # in a called public meeting
+    confidential_item: int  # wholly confidential, same meeting
+    closed_item: int  # in a called meeting that is not public
+    draft_item: int  # in a public meeting whose call has not been sent
+
+
+async def _body(context: AppContext, slug: str, people: dict[int, MemberRole]) -> Any:
+    async with context.db.write() as session:
+        body = await actions.do_create_body(
+            session,
+            spec=actions.BodySpec(slug=slug, name=slug.title(), kind=BodyKind.COMMITTEE, seats=9),
+            actor="system:test",
+        )
+        for user_id, role in people.items():
+            spec = actions.MembershipSpec(user_id=user_id, role=role, term_start=date(2026, 1, 1))
+            await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+        return body
+
+
+async def _meeting(
+    context: AppContext, body: Any, *, public: bool, call: bool, items: list[str]
+) -> list[int]:
+    """A meeting with one item per publicity in `items`; returns the meeting id and the item ids."""
+    async with context.db.write() as session:
+        spec = actions.MeetingSpec(starts_at=MEETING_DAY, place="Valtuustosali", is_public=public)
+        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor="system:test")
+        ids = [meeting.id]
+        for publicity in items:
+            basis = "" if publicity == Publicity.PUBLIC else BASIS
+            item_spec = actions.ItemSpec(
+                title=f"Asia {publicity}", publicity=publicity, confidentiality_basis=basis
+            )
+            ids.append(
+                (await actions.do_add_item(session, meeting=meeting, spec=item_spec, actor="system:test")).id
+            )
+        if call:
+            await actions.do_send_call(
+                session,
+                meeting=meeting,
+                base_url="https://kokous.test",
+                sender="k@kokous.test",
+                actor="system:test",
+            )
+        return ids
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, context: AppContext, clock: FixedClock) -> World:
+    secretary, member, other = (
+        await make_user(context, "sihteeri"),
+        await make_user(context, "jasen"),
+        await make_user(context, "toinen"),
+    )
+    body = await _body(
+        context, "tekninen", {secretary.id: MemberRole.SECRETARY, member.id: MemberRole.MEMBER}
+    )
+    await _body(context, "sivistys", {other.id: MemberRole.SECRETARY})
+    meeting, public_item, confidential_item = await _meeting(
+        context, body, public=True, call=True, items=[Publicity.PUBLIC, Publicity.CONFIDENTIAL]
+    )
+    _, closed_item = await _meeting(context, body, public=False, call=True, items=[Publicity.PUBLIC])
+    _, draft_item = await _meeting(context, body, public=True, call=False, items=[Publicity.PUBLIC])
+    secret, other_secret = await enrol_totp(context, "sihteeri"), await enrol_totp(context, "toinen")
+    return World(
+        secretary=await api_login(client, "sihteeri", secret=secret, clock=clock),
+        member=await api_login(client, "jasen"),
+        other_secretary=await api_login(client, "toinen", secret=other_secret, clock=clock),
+        public_meeting=meeting,
+        public_item=public_item,
+        confidential_item=confidential_item,
+        closed_item=closed_item,
+        draft_item=draft_item,
+    )
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    item_id: int,
+    content: bytes = PDF,
+    *,
+    filename: str = "liite.pdf",
+    content_type: str = "application/pdf",
+    is_public: str = "true",
+    basis: str = "",
+    title: str = "Liite 1",
+) -> httpx.Response:
+    return await client.post(
+        f"/api/items/{item_id}/attachments",
+        headers=headers,
+        files={"file": (filename, content, content_type)},
+        data={"title": title, "is_public": is_public, "confidentiality_basis": basis},
+    )
+
+
+async def uploaded(client: httpx.AsyncClient, world: World, item_id: int, **kwargs: Any) -> int:
+    response = await upload(client, world.secretary, item_id, **kwargs)
+    assert response.status_code == 201, response.text
+    attachment_id: int = response.json()["id"]
+    return attachment_id
+
+
+def stored_files(context: AppContext) -> list[Path]:
+    root = context.settings.data_dir / "attachments"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def agenda_attachments(
+    client: httpx.AsyncClient, meeting_id: int, headers: dict[str, str]
+) -> list[int]:
+    response = await client.get(f"/api/meetings/{meeting_id}", headers=headers)
+    assert response.status_code == 200
+    return [a["id"] for item in response.json()["items"] for a in item["attachments"]]
+
+
+# ---- upload and download -------------------------------------------------------------------------
+
+
+async def test_upload_and_download_round_trip(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    response = await upload(client, world.secretary, world.public_item, filename="Esitys – päätös.pdf")
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    sha = hashlib.sha256(PDF).hexdigest()
+    assert {k: body[k] for k in ("item_id", "title", "filename", "content_type", "size", "sha256")} == {
+        "item_id": world.public_item,
+        "title": "Liite 1",
+        "filename": "Esitys – päätös.pdf",
+        "content_type": "application/pdf",
+        "size": len(PDF),
+        "sha256": sha,
+    }
+    [added] = await audit_entries(context, "attachment.added")
+    assert added.subject == f"attachment:{body['id']}"
+    assert json.loads(added.data)["sha256"] == sha
+
+    download = await client.get(f"/api/attachments/{body['id']}", headers=world.member)
+
+    assert download.status_code == 200
+    assert download.content == PDF
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-length"] == str(len(PDF))
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="Esitys _ p__t_s.pdf"; '
+        "filename*=UTF-8''Esitys%20%E2%80%93%20p%C3%A4%C3%A4t%C3%B6s.pdf"
+    )
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["etag"] == f'"{sha}"'
+
+
+async def test_an_attachment_after_the_call_raises_the_agenda_version(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    before = (await client.get(f"/api/meetings/{world.public_meeting}", headers=world.member)).json()
+
+    attachment_id = await uploaded(client, world, world.public_item)
+
+    after = (await client.get(f"/api/meetings/{world.public_meeting}", headers=world.member)).json()
+    assert after["meeting"]["agenda_version"] == before["meeting"]["agenda_version"] + 1
+    assert await agenda_attachments(client, world.public_meeting, world.member) == [attachment_id]
+
+
+async def test_the_same_content_is_stored_once(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    first = await uploaded(client, world, world.public_item)
+    second = await uploaded(client, world, world.draft_item, filename="kopio.pdf")
+
+    assert first != second
+    assert len(stored_files(context)) == 1
+    for attachment_id in (first, second):
+        assert (await client.get(f"/api/attachments/{attachment_id}", headers=world.secretary)).content == PDF
+
+
+async def test_an_unchanged_attachment_is_not_sent_again(client: httpx.AsyncClient, world: World) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+    first = await client.get(f"/api/attachments/{attachment_id}", headers=world.member)
+
+    again = await client.get(
+        f"/api/attachments/{attachment_id}", headers=world.member | {"if-none-match": first.headers["etag"]}
+    )
+
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+# ---- refusals ------------------------------------------------------------------------------------
+
+
+async def _limit(context: AppContext, limit: int) -> None:
+    async with context.db.write() as session:
+        settings = actions.OrganisationSettings(name="Esimerkkilä", attachment_max_bytes=limit)
+        await actions.do_update_organisation(session, settings=settings, actor="system:test")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        2049,  # within the form's allowance: the store stops at the limit + 1
+        200_000,  # the announced length alone is too much: nothing is read
+    ],
+)
+async def test_a_file_over_the_limit_is_refused_and_nothing_is_kept(
+    client: httpx.AsyncClient, context: AppContext, world: World, size: int
+) -> None:
+    await _limit(context, 2048)
+
+    response = await upload(client, world.secretary, world.public_item, b"x" * size, filename="a.txt")
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "The file is larger than the limit of 2 KiB."
+    assert stored_files(context) == []
+    assert await audit_entries(context, "attachment.added") == []
+
+
+async def test_a_request_of_unannounced_length_is_cut_off_after_the_limit(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    await _limit(context, 2048)
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b'--rajaus\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        for _ in range(100):
+            sent += 16 * 1024
+            yield b"x" * 16 * 1024
+        yield b"\r\n--rajaus--\r\n"
+
+    response = await client.post(
+        f"/api/items/{world.public_item}/attachments",
+        headers=world.secretary | {"content-type": "multipart/form-data; boundary=rajaus"},
+        content=body(),
+    )
+
+    assert response.status_code == 413
+    assert sent < 2048 + 64 * 1024 + 2 * 16 * 1024
+    assert stored_files(context) == []
+
+
+async def test_a_file_of_exactly_the_limit_is_accepted(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    await _limit(context, 2048)
+
+    response = await upload(
+        client, world.secretary, world.public_item, b"x" * 2048, filename="a.txt", content_type="text/plain"
+    )
+
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type"),
+    [
+        (EXE, "lasku.pdf", "application/pdf"),  # a program renamed
+        (PDF, "liite.pdf", "image/png"),  # a PDF declared as an image
+        (PDF, "liite.png", "image/png"),  # a PDF named as an image
+        (b"<html><script>alert(1)</script></html>", "sivu.html", "text/html"),
+    ],
+    ids=["program-named-pdf", "pdf-declared-png", "pdf-named-png", "html"],
+)
+async def test_a_wrong_type_is_refused_and_nothing_is_kept(
+    client: httpx.AsyncClient,
+    context: AppContext,
+    world: World,
+    content: bytes,
+    filename: str,
+    content_type: str,
+) -> None:
+    response = await upload(
+        client, world.secretary, world.public_item, content, filename=filename, content_type=content_type
+    )
+
+    assert response.status_code == 415
+    assert "Accepted types: PDF, PNG, JPEG, GIF" in response.json()["error"]
+    assert stored_files(context) == []
+    assert await audit_entries(context, "attachment.added") == []
+
+
+async def test_a_file_part_without_a_declared_type_is_judged_by_its_bytes(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    parts = [
+        b'Content-Disposition: form-data; name="is_public"\r\n\r\ntrue',
+        b'Content-Disposition: form-data; name="file"; filename="liite.pdf"\r\n\r\n' + PDF,
+    ]
+    body = b"".join(b"--rajaus\r\n" + part + b"\r\n" for part in parts) + b"--rajaus--\r\n"
+
+    response = await client.post(
+        f"/api/items/{world.public_item}/attachments",
+        headers=world.secretary | {"content-type": "multipart/form-data; boundary=rajaus"},
+        content=body,
+    )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["content_type"], response.json()["title"]) == ("application/pdf", "liite.pdf")
+
+
+async def test_a_request_that_is_not_a_form_is_refused(client: httpx.AsyncClient, world: World) -> None:
+    response = await client.post(
+        f"/api/items/{world.public_item}/attachments", headers=world.secretary, json={"title": "x"}
+    )
+
+    assert response.status_code == 415
+    assert "multipart/form-data" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("item", "fields", "field"),
+    [
+        ("public_item", {"is_public": "false"}, "confidentiality_basis"),  # R-MIN-3
+        ("confidential_item", {"is_public": "true"}, "is_public"),  # R-PUB-2
+        ("public_item", {"is_public": "perhaps"}, "is_public"),
+    ],
+)
+async def test_an_attachment_breaking_a_rule_is_refused_before_it_is_stored(
+    client: httpx.AsyncClient,
+    context: AppContext,
+    world: World,
+    item: str,
+    fields: dict[str, str],
+    field: str,
+) -> None:
+    response = await upload(client, world.secretary, getattr(world, item), **fields)  # type: ignore[arg-type]
+
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+    assert stored_files(context) == []
+
+
+async def test_a_damaged_file_is_not_served(
+    client: httpx.AsyncClient, context: AppContext, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+    [path] = stored_files(context)
+    path.write_bytes(PDF.replace(b"Catalog", b"Katalog"))
+
+    with caplog.at_level(logging.ERROR, logger="kokous.attachments"):
+        response = await client.get(f"/api/attachments/{attachment_id}", headers=world.member)
+
+    assert response.status_code == 500
+    assert response.json()["error"].startswith("The stored file of this attachment is damaged")
+    assert "Katalog" not in response.text
+    damaged = [r.getMessage() for r in caplog.records if r.name == "kokous.attachments"]
+    assert damaged == ["stored attachment file is damaged"]
+
+
+# ---- who sees what -------------------------------------------------------------------------------
+
+
+async def test_the_public_gets_a_public_attachment_of_a_public_item_of_a_called_public_meeting(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+
+    response = await client.get(f"/api/attachments/{attachment_id}")
+
+    assert response.status_code == 200
+    assert response.content == PDF
+    assert response.headers["cache-control"] == "public, no-cache"
+    assert await agenda_attachments(client, world.public_meeting, {}) == [attachment_id]
+
+
+@pytest.mark.parametrize(
+    ("item", "fields"),
+    [
+        ("public_item", {"is_public": "false", "basis": BASIS}),  # a confidential attachment
+        (
+            "confidential_item",
+            {"is_public": "false", "basis": BASIS},
+        ),  # any attachment of a confidential item
+        ("closed_item", {}),  # a public attachment of a meeting that is not public
+        ("draft_item", {}),  # a public attachment of a meeting whose call has not been sent
+    ],
+)
+async def test_the_public_cannot_tell_a_hidden_attachment_from_a_missing_one(
+    client: httpx.AsyncClient, context: AppContext, world: World, item: str, fields: dict[str, str]
+) -> None:
+    attachment_id = await uploaded(client, world, getattr(world, item), content=SECRET_PDF, **fields)
+
+    hidden = await client.get(f"/api/attachments/{attachment_id}")
+    missing = await client.get("/api/attachments/999999")
+
+    assert (hidden.status_code, hidden.content) == (missing.status_code, missing.content)
+    assert hidden.status_code == 404
+    [denied] = await audit_entries(context, "access.denied")
+    assert denied.subject == f"route:GET /api/attachments/{attachment_id}"
+    assert json.loads(denied.data)["reason"] == "hidden: No such attachment."
+    assert await agenda_attachments(client, world.public_meeting, {}) == []
+
+
+async def test_a_member_gets_confidential_attachments_privately(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    attachment_id = await uploaded(
+        client, world, world.confidential_item, content=SECRET_PDF, is_public="false", basis=BASIS
+    )
+
+    response = await client.get(f"/api/attachments/{attachment_id}", headers=world.member)
+
+    assert response.status_code == 200
+    assert response.content == SECRET_PDF
+    assert response.headers["cache-control"] == "private, no-store"
+    assert await agenda_attachments(client, world.public_meeting, world.member) == [attachment_id]
+
+
+@pytest.mark.parametrize("who", ["member", "other_secretary"])
+async def test_only_the_bodys_secretary_uploads(
+    client: httpx.AsyncClient, context: AppContext, world: World, who: str
+) -> None:
+    response = await upload(client, getattr(world, who), world.public_item)
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "No such agenda item."
+    assert stored_files(context) == []
+    [denied] = await audit_entries(context, "access.denied")
+    assert json.loads(denied.data)["reason"] == "hidden: No such agenda item."
+
+
+async def test_the_public_cannot_upload_or_remove(client: httpx.AsyncClient, world: World) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+
+    assert (await upload(client, {}, world.public_item)).status_code == 401
+    assert (await client.delete(f"/api/attachments/{attachment_id}")).status_code == 401
+
+
+# ---- removal -------------------------------------------------------------------------------------
+
+
+async def test_a_removed_attachment_vanishes_for_all_but_the_secretary(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+
+    response = await client.delete(f"/api/attachments/{attachment_id}", headers=world.secretary)
+
+    assert response.status_code == 204
+    [removed] = await audit_entries(context, "attachment.removed")
+    assert removed.subject == f"attachment:{attachment_id}"
+    for headers in ({}, world.member, world.secretary):
+        assert await agenda_attachments(client, world.public_meeting, headers) == []
+    assert (await client.get(f"/api/attachments/{attachment_id}")).status_code == 404
+    assert (await client.get(f"/api/attachments/{attachment_id}", headers=world.member)).status_code == 404
+    assert (await client.get(f"/api/attachments/{attachment_id}", headers=world.secretary)).content == PDF
+    assert len(stored_files(context)) == 1
+
+
+async def test_removing_twice_records_once(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+
+    for _ in range(2):
+        assert (
+            await client.delete(f"/api/attachments/{attachment_id}", headers=world.secretary)
+        ).status_code == 204
+
+    assert len(await audit_entries(context, "attachment.removed")) == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "fields", "status"),
+    [
+        ("member", {}, 403),
+        ("other_secretary", {}, 403),  # sees the public attachment like anyone, may not remove it
+        ("other_secretary", {"is_public": "false", "basis": BASIS}, 404),
+    ],
+)
+async def test_only_the_bodys_secretary_removes(
+    client: httpx.AsyncClient,
+    context: AppContext,
+    world: World,
+    who: str,
+    fields: dict[str, str],
+    status: int,
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item, **fields)
+
+    response = await client.delete(f"/api/attachments/{attachment_id}", headers=getattr(world, who))
+
+    assert response.status_code == status
+    assert await audit_entries(context, "attachment.removed") == []
+    assert len(await audit_entries(context, "access.denied")) == 1
