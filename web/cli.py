@@ -21,6 +21,7 @@ from auth.queries import user_by_username
 from core.config import Settings, settings_from_env
 from core.errors import KokousError
 from meetings.delivery import default_sender
+from meetings.storage import attachment_store
 from web import demo, schema
 from web.context import AppContext, build_context
 
@@ -81,7 +82,11 @@ async def run_demo(context: AppContext, *, if_empty: bool) -> int:
             return 0
         settings = context.settings
         logins = await demo.seed(
-            session, now=context.db.clock(), base_url=settings.base_url, sender=default_sender(settings)
+            session,
+            now=context.db.clock(),
+            base_url=settings.base_url,
+            sender=default_sender(settings),
+            store=attachment_store(settings.data_dir),
         )
         text = demo.describe(logins)
     demo.save(saved, text)

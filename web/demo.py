@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from auth.models import Role, User
 from auth.queries import user_by_username
 from meetings import actions as meeting_actions
 from meetings.actions import BodySpec, ItemSpec, MeetingSpec, MembershipSpec, OrganisationSettings
-from meetings.models import Body, Meeting
+from meetings.attachments import do_add_attachment
+from meetings.models import AgendaItem, Body, Meeting
 from meetings.rules import LOCAL
+from meetings.storage import AttachmentStore
 
 ACTOR = "system:demo"
 
@@ -111,7 +114,38 @@ def _local(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=LOCAL)
 
 
-async def _executive_meeting(session: AsyncSession, body: Body, today: date, actor: str) -> Meeting:
+# A one-page PDF: enough for the demo's confidential attachment.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+async def _confidential_attachment(
+    session: AsyncSession, store: AttachmentStore, meeting: Meeting, item: AgendaItem, actor: str
+) -> None:
+    stored = await store.put(
+        io.BytesIO(DEMO_PDF), limit=1024 * 1024, filename="selvitys.pdf", declared="application/pdf"
+    )
+    await do_add_attachment(
+        session,
+        item=item,
+        meeting=meeting,
+        title="Selvitys virkasuhteen päättämisestä",
+        filename=stored.filename,
+        content_type=stored.media_type,
+        sha256=stored.sha256,
+        size=stored.size,
+        is_public=False,
+        confidentiality_basis="JulkL 24 § 1 mom 32 k",
+        actor=actor,
+    )
+
+
+async def _executive_meeting(
+    session: AsyncSession, body: Body, today: date, actor: str, store: AttachmentStore
+) -> Meeting:
     """A closed, hybrid executive board meeting with every kind of item."""
     day = today + timedelta(days=8)
     meeting = await meeting_actions.do_create_meeting(
@@ -149,7 +183,9 @@ async def _executive_meeting(session: AsyncSession, body: Body, today: date, act
             proposal="Kunnanhallitus antaa liitteen mukaisen lausunnon.",
         ),
     ):
-        await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+        item = await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+        if spec.publicity == "confidential":
+            await _confidential_attachment(session, store, meeting, item, actor)
     return meeting
 
 
@@ -196,7 +232,7 @@ async def _user_id(session: AsyncSession, username: str) -> int:
 
 
 async def seed(
-    session: AsyncSession, *, now: datetime, base_url: str, sender: str
+    session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
 ) -> list[tuple[DemoPerson, str]]:
     """The demo municipality: bodies, people, and two meetings whose calls have been sent."""
     await meeting_actions.do_update_organisation(
@@ -211,7 +247,7 @@ async def seed(
     logins = await _people(session, bodies, today - timedelta(days=200))
     secretary = f"user:{await _user_id(session, 'secretary')}"
     for meeting in (
-        await _executive_meeting(session, bodies["kh"], today, secretary),
+        await _executive_meeting(session, bodies["kh"], today, secretary, store),
         await _council_meeting(session, bodies["valtuusto"], today, secretary),
     ):
         await meeting_actions.do_send_call(

@@ -44,6 +44,10 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
     assert ("confidential", "meeting") in kinds
     assert ("public", "decision_procedure") in kinds
     assert database.execute("SELECT count(*) FROM outbox_message").fetchone()[0] > 0
+    attachment = database.execute("SELECT is_public, sha256 FROM attachment").fetchall()
+    assert len(attachment) == 1
+    assert attachment[0][0] == 0
+    assert (data_dir / "attachments" / attachment[0][1][:2] / attachment[0][1][2:]).exists()
 
 
 def test_keys_are_created_owner_only(data_dir: Path) -> None:
