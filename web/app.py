@@ -31,6 +31,7 @@ from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
 from web.routes.public import public_router
@@ -146,6 +147,7 @@ def create_app(
             attachments_router,
             imports_router,
             public_router,
+            meeting_pages_router,
             pages_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],

@@ -77,6 +77,21 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/items/{item_id:int}/attachments"): SIGNED_IN,
     ("GET", "/api/attachments/{attachment_id:int}"): BODY,
     ("DELETE", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
+    ("GET", "/bodies"): PUBLIC,
+    ("GET", "/bodies/{slug:str}"): PUBLIC,
+    ("GET", "/bodies/{slug:str}/feed.atom"): PUBLIC,
+    ("POST", "/bodies/{slug:str}/meetings"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}"): BODY,
+    ("GET", "/my/meetings"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/items"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/move"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/remove"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/call"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 
@@ -95,7 +110,7 @@ def app_routes(app: Litestar) -> set[tuple[str, str]]:
 def concrete(path: str) -> str:
     for name in ("user_id", "body_id", "membership_id", "meeting_id", "item_id", "attachment_id"):
         path = path.replace(f"{{{name}:int}}", "1")
-    return path.replace("{role:str}", "member")
+    return path.replace("{role:str}", "member").replace("{slug:str}", "kh")
 
 
 def test_every_route_has_a_rule(app: Litestar) -> None:

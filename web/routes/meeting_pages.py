@@ -1,0 +1,401 @@
+"""The secretary's agenda editor and new-meeting form: plain HTML forms over the same actions as the API.
+
+Each form posts to its own route, which runs one action inside a savepoint: success redirects back with a
+notice (303); a refusal re-renders the editor with the error next to its field and the input kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import on_commit
+from core.errors import Conflict, Forbidden, KokousError, ValidationFailed
+from meetings import actions
+from meetings.access import Viewer, access_item, access_meeting, parent_row
+from meetings.delivery import default_sender
+from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
+from meetings.queries import AgendaView, agenda, body_members
+from meetings.rules import LOCAL
+from web.errors import STATUS
+from web.guards import principal_of, signed_in
+from web.pages import render
+from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
+from web.security import app_context
+
+Req = Request[Any, Any, Any]
+Work = Callable[[], Awaitable[None]]
+# What a person may type: the Finnish way (4.12.2026 16.00, "klo" allowed) or ISO 8601 (2026-12-04T16:00).
+TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H.%M", "%d.%m.%Y %H:%M")
+
+
+@dataclass
+class MeetingForm:
+    starts_at: str = ""
+    ends_at: str = ""
+    place: str = ""
+    mode: str = MeetingMode.IN_PERSON.value
+    is_public: str = ""
+    csrf_token: str = ""
+
+
+@dataclass
+class ItemForm:
+    title: str = ""
+    presenter_id: str = ""
+    preparer: str = ""
+    preparer_contact: str = ""
+    description: str = ""
+    proposal: str = ""
+    publicity: str = Publicity.PUBLIC.value
+    confidentiality_basis: str = ""
+    public_summary: str = ""
+    decision_mode: str = DecisionMode.MEETING.value
+    deadline_at: str = ""
+    reason: str = ""  # required for changes after the call
+    csrf_token: str = ""
+
+
+@dataclass
+class MoveForm:
+    direction: str = ""
+    csrf_token: str = ""
+
+
+def parse_local(text: str, field: str) -> datetime | None:
+    """A Europe/Helsinki date and time as typed; None when left empty."""
+    cleaned = " ".join(text.replace("klo", " ").replace("kl.", " ").split())
+    if not cleaned:
+        return None
+    for layout in TIME_FORMATS:
+        try:
+            return datetime.strptime(cleaned, layout).replace(tzinfo=LOCAL)
+        except ValueError:
+            continue
+    raise ValidationFailed("Write the date and time as 4.12.2026 16.00.", field=field)
+
+
+def required_time(text: str, field: str) -> datetime:
+    found = parse_local(text, field)
+    if found is None:
+        raise ValidationFailed("Give the date and time, e.g. 4.12.2026 16.00.", field=field)
+    return found
+
+
+def meeting_spec(form: MeetingForm) -> actions.MeetingSpec:
+    return actions.MeetingSpec(
+        starts_at=required_time(form.starts_at, "starts_at"),
+        place=form.place,
+        mode=form.mode,
+        ends_at=parse_local(form.ends_at, "ends_at"),
+        is_public=form.is_public == "yes",
+    )
+
+
+def _presenter(value: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise ValidationFailed("No such presenter.", field="presenter_id")
+    return int(value)
+
+
+def item_spec(form: ItemForm) -> actions.ItemSpec:
+    procedure = form.decision_mode == DecisionMode.DECISION_PROCEDURE
+    return actions.ItemSpec(
+        title=form.title.strip(),
+        presenter_id=_presenter(form.presenter_id),
+        preparer=form.preparer.strip(),
+        preparer_contact=form.preparer_contact.strip(),
+        description=form.description,
+        proposal=form.proposal,
+        publicity=form.publicity,
+        confidentiality_basis=form.confidentiality_basis.strip(),
+        public_summary=form.public_summary,
+        decision_mode=form.decision_mode,
+        deadline_at=parse_local(form.deadline_at, "deadline_at") if procedure else None,
+    )
+
+
+def meeting_form(meeting: Meeting) -> MeetingForm:
+    return MeetingForm(
+        starts_at=Times.field(meeting.starts_at),
+        ends_at=Times.field(meeting.ends_at),
+        place=meeting.place,
+        mode=meeting.mode,
+        is_public="yes" if meeting.is_public else "",
+    )
+
+
+def item_form(item: AgendaItem) -> ItemForm:
+    return ItemForm(
+        title=item.title,
+        presenter_id=str(item.presenter_id or ""),
+        preparer=item.preparer,
+        preparer_contact=item.preparer_contact,
+        description=item.description,
+        proposal=item.proposal,
+        publicity=item.publicity,
+        confidentiality_basis=item.confidentiality_basis,
+        public_summary=item.public_summary,
+        decision_mode=item.decision_mode,
+        deadline_at=Times.field(item.deadline_at),
+    )
+
+
+async def presenters(
+    session: AsyncSession, meeting: Meeting, rows: list[AgendaItem], view: AgendaView
+) -> list[tuple[str, str]]:
+    """Everyone with a role in the body on the meeting day, and any item's presenter who no longer has one."""
+    body = await parent_row(session, Body, meeting.body_id)
+    members = await body_members(session, body, on=meeting.starts_at.astimezone(LOCAL).date())
+    names = {i.id: i.presenter for i in view.items}
+    options = {(str(m.user_id), m.name) for m in members}
+    options |= {(str(r.presenter_id), names[r.id]) for r in rows if r.presenter_id}
+    return sorted(options, key=lambda option: option[1])
+
+
+async def editor_context(
+    request: Req, session: AsyncSession, viewer: Viewer, meeting: Meeting, **extra: Any
+) -> dict[str, Any]:
+    context = await meeting_context(request, session, viewer, meeting)
+    rows = [(await access_item(session, viewer, i.id, manage=True))[0] for i in context["view"].items]
+    draft = meeting.status == MeetingStatus.DRAFT
+    context.update(
+        draft=draft,
+        problems=await actions.check_call(session, meeting) if draft else [],
+        presenters=await presenters(session, meeting, rows, context["view"]),
+        forms={row.id: item_form(row) for row in rows},
+        details=meeting_form(meeting),
+        new_item=ItemForm(),
+        **extra,
+    )
+    return context
+
+
+def _status(exc: KokousError) -> int:
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+
+
+async def attempt(
+    request: Req,
+    session: AsyncSession,
+    viewer: Viewer,
+    meeting_id: int,
+    work: Work,
+    *,
+    failed: str,
+    done: str,
+    kept: dict[str, object] | None = None,
+) -> Response[Any]:
+    """Run one editor action in a savepoint; on refusal show the editor again with `kept` input in place."""
+    try:
+        async with session.begin_nested():
+            await work()
+    except (ValidationFailed, Conflict) as exc:
+        meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+        context = await editor_context(request, session, viewer, meeting, failed=failed, error=exc)
+        context.update(kept or {})
+        return render(request, "agenda_editor.html", context, status_code=_status(exc))
+    return Redirect(f"/meetings/{meeting_id}/edit?done={done}", status_code=303)
+
+
+@post("/bodies/{slug:str}/meetings", guards=[signed_in])
+async def create_meeting(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    slug: FromPath[str],
+    data: URLEncodedBody[MeetingForm],
+) -> Response[Any]:
+    body = await body_by_slug(session, viewer, slug)
+    if not viewer.manages(body.id):
+        raise Forbidden("Only the body's secretary plans its meetings.")
+    try:
+        async with session.begin_nested():
+            spec = meeting_spec(data)
+            meeting = await actions.do_create_meeting(
+                session, body=body, spec=spec, actor=principal_of(request).actor
+            )
+    except ValidationFailed as exc:
+        context = await body_context(request, session, viewer, body, error=exc, new_meeting=data)
+        return render(request, "body.html", context, status_code=422)
+    return Redirect(f"/meetings/{meeting.id}/edit?done=meeting-created", status_code=303)
+
+
+@get("/meetings/{meeting_id:int}/edit", media_type=MediaType.HTML, guards=[signed_in])
+async def editor(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    done: FromQuery[str] = "",
+) -> Response[str]:
+    """Only the body's secretary; anyone else is told the meeting does not exist (404)."""
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    context = await editor_context(request, session, viewer, meeting, done=done)
+    return render(request, "agenda_editor.html", context)
+
+
+@post("/meetings/{meeting_id:int}/edit", guards=[signed_in])
+async def update_details(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: URLEncodedBody[MeetingForm],
+) -> Response[Any]:
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        await actions.do_update_meeting(session, meeting=meeting, spec=meeting_spec(data), actor=actor)
+
+    return await attempt(
+        request,
+        session,
+        viewer,
+        meeting_id,
+        work,
+        failed="meeting",
+        done="meeting-saved",
+        kept={"details": data},
+    )
+
+
+@post("/meetings/{meeting_id:int}/edit/items", guards=[signed_in])
+async def add_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: URLEncodedBody[ItemForm],
+) -> Response[Any]:
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        await actions.do_add_item(session, meeting=meeting, spec=item_spec(data), actor=actor)
+
+    return await attempt(
+        request,
+        session,
+        viewer,
+        meeting_id,
+        work,
+        failed="new-item",
+        done="item-added",
+        kept={"new_item": data},
+    )
+
+
+@post("/meetings/{meeting_id:int}/edit/items/{item_id:int}", guards=[signed_in])
+async def update_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+    data: URLEncodedBody[ItemForm],
+) -> Response[Any]:
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        spec = item_spec(data)
+        await actions.do_update_item(
+            session, item=item, meeting=meeting, spec=spec, reason=data.reason.strip(), actor=actor
+        )
+
+    failed = f"edit-{item_id}"
+    return await attempt(
+        request, session, viewer, meeting_id, work, failed=failed, done="item-saved", kept={"kept": data}
+    )
+
+
+@post("/meetings/{meeting_id:int}/edit/items/{item_id:int}/move", guards=[signed_in])
+async def move_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+    data: URLEncodedBody[MoveForm],
+) -> Response[Any]:
+    _, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    order = [i.id for i in (await agenda(session, viewer, meeting)).items]
+    here = order.index(item_id)
+    there = here - 1 if data.direction == "up" else here + 1
+    if 0 <= there < len(order):
+        order[here], order[there] = order[there], order[here]
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        await actions.do_reorder_items(session, meeting=meeting, order=order, actor=actor)
+
+    return await attempt(request, session, viewer, meeting_id, work, failed="agenda", done="item-moved")
+
+
+@post("/meetings/{meeting_id:int}/edit/items/{item_id:int}/remove", guards=[signed_in])
+async def remove_item(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+) -> Response[Any]:
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        await actions.do_remove_item(session, item=item, meeting=meeting, actor=actor)
+
+    return await attempt(request, session, viewer, meeting_id, work, failed="agenda", done="item-removed")
+
+
+@post("/meetings/{meeting_id:int}/edit/call", guards=[signed_in])
+async def send_call(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+) -> Response[Any]:
+    """Refused with every broken rule and its id (R-CALL-*, R-EDP-*); the e-mail goes after the commit."""
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    context = app_context(request)
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        await actions.do_send_call(
+            session,
+            meeting=meeting,
+            base_url=context.settings.base_url,
+            sender=default_sender(context.settings),
+            actor=actor,
+        )
+        on_commit(session, context.mail_waiting.set)
+
+    return await attempt(request, session, viewer, meeting_id, work, failed="call", done="call-sent")
+
+
+meeting_pages_router = Router(
+    path="/",
+    route_handlers=[
+        create_meeting,
+        editor,
+        update_details,
+        add_item,
+        update_item,
+        move_item,
+        remove_item,
+        send_call,
+    ],
+)
