@@ -358,20 +358,25 @@ def _check_meeting(spec: MeetingSpec) -> MeetingMode:
 
 
 async def _next_numbers(session: AsyncSession, body: Body, year: int) -> tuple[int, int]:
-    """The meeting's running number and its first § number within the body's year."""
+    """The meeting's running number and its provisional first § number within the body's year."""
     number = (
         await session.execute(
             select(func.max(Meeting.number)).where(Meeting.body_id == body.id, Meeting.year == year)
         )
     ).scalar_one() or 0
-    sections = (
+    return number + 1, await _next_section(session, body.id, year)
+
+
+async def _next_section(session: AsyncSession, body_id: int, year: int) -> int:
+    """After the last § of the body's meetings called this year; drafts number provisionally."""
+    last = (
         await session.execute(
             select(func.max(AgendaItem.section))
             .join(Meeting, AgendaItem.meeting_id == Meeting.id)
-            .where(Meeting.body_id == body.id, Meeting.year == year)
+            .where(Meeting.body_id == body_id, Meeting.year == year, Meeting.status == MeetingStatus.CALLED)
         )
     ).scalar_one() or 0
-    return number + 1, sections + 1
+    return int(last) + 1
 
 
 async def do_create_meeting(session: AsyncSession, *, body: Body, spec: MeetingSpec, actor: str) -> Meeting:
@@ -569,6 +574,7 @@ async def do_update_item(
         )
         item.version += 1
         meeting.agenda_version += 1
+        meeting.updated_at = now
     for key in changed:
         setattr(item, key, new[key])
     item.updated_at = now
@@ -699,6 +705,9 @@ async def do_send_call(
     problems = await check_call(session, meeting)
     if problems:
         raise CallRefused(problems)
+    # The §§ become final now, after those of the meetings called before this one.
+    meeting.first_section = await _next_section(session, meeting.body_id, meeting.year)
+    await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
     now = _now(session)
     meeting.status, meeting.call_sent_at, meeting.agenda_version, meeting.updated_at = (
         MeetingStatus.CALLED,

@@ -5,7 +5,7 @@ No I/O, no ORM, no clock: frozen facts in, problems out. Each problem names its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,9 +44,16 @@ class MeetingFacts:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """A broken rule; `template` is the untranslated text and `params` fill its {placeholders}."""
+
     rule: str
-    message: str
+    template: str
     section: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.params) if self.params else self.template
 
 
 def call_period(body: BodyFacts) -> int:
@@ -73,8 +80,13 @@ def timing_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -
     return [
         Problem(
             rule,
-            f"The call is too late: this body's call period is {days} days, so for a meeting on "
-            f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y} it had to be sent by {latest:%d.%m.%Y}.",
+            "The call is too late: this body's call period is {days} days, so for a meeting on {meeting_day} "
+            "it had to be sent by {latest}.",
+            params={
+                "days": str(days),
+                "meeting_day": f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y}",
+                "latest": f"{latest:%d.%m.%Y}",
+            },
         )
     ]
 

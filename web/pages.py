@@ -11,6 +11,7 @@ from litestar.datastructures import Cookie
 
 from auth.queries import Principal
 from core.errors import KokousError
+from meetings.rules import Problem
 from web import i18n
 from web.security import CSRF_COOKIE, LANG_COOKIE, new_csrf_token
 
@@ -23,9 +24,9 @@ _env = Environment(
 )
 
 
-def _say(translate: i18n.Translate, error: KokousError | str) -> str:
-    """A person-readable message in the page's language."""
-    if isinstance(error, KokousError):
+def _say(translate: i18n.Translate, error: KokousError | Problem | str) -> str:
+    """A person-readable message in the page's language: a template is translated, then filled."""
+    if isinstance(error, KokousError | Problem):
         return translate(error.template).format(**error.params) if error.params else translate(error.template)
     return translate(error)
 

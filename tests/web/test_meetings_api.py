@@ -250,3 +250,20 @@ async def test_member_sees_upcoming_meetings(client: httpx.AsyncClient, world: W
     mine = (await client.get("/api/my/meetings", headers=world.member)).json()
     assert [m["id"] for m in mine] == [meeting_id]
     assert (await client.get("/api/my/meetings", headers=world.outsider)).json() == []
+
+
+async def test_sections_run_on_from_the_meetings_called_before(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    first, second = (
+        await plan(client, world),
+        await plan(client, world, starts_at="2026-12-17T16:00:00+02:00"),
+    )
+    await add(client, world, first)
+    await add(client, world, first)
+    early = await add(client, world, second)
+    assert early["section"] == 1  # provisional while both are drafts
+    await client.post(f"/api/meetings/{first}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{second}/call", headers=world.secretary)
+    agenda = (await client.get(f"/api/meetings/{second}", headers=world.member)).json()
+    assert [i["section"] for i in agenda["items"]] == [3]

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import on_commit
 from core.errors import Forbidden
 from meetings import actions
 from meetings.access import DECLARERS, Viewer, access_body, access_item, access_meeting
@@ -258,7 +259,7 @@ async def send_call(
         sender=default_sender(settings),
         actor=principal_of(request).actor,
     )
-    app_context(request).mail_waiting.set()
+    on_commit(session, app_context(request).mail_waiting.set)
     return CallSentOut(meeting.status, sent)
 
 
