@@ -181,7 +181,7 @@ async def _revoke_all_sessions(session: AsyncSession, user: User) -> None:
 
 
 async def do_record_login_failure(
-    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str
+    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str, count: bool = True
 ) -> bool:
     """Count a failed password or second-factor check. Audit: login.failed (+ login.locked).
 
@@ -196,7 +196,7 @@ async def do_record_login_failure(
         subject=subject,
         data={"reason": reason, "address": address},
     )
-    if user is None:
+    if user is None or not count:
         return False
     user.failed_logins += 1
     if user.failed_logins < settings.lockout_threshold:

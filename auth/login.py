@@ -44,6 +44,8 @@ class Enrolment:
         return totp.qr_svg(self.uri)
 
 
+# How long failed attempts on an unknown name are remembered (a real account's count lasts until it signs in).
+FAILURE_MEMORY_SECONDS = 24 * 3600
 LOCKED = "Too many failed sign-in attempts. Try again in {minutes} minutes."
 
 
@@ -92,15 +94,22 @@ class LoginFlow:
         return outcome
 
     async def _unknown_user_failure(self, name: str, address: str) -> None:
-        # Unknown names lock like real ones, so a lockout message does not reveal which accounts exist.
-        window = self.settings.lockout_minutes * 60
-        hit = await self.svc.limiter.hit(f"login-user:{name}", window=window)
+        """Unknown names lock exactly like real accounts (same attempt, same duration, no extension), so a
+        lockout reveals nothing about which accounts exist."""
+        limiter, lock_key = self.svc.limiter, f"login-lock:{name}"
+        remaining = await limiter.locked_for(lock_key)
+        reason = "account locked" if remaining else "unknown user"
         async with self.db.write() as session:
             await actions.do_record_login_failure(
-                session, user=None, username=name, address=address, reason="unknown user"
+                session, user=None, username=name, address=address, reason=reason
             )
+        if remaining:
+            raise _locked(remaining)
+        hit = await limiter.hit(f"login-user:{name}", window=FAILURE_MEMORY_SECONDS)
         if hit.count >= self.settings.lockout_threshold:
-            raise _locked(hit.retry_after)
+            await limiter.clear(f"login-user:{name}")
+            await limiter.lock(lock_key, seconds=self.settings.lockout_minutes * 60)
+            raise _locked(self.settings.lockout_minutes * 60)
         raise NotAuthenticated(WRONG_PASSWORD)
 
     async def _finish_password(
@@ -114,14 +123,11 @@ class LoginFlow:
         user_agent: str,
     ) -> PasswordStep | KokousError:
         user = await user_by_username(session, name)
-        now = self.db.clock()
         if user is None or user.password_hash != stored:
             raise NotAuthenticated(WRONG_PASSWORD)  # changed under us: ask again
-        if user.locked_until is not None and user.locked_until > now:
-            await actions.do_record_login_failure(
-                session, user=None, username=user.username, address=address, reason="account locked"
-            )
-            return _locked(int((user.locked_until - now).total_seconds()))
+        locked = await self._refuse_if_locked(session, user, address)
+        if locked is not None:
+            return locked
         if not correct or not user.is_active:
             reason = "wrong password" if not correct else "disabled account"
             return await self._fail(session, user, address, reason)
@@ -166,11 +172,17 @@ class LoginFlow:
             or claims.extra.get("pwc") != int(user.password_changed_at.timestamp())
         ):
             raise NotAuthenticated("This sign-in step has expired. Please sign in again.")
-        now = self.db.clock()
-        if user.locked_until is not None and user.locked_until > now:
-            retry = int((user.locked_until - now).total_seconds())
-            raise _locked(retry)
         return user
+
+    async def _refuse_if_locked(self, session: AsyncSession, user: User, address: str) -> RateLimited | None:
+        """An attempt on a locked account is refused and recorded, and does not extend the lock."""
+        now = self.db.clock()
+        if user.locked_until is None or user.locked_until <= now:
+            return None
+        await actions.do_record_login_failure(
+            session, user=user, username=user.username, address=address, reason="account locked", count=False
+        )
+        return _locked(int((user.locked_until - now).total_seconds()))
 
     async def second_factor(
         self, *, step_token: str, code: str, address: str, user_agent: str
@@ -178,9 +190,16 @@ class LoginFlow:
         await self._throttle(address)
         async with self.db.write() as session:
             user = await self._step_user(session, step_token, "verify")
-            outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
-            if outcome in ("wrong", "replayed"):
-                result: actions.SessionTokens | KokousError = await self._fail(
+            locked = await self._refuse_if_locked(session, user, address)
+            outcome = (
+                "locked"
+                if locked
+                else await actions.do_check_second_factor(session, user=user, code=code, address=address)
+            )
+            if locked:
+                result: actions.SessionTokens | KokousError = locked
+            elif outcome in ("wrong", "replayed"):
+                result = await self._fail(
                     session,
                     user,
                     address,
@@ -196,11 +215,15 @@ class LoginFlow:
             raise result
         return result
 
-    async def start_enrolment(self, *, step_token: str) -> Enrolment:
+    async def start_enrolment(self, *, step_token: str, address: str = "unknown") -> Enrolment:
         async with self.db.write() as session:
             user = await self._step_user(session, step_token, "enrol")
-            secret = await actions.do_start_totp_enrolment(session, user=user)
-            uri = totp.provisioning_uri(secret, account=user.username)
+            locked = await self._refuse_if_locked(session, user, address)
+            if locked is None:
+                secret = await actions.do_start_totp_enrolment(session, user=user)
+                uri = totp.provisioning_uri(secret, account=user.username)
+        if locked is not None:
+            raise locked
         return Enrolment(secret, uri)
 
     async def confirm_enrolment(
@@ -209,8 +232,11 @@ class LoginFlow:
         await self._throttle(address)
         async with self.db.write() as session:
             user = await self._step_user(session, step_token, "enrol")
-            codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code)
-            if codes is None:
+            locked = await self._refuse_if_locked(session, user, address)
+            codes = None if locked else await actions.do_confirm_totp_enrolment(session, user=user, code=code)
+            if locked:
+                failure: KokousError = locked
+            elif codes is None:
                 failure = await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
             else:
                 tokens = await actions.do_start_session(
@@ -242,11 +268,11 @@ class LoginFlow:
             user = await user_by_id(session, principal.user_id)
             if user is None:
                 raise NotAuthenticated("Please sign in.")
-            now = self.db.clock()
-            if user.locked_until is not None and user.locked_until > now:
-                raise _locked(int((user.locked_until - now).total_seconds()))
             result: actions.SessionTokens | KokousError
-            if not correct:
+            locked = await self._refuse_if_locked(session, user, address)
+            if locked is not None:
+                result = locked
+            elif not correct:
                 result = await self._fail(session, user, address, "step-up: wrong password")
             elif user.totp_secret is None:
                 result = Conflict("Set up a second factor on your account page first.")

@@ -10,6 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import SECOND_FACTOR_ROLES, RefreshToken, Role, User
 
 
+def user_id_of(actor: str) -> int | None:
+    """The user id in an actor string such as "user:7"; None for "system:demo", "cli:root" and the like."""
+    kind, _, number = actor.partition(":")
+    return int(number) if kind == "user" and number.isdigit() else None
+
+
 def normalise_username(username: str) -> str:
     return username.strip().lower()
 

@@ -26,6 +26,12 @@ class Limiter(Protocol):
 
     async def clear(self, key: str) -> None: ...
 
+    async def lock(self, key: str, *, seconds: int) -> None: ...
+
+    async def locked_for(self, key: str) -> int:
+        """Seconds until `key`'s lock ends; 0 when it is not locked."""
+        ...
+
 
 def _window(window: int, now: float) -> tuple[int, int]:
     start = int(now // window) * window
@@ -36,6 +42,7 @@ class MemoryLimiter:
     def __init__(self, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, int], int] = {}
+        self._locks: dict[str, float] = {}
 
     async def hit(self, key: str, *, window: int) -> Hit:
         start, retry = _window(window, self._clock().timestamp())
@@ -51,6 +58,16 @@ class MemoryLimiter:
     async def clear(self, key: str) -> None:
         for stored in [k for k in self._counts if k[0] == key]:
             del self._counts[stored]
+
+    async def lock(self, key: str, *, seconds: int) -> None:
+        self._locks[key] = self._clock().timestamp() + seconds
+
+    async def locked_for(self, key: str) -> int:
+        remaining = self._locks.get(key, 0.0) - self._clock().timestamp()
+        if remaining <= 0:
+            self._locks.pop(key, None)
+            return 0
+        return max(1, int(remaining + 0.999))
 
     def _sweep(self, start: int, window: int) -> None:
         if len(self._counts) > 10_000:
@@ -84,3 +101,13 @@ class RedisLimiter:
     async def clear(self, key: str) -> None:
         async for name in self._redis.scan_iter(match=f"{self._prefix}{key}:*"):
             await self._redis.delete(name)
+
+    async def lock(self, key: str, *, seconds: int) -> None:
+        # The lock's end is stored (by our clock) as well as enforced by Redis's expiry.
+        until = self._clock().timestamp() + seconds
+        await self._redis.set(f"{self._prefix}lock:{key}", str(until), ex=seconds + 1)
+
+    async def locked_for(self, key: str) -> int:
+        value = await self._redis.get(f"{self._prefix}lock:{key}")
+        remaining = float(value or 0) - self._clock().timestamp()
+        return max(1, int(remaining + 0.999)) if remaining > 0 else 0

@@ -16,6 +16,7 @@ from audit.actions import record
 from audit.models import AuditAction
 from auth.actions import do_grant_role, do_revoke_role
 from auth.models import Role, User
+from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from meetings.access import active_on, parent_row
@@ -568,7 +569,7 @@ async def do_update_item(
                 version=item.version,
                 snapshot=_snapshot(item),
                 changed_at=now,
-                changed_by=int(actor.removeprefix("user:")),
+                changed_by=user_id_of(actor),
                 reason=reason,
             )
         )

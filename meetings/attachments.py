@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
+from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import InvalidTransition, ValidationFailed
 from meetings.actions import organisation
@@ -95,7 +96,7 @@ async def do_add_attachment(
         is_public=is_public,
         confidentiality_basis="" if is_public else confidentiality_basis.strip(),
         uploaded_at=now,
-        uploaded_by=int(actor.removeprefix("user:")),
+        uploaded_by=user_id_of(actor),
     )
     session.add(attachment)
     _agenda_changed(meeting, now)

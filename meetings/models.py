@@ -213,7 +213,7 @@ class AgendaItemVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     snapshot: Mapped[dict[str, object]] = mapped_column(JSON)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    changed_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: not a person
     reason: Mapped[str] = mapped_column(String(500), default="")
 
 
@@ -231,7 +231,7 @@ class Attachment(Base):
     is_public: Mapped[bool] = mapped_column(Boolean)
     confidentiality_basis: Mapped[str] = mapped_column(String(300), default="")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    uploaded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # None: not a person
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

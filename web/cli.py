@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from audit.actions import write_checkpoint
+from audit.actions import do_record_export, write_checkpoint
 from audit.export import checkpoint_notes, export_lines
 from audit.notes import Verifier
 from audit.verify import Report, SignedCheckpoint, row_from_export, verify_database, verify_rows
@@ -175,6 +175,8 @@ async def verify_export(path: Path, checkpoints: str | None, verifier: Verifier)
 
 
 async def audit_export(context: AppContext, args: argparse.Namespace) -> int:
+    async with context.db.write() as session:
+        await do_record_export(session, criteria={"to": "file" if args.out else "stdout"}, actor=_actor())
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     try:
         async with context.db.read() as session:

@@ -43,3 +43,12 @@ async def test_keys_are_independent_and_clearable(limiter: Limiter) -> None:
     assert (await limiter.peek("b", window=60)).count == 0
     await limiter.clear("a")
     assert (await limiter.peek("a", window=60)).count == 0
+
+
+async def test_locks_last_their_time_and_then_end(limiter: Limiter, clock: FixedClock) -> None:
+    assert await limiter.locked_for("login-lock:ghost") == 0
+    await limiter.lock("login-lock:ghost", seconds=900)
+    clock.advance(seconds=300)
+    assert await limiter.locked_for("login-lock:ghost") == 600
+    clock.advance(seconds=600)
+    assert await limiter.locked_for("login-lock:ghost") == 0

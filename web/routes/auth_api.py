@@ -66,7 +66,9 @@ async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> Lo
 
 @post("/enrolment", status_code=200)
 async def start_enrolment(request: Req, data: JSONBody[EnrolmentRequest]) -> EnrolmentStart:
-    enrolment = await app_context(request).login.start_enrolment(step_token=data.step_token)
+    enrolment = await app_context(request).login.start_enrolment(
+        step_token=data.step_token, address=client_address(request)
+    )
     return EnrolmentStart(enrolment.secret, enrolment.uri)
 
 

@@ -178,7 +178,7 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
 async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     try:
         enrolment = await app_context(request).login.start_enrolment(
-            step_token=request.cookies.get(STEP_COOKIE, "")
+            step_token=request.cookies.get(STEP_COOKIE, ""), address=client_address(request)
         )
     except (NotAuthenticated, RateLimited):
         return Redirect(with_next("/login", next), status_code=303)

@@ -163,7 +163,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("snapshot", sa.JSON(), nullable=False),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("changed_by", sa.Integer(), nullable=False),
+        sa.Column("changed_by", sa.Integer(), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(
             ["changed_by"], ["user_account.id"], name=op.f("fk_agenda_item_version_changed_by_user_account")
@@ -192,7 +192,7 @@ def upgrade() -> None:
         sa.Column("is_public", sa.Boolean(), nullable=False),
         sa.Column("confidentiality_basis", sa.String(length=300), nullable=False),
         sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("uploaded_by", sa.Integer(), nullable=False),
+        sa.Column("uploaded_by", sa.Integer(), nullable=True),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["item_id"],
