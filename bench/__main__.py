@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import audit_append, audit_verify, login_storm
+from bench import agenda_pages, audit_append, audit_verify, login_storm
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -24,7 +24,16 @@ async def _verify() -> list[Section]:
     return [await audit_verify.run()]
 
 
-BENCHMARKS: dict[str, Benchmark] = {"login": _login, "append": audit_append.run, "verify": _verify}
+async def _agenda() -> list[Section]:
+    return [await agenda_pages.run()]
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "login": _login,
+    "append": audit_append.run,
+    "verify": _verify,
+    "agenda": _agenda,
+}
 
 
 def selected() -> list[str]:
