@@ -35,26 +35,32 @@ def language_of(request: Request[Any, Any, Any]) -> str:
     return i18n.negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
-def render(
+def _csrf(request: Request[Any, Any, Any], cookies: list[Cookie]) -> str:
+    """The page's CSRF token; a new one (and its cookie) for a browser that has none."""
+    csrf = request.cookies.get(CSRF_COOKIE)
+    planned = next((c.value for c in cookies if c.key == CSRF_COOKIE and c.value), None)
+    if planned:
+        return planned
+    if csrf:
+        return csrf
+    csrf = new_csrf_token()
+    https = request.app.state.context.settings.https
+    cookies.append(Cookie(key=CSRF_COOKIE, value=csrf, path="/", secure=https, samesite="strict"))
+    return csrf
+
+
+def render_page(
     request: Request[Any, Any, Any],
     template: str,
     context: dict[str, Any] | None = None,
     *,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    cookies: list[Cookie] | None = None,
-) -> Response[str]:
+    csrf: str = "",
+) -> str:
+    """The page's HTML in the person's language."""
     lang = language_of(request)
-    csrf = request.cookies.get(CSRF_COOKIE)
-    cookies = list(cookies or [])
-    if not csrf and not any(c.key == CSRF_COOKIE for c in cookies):
-        csrf = new_csrf_token()
-        https = request.app.state.context.settings.https
-        cookies.append(Cookie(key=CSRF_COOKIE, value=csrf, path="/", secure=https, samesite="strict"))
-    csrf = next((c.value for c in cookies if c.key == CSRF_COOKIE and c.value), csrf)
-    user = request.scope.get("user")
     translate = i18n.translator(lang)
-    page = _env.get_template(template).render(
+    user = request.scope.get("user")
+    return _env.get_template(template).render(
         _=translate,
         say=lambda error: _say(translate, error),
         lang=lang,
@@ -64,6 +70,26 @@ def render(
         path=request.url.path,
         **(context or {}),
     )
+
+
+def rendered(request: Request[Any, Any, Any], page: str, *, status_code: int = 200) -> Response[str]:
+    """A page rendered earlier (for anyone), with the CSRF cookie a new browser needs."""
+    cookies: list[Cookie] = []
+    _csrf(request, cookies)
+    return Response(page, status_code=status_code, cookies=cookies, media_type=MediaType.HTML)
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    cookies: list[Cookie] | None = None,
+) -> Response[str]:
+    cookies = list(cookies or [])
+    page = render_page(request, template, context, csrf=_csrf(request, cookies))
     return Response(
         page, status_code=status_code, headers=headers, cookies=cookies, media_type=MediaType.HTML
     )

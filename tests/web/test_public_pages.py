@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -23,6 +23,7 @@ from core.clock import FixedClock
 from meetings import actions
 from meetings.models import AgendaItem, Attachment, Body, Meeting, MeetingStatus
 from meetings.rules import LOCAL
+from tests import factories
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, audit_entries, enrol_totp, next_code
 from web.context import AppContext
@@ -512,3 +513,54 @@ async def test_wrong_roles_cannot_use_the_editor(client: httpx.AsyncClient, town
     assert (await client.get(f"/meetings/{town.public}/edit", headers=HTML)).status_code == 303
     forged = await member.post(f"/meetings/{town.public}/items/{town.items[0]}/disqualification", data={})
     assert forged.status_code == 403
+
+
+async def test_cached_public_page_follows_every_change_after_the_call(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
+    """Anonymous readers share one rendering, but an edit after the call shows at once."""
+    body_id = await factories.make_body(context, "kh2", kind="committee", name="Tekninen lautakunta")
+    secretary = await factories.make_person(context, "sihteeri2", body_id, "secretary")
+    async with context.db.write() as session:
+        body = await session.get(Body, body_id)
+        assert body is not None
+        meeting = await actions.do_create_meeting(
+            session,
+            body=body,
+            spec=actions.MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=True),
+            actor=f"user:{secretary.id}",
+        )
+        item = await actions.do_add_item(
+            session,
+            meeting=meeting,
+            spec=actions.ItemSpec(title="Katujen talvikunnossapito"),
+            actor=f"user:{secretary.id}",
+        )
+        await actions.do_send_call(
+            session,
+            meeting=meeting,
+            base_url="https://kokous.test",
+            sender="k@kokous.test",
+            actor=f"user:{secretary.id}",
+        )
+        meeting_id, item_id = meeting.id, item.id
+    first = await client.get(f"/meetings/{meeting_id}")
+    again = await client.get(f"/meetings/{meeting_id}")
+    assert first.text == again.text
+    assert "Katujen talvikunnossapito" in first.text
+    async with context.db.write() as session:
+        stored = await session.get(AgendaItem, item_id)
+        meeting_row = await session.get(Meeting, meeting_id)
+        assert stored is not None
+        assert meeting_row is not None
+        await actions.do_update_item(
+            session,
+            item=stored,
+            meeting=meeting_row,
+            spec=actions.ItemSpec(title="Katujen auraus"),
+            reason="Otsikko tarkennettu",
+            actor=f"user:{secretary.id}",
+        )
+    changed = await client.get(f"/meetings/{meeting_id}")
+    assert "Katujen auraus" in changed.text
+    assert "Katujen talvikunnossapito" not in changed.text

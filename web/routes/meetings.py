@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -88,7 +87,8 @@ class VersionOut(msgspec.Struct):
 
 
 def as_dict(view: Any) -> dict[str, Any]:
-    result: dict[str, Any] = dataclasses.asdict(view)
+    # msgspec converts the frozen views without deep-copying them as dataclasses.asdict does.
+    result: dict[str, Any] = msgspec.to_builtins(view)
     return result
 
 

@@ -53,7 +53,7 @@ from meetings.queries import (
 from meetings.rules import LOCAL
 from web import i18n
 from web.guards import principal_of, signed_in
-from web.pages import language_of, render
+from web.pages import language_of, render, render_page, rendered
 from web.security import app_context
 
 Req = Request[Any, Any, Any]
@@ -256,8 +256,34 @@ async def meeting_page(
     meeting_id: FromPath[int],
     done: FromQuery[str] = "",
 ) -> Response[str]:
-    """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7)."""
+    """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7).
+
+    Anonymous readers share one rendering per agenda version and language.
+    """
     meeting = await access_meeting(session, viewer, meeting_id)
+    anonymous = request.scope.get("user") is None and not done
+    if anonymous:
+        body = await parent_row(session, Body, meeting.body_id)
+        key = (
+            "meeting",
+            meeting.id,
+            meeting.agenda_version,
+            meeting.updated_at,
+            meeting.status,
+            meeting.is_public,
+            body.name,
+            body.name_sv,
+            body.slug,
+            language_of(request),
+        )
+        cache = app_context(request).pages
+        page = cache.get(key)
+        if page is None:
+            page = render_page(
+                request, "meeting.html", await meeting_context(request, session, viewer, meeting)
+            )
+            cache.put(key, page)
+        return rendered(request, page)
     context = await meeting_context(request, session, viewer, meeting, done=done)
     return render(request, "meeting.html", context)
 

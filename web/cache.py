@@ -1,0 +1,33 @@
+"""A small per-process cache of rendered public pages, keyed by what the page shows.
+
+Keys carry the versions of everything on the page (the agenda version, the meeting's change time, the
+language), so a change makes a new key instead of needing an invalidation; a short lifetime bounds what
+the key cannot see (a presenter's renamed account).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+
+
+class PageCache:
+    def __init__(self, *, size: int = 256, seconds: float = 60.0) -> None:
+        self._pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+        self._size = size
+        self._seconds = seconds
+
+    def get(self, key: Hashable) -> str | None:
+        found = self._pages.get(key)
+        if found is None or time.monotonic() - found[0] > self._seconds:
+            self._pages.pop(key, None)
+            return None
+        self._pages.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, page: str) -> None:
+        self._pages[key] = (time.monotonic(), page)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self._size:
+            self._pages.popitem(last=False)
