@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
@@ -220,6 +220,20 @@ async def agenda(session: AsyncSession, viewer: Viewer, meeting: Meeting) -> Age
         view,
         tuple(_item_view(viewer, meeting, i, attachments[i.id], declarations[i.id], names) for i in items),
     )
+
+
+async def declarations_signature(session: AsyncSession, meeting_id: int) -> tuple[int, str, str]:
+    """Changes whenever a declaration for the meeting's items is made or withdrawn (for page caches)."""
+    row = (
+        await session.execute(
+            select(
+                func.count(), func.max(Disqualification.declared_at), func.max(Disqualification.withdrawn_at)
+            )
+            .join(AgendaItem, Disqualification.item_id == AgendaItem.id)
+            .where(AgendaItem.meeting_id == meeting_id)
+        )
+    ).one()
+    return int(row[0]), str(row[1]), str(row[2])
 
 
 async def item_versions(session: AsyncSession, item: AgendaItem) -> list[AgendaItemVersion]:

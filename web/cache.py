@@ -13,7 +13,7 @@ from collections.abc import Hashable
 
 
 class PageCache:
-    def __init__(self, *, size: int = 256, seconds: float = 60.0) -> None:
+    def __init__(self, *, size: int = 1024, seconds: float = 60.0) -> None:
         self._pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
         self._size = size
         self._seconds = seconds

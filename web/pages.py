@@ -72,11 +72,16 @@ def render_page(
     )
 
 
+# Stands for the CSRF token in a cached rendering; tokens are URL-safe base64, so a plain replace is safe.
+CSRF_SLOT = "kokous-csrf-slot-0f6c"
+
+
 def rendered(request: Request[Any, Any, Any], page: str, *, status_code: int = 200) -> Response[str]:
-    """A page rendered earlier (for anyone), with the CSRF cookie a new browser needs."""
+    """A page rendered earlier, with this browser's CSRF token (and cookie, if it has none yet)."""
     cookies: list[Cookie] = []
-    _csrf(request, cookies)
-    return Response(page, status_code=status_code, cookies=cookies, media_type=MediaType.HTML)
+    token = _csrf(request, cookies)
+    body = page.replace(CSRF_SLOT, token) if CSRF_SLOT in page else page
+    return Response(body, status_code=status_code, cookies=cookies, media_type=MediaType.HTML)
 
 
 def render(

@@ -564,3 +564,48 @@ async def test_cached_public_page_follows_every_change_after_the_call(
     changed = await client.get(f"/meetings/{meeting_id}")
     assert "Katujen auraus" in changed.text
     assert "Katujen talvikunnossapito" not in changed.text
+
+
+async def test_cached_member_view_follows_declarations_and_keeps_each_browsers_token(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, app: Litestar
+) -> None:
+    body_id = await factories.make_body(context, "kh3", kind="committee", name="Rakennuslautakunta")
+    secretary = await factories.make_person(context, "sihteeri3", body_id, "secretary")
+    await factories.make_person(context, "jasen3", body_id, "member")
+    async with context.db.write() as session:
+        body = await session.get(Body, body_id)
+        assert body is not None
+        actor = f"user:{secretary.id}"
+        meeting = await actions.do_create_meeting(
+            session,
+            body=body,
+            spec=actions.MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=False),
+            actor=actor,
+        )
+        item = await actions.do_add_item(
+            session, meeting=meeting, spec=actions.ItemSpec(title="Poikkeamislupa"), actor=actor
+        )
+        await actions.do_send_call(
+            session, meeting=meeting, base_url=BASE_URL, sender="k@kokous.test", actor=actor
+        )
+        meeting_id, item_id = meeting.id, item.id
+    headers = await factories.api_login(client, "jasen3")
+    before = await client.get(f"/meetings/{meeting_id}", headers=headers)
+    token = client.cookies["kokous_csrf"]
+    assert f'value="{token}"' in before.text
+    declared = await client.post(
+        f"/api/items/{item_id}/disqualification",
+        headers=headers,
+        json={"ground": "party", "explanation": "Hakija on veljeni."},
+    )
+    assert declared.status_code == 201
+    after = await client.get(f"/meetings/{meeting_id}", headers=headers)
+    assert after.text != before.text
+    assert "Hakija on veljeni." in after.text
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.11", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as other_browser:
+        page = await other_browser.get(f"/meetings/{meeting_id}", headers=headers)
+        other_token = other_browser.cookies["kokous_csrf"]
+    assert other_token != token
+    assert f'value="{other_token}"' in page.text
+    assert f'value="{token}"' not in page.text

@@ -47,13 +47,14 @@ from meetings.queries import (
     bodies,
     body_meetings,
     body_members,
+    declarations_signature,
     item_versions,
     upcoming_for,
 )
 from meetings.rules import LOCAL
 from web import i18n
 from web.guards import principal_of, signed_in
-from web.pages import language_of, render, render_page, rendered
+from web.pages import CSRF_SLOT, language_of, render, render_page, rendered
 from web.security import app_context
 
 Req = Request[Any, Any, Any]
@@ -258,34 +259,40 @@ async def meeting_page(
 ) -> Response[str]:
     """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7).
 
-    Anonymous readers share one rendering per agenda version and language.
+    Renderings are cached by everything they show: anonymous readers share one per agenda version and
+    language; a member's view also follows their roles and the body's declarations. The CSRF token is
+    filled in per request.
     """
     meeting = await access_meeting(session, viewer, meeting_id)
-    anonymous = request.scope.get("user") is None and not done
-    if anonymous:
-        body = await parent_row(session, Body, meeting.body_id)
-        key = (
-            "meeting",
-            meeting.id,
-            meeting.agenda_version,
-            meeting.updated_at,
-            meeting.status,
-            meeting.is_public,
-            body.name,
-            body.name_sv,
-            body.slug,
-            language_of(request),
+    if done:  # a one-off notice: not worth caching
+        return render(
+            request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
         )
-        cache = app_context(request).pages
-        page = cache.get(key)
-        if page is None:
-            page = render_page(
-                request, "meeting.html", await meeting_context(request, session, viewer, meeting)
-            )
-            cache.put(key, page)
-        return rendered(request, page)
-    context = await meeting_context(request, session, viewer, meeting, done=done)
-    return render(request, "meeting.html", context)
+    body = await parent_row(session, Body, meeting.body_id)
+    insider = viewer.reads(meeting.body_id)
+    key = (
+        "meeting",
+        meeting.id,
+        meeting.agenda_version,
+        meeting.updated_at,
+        meeting.status,
+        meeting.is_public,
+        body.name,
+        body.name_sv,
+        body.slug,
+        language_of(request),
+        request.scope.get("user") is None,
+        viewer.user_id if insider else None,
+        viewer.roles_in(meeting.body_id),
+        await declarations_signature(session, meeting.id) if insider else None,
+    )
+    cache = app_context(request).pages
+    page = cache.get(key)
+    if page is None:
+        context = await meeting_context(request, session, viewer, meeting)
+        page = render_page(request, "meeting.html", context, csrf=CSRF_SLOT)
+        cache.put(key, page)
+    return rendered(request, page)
 
 
 @get("/my/meetings", media_type=MediaType.HTML, guards=[signed_in])
