@@ -62,7 +62,9 @@ def _choice(enum: type[E], value: str, field: str) -> E:
         return enum(value)
     except ValueError as exc:
         allowed = ", ".join(member.value for member in enum)
-        raise ValidationFailed("{field} must be one of: {allowed}.", field=field, allowed=allowed) from exc
+        raise ValidationFailed(
+            "{name} must be one of: {allowed}.", field=field, name=field, allowed=allowed
+        ) from exc
 
 
 # ---- organisation -----------------------------------------------------------------------------
