@@ -210,6 +210,7 @@ async def test_closed_meeting_lists_nothing_for_outsiders(client: httpx.AsyncCli
 async def test_disqualification_is_seen_by_chair_and_secretary_only(
     client: httpx.AsyncClient, context: AppContext, world: World
 ) -> None:
+    """R-DISQ-5: a member declares with the HL 28 § ground (R-DISQ-2); the chair and secretary see it."""
     meeting_id = await plan(client, world)
     item = await add(client, world, meeting_id)
     await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
