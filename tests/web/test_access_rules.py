@@ -92,6 +92,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/move"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/remove"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/call"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

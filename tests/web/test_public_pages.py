@@ -609,3 +609,45 @@ async def test_cached_member_view_follows_declarations_and_keeps_each_browsers_t
     assert other_token != token
     assert f'value="{other_token}"' in page.text
     assert f'value="{token}"' not in page.text
+
+
+async def test_editor_uploads_an_attachment_and_explains_a_refusal(
+    context: AppContext, town: Town, login: Login
+) -> None:
+    secretary = await login("sakari")
+    path = f"/meetings/{town.draft}/edit"
+    page = (await secretary.get(path, headers=HTML)).text
+    item = int(re.findall(r'<li id="item-(\d+)"', page)[0])
+    form = {
+        "csrf_token": csrf(page),
+        "title": "Liitekartta",
+        "is_public": "true",
+        "confidentiality_basis": "",
+    }
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    uploaded = await secretary.post(
+        f"{path}/items/{item}/attachments",
+        data=form,
+        headers=HTML,
+        files={"file": ("kartta.pdf", pdf, "application/pdf")},
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    assert uploaded.headers["location"] == f"{path}?done=attachment-added#item-{item}"
+    assert "Liitekartta" in (await secretary.get(path, headers=HTML)).text
+    assert len(await audit_entries(context, "attachment.added")) == 1
+    refused = await secretary.post(
+        f"{path}/items/{item}/attachments",
+        data=form,
+        headers=HTML,
+        files={"file": ("ohjelma.pdf", b"MZ\x90\x00not a pdf", "application/pdf")},
+    )
+    assert refused.status_code == 415
+    assert f'id="attach-{item}-error"' in refused.text
+    member = await login("liisa")
+    sneaky = await member.post(
+        f"{path}/items/{item}/attachments",
+        data={"csrf_token": member.cookies["kokous_csrf"]},
+        headers=HTML,
+        files={"file": ("x.pdf", pdf, "application/pdf")},
+    )
+    assert sneaky.status_code == 404

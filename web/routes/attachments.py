@@ -131,7 +131,7 @@ def _declared_type(upload: UploadFile) -> str:
     return next((v for k, v in upload.headers.items() if k.lower() == "content-type"), OCTET_STREAM)
 
 
-async def _may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, int]:
+async def may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, int]:
     """Checked in a short read transaction before the body is read, so outsiders never get to send bytes."""
     async with app_context(request).db.read() as session:
         viewer = await current_viewer(request, session)
@@ -139,7 +139,7 @@ async def _may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, 
         return item, meeting, await attachment_limit(session)
 
 
-async def _store_upload(
+async def store_upload(
     request: Req, item: AgendaItem, meeting: Meeting, limit: int
 ) -> tuple[Stored, UploadFields]:
     form = await _read_form(request, limit)
@@ -178,8 +178,8 @@ async def add_attachment(
     The request's write transaction begins only after the bytes are stored, so a slow upload never holds
     SQLite's write lock; access is checked before the body is read and again in that transaction.
     """
-    item, meeting, limit = await _may_upload(request, item_id)
-    stored, fields = await _store_upload(request, item, meeting, limit)
+    item, meeting, limit = await may_upload(request, item_id)
+    stored, fields = await store_upload(request, item, meeting, limit)
     item, meeting = await access_item(session, await current_viewer(request, session), item_id, manage=True)
     attachment = await do_add_attachment(
         session,

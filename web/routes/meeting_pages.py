@@ -18,18 +18,22 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import on_commit
-from core.errors import Conflict, Forbidden, KokousError, ValidationFailed
+from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
 from meetings import actions
 from meetings.access import Viewer, access_item, access_meeting, parent_row
+from meetings.attachments import do_add_attachment
 from meetings.delivery import default_sender
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
 from meetings.queries import AgendaView, agenda, body_members
 from meetings.rules import LOCAL
+from meetings.storage import TooLarge, UnsupportedType
 from web.errors import STATUS
 from web.guards import principal_of, signed_in
 from web.pages import render
+from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, store_upload
 from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
 from web.security import app_context
+from web.viewer import current_viewer
 
 Req = Request[Any, Any, Any]
 Work = Callable[[], Awaitable[None]]
@@ -386,6 +390,53 @@ async def send_call(
     return await attempt(request, session, viewer, meeting_id, work, failed="call", done="call-sent")
 
 
+@post(
+    "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments",
+    guards=[signed_in],
+    request_max_body_size=MAX_REQUEST_BYTES,
+)
+async def upload_attachment(
+    request: Req, session: NamedDependency[AsyncSession], meeting_id: FromPath[int], item_id: FromPath[int]
+) -> Response[Any]:
+    """The editor's upload form: the same checks and storage as the API's, then back to the editor.
+
+    Access is checked in a short read transaction before the body is read, and the request's write
+    transaction starts only after the bytes are stored (as for the API upload).
+    """
+    item, meeting, limit = await may_upload(request, item_id)
+    if meeting.id != meeting_id:
+        raise NotFound("No such agenda item.")
+    try:
+        stored, fields = await store_upload(request, item, meeting, limit)
+    except (ValidationFailed, TooLarge, UnsupportedType) as exc:
+        return await _editor_with_error(request, session, meeting_id, f"attach-{item_id}", exc)
+    viewer = await current_viewer(request, session)
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    await do_add_attachment(
+        session,
+        item=item,
+        meeting=meeting,
+        title=fields.title,
+        filename=stored.filename,
+        content_type=stored.media_type,
+        sha256=stored.sha256,
+        size=stored.size,
+        is_public=fields.is_public,
+        confidentiality_basis=fields.confidentiality_basis,
+        actor=principal_of(request).actor,
+    )
+    return Redirect(f"/meetings/{meeting_id}/edit?done=attachment-added#item-{item_id}", status_code=303)
+
+
+async def _editor_with_error(
+    request: Req, session: AsyncSession, meeting_id: int, failed: str, error: KokousError
+) -> Response[Any]:
+    viewer = await current_viewer(request, session)
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    context = await editor_context(request, session, viewer, meeting, failed=failed, error=error)
+    return render(request, "agenda_editor.html", context, status_code=_status(error))
+
+
 meeting_pages_router = Router(
     path="/",
     route_handlers=[
@@ -397,5 +448,6 @@ meeting_pages_router = Router(
         move_item,
         remove_item,
         send_call,
+        upload_attachment,
     ],
 )
