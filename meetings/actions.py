@@ -447,6 +447,7 @@ async def do_update_meeting(
     meeting.updated_at = _now(session)
     if meeting.status == MeetingStatus.CALLED:
         meeting.agenda_version += 1
+        await _still_lawful(session, meeting)
     await record(
         session,
         AuditAction.MEETING_UPDATED,
@@ -581,6 +582,9 @@ async def do_update_item(
     for key in changed:
         setattr(item, key, new[key])
     item.updated_at = now
+    if meeting.status == MeetingStatus.CALLED:
+        await session.flush()
+        await _still_lawful(session, meeting)
     await record(
         session,
         AuditAction.ITEM_UPDATED,
@@ -639,8 +643,14 @@ async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: li
 class CallRefused(ValidationFailed):
     """The call breaks one or more rules; `problems` names each with its rule id."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("The call cannot be sent: " + " ".join(f"{p.message} ({p.rule})" for p in problems))
+    def __init__(self, problems: list[Problem], *, after_call: bool = False) -> None:
+        listed = " ".join(f"{p.message} ({p.rule})" for p in problems)
+        if after_call:
+            super().__init__(
+                "The change would make the call that was sent unlawful: {problems}", problems=listed
+            )
+        else:
+            super().__init__("The call cannot be sent: {problems}", problems=listed)
         self.problems = problems
 
 
@@ -680,6 +690,22 @@ async def check_call(session: AsyncSession, meeting: Meeting) -> list[Problem]:
     body = await parent_row(session, Body, meeting.body_id)
     items = await meeting_items(session, meeting)
     return call_problems(await body_facts(session, body), meeting_facts(meeting, items), _now(session))
+
+
+async def _still_lawful(session: AsyncSession, meeting: Meeting) -> None:
+    """A change after the call must keep the call lawful, e.g. a meeting with items in the electronic
+    decision procedure cannot become public (R-EDP-1) nor electronic where the rules forbid it (R-BASE-2).
+    The call period is not checked again: the call went out in time."""
+    body = await parent_row(session, Body, meeting.body_id)
+    facts = meeting_facts(meeting, await meeting_items(session, meeting))
+    sent = meeting.call_sent_at or _now(session)
+    problems = [
+        p
+        for p in call_problems(await body_facts(session, body), facts, sent)
+        if p.rule not in ("R-CALL-3", "R-CALL-5")
+    ]
+    if problems:
+        raise CallRefused(problems, after_call=True)
 
 
 async def call_recipients(session: AsyncSession, meeting: Meeting) -> list[User]:

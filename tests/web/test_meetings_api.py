@@ -268,3 +268,33 @@ async def test_sections_run_on_from_the_meetings_called_before(
     await client.post(f"/api/meetings/{second}/call", headers=world.secretary)
     agenda = (await client.get(f"/api/meetings/{second}", headers=world.member)).json()
     assert [i["section"] for i in agenda["items"]] == [3]
+
+
+async def test_changes_after_the_call_must_keep_it_lawful(client: httpx.AsyncClient, world: World) -> None:
+    """R-EDP-1: a meeting with items in the electronic decision procedure cannot be made public afterwards."""
+    meeting_id = await plan(client, world, is_public=False)
+    item = await add(
+        client, world, meeting_id, decision_mode="decision_procedure", deadline_at="2026-12-08T12:00:00+02:00"
+    )
+    assert (await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)).status_code == 200
+    public = await client.put(
+        f"/api/meetings/{meeting_id}",
+        headers=world.secretary,
+        json={"starts_at": STARTS, "place": "Kunnantalo, valtuustosali", "is_public": True},
+    )
+    assert public.status_code == 422
+    assert "(R-EDP-1)" in public.json()["error"]
+    agenda = (await client.get(f"/api/meetings/{meeting_id}", headers=world.member)).json()
+    assert agenda["meeting"]["is_public"] is False  # nothing changed
+    late = await client.put(
+        f"/api/items/{item['id']}",
+        headers=world.secretary,
+        json={
+            "title": "Talousarvio 2027",
+            "decision_mode": "decision_procedure",
+            "deadline_at": "2026-12-11T12:00:00+02:00",
+            "reason": "Lisäaikaa",
+        },
+    )
+    assert late.status_code == 422
+    assert "(R-EDP-3)" in late.json()["error"]
