@@ -651,3 +651,19 @@ async def test_editor_uploads_an_attachment_and_explains_a_refusal(
         files={"file": ("x.pdf", pdf, "application/pdf")},
     )
     assert sneaky.status_code == 404
+
+
+async def test_cached_page_keeps_each_readers_navigation(
+    client: httpx.AsyncClient, context: AppContext, town: Town, clock: FixedClock
+) -> None:
+    from auth.models import Role
+
+    await factories.make_user(context, "tarkastaja", roles=(Role.AUDITOR,))
+    await factories.make_user(context, "kuntalainen")
+    auditor = await factories.api_login(
+        client, "tarkastaja", secret=await enrol_totp(context, "tarkastaja"), clock=clock
+    )
+    resident = await factories.api_login(client, "kuntalainen")
+    assert 'href="/audit"' in (await client.get(f"/meetings/{town.public}", headers=auditor)).text
+    assert 'href="/audit"' not in (await client.get(f"/meetings/{town.public}", headers=resident)).text
+    assert 'href="/audit"' not in (await client.get(f"/meetings/{town.public}")).text

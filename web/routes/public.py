@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.queries import Principal
 from core.clock import rfc3339
 from core.errors import Forbidden, NotFound, ValidationFailed
 from meetings import actions
@@ -249,6 +250,12 @@ async def body_page(
     return render(request, "body.html", await body_context(request, session, viewer, body))
 
 
+def _navigation(request: Req) -> frozenset[tuple[str, str]] | None:
+    """What the page's header depends on: signed in or not, and the organisation-wide roles (audit link)."""
+    principal = request.scope.get("user")
+    return principal.roles if isinstance(principal, Principal) else None
+
+
 @get("/meetings/{meeting_id:int}", media_type=MediaType.HTML)
 async def meeting_page(
     request: Req,
@@ -281,7 +288,7 @@ async def meeting_page(
         body.name_sv,
         body.slug,
         language_of(request),
-        request.scope.get("user") is None,
+        _navigation(request),
         viewer.user_id if insider else None,
         viewer.roles_in(meeting.body_id),
         await declarations_signature(session, meeting.id) if insider else None,
