@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,30 +118,17 @@ def chromium_executable() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A migrated SQLite database with two users, served by `kokous serve` on a free port."""
-    data_dir = tmp_path_factory.mktemp("kokous-browser")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+def server_env(data_dir: Path, url: str) -> dict[str, str]:
+    """The environment of a test server: this one's, without stray KOKOUS_* settings."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("KOKOUS_")}
     env.update(KOKOUS_DATA_DIR=str(data_dir), KOKOUS_BASE_URL=url, KOKOUS_PASSWORD_PROFILE="test")
+    return env
 
-    _cli("db", "upgrade", env=env)
-    for account in (MEMBER, SECRETARY):
-        _cli(
-            "user",
-            "create",
-            account.username,
-            "--name",
-            account.display_name,
-            "--password-stdin",
-            "--role",
-            account.role,
-            env=env,
-            stdin=account.password + "\n",
-        )
 
+@contextmanager
+def serving(data_dir: Path, port: int, env: dict[str, str]) -> Iterator[Server]:
+    """`kokous serve` on `port` until the block ends; fails the test if it does not answer /health in time."""
+    url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
@@ -167,6 +155,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A migrated SQLite database with two users, served by `kokous serve` on a free port."""
+    data_dir = tmp_path_factory.mktemp("kokous-browser")
+    port = _free_port()
+    env = server_env(data_dir, f"http://127.0.0.1:{port}")
+    _cli("db", "upgrade", env=env)
+    for account in (MEMBER, SECRETARY):
+        _cli(
+            "user",
+            "create",
+            account.username,
+            "--name",
+            account.display_name,
+            "--password-stdin",
+            "--role",
+            account.role,
+            env=env,
+            stdin=account.password + "\n",
+        )
+    with serving(data_dir, port, env) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,8 @@ The data is made with the project's own actions in a subprocess before this modu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,14 +22,12 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import (
     ACTION_TIMEOUT_MS,
     REPO,
-    START_SECONDS,
-    STOP_SECONDS,
     Console,
     Server,
     _cli,
     _free_port,
-    _healthy,
-    _tail,
+    server_env,
+    serving,
 )
 from web.i18n import translator
 
@@ -152,35 +148,11 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
     """A migrated, seeded SQLite database served by `kokous serve` on a free port, for this module only."""
     data_dir = tmp_path_factory.mktemp("kokous-agenda")
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("KOKOUS_")}
-    env.update(KOKOUS_DATA_DIR=str(data_dir), KOKOUS_BASE_URL=url, KOKOUS_PASSWORD_PROFILE="test")
+    env = server_env(data_dir, f"http://127.0.0.1:{port}")
     _cli("db", "upgrade", env=env)
     seeded = _run_seed(env)
-    log = data_dir / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"kokous serve did not start:\n{_tail(log)}")
-            time.sleep(0.1)
-        yield Server(url=url, data_dir=data_dir, log=log), seeded
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_SECONDS)
+    with serving(data_dir, port, env) as running:
+        yield running, seeded
 
 
 @pytest.fixture(scope="module")
