@@ -75,7 +75,7 @@ class LoginFlow:
     async def password(self, *, username: str, password: str, address: str, user_agent: str) -> PasswordStep:
         await self._throttle(address)
         name = normalise_username(username)
-        async with self.db.read() as session:
+        async with self.db.read(bounded=True) as session:
             user = await user_by_username(session, name)
             stored = user.password_hash if user else None
         correct = await self.svc.hasher.verify(stored, password)
@@ -260,7 +260,7 @@ class LoginFlow:
     ) -> actions.SessionTokens:
         """Prove password and second factor again within a session (before admin changes and signatures)."""
         await self._throttle(address)
-        async with self.db.read() as session:
+        async with self.db.read(bounded=True) as session:
             user = await user_by_id(session, principal.user_id)
             stored = user.password_hash if user else None
         correct = await self.svc.hasher.verify(stored, password)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from core.clock import Clock, system_clock
+from core.sqlite_inline import inline_connector
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -83,6 +84,27 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _bounded_reader(engine: AsyncEngine) -> AsyncEngine | None:
+    """A read-only engine whose connections run on the event loop's thread (decision 0006); None for
+    other databases and for in-memory SQLite (whose connections would each see a database of their own)."""
+    path = engine.url.database
+    if not is_sqlite(engine.url.drivername) or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    reader = _create_async_engine(
+        engine.url,
+        async_creator=inline_connector(path),
+        # No thread per connection: enough of them that the request burst never waits for the pool.
+        pool_size=20,
+        max_overflow=60,
+    )
+
+    @event.listens_for(reader.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN DEFERRED")
+
+    return reader
+
+
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Run `callback` once after the session's transaction commits; dropped on rollback."""
     pending: list[Callable[[], None]] = session.sync_session.info.setdefault("after_commit", [])
@@ -125,9 +147,15 @@ class Database:
             expire_on_commit=False,
             join_transaction_mode="create_savepoint",
         )
+        self._reader = _bounded_reader(engine) if bind is None else None
+        self._bounded = (
+            async_sessionmaker(bind=self._reader, expire_on_commit=False) if self._reader else self._factory
+        )
 
-    def session(self, *, write: bool = True) -> AsyncSession:
-        session = self._factory()
+    def session(self, *, write: bool = True, bounded: bool = False) -> AsyncSession:
+        """`bounded`: the caller reads a few indexed rows and writes nothing, so on SQLite the session may
+        run on the event loop's thread (decision 0006). A write through it fails at once."""
+        session = (self._bounded if bounded and not write else self._factory)()
         session.sync_session.info["clock"] = self.clock
         session.sync_session.info["services"] = self.services
         if self.sqlite and not write and not self._bound:
@@ -140,12 +168,15 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.session(write=False) as session, session.begin():
+    async def read(self, *, bounded: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read transaction; `bounded` as for `session`. Scans and streams leave it False."""
+        async with self.session(write=False, bounded=bounded) as session, session.begin():
             await begin_read(session)
             yield session
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            await self._reader.dispose()
         await self.engine.dispose()
 
 

@@ -51,10 +51,13 @@ CHECKPOINT_EVERY_SECONDS = 3600
 
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
-    """One transaction per request: committed after the handler returns, rolled back if it raises."""
+    """One transaction per request: committed after the handler returns, rolled back if it raises.
+
+    Safe methods read a bounded set of rows (decision 0006); a handler that scans opens its own `db.read()`.
+    """
     db: Database = request.app.state.context.db
     write = request.method not in SAFE_METHODS
-    async with db.session(write=write) as session, session.begin():
+    async with db.session(write=write, bounded=not write) as session, session.begin():
         if not write:
             await begin_read(session)
         yield session
@@ -63,7 +66,7 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
 @get("/health", tags=["service"])
 async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     """Liveness and database reachability, for load balancers and monitoring."""
-    async with request.app.state.context.db.read() as session:
+    async with request.app.state.context.db.read(bounded=True) as session:
         await session.execute(text("SELECT 1"))
     return {"status": "ok"}
 

@@ -71,7 +71,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
         except NotAuthenticated as exc:
             connection.state.auth_failure = exc.message
             return AuthenticationResult(user=None, auth=None)
-        async with context.db.read() as session:
+        async with context.db.read(bounded=True) as session:
             principal = await load_principal(
                 session,
                 user_id=int(claims.subject),

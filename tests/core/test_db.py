@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
-from sqlalchemy.exc import StatementError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from core.db import Database, UTCDateTime, create_engine
 
@@ -68,3 +70,76 @@ async def test_times_come_back_timezone_aware(sqlite: AsyncEngine) -> None:
     with pytest.raises(StatementError, match="naive"):
         async with db.write() as session:
             await session.execute(insert(counter).values(id=2, at=datetime(2026, 1, 1)))  # noqa: DTZ001
+
+
+# ---- bounded reads on the event loop's thread (decision 0006) ---------------------------------------
+
+
+async def thread_of(session: AsyncSession) -> int:
+    """The thread on which SQLite runs this session's statements."""
+
+    def register(sync: Session) -> None:
+        raw = sync.connection().connection.dbapi_connection
+        assert raw is not None
+        raw.create_function("thread_id", 0, threading.get_ident)
+
+    await session.run_sync(register)
+    return int((await session.execute(text("SELECT thread_id()"))).scalar_one())
+
+
+async def test_bounded_reads_run_on_the_loops_thread_and_others_do_not(sqlite: AsyncEngine) -> None:
+    db = Database(sqlite)
+    async with db.read(bounded=True) as session:
+        assert await thread_of(session) == threading.get_ident()
+        assert (await session.execute(text("PRAGMA query_only"))).scalar() == 1
+        assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    async with db.read() as session:
+        assert await thread_of(session) != threading.get_ident()
+    async with db.write() as session:
+        assert await thread_of(session) != threading.get_ident()
+    await db.dispose()
+
+
+async def test_bounded_reads_see_commits_and_not_a_writers_open_transaction(sqlite: AsyncEngine) -> None:
+    db = Database(sqlite)
+    async with db.write() as session:
+        await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+    async with db.write() as writer:
+        await writer.execute(insert(counter).values(id=2, at=datetime.now(UTC)))
+        async with db.read(bounded=True) as reader:  # does not wait for the writer's lock
+            assert [r.id for r in (await reader.execute(select(counter.c.id))).all()] == [1]
+    async with db.read(bounded=True) as reader:
+        assert [r.id for r in (await reader.execute(select(counter.c.id).order_by(counter.c.id)))] == [1, 2]
+    await db.dispose()
+
+
+async def test_a_write_through_a_bounded_read_fails_at_once(sqlite: AsyncEngine) -> None:
+    db = Database(sqlite)
+    with pytest.raises(OperationalError, match="readonly"):
+        async with db.read(bounded=True) as session:
+            await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+    async with db.read() as session:
+        assert (await session.execute(select(counter))).all() == []
+    await db.dispose()
+
+
+async def test_many_bounded_reads_at_once_share_the_pool(sqlite: AsyncEngine) -> None:
+    db = Database(sqlite)
+    async with db.write() as session:
+        await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+
+    async def read() -> int:
+        async with db.read(bounded=True) as session:
+            await asyncio.sleep(0.01)  # hold the connection across an await, as a handler does
+            return len((await session.execute(select(counter))).all())
+
+    assert await asyncio.gather(*(read() for _ in range(100))) == [1] * 100
+    await db.dispose()
+
+
+async def test_in_memory_databases_read_through_the_one_engine() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    db = Database(engine)
+    async with db.read(bounded=True) as session:
+        assert await thread_of(session) != threading.get_ident()
+    await db.dispose()
