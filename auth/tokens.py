@@ -26,6 +26,7 @@ ALGORITHM = "ES256"
 ACCESS = "kokous:access"
 SECOND_FACTOR = "kokous:second-factor"
 REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
+VERIFIED_TOKENS = 4096  # claims of recently verified tokens kept per process (a few MB at most)
 
 
 def assert_crypto_backend() -> None:
@@ -59,6 +60,7 @@ class TokenService:
         self.public_pem = public.decode()
         self.key_id = _thumbprint(public)
         self.issuer = issuer
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
 
     @classmethod
     def load_or_create(cls, path: Path, *, issuer: str) -> TokenService:
@@ -82,21 +84,18 @@ class TokenService:
         )
 
     def decode(self, token: str, *, audience: str, now: datetime) -> Claims:
-        """Verify signature, algorithm, issuer, audience and lifetime; raise NotAuthenticated otherwise."""
-        try:
-            header = jwt.get_unverified_header(token)
-            if header.get("alg") != ALGORITHM or header.get("kid") != self.key_id:
-                raise NotAuthenticated("The sign-in token is not valid.")
-            claims = jwt.decode(
-                token,
-                self.public_pem,
-                algorithms=[ALGORITHM],
-                audience=audience,
-                issuer=self.issuer,
-                options={f"require_{name}": True for name in REQUIRED} | {"verify_exp": False, "leeway": 0},
-            )
-        except JOSEError as exc:
-            raise NotAuthenticated("The sign-in token is not valid.") from exc
+        """Verify signature, algorithm, issuer, audience and lifetime; raise NotAuthenticated otherwise.
+
+        A browser sends the same access token with every request until it expires, so the claims of
+        tokens whose signature has been verified are remembered by their exact text; the lifetime is
+        checked against `now` every time.
+        """
+        claims = self._verified.get((token, audience))
+        if claims is None:
+            claims = self._verify(token, audience)
+            if len(self._verified) >= VERIFIED_TOKENS:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[(token, audience)] = claims
         # Expiry against our clock (not the library's), so tests can move time.
         if now.timestamp() >= claims["exp"]:
             raise NotAuthenticated("The sign-in has expired. Please sign in again.")
@@ -111,6 +110,24 @@ class TokenService:
             expires_at=datetime.fromtimestamp(claims["exp"], now.tzinfo),
             extra=extra,
         )
+
+
+    def _verify(self, token: str, audience: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or header.get("kid") != self.key_id:
+                raise NotAuthenticated("The sign-in token is not valid.")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.public_pem,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.issuer,
+                options={f"require_{name}": True for name in REQUIRED} | {"verify_exp": False, "leeway": 0},
+            )
+        except JOSEError as exc:
+            raise NotAuthenticated("The sign-in token is not valid.") from exc
+        return claims
 
 
 def _thumbprint(public_pem: bytes) -> str:

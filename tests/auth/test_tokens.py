@@ -122,3 +122,36 @@ def test_token_from_another_key_is_refused(tmp_path: Path, tokens: TokenService,
     stranger = TokenService.load_or_create(tmp_path / "other.pem", issuer=ISSUER)
     with pytest.raises(NotAuthenticated):
         tokens.decode(issue(stranger, clock), audience=ACCESS, now=clock())
+
+
+def test_a_remembered_token_still_expires_and_stays_bound_to_its_audience(
+    tokens: TokenService, clock: FixedClock
+) -> None:
+    """Verified tokens are remembered by their text; lifetime and audience are still checked each time."""
+    token = issue(tokens, clock)
+    assert tokens.decode(token, audience=ACCESS, now=clock()).subject == "7"
+    assert tokens.decode(token, audience=ACCESS, now=clock()).subject == "7"
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(token, audience=SECOND_FACTOR, now=clock())
+    clock.advance(minutes=10)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode(token, audience=ACCESS, now=clock())
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    header, payload, signature = issue(tokens, clock).split(".")
+    tokens.decode(f"{header}.{payload}.{signature}", audience=ACCESS, now=clock())
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    with pytest.raises(NotAuthenticated):
+        tokens.decode(f"{header}.{b64(claims | {'sub': '1'})}.{signature}", audience=ACCESS, now=clock())
+
+
+def test_the_memory_of_verified_tokens_is_bounded(
+    tokens: TokenService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auth.tokens.VERIFIED_TOKENS", 3)
+    issued = [issue(tokens, clock) for _ in range(5)]
+    for token in issued:
+        tokens.decode(token, audience=ACCESS, now=clock())
+    assert len(tokens._verified) == 3
+    assert tokens.decode(issued[0], audience=ACCESS, now=clock()).subject == "7"  # verified again
