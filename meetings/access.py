@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Date, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import Role
@@ -78,7 +78,7 @@ class Viewer:
 PUBLIC = Viewer()
 
 
-def active_on(on: date) -> ColumnElement[bool]:
+def active_on(on: date | ColumnElement[date]) -> ColumnElement[bool]:
     return (
         (Membership.term_start <= on)
         & or_(Membership.term_end.is_(None), Membership.term_end >= on)
@@ -86,14 +86,15 @@ def active_on(on: date) -> ColumnElement[bool]:
     )
 
 
+_ROLES_ON = select(Membership.body_id, Membership.role).where(
+    Membership.user_id == bindparam("user_id"), active_on(bindparam("on", type_=Date))
+)
+
+
 async def viewer_for(session: AsyncSession, principal: Principal | None, *, on: date) -> Viewer:
     if principal is None:
         return PUBLIC
-    rows = await session.execute(
-        select(Membership.body_id, Membership.role).where(
-            Membership.user_id == principal.user_id, active_on(on)
-        )
-    )
+    rows = await session.execute(_ROLES_ON, {"user_id": principal.user_id, "on": on})
     roles: dict[int, set[MemberRole]] = {}
     for body_id, role in rows:
         roles.setdefault(body_id, set()).add(MemberRole(role))
@@ -121,12 +122,19 @@ def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:
     return viewer.reads(meeting.body_id) or (meeting.is_public and meeting.status == MeetingStatus.CALLED)
 
 
+# The meeting with its body in one statement: the body then comes from the session's identity map.
+_MEETING_AND_BODY = (
+    select(Meeting, Body).join(Body, Body.id == Meeting.body_id).where(Meeting.id == bindparam("meeting_id"))
+)
+
+
 async def access_meeting(
     session: AsyncSession, viewer: Viewer, meeting_id: int, *, manage: bool = False
 ) -> Meeting:
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None:
+    found = (await session.execute(_MEETING_AND_BODY, {"meeting_id": meeting_id})).first()
+    if found is None:
         raise NotFound("No such meeting.")
+    meeting: Meeting = found[0]
     if not meeting_visible(viewer, meeting) or (manage and not viewer.manages(meeting.body_id)):
         raise Hidden("No such meeting.")
     return meeting

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
@@ -222,17 +222,25 @@ async def agenda(session: AsyncSession, viewer: Viewer, meeting: Meeting) -> Age
     )
 
 
+async def item_view(session: AsyncSession, viewer: Viewer, meeting: Meeting, item: AgendaItem) -> ItemView:
+    """One item shaped for this viewer exactly as on the agenda; the caller has checked access."""
+    attachments = await _attachments(session, [item.id])
+    declarations = await _declarations(session, [item.id])
+    people = {item.presenter_id} if item.presenter_id else set()
+    names = await _names(session, people | {d.user_id for d in declarations[item.id]})
+    return _item_view(viewer, meeting, item, attachments[item.id], declarations[item.id], names)
+
+
+_SIGNATURE = (
+    select(func.count(), func.max(Disqualification.declared_at), func.max(Disqualification.withdrawn_at))
+    .join(AgendaItem, Disqualification.item_id == AgendaItem.id)
+    .where(AgendaItem.meeting_id == bindparam("meeting_id"))
+)
+
+
 async def declarations_signature(session: AsyncSession, meeting_id: int) -> tuple[int, str, str]:
     """Changes whenever a declaration for the meeting's items is made or withdrawn (for page caches)."""
-    row = (
-        await session.execute(
-            select(
-                func.count(), func.max(Disqualification.declared_at), func.max(Disqualification.withdrawn_at)
-            )
-            .join(AgendaItem, Disqualification.item_id == AgendaItem.id)
-            .where(AgendaItem.meeting_id == meeting_id)
-        )
-    ).one()
+    row = (await session.execute(_SIGNATURE, {"meeting_id": meeting_id})).one()
     return int(row[0]), str(row[1]), str(row[2])
 
 

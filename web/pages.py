@@ -13,6 +13,7 @@ from auth.queries import Principal
 from core.errors import KokousError
 from meetings.rules import Problem
 from web import i18n
+from web.cache import CachedPage
 from web.security import CSRF_COOKIE, LANG_COOKIE, new_csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,15 +73,19 @@ def render_page(
     )
 
 
-# Stands for the CSRF token in a cached rendering; tokens are URL-safe base64, so a plain replace is safe.
+# Stands for the CSRF token in a cached rendering; tokens are URL-safe base64, so nothing needs escaping.
 CSRF_SLOT = "kokous-csrf-slot-0f6c"
 
 
-def rendered(request: Request[Any, Any, Any], page: str, *, status_code: int = 200) -> Response[str]:
+def cacheable(request: Request[Any, Any, Any], template: str, context: dict[str, Any]) -> CachedPage:
+    """A rendering to keep in the page cache: the CSRF token is left as a slot for `rendered`."""
+    return CachedPage.of(render_page(request, template, context, csrf=CSRF_SLOT), CSRF_SLOT)
+
+
+def rendered(request: Request[Any, Any, Any], page: CachedPage, *, status_code: int = 200) -> Response[bytes]:
     """A page rendered earlier, with this browser's CSRF token (and cookie, if it has none yet)."""
     cookies: list[Cookie] = []
-    token = _csrf(request, cookies)
-    body = page.replace(CSRF_SLOT, token) if CSRF_SLOT in page else page
+    body = page.fill(_csrf(request, cookies))
     return Response(body, status_code=status_code, cookies=cookies, media_type=MediaType.HTML)
 
 

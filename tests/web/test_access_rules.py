@@ -83,6 +83,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/bodies/{slug:str}/meetings"): SIGNED_IN,
     ("GET", "/meetings/{meeting_id:int}"): BODY,
     ("GET", "/my/meetings"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw"): SIGNED_IN,
     ("GET", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,

@@ -324,7 +324,7 @@ async def test_declaration_error_keeps_the_input_and_names_the_field(town: Town,
         member, f"/meetings/{town.public}/items/{item}/disqualification", ground="other", explanation="  "
     )
     assert refused.status_code == 422
-    field = f"declare-{item}-explanation"
+    field = "declare-explanation"
     assert f'id="{field}-error"' in refused.text
     assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-hint {field}-error"', refused.text)
     assert re.search(r'<option value="other" selected>', refused.text)
@@ -339,9 +339,39 @@ async def test_secretary_alone_cannot_declare_and_items_stay_under_their_meeting
     secretary = await login("sakari")
     path = f"/meetings/{town.public}/items/{town.items[0]}/disqualification"
     assert (await post_form(secretary, path, ground="party")).status_code == 403
+    assert (await secretary.get(path, headers=HTML)).status_code == 403
     member = await login("liisa")
     wrong = f"/meetings/{town.closed}/items/{town.items[0]}/disqualification"
     assert (await post_form(member, wrong, ground="party")).status_code == 404
+    assert (await member.get(wrong, headers=HTML)).status_code == 404
+
+
+async def test_the_member_declares_on_a_page_of_its_own(
+    client: httpx.AsyncClient, town: Town, login: Login
+) -> None:
+    """R-DISQ-5: the agenda links to one form per item instead of carrying a form for every item."""
+    member = await login("liisa")
+    agenda = await member.get(f"/meetings/{town.public}", headers=HTML)
+    secret = town.items[1]
+    form_path = f"/meetings/{town.public}/items/{secret}/disqualification"
+    assert f'href="{form_path}"' in agenda.text
+    assert 'name="ground"' not in agenda.text
+    form = await member.get(form_path, headers=HTML)
+    assert form.status_code == 200
+    assert SECRET_TITLE in form.text
+    assert 'name="ground"' in form.text
+    assert 'name="csrf_token"' in form.text
+    assert fi("I or a person close to me is a party (HL 28 § 1 mom 1 k)") in form.text
+    assert (await post_form(member, form_path, ground="party")).status_code == 303
+    again = await member.get(form_path, headers=HTML)
+    assert fi("You have declared yourself disqualified:") in again.text
+    assert 'name="ground"' not in again.text
+    outsider = await login("olli")  # the public agenda mentions the item, so it is refused, not hidden
+    refused = await outsider.get(form_path, headers=HTML)
+    assert refused.status_code == 403
+    assert SECRET_TITLE not in refused.text
+    anonymous = await client.get(form_path, headers=HTML)
+    assert anonymous.status_code in (303, 401)
 
 
 async def test_my_meetings_lists_the_members_upcoming_meetings(

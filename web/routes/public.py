@@ -50,12 +50,13 @@ from meetings.queries import (
     body_members,
     declarations_signature,
     item_versions,
+    item_view,
     upcoming_for,
 )
 from meetings.rules import LOCAL
 from web import i18n
 from web.guards import principal_of, signed_in
-from web.pages import CSRF_SLOT, language_of, render, render_page, rendered
+from web.pages import cacheable, language_of, render, rendered
 from web.security import app_context
 
 Req = Request[Any, Any, Any]
@@ -226,7 +227,6 @@ async def meeting_context(
         name=body_name(body, language_of(request)),
         insider=insider,
         can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS),
-        grounds=[g.value for g in DisqualificationGround],  # HL 28 § 1 mom (R-DISQ-2)
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
     )
@@ -263,7 +263,7 @@ async def meeting_page(
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
     done: FromQuery[str] = "",
-) -> Response[str]:
+) -> Response[Any]:
     """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7).
 
     Renderings are cached by everything they show: anonymous readers share one per agenda version and
@@ -297,7 +297,7 @@ async def meeting_page(
     page = cache.get(key)
     if page is None:
         context = await meeting_context(request, session, viewer, meeting)
-        page = render_page(request, "meeting.html", context, csrf=CSRF_SLOT)
+        page = cacheable(request, "meeting.html", context)
         cache.put(key, page)
     return rendered(request, page)
 
@@ -337,6 +337,44 @@ def _declarer(viewer: Viewer, meeting: Meeting) -> None:
         raise Forbidden("Only those who take part in handling the item declare a disqualification.")
 
 
+async def declaration_page(
+    request: Req,
+    session: AsyncSession,
+    viewer: Viewer,
+    item: AgendaItem,
+    meeting: Meeting,
+    *,
+    form: DeclarationForm | None = None,
+    error: ValidationFailed | None = None,
+) -> Response[str]:
+    body = await parent_row(session, Body, meeting.body_id)
+    context = page_context(
+        request,
+        meeting=meeting,
+        body=body,
+        name=body_name(body, language_of(request)),
+        item=await item_view(session, viewer, meeting, item),
+        grounds=[g.value for g in DisqualificationGround],  # HL 28 § 1 mom (R-DISQ-2)
+        form=form,
+        error=error,
+    )
+    return render(request, "declaration.html", context, status_code=422 if error else 200)
+
+
+@get("/meetings/{meeting_id:int}/items/{item_id:int}/disqualification", guards=[signed_in])
+async def declaration_form(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+) -> Response[str]:
+    """The form that declares a disqualification for one item in advance (R-DISQ-5)."""
+    item, meeting = await item_in(session, viewer, meeting_id, item_id)
+    _declarer(viewer, meeting)
+    return await declaration_page(request, session, viewer, item, meeting)
+
+
 @post("/meetings/{meeting_id:int}/items/{item_id:int}/disqualification", guards=[signed_in])
 async def declare(
     request: Req,
@@ -362,11 +400,7 @@ async def declare(
                 actor=principal.actor,
             )
     except ValidationFailed as exc:
-        meeting = await access_meeting(session, viewer, meeting_id)
-        context = await meeting_context(
-            request, session, viewer, meeting, failed=item_id, error=exc, form=data
-        )
-        return render(request, "meeting.html", context, status_code=422)
+        return await declaration_page(request, session, viewer, item, meeting, form=data, error=exc)
     return Redirect(f"/meetings/{meeting_id}?done=declared#item-{item_id}", status_code=303)
 
 
@@ -474,5 +508,14 @@ async def body_feed(
 
 public_router = Router(
     path="/",
-    route_handlers=[bodies_page, body_page, body_feed, meeting_page, my_meetings_page, declare, withdraw],
+    route_handlers=[
+        bodies_page,
+        body_page,
+        body_feed,
+        meeting_page,
+        my_meetings_page,
+        declaration_form,
+        declare,
+        withdraw,
+    ],
 )
