@@ -122,21 +122,29 @@ def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:
     return viewer.reads(meeting.body_id) or (meeting.is_public and meeting.status == MeetingStatus.CALLED)
 
 
-# The meeting with its body in one statement: the body then comes from the session's identity map.
 _MEETING_AND_BODY = (
     select(Meeting, Body).join(Body, Body.id == Meeting.body_id).where(Meeting.id == bindparam("meeting_id"))
 )
 
 
-async def access_meeting(
+async def access_meeting_and_body(
     session: AsyncSession, viewer: Viewer, meeting_id: int, *, manage: bool = False
-) -> Meeting:
+) -> tuple[Meeting, Body]:
+    """A meeting and its body in one statement (pages show both)."""
     found = (await session.execute(_MEETING_AND_BODY, {"meeting_id": meeting_id})).first()
     if found is None:
         raise NotFound("No such meeting.")
     meeting: Meeting = found[0]
+    body: Body = found[1]
     if not meeting_visible(viewer, meeting) or (manage and not viewer.manages(meeting.body_id)):
         raise Hidden("No such meeting.")
+    return meeting, body
+
+
+async def access_meeting(
+    session: AsyncSession, viewer: Viewer, meeting_id: int, *, manage: bool = False
+) -> Meeting:
+    meeting, _ = await access_meeting_and_body(session, viewer, meeting_id, manage=manage)
     return meeting
 
 

@@ -28,6 +28,7 @@ from meetings.access import (
     Viewer,
     access_item,
     access_meeting,
+    access_meeting_and_body,
     parent_row,
 )
 from meetings.actions import ITEM_FIELDS
@@ -270,12 +271,11 @@ async def meeting_page(
     language; a member's view also follows their roles and the body's declarations. The CSRF token is
     filled in per request.
     """
-    meeting = await access_meeting(session, viewer, meeting_id)
+    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
     if done:  # a one-off notice: not worth caching
         return render(
             request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
         )
-    body = await parent_row(session, Body, meeting.body_id)
     insider = viewer.reads(meeting.body_id)
     key = (
         "meeting",
