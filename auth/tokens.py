@@ -111,7 +111,6 @@ class TokenService:
             extra=extra,
         )
 
-
     def _verify(self, token: str, audience: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
