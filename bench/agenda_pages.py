@@ -738,11 +738,12 @@ class Instruments:
         self.time_sync(TokenService, "decode", "auth: token decode")
         self.time_async(security, "load_principal", "auth: load_principal")
         self.time_async(viewer, "viewer_for", "viewer_for")
+        self.time_async(public, "access_meeting_and_body", "access_meeting")
+        self.time_async(meetings, "access_meeting", "access_meeting")
         for module in (public, meetings):
-            self.time_async(module, "access_meeting", "access_meeting")
             self.time_async(module, "agenda", "agenda() (queries + shaping)")
         self.time_async(public, "meeting_context", "meeting_context (incl. agenda)")
-        self.time_sync(public, "render", "render (Jinja)")
+        self.time_sync(public, "cacheable", "render (Jinja)")
         self.time_sync(meetings, "agenda_out", "agenda_out (dataclasses.asdict)")
 
         def before(conn: Any, *_: Any) -> None:
@@ -953,7 +954,7 @@ def diagnosis_notes(found: Diagnosis) -> list[str]:
         if (tally := found.tallies.get(name)) and tally.requests:
             notes.append(
                 f"{name.removesuffix('-50')} page, {CLIENTS} at a time: {tally.connects} database "
-                f"connections opened for {tally.requests} requests (the pool keeps 5, closes the overflow); "
+                f"connections opened for {tally.requests} requests (each one a pool running short); "
                 f"{_ms(tally.seconds, tally.requests)} per request in the app"
             )
     for name in ("public", "member", "json", "public-50", "member-50"):
