@@ -44,6 +44,7 @@ class AuditAction(StrEnum):
     MEETING_CREATED = "meeting.created"
     MEETING_UPDATED = "meeting.updated"
     MEETING_CALL_SENT = "meeting.call_sent"
+    MEETING_CANCELLED = "meeting.cancelled"
     ITEM_ADDED = "item.added"
     ITEM_UPDATED = "item.updated"
     ITEM_REMOVED = "item.removed"

@@ -113,8 +113,11 @@ async def access_body(session: AsyncSession, viewer: Viewer, body_id: int) -> Bo
 
 
 def meeting_visible(viewer: Viewer, meeting: Meeting) -> bool:
-    """Drafts belong to the body's secretaries and chair; a sent call is listed for everyone."""
-    return meeting.status != MeetingStatus.DRAFT or viewer.calls(meeting.body_id)
+    """Drafts belong to the body's secretaries and chair; a sent call is listed for everyone.
+
+    A draft cancelled before its call stays theirs: nobody else ever learnt of it.
+    """
+    return meeting.call_sent_at is not None or viewer.calls(meeting.body_id)
 
 
 def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:

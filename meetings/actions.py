@@ -20,7 +20,15 @@ from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from meetings.access import active_on, parent_row
-from meetings.mail import CallNotice, ItemLine, Recipient, call_messages
+from meetings.mail import (
+    CallNotice,
+    ItemLine,
+    Mail,
+    Recipient,
+    call_messages,
+    cancel_messages,
+    update_messages,
+)
 from meetings.models import (
     AgendaItem,
     AgendaItemVersion,
@@ -422,12 +430,17 @@ async def do_create_meeting(session: AsyncSession, *, body: Body, spec: MeetingS
     return meeting
 
 
-async def do_update_meeting(
-    session: AsyncSession, *, meeting: Meeting, spec: MeetingSpec, actor: str
-) -> Meeting:
-    """Change time, place, mode or publicity; after the call the agenda version goes up.
+# A change to one of these after the call is sent to everyone called, with an updated invitation.
+INVITATION_FIELDS = frozenset({"starts_at", "ends_at", "place", "mode"})
 
-    Audit: meeting.updated. Idempotent when nothing changes.
+
+async def do_update_meeting(
+    session: AsyncSession, *, meeting: Meeting, spec: MeetingSpec, base_url: str, sender: str, actor: str
+) -> Meeting:
+    """Change time, place, mode or publicity; after the call the agenda version goes up, and a change of
+    time, place or mode queues the call again with an updated invitation (same UID, higher SEQUENCE).
+
+    Audit: meeting.updated with the number of e-mails queued. Idempotent when nothing changes.
     """
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition("A cancelled meeting cannot be changed.")
@@ -445,15 +458,18 @@ async def do_update_meeting(
     for key in changed:
         setattr(meeting, key, values[key])
     meeting.updated_at = _now(session)
+    queued = 0
     if meeting.status == MeetingStatus.CALLED:
         meeting.agenda_version += 1
         await _still_lawful(session, meeting)
+        if INVITATION_FIELDS.intersection(changed):
+            queued = await _queue_update_mail(session, meeting, tuple(changed), base_url, sender)
     await record(
         session,
         AuditAction.MEETING_UPDATED,
         actor=actor,
         subject=f"meeting:{meeting.id}",
-        data={"changed": changed, "agenda_version": meeting.agenda_version},
+        data={"changed": changed, "agenda_version": meeting.agenda_version, "recipients": queued},
     )
     return meeting
 
@@ -744,6 +760,7 @@ async def do_send_call(
         1,
         now,
     )
+    meeting.calendar_sequence += 1  # the first invitation: SEQUENCE 1
     queued = await _queue_call_mail(session, meeting, base_url, sender)
     await record(
         session,
@@ -756,10 +773,27 @@ async def do_send_call(
 
 
 async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: str, sender: str) -> int:
+    notice = await _notice(session, meeting, base_url, sender, with_items=True)
+    mails = call_messages(notice, await _recipients(session, meeting), sender=sender)
+    return _queue(session, meeting, "meeting.call", mails)
+
+
+async def _queue_update_mail(
+    session: AsyncSession, meeting: Meeting, changed: tuple[str, ...], base_url: str, sender: str
+) -> int:
+    meeting.calendar_sequence += 1
+    notice = await _notice(session, meeting, base_url, sender, with_items=True)
+    mails = update_messages(notice, await _recipients(session, meeting), sender=sender, changed=changed)
+    return _queue(session, meeting, "meeting.call_updated", mails)
+
+
+async def _notice(
+    session: AsyncSession, meeting: Meeting, base_url: str, sender: str, *, with_items: bool
+) -> CallNotice:
+    """The facts every message about the meeting states, with its invitation's current SEQUENCE."""
     body = await parent_row(session, Body, meeting.body_id)
-    items = await meeting_items(session, meeting)
-    now = _now(session)
-    notice = CallNotice(
+    items = await meeting_items(session, meeting) if with_items else []
+    return CallNotice(
         meeting_id=meeting.id,
         body_name=body.name,
         body_name_sv=body.name_sv or body.name,
@@ -770,9 +804,9 @@ async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: st
         place=meeting.place,
         mode=MeetingMode(meeting.mode),
         url=f"{base_url}/meetings/{meeting.id}",
-        sequence=meeting.agenda_version,
+        sequence=meeting.calendar_sequence,
         organizer=parseaddr(sender)[1] or sender,
-        sent_at=now,
+        sent_at=_now(session),
         items=tuple(
             ItemLine(
                 i.section,
@@ -783,13 +817,18 @@ async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: st
             for i in items
         ),
     )
-    recipients = [
-        Recipient(u.display_name, u.email) for u in await call_recipients(session, meeting) if u.email
-    ]
-    mails = call_messages(notice, recipients, sender=sender)
+
+
+async def _recipients(session: AsyncSession, meeting: Meeting) -> list[Recipient]:
+    return [Recipient(u.display_name, u.email) for u in await call_recipients(session, meeting) if u.email]
+
+
+def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]) -> int:
+    """One outbox row per e-mail, delivered after commit (mail.deliver_pending)."""
+    now = _now(session)
     session.add_all(
         OutboxMessage(
-            kind="meeting.call",
+            kind=kind,
             reference=f"meeting:{meeting.id}",
             recipient=m.recipient.email,
             subject=m.subject,
@@ -801,6 +840,59 @@ async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: st
         for m in mails
     )
     return len(mails)
+
+
+# ---- cancellation -------------------------------------------------------------------------------
+
+CANCELLABLE = frozenset({MeetingStatus.DRAFT, MeetingStatus.CALLED})
+REASON_MAX = 500  # Meeting.cancel_reason
+
+
+async def do_cancel_meeting(
+    session: AsyncSession, *, meeting: Meeting, reason: str, base_url: str, sender: str, actor: str
+) -> int:
+    """Cancel a draft or called meeting. After the call the reason is required, and everyone the call
+    goes to gets a bilingual cancellation whose METHOD:CANCEL part (same UID, higher SEQUENCE) removes
+    the event from their calendar; it names no item (R-PUB-7). Returns the number of e-mails queued.
+
+    Audit: meeting.cancelled. Not idempotent: a cancelled meeting is refused (InvalidTransition).
+    """
+    if meeting.status not in CANCELLABLE:
+        raise InvalidTransition("The meeting has already been cancelled.")
+    reason = reason.strip()
+    called = meeting.status == MeetingStatus.CALLED
+    if called and not reason:
+        raise ValidationFailed(
+            "Say why the meeting is cancelled: the reason is sent to everyone who got the call.",
+            field="reason",
+        )
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed("The reason can be at most {max} characters.", field="reason", max=REASON_MAX)
+    now = _now(session)
+    meeting.status, meeting.cancelled_at, meeting.cancel_reason, meeting.updated_at = (
+        MeetingStatus.CANCELLED,
+        now,
+        reason,
+        now,
+    )
+    queued = await _queue_cancel_mail(session, meeting, reason, base_url, sender) if called else 0
+    await record(
+        session,
+        AuditAction.MEETING_CANCELLED,
+        actor=actor,
+        subject=f"meeting:{meeting.id}",
+        data={"call_sent": called, "reason": reason, "recipients": queued},
+    )
+    return queued
+
+
+async def _queue_cancel_mail(
+    session: AsyncSession, meeting: Meeting, reason: str, base_url: str, sender: str
+) -> int:
+    meeting.calendar_sequence += 1
+    notice = await _notice(session, meeting, base_url, sender, with_items=False)
+    mails = cancel_messages(notice, await _recipients(session, meeting), sender=sender, reason=reason)
+    return _queue(session, meeting, "meeting.cancelled", mails)
 
 
 # ---- disqualification --------------------------------------------------------------------------

@@ -44,6 +44,12 @@ class Transport(Protocol):
     async def send(self, email: EmailMessage) -> None: ...
 
 
+def calendar_method(calendar: str) -> str:
+    """The iTIP method of an iCalendar text (RFC 5546), which the MIME part must repeat (RFC 6047 2.4)."""
+    found = re.search(r"^METHOD:([A-Z-]+)\r?$", calendar, re.MULTILINE)
+    return found.group(1) if found else "PUBLISH"
+
+
 def to_email(message: OutboxMessage, *, sender: str) -> EmailMessage:
     """The MIME message: text/plain, with the invitation as a text/calendar alternative when there is one.
 
@@ -59,7 +65,10 @@ def to_email(message: OutboxMessage, *, sender: str) -> EmailMessage:
     email.set_content(message.body, cte="quoted-printable")
     if message.calendar:
         email.add_alternative(
-            message.calendar, subtype="calendar", params={"method": "REQUEST"}, cte="base64"
+            message.calendar,
+            subtype="calendar",
+            params={"method": calendar_method(message.calendar)},
+            cte="base64",
         )
     return email
 

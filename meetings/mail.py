@@ -1,4 +1,4 @@
-"""The meeting call e-mail and its iCalendar invitation: frozen facts in, text out.
+"""The meeting call e-mail, its update and cancellation, and their iCalendar parts: frozen facts in, text out.
 
 E-mail is not a protected channel (R-MODE-2, R-PUB-7): a confidential item is only mentioned, never named.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,16 @@ WEEKDAYS_FI = ("maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "l
 WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 CONFIDENTIAL_FI = "Salassa pidettävä asia"
 CONFIDENTIAL_SV = "Sekretessbelagt ärende"
+# What an updated call names as changed, in the order the reader thinks of it.
+CHANGES_FI = {"starts_at": "aika", "ends_at": "aika", "place": "paikka", "mode": "kokoustapa"}
+CHANGES_SV = {"starts_at": "tid", "ends_at": "tid", "place": "plats", "mode": "mötesform"}
+
+
+class CalendarMethod(StrEnum):
+    """RFC 5546 methods: an invitation (new or updated) and its cancellation."""
+
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +57,7 @@ class CallNotice:
     place: str
     mode: MeetingMode
     url: str
-    sequence: int  # the agenda version: a calendar replaces the invitation only when it grows
+    sequence: int  # a calendar replaces or removes the event only when this grows (RFC 5545 3.8.7.4)
     organizer: str  # an e-mail address
     sent_at: datetime  # the invitation's DTSTAMP
     items: tuple[ItemLine, ...]
@@ -90,8 +101,30 @@ def call_messages(notice: CallNotice, recipients: list[Recipient], *, sender: st
     return [Mail(r, subject, body, icalendar(notice, r)) for r in recipients]
 
 
+def update_messages(
+    notice: CallNotice, recipients: list[Recipient], *, sender: str, changed: tuple[str, ...]
+) -> list[Mail]:
+    """The call again after its time, place or mode changed: the invitation replaces the earlier one."""
+    subject = _subject("Muutettu kokouskutsu / Ändrad möteskallelse", notice)
+    body = call_text(notice, sender=sender, changed=changed)
+    return [Mail(r, subject, body, icalendar(notice, r)) for r in recipients]
+
+
+def cancel_messages(
+    notice: CallNotice, recipients: list[Recipient], *, sender: str, reason: str
+) -> list[Mail]:
+    """The meeting will not be held: a METHOD:CANCEL part removes the event from calendars. Lists no items."""
+    subject = _subject("Kokous peruttu / Mötet inställt", notice)
+    body = cancel_text(notice, sender=sender, reason=reason)
+    return [Mail(r, subject, body, icalendar(notice, r, CalendarMethod.CANCEL, reason)) for r in recipients]
+
+
 def call_subject(notice: CallNotice) -> str:
-    subject = f"Kokouskutsu / Möteskallelse: {notice.title}, {local_fi(notice.starts_at)}"
+    return _subject("Kokouskutsu / Möteskallelse", notice)
+
+
+def _subject(lead: str, notice: CallNotice) -> str:
+    subject = f"{lead}: {notice.title}, {local_fi(notice.starts_at)}"
     return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1] + "…"
 
 
@@ -105,18 +138,58 @@ def local_sv(moment: datetime) -> str:
     return f"{local.day}.{local.month}.{local.year} kl. {local:%H.%M}"
 
 
-def call_text(notice: CallNotice, *, sender: str) -> str:
-    """Finnish first, then Swedish (the municipal practice for bilingual notices)."""
+def call_text(notice: CallNotice, *, sender: str, changed: tuple[str, ...] = ()) -> str:
+    """Finnish first, then Swedish (the municipal practice for bilingual notices).
+
+    `changed` names the fields of meeting.update that changed since the call: the text then says so.
+    """
+    return _bilingual(_finnish(notice, changed), _swedish(notice, changed), sender)
+
+
+def cancel_text(notice: CallNotice, *, sender: str, reason: str) -> str:
+    """The meeting's time and place, that it will not be held, and why; no items (e-mail is not protected)."""
+    fi = ["KOKOUS ON PERUTTU", f"{notice.body_name} {notice.number}/{notice.year}", "", *_when_fi(notice)]
+    fi += ["", "Kokousta ei pidetä."]
+    name = notice.body_name_sv or notice.body_name
+    sv = ["MÖTET HAR INSTÄLLTS", f"{name} {notice.number}/{notice.year}", "", *_when_sv(notice)]
+    sv += ["", "Mötet hålls inte."]
+    if reason:
+        fi.append(f"Syy: {reason}")
+        sv.append(f"Orsak: {reason}")
+    fi += ["", f"Kokouksen sivu: {notice.url}"]
+    sv += ["", f"Mötets sida: {notice.url}"]
+    return _bilingual(fi, sv, sender)
+
+
+def _bilingual(finnish: list[str], swedish: list[str], sender: str) -> str:
     rule = "-" * 60
-    return "\n".join([*_finnish(notice), "", rule, "", *_swedish(notice), "", rule, _footer(sender), ""])
+    return "\n".join([*finnish, "", rule, "", *swedish, "", rule, _footer(sender), ""])
 
 
-def _finnish(notice: CallNotice) -> list[str]:
+def _changes(names: dict[str, str], changed: tuple[str, ...]) -> str:
+    return ", ".join(
+        dict.fromkeys(names[c] for c in ("starts_at", "ends_at", "place", "mode") if c in changed)
+    )
+
+
+def _when_fi(notice: CallNotice) -> list[str]:
     start = notice.starts_at.astimezone(LOCAL)
-    lines = ["KOKOUSKUTSU", f"{notice.body_name} {notice.number}/{notice.year}", ""]
-    lines.append(f"Aika: {WEEKDAYS_FI[start.weekday()]} {local_fi(start)}{_until(notice)}")
-    if notice.place:
-        lines.append(f"Paikka: {notice.place}")
+    lines = [f"Aika: {WEEKDAYS_FI[start.weekday()]} {local_fi(start)}{_until(notice)}"]
+    return [*lines, f"Paikka: {notice.place}"] if notice.place else lines
+
+
+def _when_sv(notice: CallNotice) -> list[str]:
+    start = notice.starts_at.astimezone(LOCAL)
+    lines = [f"Tid: {WEEKDAYS_SV[start.weekday()]} {local_sv(start)}{_until(notice)}"]
+    return [*lines, f"Plats: {notice.place}"] if notice.place else lines
+
+
+def _finnish(notice: CallNotice, changed: tuple[str, ...]) -> list[str]:
+    heading = "MUUTETTU KOKOUSKUTSU" if changed else "KOKOUSKUTSU"
+    lines = [heading, f"{notice.body_name} {notice.number}/{notice.year}", ""]
+    if changed:
+        lines += [f"Kokouksen tiedot ovat muuttuneet ({_changes(CHANGES_FI, changed)}).", ""]
+    lines += _when_fi(notice)
     lines += ["", _mode_fi(notice), "", "Käsiteltävät asiat (käsitellään kokouksessa, ellei toisin mainita):"]
     for item in notice.items:
         lines.append(f"§ {item.section} {CONFIDENTIAL_FI if item.is_confidential else item.title}")
@@ -127,13 +200,13 @@ def _finnish(notice: CallNotice) -> list[str]:
     return lines
 
 
-def _swedish(notice: CallNotice) -> list[str]:
-    start = notice.starts_at.astimezone(LOCAL)
+def _swedish(notice: CallNotice, changed: tuple[str, ...]) -> list[str]:
     name = notice.body_name_sv or notice.body_name
-    lines = ["MÖTESKALLELSE", f"{name} {notice.number}/{notice.year}", ""]
-    lines.append(f"Tid: {WEEKDAYS_SV[start.weekday()]} {local_sv(start)}{_until(notice)}")
-    if notice.place:
-        lines.append(f"Plats: {notice.place}")
+    heading = "ÄNDRAD MÖTESKALLELSE" if changed else "MÖTESKALLELSE"
+    lines = [heading, f"{name} {notice.number}/{notice.year}", ""]
+    if changed:
+        lines += [f"Mötets uppgifter har ändrats ({_changes(CHANGES_SV, changed)}).", ""]
+    lines += _when_sv(notice)
     lines += ["", _mode_sv(notice), "", "Ärenden (behandlas på mötet om inte annat anges):"]
     for item in notice.items:
         lines.append(f"§ {item.section} {CONFIDENTIAL_SV if item.is_confidential else item.title}")
@@ -185,26 +258,36 @@ def _footer(sender: str) -> str:
     )
 
 
-def icalendar(notice: CallNotice, recipient: Recipient) -> str:
-    """An RFC 5545 METHOD:REQUEST invitation for one attendee, with CRLF line ends and folded lines."""
+def icalendar(
+    notice: CallNotice,
+    recipient: Recipient,
+    method: CalendarMethod = CalendarMethod.REQUEST,
+    reason: str = "",
+) -> str:
+    """An RFC 5545 invitation (REQUEST) or cancellation (CANCEL, RFC 5546 3.2.5) for one attendee.
+
+    CRLF line ends and folded lines; the UID is the meeting's, so each message acts on the same event.
+    """
     host = urlsplit(notice.url).hostname or "localhost"
+    cancel = method == CalendarMethod.CANCEL
+    description = _cancel_description(reason) if cancel else _description(notice)
     lines = [
         "BEGIN:VCALENDAR",
         f"PRODID:{PRODID}",
         "VERSION:2.0",
         "CALSCALE:GREGORIAN",
-        "METHOD:REQUEST",
+        f"METHOD:{method}",
         "BEGIN:VEVENT",
         f"UID:meeting-{notice.meeting_id}@{host}",
         f"DTSTAMP:{utc_stamp(notice.sent_at)}",
         f"DTSTART:{utc_stamp(notice.starts_at)}",
         f"DTEND:{utc_stamp(notice.end)}",
         f"SEQUENCE:{notice.sequence}",
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
+        "STATUS:CANCELLED" if cancel else "STATUS:CONFIRMED",
+        "TRANSP:TRANSPARENT" if cancel else "TRANSP:OPAQUE",
         f"SUMMARY:{escape_text(notice.title)}",
         f"LOCATION:{escape_text(notice.place or notice.url)}",
-        f"DESCRIPTION:{escape_text(_description(notice))}",
+        f"DESCRIPTION:{escape_text(description)}",
         f"URL:{notice.url}",
         f"ORGANIZER;CN={param_value(notice.body_name)}:mailto:{notice.organizer}",
         f"ATTENDEE;CN={param_value(recipient.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
@@ -217,6 +300,11 @@ def icalendar(notice: CallNotice, recipient: Recipient) -> str:
 
 def _description(notice: CallNotice) -> str:
     return f"{_mode_fi(notice)}\n\n{_mode_sv(notice)}"
+
+
+def _cancel_description(reason: str) -> str:
+    cancelled = "Kokous on peruttu.\nMötet har inställts."
+    return f"{cancelled}\n\n{reason}" if reason else cancelled
 
 
 def utc_stamp(moment: datetime) -> str:

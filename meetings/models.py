@@ -168,6 +168,10 @@ class Meeting(Base):
     first_section: Mapped[int] = mapped_column(Integer, default=1)  # the first item's § number
     agenda_version: Mapped[int] = mapped_column(Integer, default=0)
     call_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The SEQUENCE of the last calendar invitation sent (RFC 5545 3.8.7.4): each later one must be higher.
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -260,7 +264,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    calendar: Mapped[str | None] = mapped_column(Text)  # an iCalendar METHOD:REQUEST part
+    calendar: Mapped[str | None] = mapped_column(Text)  # an iCalendar METHOD:REQUEST or METHOD:CANCEL part
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,9 +15,11 @@ from meetings.mail import (
     ItemLine,
     Recipient,
     call_messages,
+    cancel_messages,
     escape_text,
     fold_line,
     icalendar,
+    update_messages,
 )
 from meetings.models import MeetingMode
 
@@ -276,3 +278,52 @@ def test_in_person_meeting_has_no_join_wording() -> None:
 
     assert "sähköisesti" not in body
     assert "Esityslista: https://kokous.test/meetings/12" in body
+
+
+def test_cancellation_names_no_item_and_gives_the_reason_in_both_languages() -> None:
+    """R-PUB-7: a cancellation lists no items at all, so not even a confidential one's mention."""
+    mail = cancel_messages(notice(), [AINO], sender=SENDER, reason="Päätösvaltaisuus ei täyty.")[0]
+
+    assert (
+        mail.subject
+        == "Kokous peruttu / Mötet inställt: Kunnanhallitus / Kommunstyrelsen 3/2026, 4.12.2026 klo 16.00"
+    )
+    assert mail.body.index("KOKOUS ON PERUTTU") < mail.body.index("MÖTET HAR INSTÄLLTS")
+    assert "Aika: perjantai 4.12.2026 klo 16.00" in mail.body
+    assert "Tid: fredag 4.12.2026 kl. 16.00" in mail.body
+    assert "Syy: Päätösvaltaisuus ei täyty." in mail.body
+    assert "Orsak: Päätösvaltaisuus ei täyty." in mail.body
+    for text in (mail.body, unfold(mail.calendar)):
+        assert "Talousarvio" not in text
+        assert "Virkasuhteen" not in text
+        assert "§" not in text
+
+
+def test_cancellation_removes_the_event() -> None:
+    """RFC 5546 3.2.5: METHOD:CANCEL with the event's UID, a higher SEQUENCE and STATUS:CANCELLED."""
+    invitation = event_of(icalendar(notice(), AINO))
+    mail = cancel_messages(notice(sequence=5), [AINO], sender=SENDER, reason="Siirtyy.")[0]
+    calendar = Calendar.from_ical(mail.calendar)
+    event = event_of(mail.calendar)
+
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert event["UID"] == invitation["UID"]
+    assert event.decoded("SEQUENCE") > invitation.decoded("SEQUENCE")
+    assert str(event["ATTENDEE"]) == "mailto:aino@example.test"
+    assert "Siirtyy." in str(event["DESCRIPTION"])
+
+
+def test_updated_call_says_what_changed_and_invites_again() -> None:
+    mail = update_messages(
+        notice(sequence=5), [AINO], sender=SENDER, changed=("ends_at", "place", "starts_at")
+    )[0]
+
+    assert mail.subject.startswith("Muutettu kokouskutsu / Ändrad möteskallelse: Kunnanhallitus")
+    assert mail.body.index("MUUTETTU KOKOUSKUTSU") < mail.body.index("ÄNDRAD MÖTESKALLELSE")
+    assert "Kokouksen tiedot ovat muuttuneet (aika, paikka)." in mail.body
+    assert "Mötets uppgifter har ändrats (tid, plats)." in mail.body
+    assert "§ 13 Salassa pidettävä asia" in mail.body
+    assert "Virkasuhteen" not in mail.body
+    assert str(Calendar.from_ical(mail.calendar)["METHOD"]) == "REQUEST"
+    assert event_of(mail.calendar).decoded("SEQUENCE") == 5

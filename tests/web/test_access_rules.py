@@ -70,6 +70,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/items/{item_id:int}/versions"): BODY,
     ("GET", "/api/meetings/{meeting_id:int}/call"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/call"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("GET", "/api/my/meetings"): SIGNED_IN,
     ("POST", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("DELETE", "/api/items/{item_id:int}/disqualification"): SIGNED_IN,
@@ -93,6 +94,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/move"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/remove"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/call"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")

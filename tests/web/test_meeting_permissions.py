@@ -142,6 +142,13 @@ CASES = [
      {}),
     ("check call", "GET", "/api/meetings/{draft}/call", None, {"secretary"}, 200, 404, {}),
     ("send call", "POST", "/api/meetings/{draft}/call", None, {"secretary"}, 200, 404, {}),
+    # The chair or secretary cancels, as they call; others see a called meeting, so are refused with 403.
+    ("cancel called meeting", "POST", "/api/meetings/{called}/cancel", {"reason": "Ei käsiteltäviä asioita."},
+     {"secretary"}, 200, 403, {}),
+    ("cancel draft", "POST", "/api/meetings/{draft}/cancel", {}, {"secretary"}, 200, 404, {}),
+    # The editor's form (a browser form: sent form-encoded), the body's secretary only.
+    ("cancel on the editor page", "POST", "/meetings/{called}/cancel",
+     {"reason": "Ei käsiteltäviä asioita.", "confirm": "yes"}, {"secretary"}, 303, 404, {}),
     ("remove item", "DELETE", "/api/items/{draft_item}", None, {"secretary"}, 204, 404, {}),
     ("versions of a closed item", "GET", "/api/items/{secret_item}/versions", None, READERS, 200, 404,
      {"anonymous": 404}),
@@ -186,9 +193,11 @@ async def test_route_allows_exactly_its_roles(
     payload = None
     if body is not None:
         payload = {k: _value(v, world) for k, v in body.items()}
+    # API routes take JSON; the pages' routes take what a browser form sends.
+    sent = {"json": payload} if path.startswith("/api/") else {"data": payload}
     # Each role tries in order; the allowed ones last, since success changes state (e.g. the call is sent).
     for role in sorted(ROLES, key=lambda r: r in allowed):
-        response = await client.request(method, _fill(path, world), headers=world.headers[role], json=payload)
+        response = await client.request(method, _fill(path, world), headers=world.headers[role], **sent)
         wanted = expect(role, allowed, ok, refused, overrides)
         assert response.status_code == wanted, f"{name}: {role} got {response.status_code}: {response.text}"
 

@@ -69,8 +69,23 @@ class ItemForm:
 
 
 @dataclass
+class AttachmentForm:
+    title: str = ""
+    is_public: str = ""
+    confidentiality_basis: str = ""
+    csrf_token: str = ""
+
+
+@dataclass
 class MoveForm:
     direction: str = ""
+    csrf_token: str = ""
+
+
+@dataclass
+class CancelForm:
+    reason: str = ""
+    confirm: str = ""  # the ticked box "yes": a cancellation cannot be undone
     csrf_token: str = ""
 
 
@@ -175,6 +190,9 @@ async def editor_context(
     draft = meeting.status == MeetingStatus.DRAFT
     context.update(
         draft=draft,
+        cancelled=meeting.status == MeetingStatus.CANCELLED,
+        cancel_reason=meeting.cancel_reason,
+        cancel_form=CancelForm(),
         problems=await actions.check_call(session, meeting) if draft else [],
         presenters=await presenters(session, meeting, rows, context["view"]),
         forms={row.id: item_form(row) for row in rows},
@@ -257,11 +275,21 @@ async def update_details(
     meeting_id: FromPath[int],
     data: URLEncodedBody[MeetingForm],
 ) -> Response[Any]:
+    """After the call a new time, place or mode is e-mailed with an updated invitation, after the commit."""
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    context = app_context(request)
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_update_meeting(session, meeting=meeting, spec=meeting_spec(data), actor=actor)
+        await actions.do_update_meeting(
+            session,
+            meeting=meeting,
+            spec=meeting_spec(data),
+            base_url=context.settings.base_url,
+            sender=default_sender(context.settings),
+            actor=actor,
+        )
+        on_commit(session, context.mail_waiting.set)
 
     return await attempt(
         request,
@@ -390,6 +418,37 @@ async def send_call(
     return await attempt(request, session, viewer, meeting_id, work, failed="call", done="call-sent")
 
 
+@post("/meetings/{meeting_id:int}/cancel", guards=[signed_in])
+async def cancel_meeting(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: URLEncodedBody[CancelForm],
+) -> Response[Any]:
+    """The editor's cancel form (the body's secretary only), with a box to tick; mail goes after commit."""
+    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    context = app_context(request)
+    actor = principal_of(request).actor
+    done = "meeting-cancelled-mailed" if meeting.call_sent_at else "meeting-cancelled"
+
+    async def work() -> None:
+        if data.confirm != "yes":
+            raise ValidationFailed("Tick the box to confirm that the meeting is cancelled.", field="confirm")
+        await actions.do_cancel_meeting(
+            session,
+            meeting=meeting,
+            reason=data.reason,
+            base_url=context.settings.base_url,
+            sender=default_sender(context.settings),
+            actor=actor,
+        )
+        on_commit(session, context.mail_waiting.set)
+
+    kept: dict[str, object] = {"cancel_form": data}
+    return await attempt(request, session, viewer, meeting_id, work, failed="cancel", done=done, kept=kept)
+
+
 @post(
     "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments",
     guards=[signed_in],
@@ -448,6 +507,7 @@ meeting_pages_router = Router(
         move_item,
         remove_item,
         send_call,
+        cancel_meeting,
         upload_attachment,
     ],
 )

@@ -79,6 +79,15 @@ class CallSentOut(msgspec.Struct):
     recipients: int
 
 
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""  # required once the call was sent: it goes to everyone called
+
+
+class CancelledOut(msgspec.Struct):
+    status: str
+    recipients: int
+
+
 class VersionOut(msgspec.Struct):
     version: int
     changed_at: datetime
@@ -147,9 +156,19 @@ async def update_meeting(
     meeting_id: FromPath[int],
     data: JSONBody[MeetingIn],
 ) -> dict[str, Any]:
+    """After the call a new time, place or mode is e-mailed with an updated invitation, after the commit."""
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
     spec = actions.MeetingSpec(**msgspec.structs.asdict(data))
-    await actions.do_update_meeting(session, meeting=meeting, spec=spec, actor=principal_of(request).actor)
+    context = app_context(request)
+    await actions.do_update_meeting(
+        session,
+        meeting=meeting,
+        spec=spec,
+        base_url=context.settings.base_url,
+        sender=default_sender(context.settings),
+        actor=principal_of(request).actor,
+    )
+    on_commit(session, context.mail_waiting.set)
     return agenda_out(await agenda(session, viewer, meeting))
 
 
@@ -263,6 +282,31 @@ async def send_call(
     return CallSentOut(meeting.status, sent)
 
 
+@post("/meetings/{meeting_id:int}/cancel", status_code=200, guards=[signed_in])
+async def cancel_meeting(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    data: JSONBody[CancelIn],
+) -> CancelledOut:
+    """The body's chair or secretary, as for the call; the cancellation e-mail goes after the commit."""
+    meeting = await access_meeting(session, viewer, meeting_id)
+    if not viewer.calls(meeting.body_id):
+        raise Forbidden("Only the body's chair or secretary cancels the meeting.")
+    context = app_context(request)
+    sent = await actions.do_cancel_meeting(
+        session,
+        meeting=meeting,
+        reason=data.reason,
+        base_url=context.settings.base_url,
+        sender=default_sender(context.settings),
+        actor=principal_of(request).actor,
+    )
+    on_commit(session, context.mail_waiting.set)
+    return CancelledOut(meeting.status, sent)
+
+
 @get("/my/meetings", guards=[signed_in])
 async def my_meetings(
     request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
@@ -322,6 +366,7 @@ meetings_router = Router(
         versions,
         check_call,
         send_call,
+        cancel_meeting,
         my_meetings,
         declare,
         withdraw,
