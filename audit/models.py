@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     AGENDA_REORDERED = "agenda.reordered"
     ATTACHMENT_ADDED = "attachment.added"
     ATTACHMENT_REMOVED = "attachment.removed"
+    ATTACHMENT_UPDATED = "attachment.updated"
     DISQUALIFICATION_DECLARED = "disqualification.declared"
     DISQUALIFICATION_WITHDRAWN = "disqualification.withdrawn"
     MAIL_DELIVERED = "mail.delivered"

@@ -1,4 +1,5 @@
-"""Adding and removing the attachments of agenda items, each audited; the bytes live in meetings.storage."""
+"""Adding, changing and removing the attachments of agenda items, each audited; the bytes live in
+meetings.storage."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from audit.models import AuditAction
 from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import InvalidTransition, ValidationFailed
+from meetings.access import parent_row
 from meetings.actions import organisation
 from meetings.models import AgendaItem, Attachment, Meeting, MeetingStatus, Publicity
 
@@ -138,3 +140,53 @@ async def do_remove_attachment(
         subject=f"attachment:{attachment.id}",
         data={"item": f"item:{attachment.item_id}", "agenda_version": meeting.agenda_version},
     )
+
+
+async def do_update_attachment(
+    session: AsyncSession,
+    *,
+    attachment: Attachment,
+    title: str,
+    is_public: bool,
+    confidentiality_basis: str,
+    actor: str,
+) -> Attachment:
+    """Change an attachment's title and publicity under the rules of an upload: a confidential attachment
+    needs its legal basis (R-MIN-3), and an attachment of a wholly confidential item cannot be public
+    (R-PUB-2, R-PUB-7). Refused for a removed attachment and on a cancelled meeting. After the call the
+    meeting's agenda version goes up, so readers (and cached pages) see the change at once.
+
+    Audit: attachment.updated (the names of the changed fields). Idempotent when nothing changes.
+    """
+    if attachment.removed_at is not None:
+        raise InvalidTransition("A removed attachment cannot be changed.")
+    item = await parent_row(session, AgendaItem, attachment.item_id)
+    meeting = await parent_row(session, Meeting, item.meeting_id)
+    check_attachment(
+        item, meeting, title=title, is_public=is_public, confidentiality_basis=confidentiality_basis
+    )
+    values = {
+        "title": title.strip(),
+        "is_public": is_public,
+        "confidentiality_basis": "" if is_public else confidentiality_basis.strip(),
+    }
+    changed = sorted(k for k, v in values.items() if getattr(attachment, k) != v)
+    if not changed:
+        return attachment
+    for key in changed:
+        setattr(attachment, key, values[key])
+    _agenda_changed(meeting, session_clock(session)())
+    await record(
+        session,
+        AuditAction.ATTACHMENT_UPDATED,
+        actor=actor,
+        subject=f"attachment:{attachment.id}",
+        # Field names only: a title, like a file name, may itself be confidential.
+        data={
+            "item": f"item:{item.id}",
+            "changed": changed,
+            "is_public": attachment.is_public,
+            "agenda_version": meeting.agenda_version,
+        },
+    )
+    return attachment

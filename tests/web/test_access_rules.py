@@ -78,6 +78,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/items/{item_id:int}/attachments"): SIGNED_IN,
     ("GET", "/api/attachments/{attachment_id:int}"): BODY,
     ("DELETE", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
+    ("PATCH", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
     ("GET", "/bodies"): PUBLIC,
     ("GET", "/bodies/{slug:str}"): PUBLIC,
     ("GET", "/bodies/{slug:str}/feed.atom"): PUBLIC,
@@ -96,6 +97,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/edit/call"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/attachments/{attachment_id:int}"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

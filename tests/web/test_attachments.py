@@ -1,4 +1,4 @@
-"""Attachments through the API: upload, download, refusals, integrity, who sees what, removal."""
+"""Attachments through the API: upload, download, refusals, integrity, who sees what, changes, removal."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from core.clock import FixedClock
 from meetings import actions
-from meetings.models import BodyKind, MemberRole, Publicity
+from meetings.models import BodyKind, Meeting, MeetingStatus, MemberRole, Publicity
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
 from web.context import AppContext
 
@@ -468,6 +468,198 @@ async def test_the_public_cannot_upload_or_remove(client: httpx.AsyncClient, wor
 
     assert (await upload(client, {}, world.public_item)).status_code == 401
     assert (await client.delete(f"/api/attachments/{attachment_id}")).status_code == 401
+
+
+# ---- changes -------------------------------------------------------------------------------------
+
+
+async def change(
+    client: httpx.AsyncClient, headers: dict[str, str], attachment_id: int, **fields: object
+) -> httpx.Response:
+    return await client.patch(f"/api/attachments/{attachment_id}", headers=headers, json=fields)
+
+
+async def agenda_version(client: httpx.AsyncClient, world: World, meeting_id: int) -> int:
+    response = await client.get(f"/api/meetings/{meeting_id}", headers=world.secretary)
+    version: int = response.json()["meeting"]["agenda_version"]
+    return version
+
+
+async def test_an_attachment_made_confidential_leaves_the_public_agenda_and_download(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    """R-PUB-7: what the public may no longer see disappears at once, from cached pages too."""
+    attachment_id = await uploaded(client, world, world.public_item, title="Liitekartta")
+    page = await client.get(f"/meetings/{world.public_meeting}")
+    assert "Liitekartta" in page.text
+    assert f"/api/attachments/{attachment_id}" in page.text
+    public_copy = await client.get(f"/api/attachments/{attachment_id}")
+    assert public_copy.status_code == 200
+    version = await agenda_version(client, world, world.public_meeting)
+
+    response = await change(
+        client, world.secretary, attachment_id, is_public=False, confidentiality_basis=f" {BASIS} "
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["title"], body["is_public"], body["confidentiality_basis"]) == ("Liitekartta", False, BASIS)
+    [updated] = await audit_entries(context, "attachment.updated")
+    assert updated.actor.startswith("user:")
+    assert updated.subject == f"attachment:{attachment_id}"
+    assert json.loads(updated.data) == {
+        "item": f"item:{world.public_item}",
+        "changed": ["confidentiality_basis", "is_public"],
+        "is_public": False,
+        "agenda_version": version + 1,
+    }
+    assert await agenda_version(client, world, world.public_meeting) == version + 1
+    page = await client.get(f"/meetings/{world.public_meeting}")
+    assert page.status_code == 200
+    assert "Liitekartta" not in page.text
+    assert f"/api/attachments/{attachment_id}" not in page.text
+    assert await agenda_attachments(client, world.public_meeting, {}) == []
+    assert (await client.get(f"/api/attachments/{attachment_id}")).status_code == 404
+    revalidated = await client.get(
+        f"/api/attachments/{attachment_id}", headers={"if-none-match": public_copy.headers["etag"]}
+    )
+    assert revalidated.status_code == 404  # a public cache asking again gets no 304
+    kept = await client.get(f"/api/attachments/{attachment_id}", headers=world.member)
+    assert (kept.status_code, kept.headers["cache-control"]) == (200, "private, no-store")
+
+
+async def test_an_attachment_made_public_and_renamed_drops_its_legal_basis(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item, is_public="false", basis=BASIS)
+
+    response = await change(client, world.secretary, attachment_id, title="  Asemapiirros ", is_public=True)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["title"], body["is_public"], body["confidentiality_basis"]) == ("Asemapiirros", True, "")
+    [updated] = await audit_entries(context, "attachment.updated")
+    data = json.loads(updated.data)
+    assert data["changed"] == ["confidentiality_basis", "is_public", "title"]
+    assert "Asemapiirros" not in updated.data
+    assert (await client.get(f"/api/attachments/{attachment_id}")).content == PDF
+
+
+async def test_a_change_before_the_call_keeps_the_agenda_version(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.draft_item)
+
+    response = await change(client, world.secretary, attachment_id, title="Luonnoksen liite")
+
+    assert response.status_code == 200
+    [updated] = await audit_entries(context, "attachment.updated")
+    assert json.loads(updated.data)["agenda_version"] == 0
+
+
+async def test_an_unchanged_attachment_records_nothing(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item, is_public="false", basis=BASIS)
+    version = await agenda_version(client, world, world.public_meeting)
+
+    for fields in ({}, {"title": "Liite 1 ", "is_public": False, "confidentiality_basis": BASIS}):
+        response = await change(client, world.secretary, attachment_id, **fields)
+        assert response.status_code == 200, response.text
+
+    assert await audit_entries(context, "attachment.updated") == []
+    assert await agenda_version(client, world, world.public_meeting) == version
+
+
+@pytest.mark.parametrize(
+    ("item", "uploaded_as", "fields", "field"),
+    [
+        ("public_item", {}, {"is_public": False}, "confidentiality_basis"),  # R-MIN-3
+        ("public_item", {}, {"is_public": False, "confidentiality_basis": "  "}, "confidentiality_basis"),
+        (
+            "confidential_item",
+            {"is_public": "false", "basis": BASIS},
+            {"is_public": True},
+            "is_public",
+        ),  # R-PUB-2
+        ("public_item", {}, {"title": "   "}, "title"),
+        ("public_item", {}, {"title": "x" * 301}, "title"),
+    ],
+)
+async def test_a_change_breaking_a_rule_is_refused(
+    client: httpx.AsyncClient,
+    context: AppContext,
+    world: World,
+    item: str,
+    uploaded_as: dict[str, str],
+    fields: dict[str, object],
+    field: str,
+) -> None:
+    attachment_id = await uploaded(client, world, getattr(world, item), **uploaded_as)
+
+    response = await change(client, world.secretary, attachment_id, **fields)
+
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+    assert await audit_entries(context, "attachment.updated") == []
+    again = await change(client, world.secretary, attachment_id)  # nothing was changed
+    assert again.json()["title"] == "Liite 1"
+
+
+async def test_a_removed_attachment_cannot_be_changed(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+    await client.delete(f"/api/attachments/{attachment_id}", headers=world.secretary)
+
+    response = await change(client, world.secretary, attachment_id, title="Uusi")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "A removed attachment cannot be changed."
+    assert await audit_entries(context, "attachment.updated") == []
+
+
+async def test_a_cancelled_meetings_attachment_cannot_be_changed(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item)
+    async with context.db.write() as session:  # the state itself, however the meeting came to be cancelled
+        meeting = await session.get(Meeting, world.public_meeting)
+        assert meeting is not None
+        meeting.status = MeetingStatus.CANCELLED
+
+    response = await change(client, world.secretary, attachment_id, title="Uusi")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "A cancelled meeting's agenda cannot be changed."
+    assert await audit_entries(context, "attachment.updated") == []
+
+
+@pytest.mark.parametrize(
+    ("who", "fields", "status"),
+    [
+        ("member", {}, 403),
+        ("other_secretary", {}, 403),  # sees the public attachment like anyone, may not change it
+        ("other_secretary", {"is_public": "false", "basis": BASIS}, 404),
+    ],
+)
+async def test_only_the_bodys_secretary_changes(
+    client: httpx.AsyncClient,
+    context: AppContext,
+    world: World,
+    who: str,
+    fields: dict[str, str],
+    status: int,
+) -> None:
+    attachment_id = await uploaded(client, world, world.public_item, **fields)
+
+    response = await change(client, getattr(world, who), attachment_id, title="Ei saa")
+
+    assert response.status_code == status
+    assert (await change(client, {}, attachment_id, title="Ei saa")).status_code == 401
+    assert await audit_entries(context, "attachment.updated") == []
+    assert len(await audit_entries(context, "access.denied")) == 2
+    assert (await client.get(f"/api/attachments/{attachment_id}", headers=world.secretary)).status_code == 200
 
 
 # ---- removal -------------------------------------------------------------------------------------

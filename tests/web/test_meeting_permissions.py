@@ -18,6 +18,7 @@ from web.context import AppContext
 
 ROLES = ("admin", "secretary", "other_secretary", "member", "deputy", "outsider", "auditor", "anonymous")
 CONFIDENTIAL_TITLE = "Virkasuhteen päättäminen"
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
 @dataclass
@@ -32,6 +33,7 @@ class World:
     draft_item: int
     public_meeting_secret_item: int
     spare_user: int
+    attachment: int  # public, of the closed meeting's public item: the body sees it, nobody else
 
 
 async def _login(
@@ -104,9 +106,18 @@ async def world(client: httpx.AsyncClient, context: AppContext, clock: FixedCloc
         await _item(client, secretary, public),
         await _item(client, secretary, public, **confidential),
     ]
+    attached = await client.post(
+        f"/api/items/{ids[0]}/attachments",
+        headers=secretary,
+        files={"file": ("liite.pdf", PDF, "application/pdf")},
+        data={"title": "Liite", "is_public": "true"},
+    )
+    assert attached.status_code == 201, attached.text
     for meeting in (called, public):
         assert (await client.post(f"/api/meetings/{meeting}/call", headers=secretary)).status_code == 200
-    return World(headers, body, called, public, draft, ids[0], ids[1], ids[2], ids[4], spare.id)
+    return World(
+        headers, body, called, public, draft, ids[0], ids[1], ids[2], ids[4], spare.id, attached.json()["id"]
+    )
 
 
 READERS = {"secretary", "member", "deputy"}
@@ -150,6 +161,11 @@ CASES = [
     ("cancel on the editor page", "POST", "/meetings/{called}/cancel",
      {"reason": "Ei käsiteltäviä asioita.", "confirm": "yes"}, {"secretary"}, 303, 404, {}),
     ("remove item", "DELETE", "/api/items/{draft_item}", None, {"secretary"}, 204, 404, {}),
+    # The body sees the attachment, so its other members are refused (403); to everyone else it is hidden.
+    ("change attachment", "PATCH", "/api/attachments/{attachment}", {"title": "Liite 2"}, {"secretary"}, 200,
+     404, {"member": 403, "deputy": 403}),
+    ("change attachment on the editor page", "POST", "/meetings/{called}/attachments/{attachment}",
+     {"title": "Liite 2", "is_public": "true", "confidentiality_basis": ""}, {"secretary"}, 303, 404, {}),
     ("versions of a closed item", "GET", "/api/items/{secret_item}/versions", None, READERS, 200, 404,
      {"anonymous": 404}),
     # The secretary sees the item but takes no part in deciding it, so has nothing to declare.

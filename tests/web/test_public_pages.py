@@ -6,6 +6,7 @@ or the preparer's contact details (R-CALL-7, R-PUB-2, R-PUB-3, R-PUB-7); a close
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -681,6 +682,48 @@ async def test_editor_uploads_an_attachment_and_explains_a_refusal(
         files={"file": ("x.pdf", pdf, "application/pdf")},
     )
     assert sneaky.status_code == 404
+
+
+async def test_editor_changes_an_attachment_and_the_public_agenda_follows(
+    client: httpx.AsyncClient, context: AppContext, town: Town, login: Login
+) -> None:
+    """R-PUB-7: an attachment made confidential leaves the (cached) public agenda and the public download."""
+    assert PUBLIC_FILE in (await client.get(f"/meetings/{town.public}", headers=HTML)).text
+    async with context.db.read() as session:
+        query = select(Attachment.id).where(Attachment.filename == PUBLIC_FILE)
+        attachment = (await session.execute(query)).scalar_one()
+    secretary = await login("sakari")
+    editor = (await secretary.get(f"/meetings/{town.public}/edit", headers=HTML)).text
+    form_path = f"/meetings/{town.public}/attachments/{attachment}"
+    assert f'action="{form_path}"' in editor
+    fields = {"title": "Hankintailmoitus 2027", "is_public": "false"}
+
+    refused = await post_form(secretary, form_path, confidentiality_basis="", **fields)
+
+    assert refused.status_code == 422
+    basis = f"attachment-{attachment}-confidentiality-basis"
+    assert f'id="{basis}-error"' in refused.text
+    assert 'value="Hankintailmoitus 2027"' in refused.text  # the input is kept
+    assert '<option value="false" selected>' in refused.text
+    assert await audit_entries(context, "attachment.updated") == []
+
+    saved = await post_form(secretary, form_path, confidentiality_basis=SECRET_BASIS, **fields)
+
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"/meetings/{town.public}/edit?done=attachment-saved"
+    notice = await secretary.get(saved.headers["location"], headers=HTML)
+    assert shown("The attachment was saved.") in notice.text
+    assert "Hankintailmoitus 2027" in notice.text
+    [updated] = await audit_entries(context, "attachment.updated")
+    assert json.loads(updated.data)["changed"] == ["confidentiality_basis", "is_public", "title"]
+    public = await client.get(f"/meetings/{town.public}", headers=HTML)
+    assert PUBLIC_FILE not in public.text
+    assert f"/api/attachments/{attachment}" not in public.text
+    assert (await client.get(f"/api/attachments/{attachment}")).status_code == 404
+    member = await login("liisa")
+    forged = await post_form(member, form_path, title="Ei saa", is_public="true", confidentiality_basis="")
+    assert forged.status_code == 404
+    assert len(await audit_entries(context, "attachment.updated")) == 1
 
 
 async def test_cached_page_keeps_each_readers_navigation(

@@ -1,4 +1,5 @@
-"""Attachments of agenda items: the secretary uploads and removes them; readers download what they may see."""
+"""Attachments of agenda items: the secretary uploads, changes and removes them; readers download what they
+may see."""
 
 from __future__ import annotations
 
@@ -7,18 +8,24 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from litestar.types import HTTPRequestEvent, Receive, ReceiveMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, ValidationFailed
 from meetings.access import PUBLIC, Viewer, access_attachment, access_item, attachment_visible
-from meetings.attachments import attachment_limit, check_attachment, do_add_attachment, do_remove_attachment
+from meetings.attachments import (
+    attachment_limit,
+    check_attachment,
+    do_add_attachment,
+    do_remove_attachment,
+    do_update_attachment,
+)
 from meetings.models import AgendaItem, Attachment, Meeting
 from meetings.storage import (
     OCTET_STREAM,
@@ -68,6 +75,14 @@ def attachment_out(a: Attachment) -> AttachmentOut:
     )
 
 
+class AttachmentChange(msgspec.Struct, forbid_unknown_fields=True):
+    """A PATCH: the fields left out keep their values."""
+
+    title: str | None = None
+    is_public: bool | None = None
+    confidentiality_basis: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class UploadFields:
     upload: UploadFile
@@ -115,15 +130,21 @@ def _text(form: FormMultiDict, name: str) -> str:
     return value
 
 
+def public_flag(text: str) -> bool:
+    """A form's `is_public`: true or false, in the spellings browsers and scripts send."""
+    flag = text.strip().lower()
+    if flag not in TRUE | FALSE:
+        raise ValidationFailed("Say whether the attachment is public: true or false.", field="is_public")
+    return flag in TRUE
+
+
 def _fields(form: FormMultiDict) -> UploadFields:
     uploads = form.getall("file") if "file" in form else []
     if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
         raise ValidationFailed("Choose one file to upload.", field="file")
-    flag = _text(form, "is_public").strip().lower()
-    if flag not in TRUE | FALSE:
-        raise ValidationFailed("Say whether the attachment is public: true or false.", field="is_public")
+    is_public = public_flag(_text(form, "is_public"))
     title = _text(form, "title").strip() or clean_filename(uploads[0].filename)
-    return UploadFields(uploads[0], title, flag in TRUE, _text(form, "confidentiality_basis").strip())
+    return UploadFields(uploads[0], title, is_public, _text(form, "confidentiality_basis").strip())
 
 
 def _declared_type(upload: UploadFile) -> str:
@@ -252,8 +273,35 @@ async def remove_attachment(
     )
 
 
+@patch("/attachments/{attachment_id:int}", guards=[signed_in])
+async def update_attachment(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    attachment_id: FromPath[int],
+    data: JSONBody[AttachmentChange],
+) -> AttachmentOut:
+    """Change the title or the publicity of an attachment (the body's secretary); the file stays as it is."""
+    attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
+    if not viewer.manages(meeting.body_id):
+        raise Forbidden("Only the body's secretary changes attachments.")
+    await do_update_attachment(
+        session,
+        attachment=attachment,
+        title=attachment.title if data.title is None else data.title,
+        is_public=attachment.is_public if data.is_public is None else data.is_public,
+        confidentiality_basis=(
+            attachment.confidentiality_basis
+            if data.confidentiality_basis is None
+            else data.confidentiality_basis
+        ),
+        actor=principal_of(request).actor,
+    )
+    return attachment_out(attachment)
+
+
 attachments_router = Router(
     path="/api",
-    route_handlers=[add_attachment, download_attachment, remove_attachment],
+    route_handlers=[add_attachment, download_attachment, update_attachment, remove_attachment],
     tags=["attachments"],
 )

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import on_commit
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
 from meetings import actions
-from meetings.access import Viewer, access_item, access_meeting, parent_row
-from meetings.attachments import do_add_attachment
+from meetings.access import Hidden, Viewer, access_attachment, access_item, access_meeting, parent_row
+from meetings.attachments import do_add_attachment, do_update_attachment
 from meetings.delivery import default_sender
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
 from meetings.queries import AgendaView, agenda, body_members
@@ -30,7 +30,7 @@ from meetings.storage import TooLarge, UnsupportedType
 from web.errors import STATUS
 from web.guards import principal_of, signed_in
 from web.pages import render
-from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, store_upload
+from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
 from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
 from web.security import app_context
 from web.viewer import current_viewer
@@ -487,6 +487,40 @@ async def upload_attachment(
     return Redirect(f"/meetings/{meeting_id}/edit?done=attachment-added#item-{item_id}", status_code=303)
 
 
+@post("/meetings/{meeting_id:int}/attachments/{attachment_id:int}", guards=[signed_in])
+async def update_attachment(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    attachment_id: FromPath[int],
+    data: URLEncodedBody[AttachmentForm],
+) -> Response[Any]:
+    """The editor's form for an attachment's title and publicity; anyone but the body's secretary gets 404."""
+    attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
+    if meeting.id != meeting_id or not viewer.manages(meeting.body_id):
+        raise Hidden("No such attachment.")
+    actor = principal_of(request).actor
+
+    async def work() -> None:
+        is_public = public_flag(data.is_public)
+        await do_update_attachment(
+            session,
+            attachment=attachment,
+            title=data.title,
+            is_public=is_public,
+            confidentiality_basis=data.confidentiality_basis,
+            actor=actor,
+        )
+
+    # A removed attachment has no form on the page, so its refusal is shown above the agenda.
+    failed = "agenda" if attachment.removed_at is not None else f"attachment-{attachment_id}"
+    kept: dict[str, object] = {"kept_attachment": data}
+    return await attempt(
+        request, session, viewer, meeting_id, work, failed=failed, done="attachment-saved", kept=kept
+    )
+
+
 async def _editor_with_error(
     request: Req, session: AsyncSession, meeting_id: int, failed: str, error: KokousError
 ) -> Response[Any]:
@@ -509,5 +543,6 @@ meeting_pages_router = Router(
         send_call,
         cancel_meeting,
         upload_attachment,
+        update_attachment,
     ],
 )
