@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     DISQUALIFICATION_WITHDRAWN = "disqualification.withdrawn"
     MAIL_DELIVERED = "mail.delivered"
     MAIL_FAILED = "mail.failed"
+    MAIL_PURGED = "mail.purged"
 
 
 class AuditEntry(Base):

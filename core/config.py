@@ -20,6 +20,8 @@ class PasswordProfile:
 
 # Only for tests and benchmarks that are not about hashing: cheap and still argon2id.
 TEST_PASSWORD_PROFILE = PasswordProfile(time_cost=1, memory_cost_kib=8, parallelism=1)
+# Delivered e-mail, and e-mail given up, is deleted after this many days (it holds addresses and text).
+DEFAULT_OUTBOX_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Settings:
     password_profile: PasswordProfile = field(default_factory=PasswordProfile)
     hash_concurrency: int | None = None  # None: one per two cores
     log_level: str = "INFO"
+    outbox_days: int = DEFAULT_OUTBOX_DAYS
 
     @property
     def resolved_database_url(self) -> str:
@@ -59,6 +62,15 @@ class Settings:
         return f"{urlsplit(self.base_url).netloc}/audit"
 
 
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of days, at least 1 (got {text!r})")
+    return int(text)
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("KOKOUS_DATA_DIR", "var"))
@@ -73,4 +85,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         base_url=env.get("KOKOUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         password_profile=profile,
         log_level=env.get("KOKOUS_LOG_LEVEL", "INFO"),
+        outbox_days=_days(env, "KOKOUS_OUTBOX_DAYS", DEFAULT_OUTBOX_DAYS),
     )

@@ -1,4 +1,5 @@
-"""Delivering the outbox after commit: to an SMTP server, or into a folder of .eml files by default."""
+"""Delivering the outbox after commit (to an SMTP server, or into a folder of .eml files by default), and
+purging what is done with."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
+from core.clock import rfc3339
 from core.config import Settings
 from core.db import Database
 from meetings.models import OutboxMessage
@@ -232,6 +235,7 @@ async def _claim_next(db: Database) -> OutboxMessage | None:
         message = (await session.execute(query.with_for_update(skip_locked=True))).scalar_one_or_none()
         if message is not None:
             message.attempts = next_attempt(message.created_at, message.attempts, now)
+            message.last_attempt_at = now
         return message
 
 
@@ -265,3 +269,29 @@ def _subject(message: OutboxMessage) -> str:
 
 def _data(message: OutboxMessage) -> dict[str, object]:
     return {"kind": message.kind, "reference": message.reference, "attempts": message.attempts}
+
+
+def outbox_cutoff(settings: Settings, now: datetime) -> datetime:
+    """What is older than this may be purged: KOKOUS_OUTBOX_DAYS before now."""
+    return now - timedelta(days=settings.outbox_days)
+
+
+async def do_purge_outbox(session: AsyncSession, *, older_than: datetime, actor: str) -> int:
+    """Delete the messages delivered before `older_than`, and those given up whose last try began before it;
+    the rows hold addresses and mail text. A message still to be tried is never deleted. Returns how many.
+
+    Audit: mail.purged (how many and the cut-off, never an address), only when something was deleted.
+    Idempotent: a second purge with the same cut-off deletes and records nothing.
+    """
+    given_up = and_(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.attempts >= len(RETRY_SCHEDULE),
+        OutboxMessage.last_attempt_at < older_than,
+    )
+    statement = delete(OutboxMessage).where(or_(OutboxMessage.sent_at < older_than, given_up))
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    purged = cast("CursorResult[Any]", result).rowcount
+    if purged:
+        data = {"count": purged, "older_than": rfc3339(older_than)}
+        await record(session, AuditAction.MAIL_PURGED, actor=actor, subject="outbox", data=data)
+    return purged

@@ -268,6 +268,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the latest try began: a message given up is kept for KOKOUS_OUTBOX_DAYS after it.
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
     __table_args__ = (Index("ix_outbox_message_pending", "sent_at", "id"),)

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,14 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, begin_read
 from core.logging import configure_logging
-from meetings.delivery import default_sender, deliver_pending, transport_for
+from meetings.delivery import ACTOR as MAIL_ACTOR
+from meetings.delivery import (
+    default_sender,
+    deliver_pending,
+    do_purge_outbox,
+    outbox_cutoff,
+    transport_for,
+)
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.routes.attachments import attachments_router
@@ -49,6 +57,7 @@ from web.viewer import current_viewer, record_hidden
 log = logging.getLogger("kokous")
 STATIC = Path(__file__).parent / "static"
 CHECKPOINT_EVERY_SECONDS = 3600
+PURGE_OUTBOX_EVERY = timedelta(hours=1)
 
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
@@ -82,16 +91,34 @@ async def ws_health(socket: WebSocket[Any, Any, Any]) -> None:
             await socket.send_text("pong" if message == "ping" else message[:64])
 
 
+async def purge_outbox_when_due(context: AppContext, last: datetime | None) -> datetime:
+    """Delete old delivered and given-up e-mail at most once an hour (a failure waits its hour too);
+    returns when the purge last ran. Concurrent workers may each purge: a row is deleted once."""
+    now = context.db.clock()
+    if last is not None and now - last < PURGE_OUTBOX_EVERY:
+        return last
+    try:
+        async with context.db.write() as session:
+            cutoff = outbox_cutoff(context.settings, now)
+            await do_purge_outbox(session, older_than=cutoff, actor=MAIL_ACTOR)
+    except Exception:
+        log.exception("outbox purge failed")
+    return now
+
+
 async def _mail_loop(context: AppContext, interval: float) -> None:
-    """Deliver queued e-mail soon after it is committed, and retry failures on their schedule."""
+    """Deliver queued e-mail soon after it is committed, retry failures on their schedule, and purge the
+    outbox of old mail hourly."""
     transport = transport_for(context.settings)
     sender = default_sender(context.settings)
+    purged: datetime | None = None
     while True:
         context.mail_waiting.clear()
         try:
             await deliver_pending(context.db, transport, sender=sender)
         except Exception:
             log.exception("mail delivery job failed")
+        purged = await purge_outbox_when_due(context, purged)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(context.mail_waiting.wait(), timeout=interval)
 

@@ -1,4 +1,5 @@
-"""The `kokous` command: serve, migrate, seed the demo, manage users, verify and export the audit log."""
+"""The `kokous` command: serve, migrate, seed the demo, manage users, verify and export the audit log, purge
+old e-mail."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from auth.models import Role
 from auth.queries import user_by_username
 from core.config import Settings, settings_from_env
 from core.errors import KokousError
-from meetings.delivery import default_sender
+from meetings.delivery import default_sender, do_purge_outbox, outbox_cutoff
 from meetings.storage import attachment_store
 from web import demo, schema
 from web.context import AppContext, build_context
@@ -200,6 +201,18 @@ async def audit_checkpoint(context: AppContext) -> int:
     return 0
 
 
+# ---- mail -----------------------------------------------------------------------------------
+
+
+async def mail_purge(context: AppContext) -> int:
+    days = context.settings.outbox_days
+    async with context.db.write() as session:
+        cutoff = outbox_cutoff(context.settings, context.db.clock())
+        purged = await do_purge_outbox(session, older_than=cutoff, actor=_actor())
+    print(f"Deleted {purged} delivered or given-up e-mail messages older than {days} days.")
+    return 0
+
+
 # ---- serve ----------------------------------------------------------------------------------
 
 
@@ -266,6 +279,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="file (default: standard output)")
     e.add_argument("--checkpoints", help="also write the signed checkpoints to this file")
     a.add_parser("checkpoint", help="sign a checkpoint now")
+    o = sub.add_parser("mail", help="the e-mail outbox").add_subparsers(dest="mail_command", required=True)
+    o.add_parser("purge", help="delete delivered and given-up e-mail older than KOKOUS_OUTBOX_DAYS")
     return top
 
 
@@ -291,6 +306,8 @@ async def dispatch(context: AppContext, args: argparse.Namespace) -> int:
         return await run_demo(context, if_empty=args.if_empty)
     if args.command == "user":
         return await user_command(context, args)
+    if args.command == "mail":
+        return await mail_purge(context)
     if args.audit_command == "verify":
         return await audit_verify(context, args)
     if args.audit_command == "export":

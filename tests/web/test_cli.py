@@ -94,3 +94,27 @@ def test_audit_verify_export_and_tamper(data_dir: Path, capsys: pytest.CaptureFi
     capsys.readouterr()
     assert main(["audit", "verify"]) == 2
     assert capsys.readouterr().out.startswith("BROKEN: entry 4 was changed")
+
+
+def test_mail_purge_deletes_old_delivered_mail_only(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KOKOUS_OUTBOX_DAYS", "7")
+    database = sqlite3.connect(data_dir / "kokous.sqlite3")
+    old = "2026-01-01 09:00:00.000000"
+    for sent_at, attempts in ((old, 1), (None, 0)):
+        database.execute(
+            "INSERT INTO outbox_message (kind, reference, recipient, subject, body, created_at, sent_at,"
+            " attempts, last_attempt_at, last_error) VALUES ('meeting.call', 'meeting:1',"
+            " 'aino@example.test', 'Kokouskutsu', 'KOKOUSKUTSU', ?, ?, ?, ?, '')",
+            (old, sent_at, attempts, sent_at),
+        )
+    database.commit()
+
+    assert main(["mail", "purge"]) == 0
+
+    assert "Deleted 1 delivered or given-up e-mail messages older than 7 days." in capsys.readouterr().out
+    assert database.execute("SELECT sent_at FROM outbox_message").fetchall() == [(None,)]
+    [(actor, data)] = database.execute("SELECT actor, data FROM audit_entry WHERE action = 'mail.purged'")
+    assert actor.startswith("cli:")
+    assert '"count":1' in data

@@ -1,0 +1,39 @@
+"""The app's background mail job purges the outbox at most once an hour."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from audit.models import AuditAction
+from core.clock import FixedClock
+from meetings.models import OutboxMessage
+from tests.factories import audit_entries
+from tests.meetings.test_delivery import add_message
+from web.app import purge_outbox_when_due
+from web.context import AppContext
+
+OLD = timedelta(days=31)
+
+
+async def outbox_size(context: AppContext) -> int:
+    async with context.db.read() as session:
+        return len((await session.execute(select(OutboxMessage.id))).all())
+
+
+async def test_the_mail_job_purges_at_most_hourly(context: AppContext, clock: FixedClock) -> None:
+    await add_message(context, sent_at=clock() - OLD, attempts=1)
+    first = await purge_outbox_when_due(context, None)
+    assert (first, await outbox_size(context)) == (clock(), 0)
+    await add_message(context, sent_at=clock() - OLD, attempts=1)
+
+    clock.advance(minutes=59)
+    assert await purge_outbox_when_due(context, first) == first
+    assert await outbox_size(context) == 1
+
+    clock.advance(minutes=1)
+    assert await purge_outbox_when_due(context, first) == clock()
+    assert await outbox_size(context) == 0
+    entries = await audit_entries(context, AuditAction.MAIL_PURGED)
+    assert [e.actor for e in entries] == ["system:mail", "system:mail"]
