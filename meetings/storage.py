@@ -110,8 +110,9 @@ def too_large(limit: int) -> TooLarge:
     return TooLarge("The file is larger than the limit of {shown}.", shown=shown, limit=limit)
 
 
-def refuse_type(reason: str, **params: object) -> UnsupportedType:
-    return UnsupportedType(reason + " Accepted types: {allowed}.", allowed=ALLOWED_LABELS, **params)
+def refuse_type(template: str, **params: object) -> UnsupportedType:
+    """`template` ends by naming the accepted types: {allowed}."""
+    return UnsupportedType(template, allowed=ALLOWED_LABELS, **params)
 
 
 @dataclass(slots=True)
@@ -197,18 +198,20 @@ def sniff(incoming: _Incoming) -> tuple[FileType, ...]:
 def settle_type(candidates: tuple[FileType, ...], filename: str, declared: str) -> FileType:
     """The sniffed type, if the file name's extension and the declared type agree with it."""
     if not candidates:
-        raise refuse_type("This type of file is not accepted.")
+        raise refuse_type("This type of file is not accepted. Accepted types: {allowed}.")
     extension = PurePosixPath(filename).suffix.lower()
     kind = next((t for t in candidates if extension in t.extensions), None)
     if kind is None:
         raise refuse_type(
-            "The file is {kind}, but its name ends in {extension!r}.",
+            "The file is {kind}, but its name ends in {extension!r}. Accepted types: {allowed}.",
             kind=candidates[0].label,
             extension=extension or "(no extension)",
         )
     if not kind.accepts(declared):
         raise refuse_type(
-            "The file is {kind}, but it was sent as {declared}.", kind=kind.label, declared=declared[:100]
+            "The file is {kind}, but it was sent as {declared}. Accepted types: {allowed}.",
+            kind=kind.label,
+            declared=declared[:100],
         )
     return kind
 

@@ -100,7 +100,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, NotFoundException):
         return respond(request, HTTP_404_NOT_FOUND, "Not found.")
     if isinstance(exc, ValidationException):
-        return respond(request, HTTP_400_BAD_REQUEST, "The request is not valid: " + _first_problem(exc))
+        invalid = KokousError("The request is not valid: {problem}", problem=_first_problem(exc))
+        return respond(request, HTTP_400_BAD_REQUEST, invalid.message, error=invalid)
     status = exc.status_code
     message = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else "Something went wrong on our side."
     return respond(request, status, message)
