@@ -270,6 +270,21 @@ async def test_draft_is_hidden_from_the_public_and_other_bodies(
     assert any("hidden" in str(e.data) for e in await audit_entries(context, "access.denied"))
 
 
+async def test_the_draft_page_shows_each_change_at_once(
+    town: Town, login: Login, context: AppContext
+) -> None:
+    """A draft's agenda version stays 0 while it is built, so its page is never served from the cache."""
+    secretary = await login("sakari")
+    assert "Uusi asia luonnokseen" not in (await secretary.get(f"/meetings/{town.draft}", headers=HTML)).text
+    async with context.db.write() as session:
+        draft = await session.get(Meeting, town.draft)
+        assert draft is not None
+        await actions.do_add_item(
+            session, meeting=draft, spec=actions.ItemSpec(title="Uusi asia luonnokseen"), actor="system:test"
+        )
+    assert "Uusi asia luonnokseen" in (await secretary.get(f"/meetings/{town.draft}", headers=HTML)).text
+
+
 async def test_bodies_and_body_page_list_public_facts_only(client: httpx.AsyncClient, town: Town) -> None:
     listing = await client.get("/bodies", headers=HTML)
     assert "Sivistyslautakunta" in listing.text

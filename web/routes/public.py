@@ -269,10 +269,11 @@ async def meeting_page(
 
     Renderings are cached by everything they show: anonymous readers share one per agenda version and
     language; a member's view also follows their roles and the body's declarations. The CSRF token is
-    filled in per request.
+    filled in per request. A draft is not cached: its agenda version stays 0 while it is built, and only
+    its chair and secretary read it.
     """
     meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
-    if done:  # a one-off notice: not worth caching
+    if done or meeting.status == MeetingStatus.DRAFT:  # a one-off notice, or a draft: not worth caching
         return render(
             request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
         )
