@@ -90,6 +90,8 @@ class MeetingView:
     agenda_version: int
     agenda_visible: bool
     can_manage: bool
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None  # the body's only: it went to them by e-mail
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,8 @@ def meeting_view(viewer: Viewer, meeting: Meeting, body: Body) -> MeetingView:
         meeting.agenda_version,
         agenda_visible(viewer, meeting),
         viewer.manages(body.id),
+        meeting.cancelled_at,
+        meeting.cancel_reason if viewer.reads(body.id) and meeting.cancel_reason else None,
     )
 
 

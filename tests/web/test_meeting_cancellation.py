@@ -236,3 +236,26 @@ async def test_others_cannot_cancel_on_the_editor(
     assert await audit_entries(context, "meeting.cancelled") == []
     agenda = (await client.get(f"/api/meetings/{world.called}")).json()
     assert agenda["meeting"]["status"] == "called"
+
+
+async def test_the_body_reads_the_reason_and_the_public_does_not(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The reason went to the body by e-mail; the public learns only that the meeting is cancelled."""
+    reason = "Puheenjohtaja on estynyt, uusi aika ilmoitetaan."
+    secretary = world.headers["sihteeri"]
+    path = f"/api/meetings/{world.called}"
+    cancelled = await client.post(f"{path}/cancel", headers=secretary, json={"reason": reason})
+    assert cancelled.status_code == 200
+    inside = (await client.get(path, headers=world.headers["jasen"])).json()["meeting"]
+    assert inside["status"] == "cancelled"
+    assert inside["cancelled_at"] is not None
+    assert inside["cancel_reason"] == reason
+    member_page = await client.get(f"/meetings/{world.called}", headers={**world.headers["jasen"], **HTML})
+    assert reason in member_page.text
+    outside = (await client.get(path)).json()["meeting"]
+    assert outside["cancelled_at"] is not None
+    assert outside["cancel_reason"] is None
+    public_page = await client.get(f"/meetings/{world.called}", headers=HTML)
+    assert shown("The meeting has been cancelled.") in public_page.text
+    assert reason not in public_page.text
