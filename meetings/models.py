@@ -272,4 +272,5 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
-    __table_args__ = (Index("ix_outbox_message_pending", "sent_at", "id"),)
+    # AUTOINCREMENT: a purge deletes the newest rows too, and their ids (audit subjects) must not come back.
+    __table_args__ = (Index("ix_outbox_message_pending", "sent_at", "id"), {"sqlite_autoincrement": True})

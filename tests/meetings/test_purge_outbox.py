@@ -67,6 +67,16 @@ async def test_a_second_purge_deletes_and_records_nothing(context: AppContext, c
     assert len(await audit_entries(context, AuditAction.MAIL_PURGED)) == 1
 
 
+async def test_ids_of_purged_mail_are_never_handed_out_again(context: AppContext, clock: FixedClock) -> None:
+    """Audit entries name messages by id (`outbox:N`): after the newest row is purged, a new message must not
+    take its id (SQLite reuses the highest free rowid without AUTOINCREMENT)."""
+    newest = await add_message(context, sent_at=clock() - 31 * DAY, attempts=1)
+    assert await purge(context) == 1
+    assert await outbox_ids(context) == []
+
+    assert await add_message(context) > newest
+
+
 async def test_mail_given_up_is_kept_for_the_period_after_its_last_try(
     context: AppContext, clock: FixedClock, settings: Settings
 ) -> None:
