@@ -63,11 +63,12 @@ PURGE_OUTBOX_EVERY = timedelta(hours=1)
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """One transaction per request: committed after the handler returns, rolled back if it raises.
 
-    Safe methods read a bounded set of rows (decision 0006); a handler that scans opens its own `db.read()`.
+    Safe requests to routes marked BOUNDED_READS read on the event loop's thread on SQLite (decision 0006).
     """
     db: Database = request.app.state.context.db
     write = request.method not in SAFE_METHODS
-    async with db.session(write=write, bounded=not write) as session, session.begin():
+    bounded = not write and bool(request.route_handler.opt.get("bounded_reads"))
+    async with db.session(write=write, bounded=bounded) as session, session.begin():
         if not write:
             await begin_read(session)
         yield session

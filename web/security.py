@@ -30,6 +30,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFRESH_PATH = "/auth/refresh"
+# The `opt` of routers whose reads are a few indexed rows: their safe requests get a session that SQLite
+# serves on the event loop's thread (decision 0006). Routes that scan (the audit log) leave it out.
+BOUNDED_READS: dict[str, object] = {"bounded_reads": True}
 
 
 def app_context(connection: ASGIConnection[Any, Any, Any, Any]) -> AppContext:

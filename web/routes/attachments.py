@@ -36,7 +36,7 @@ from meetings.storage import (
     too_large,
 )
 from web.guards import principal_of, signed_in
-from web.security import app_context
+from web.security import BOUNDED_READS, app_context
 from web.viewer import current_viewer
 
 Req = Request[Any, Any, Any]
@@ -302,6 +302,7 @@ async def update_attachment(
 
 attachments_router = Router(
     path="/api",
+    opt=BOUNDED_READS,
     route_handlers=[add_attachment, download_attachment, update_attachment, remove_attachment],
     tags=["attachments"],
 )

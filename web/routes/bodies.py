@@ -19,7 +19,7 @@ from meetings.models import Body, Membership, Organisation
 from meetings.queries import MemberView, bodies, body_members
 from meetings.rules import LOCAL
 from web.guards import has_role, principal_of, recent_step_up
-from web.security import app_context
+from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
@@ -200,6 +200,7 @@ async def end_member(
 
 bodies_router = Router(
     path="/api",
+    opt=BOUNDED_READS,
     route_handlers=[
         get_organisation,
         put_organisation,

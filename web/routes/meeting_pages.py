@@ -32,7 +32,7 @@ from web.guards import principal_of, signed_in
 from web.pages import render
 from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
 from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
-from web.security import app_context
+from web.security import BOUNDED_READS, app_context
 from web.viewer import current_viewer
 
 Req = Request[Any, Any, Any]
@@ -532,6 +532,7 @@ async def _editor_with_error(
 
 meeting_pages_router = Router(
     path="/",
+    opt=BOUNDED_READS,
     route_handlers=[
         create_meeting,
         editor,

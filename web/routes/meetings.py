@@ -26,7 +26,7 @@ from meetings.queries import (
     upcoming_for,
 )
 from web.guards import principal_of, signed_in
-from web.security import app_context
+from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 
@@ -354,6 +354,7 @@ async def withdraw(
 
 meetings_router = Router(
     path="/api",
+    opt=BOUNDED_READS,
     route_handlers=[
         list_meetings,
         create_meeting,

@@ -23,6 +23,7 @@ from web.guards import principal_of, signed_in
 from web.i18n import LANGUAGES
 from web.pages import render
 from web.security import (
+    BOUNDED_READS,
     LANG_COOKIE,
     REFRESH_COOKIE,
     STEP_COOKIE,
@@ -310,6 +311,7 @@ async def _me(session: AsyncSession, request: Req) -> User:
 
 pages_router = Router(
     path="/",
+    opt=BOUNDED_READS,
     route_handlers=[
         home,
         login_page,

@@ -58,7 +58,7 @@ from meetings.rules import LOCAL
 from web import i18n
 from web.guards import principal_of, signed_in
 from web.pages import cacheable, language_of, render, rendered
-from web.security import app_context
+from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 ATOM = "http://www.w3.org/2005/Atom"
@@ -509,6 +509,7 @@ async def body_feed(
 
 public_router = Router(
     path="/",
+    opt=BOUNDED_READS,
     route_handlers=[
         bodies_page,
         body_page,
