@@ -1,4 +1,4 @@
-"""Which safe requests read on the event loop's thread (decision 0006): the agenda pages do, the audit log never."""
+"""Which safe requests read on the event loop's thread (decision 0006): pages do, the audit log never."""
 
 from __future__ import annotations
 
