@@ -28,6 +28,7 @@ from meetings.mail import (
     call_messages,
     cancel_messages,
     update_messages,
+    withdrawal_messages,
 )
 from meetings.models import (
     AgendaItem,
@@ -39,6 +40,7 @@ from meetings.models import (
     DecisionMode,
     Disqualification,
     DisqualificationGround,
+    InvitationRecipient,
     Meeting,
     MeetingMode,
     MeetingStatus,
@@ -438,10 +440,12 @@ async def do_update_meeting(
     session: AsyncSession, *, meeting: Meeting, spec: MeetingSpec, base_url: str, sender: str, actor: str
 ) -> Meeting:
     """Change time, place, mode or publicity; after the call the agenda version goes up, and a change of
-    time, place or mode queues the call again with an updated invitation (same UID, higher SEQUENCE).
+    time, place or mode queues the call again with an updated invitation (same UID, higher SEQUENCE) to
+    everyone called now, and a METHOD:CANCEL to those sent the invitation before who no longer are.
 
-    Audit: meeting.updated with the number of e-mails queued. Idempotent when nothing changes.
+    Audit: meeting.updated with the number of each. Idempotent when nothing changes.
     """
+    await _lock(session, meeting)
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition("A cancelled meeting cannot be changed.")
     mode = _check_meeting(spec)
@@ -458,18 +462,23 @@ async def do_update_meeting(
     for key in changed:
         setattr(meeting, key, values[key])
     meeting.updated_at = _now(session)
-    queued = 0
+    queued, withdrawn = 0, 0
     if meeting.status == MeetingStatus.CALLED:
         meeting.agenda_version += 1
         await _still_lawful(session, meeting)
         if INVITATION_FIELDS.intersection(changed):
-            queued = await _queue_update_mail(session, meeting, tuple(changed), base_url, sender)
+            queued, withdrawn = await _queue_update_mail(session, meeting, tuple(changed), base_url, sender)
     await record(
         session,
         AuditAction.MEETING_UPDATED,
         actor=actor,
         subject=f"meeting:{meeting.id}",
-        data={"changed": changed, "agenda_version": meeting.agenda_version, "recipients": queued},
+        data={
+            "changed": changed,
+            "agenda_version": meeting.agenda_version,
+            "recipients": queued,
+            "withdrawn": withdrawn,
+        },
     )
     return meeting
 
@@ -737,6 +746,19 @@ async def call_recipients(session: AsyncSession, meeting: Meeting) -> list[User]
     return list((await session.execute(query)).scalars().all())
 
 
+async def _lock(session: AsyncSession, meeting: Meeting) -> None:
+    """Lock the meeting's row and read it afresh, so that changes to one meeting run one after another:
+    two of them never write the same calendar SEQUENCE, nor mail a meeting that another just cancelled.
+    (PostgreSQL: FOR UPDATE. SQLite ignores it; its BEGIN IMMEDIATE already serialises writers.)"""
+    query = (
+        select(Meeting)
+        .where(Meeting.id == meeting.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    await session.execute(query)
+
+
 async def do_send_call(
     session: AsyncSession, *, meeting: Meeting, base_url: str, sender: str, actor: str
 ) -> int:
@@ -745,6 +767,7 @@ async def do_send_call(
     Refuses with every broken rule named (CallRefused). Audit: meeting.call_sent.
     Returns the number of e-mails queued.
     """
+    await _lock(session, meeting)
     if meeting.status != MeetingStatus.DRAFT:
         raise InvalidTransition("The call of this meeting has already been sent.")
     problems = await check_call(session, meeting)
@@ -772,19 +795,41 @@ async def do_send_call(
     return queued
 
 
+# Whom a message about the meeting's calendar event goes to, and the address it goes to.
+Mailing = list[tuple[User, str]]
+
+
 async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: str, sender: str) -> int:
+    called = _addressed(await call_recipients(session, meeting), {})
     notice = await _notice(session, meeting, base_url, sender, with_items=True)
-    mails = call_messages(notice, await _recipients(session, meeting), sender=sender)
-    return _queue(session, meeting, "meeting.call", mails)
+    _remember(session, meeting, {}, called)
+    return _queue(session, meeting, "meeting.call", call_messages(notice, _recipients(called), sender=sender))
 
 
 async def _queue_update_mail(
     session: AsyncSession, meeting: Meeting, changed: tuple[str, ...], base_url: str, sender: str
-) -> int:
+) -> tuple[int, int]:
+    """The updated call to everyone called now (R-CALL-3, R-CALL-5); to those sent the invitation before
+    who no longer are, a METHOD:CANCEL that takes the event out of their calendars. Returns both counts."""
     meeting.calendar_sequence += 1
+    sent = await _sent_before(session, meeting)
+    users = await call_recipients(session, meeting)
+    called = _addressed(users, sent)
+    dropped = _addressed(await _no_longer_called(session, sent, users), sent)
     notice = await _notice(session, meeting, base_url, sender, with_items=True)
-    mails = update_messages(notice, await _recipients(session, meeting), sender=sender, changed=changed)
-    return _queue(session, meeting, "meeting.call_updated", mails)
+    updates = update_messages(notice, _recipients(called), sender=sender, changed=changed)
+    _queue(session, meeting, "meeting.call_updated", updates)
+    # No item at all goes to someone no longer called, not even a confidential item's mention.
+    bare = dataclasses.replace(notice, items=())
+    _queue(
+        session,
+        meeting,
+        "meeting.call_withdrawn",
+        withdrawal_messages(bare, _recipients(dropped), sender=sender),
+    )
+    _remember(session, meeting, sent, called)
+    _remember(session, meeting, sent, dropped, withdrawn_at=_now(session))
+    return len(called), len(dropped)
 
 
 async def _notice(
@@ -819,8 +864,51 @@ async def _notice(
     )
 
 
-async def _recipients(session: AsyncSession, meeting: Meeting) -> list[Recipient]:
-    return [Recipient(u.display_name, u.email) for u in await call_recipients(session, meeting) if u.email]
+async def _sent_before(session: AsyncSession, meeting: Meeting) -> dict[int, InvitationRecipient]:
+    """Everyone mailed the meeting's calendar event so far, by user id (the outbox is purged: not there)."""
+    query = select(InvitationRecipient).where(InvitationRecipient.meeting_id == meeting.id)
+    return {row.user_id: row for row in (await session.execute(query)).scalars()}
+
+
+async def _no_longer_called(
+    session: AsyncSession, sent: dict[int, InvitationRecipient], called: list[User]
+) -> list[User]:
+    """Those sent the event, and not withdrawn from it since, who are not among `called`: their term
+    ended before the meeting's date, they lost their role, or their account was disabled."""
+    now_called = {user.id for user in called}
+    ids = [i for i, row in sent.items() if i not in now_called and row.withdrawn_at is None]
+    query = select(User).where(User.id.in_(ids)).order_by(User.id)
+    return list((await session.execute(query)).scalars().all())
+
+
+def _addressed(users: list[User], sent: dict[int, InvitationRecipient]) -> Mailing:
+    """Each person at their current address, else at the one the event was last sent to; without
+    either, nobody can be told."""
+    found = ((user, user.email or (sent[user.id].email if user.id in sent else "")) for user in users)
+    return [(user, email) for user, email in found if email]
+
+
+def _recipients(mailing: Mailing) -> list[Recipient]:
+    return [Recipient(user.display_name, email) for user, email in mailing]
+
+
+def _remember(
+    session: AsyncSession,
+    meeting: Meeting,
+    sent: dict[int, InvitationRecipient],
+    mailing: Mailing,
+    *,
+    withdrawn_at: datetime | None = None,
+) -> None:
+    """Record that `mailing` was sent the event at the meeting's current SEQUENCE."""
+    for user, email in mailing:
+        row = sent.get(user.id)
+        if row is None:
+            row = InvitationRecipient(
+                meeting_id=meeting.id, user_id=user.id, first_sequence=meeting.calendar_sequence
+            )
+            session.add(row)
+        row.email, row.last_sequence, row.withdrawn_at = email, meeting.calendar_sequence, withdrawn_at
 
 
 def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]) -> int:
@@ -851,12 +939,14 @@ REASON_MAX = 500  # Meeting.cancel_reason
 async def do_cancel_meeting(
     session: AsyncSession, *, meeting: Meeting, reason: str, base_url: str, sender: str, actor: str
 ) -> int:
-    """Cancel a draft or called meeting. After the call the reason is required, and everyone the call
-    goes to gets a bilingual cancellation whose METHOD:CANCEL part (same UID, higher SEQUENCE) removes
-    the event from their calendar; it names no item (R-PUB-7). Returns the number of e-mails queued.
+    """Cancel a draft or called meeting. After the call the reason is required, and everyone called now
+    or sent the invitation before (and not withdrawn from it since) gets a bilingual cancellation whose
+    METHOD:CANCEL part (same UID, higher SEQUENCE) removes the event from their calendar; it names no
+    item (R-PUB-7). Returns the number of e-mails queued.
 
     Audit: meeting.cancelled. Not idempotent: a cancelled meeting is refused (InvalidTransition).
     """
+    await _lock(session, meeting)
     if meeting.status not in CANCELLABLE:
         raise InvalidTransition("The meeting has already been cancelled.")
     reason = reason.strip()
@@ -875,24 +965,33 @@ async def do_cancel_meeting(
         reason,
         now,
     )
-    queued = await _queue_cancel_mail(session, meeting, reason, base_url, sender) if called else 0
+    queued, withdrawn = (
+        await _queue_cancel_mail(session, meeting, reason, base_url, sender) if called else (0, 0)
+    )
     await record(
         session,
         AuditAction.MEETING_CANCELLED,
         actor=actor,
         subject=f"meeting:{meeting.id}",
-        data={"call_sent": called, "reason": reason, "recipients": queued},
+        data={"call_sent": called, "reason": reason, "recipients": queued, "withdrawn": withdrawn},
     )
     return queued
 
 
 async def _queue_cancel_mail(
     session: AsyncSession, meeting: Meeting, reason: str, base_url: str, sender: str
-) -> int:
+) -> tuple[int, int]:
+    """To everyone called now, and to everyone sent the event before who was not withdrawn from it.
+    Returns the number of e-mails queued and of those withdrawn earlier, who are not mailed again."""
     meeting.calendar_sequence += 1
+    sent = await _sent_before(session, meeting)
+    users = await call_recipients(session, meeting)
+    everyone = _addressed(users + await _no_longer_called(session, sent, users), sent)
     notice = await _notice(session, meeting, base_url, sender, with_items=False)
-    mails = cancel_messages(notice, await _recipients(session, meeting), sender=sender, reason=reason)
-    return _queue(session, meeting, "meeting.cancelled", mails)
+    _remember(session, meeting, sent, everyone)
+    mails = cancel_messages(notice, _recipients(everyone), sender=sender, reason=reason)
+    withdrawn = sum(1 for row in sent.values() if row.withdrawn_at is not None)
+    return _queue(session, meeting, "meeting.cancelled", mails), withdrawn
 
 
 # ---- disqualification --------------------------------------------------------------------------

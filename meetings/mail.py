@@ -24,6 +24,8 @@ WEEKDAYS_FI = ("maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "l
 WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 CONFIDENTIAL_FI = "Salassa pidettävä asia"
 CONFIDENTIAL_SV = "Sekretessbelagt ärende"
+WITHDRAWN_FI = "Sinua ei enää kutsuta tähän kokoukseen."
+WITHDRAWN_SV = "Du kallas inte längre till detta möte."
 # What an updated call names as changed, in the order the reader thinks of it.
 CHANGES_FI = {"starts_at": "aika", "ends_at": "aika", "place": "paikka", "mode": "kokoustapa"}
 CHANGES_SV = {"starts_at": "tid", "ends_at": "tid", "place": "plats", "mode": "mötesform"}
@@ -119,12 +121,25 @@ def cancel_messages(
     return [Mail(r, subject, body, icalendar(notice, r, CalendarMethod.CANCEL, reason)) for r in recipients]
 
 
+def withdrawal_messages(notice: CallNotice, recipients: list[Recipient], *, sender: str) -> list[Mail]:
+    """To those no longer called after a change: a METHOD:CANCEL part takes the event out of their
+    calendar. The meeting itself is still held, so it says neither that nor when; it lists no items."""
+    subject = _subject(
+        "Kokous poistettu kalenteristasi / Mötet borttaget från din kalender", notice, when=False
+    )
+    body = withdrawal_text(notice, sender=sender)
+    return [
+        Mail(r, subject, body, icalendar(notice, r, CalendarMethod.CANCEL, withdrawn=True))
+        for r in recipients
+    ]
+
+
 def call_subject(notice: CallNotice) -> str:
     return _subject("Kokouskutsu / Möteskallelse", notice)
 
 
-def _subject(lead: str, notice: CallNotice) -> str:
-    subject = f"{lead}: {notice.title}, {local_fi(notice.starts_at)}"
+def _subject(lead: str, notice: CallNotice, *, when: bool = True) -> str:
+    subject = f"{lead}: {notice.title}, {local_fi(notice.starts_at)}" if when else f"{lead}: {notice.title}"
     return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1] + "…"
 
 
@@ -158,6 +173,16 @@ def cancel_text(notice: CallNotice, *, sender: str, reason: str) -> str:
         sv.append(f"Orsak: {reason}")
     fi += ["", f"Kokouksen sivu: {notice.url}"]
     sv += ["", f"Mötets sida: {notice.url}"]
+    return _bilingual(fi, sv, sender)
+
+
+def withdrawal_text(notice: CallNotice, *, sender: str) -> str:
+    """Why the event leaves the reader's calendar: they are no longer called. No items, no time."""
+    fi = ["KOKOUS POISTETTU KALENTERISTASI", f"{notice.body_name} {notice.number}/{notice.year}", ""]
+    fi.append(WITHDRAWN_FI + " Se on siksi poistettu kalenteristasi.")
+    name = notice.body_name_sv or notice.body_name
+    sv = ["MÖTET BORTTAGET FRÅN DIN KALENDER", f"{name} {notice.number}/{notice.year}", ""]
+    sv.append(WITHDRAWN_SV + " Det har därför tagits bort från din kalender.")
     return _bilingual(fi, sv, sender)
 
 
@@ -263,14 +288,23 @@ def icalendar(
     recipient: Recipient,
     method: CalendarMethod = CalendarMethod.REQUEST,
     reason: str = "",
+    *,
+    withdrawn: bool = False,
 ) -> str:
     """An RFC 5545 invitation (REQUEST) or cancellation (CANCEL, RFC 5546 3.2.5) for one attendee.
 
+    A `withdrawn` CANCEL removes only this attendee from an event that is still held, so it carries no
+    STATUS (RFC 5546 3.2.5: STATUS:CANCELLED cancels the whole event).
     CRLF line ends and folded lines; the UID is the meeting's, so each message acts on the same event.
     """
     host = urlsplit(notice.url).hostname or "localhost"
     cancel = method == CalendarMethod.CANCEL
-    description = _cancel_description(reason) if cancel else _description(notice)
+    if withdrawn:
+        description, status = f"{WITHDRAWN_FI}\n{WITHDRAWN_SV}", []
+    elif cancel:
+        description, status = _cancel_description(reason), ["STATUS:CANCELLED"]
+    else:
+        description, status = _description(notice), ["STATUS:CONFIRMED"]
     lines = [
         "BEGIN:VCALENDAR",
         f"PRODID:{PRODID}",
@@ -283,7 +317,7 @@ def icalendar(
         f"DTSTART:{utc_stamp(notice.starts_at)}",
         f"DTEND:{utc_stamp(notice.end)}",
         f"SEQUENCE:{notice.sequence}",
-        "STATUS:CANCELLED" if cancel else "STATUS:CONFIRMED",
+        *status,
         "TRANSP:TRANSPARENT" if cancel else "TRANSP:OPAQUE",
         f"SUMMARY:{escape_text(notice.title)}",
         f"LOCATION:{escape_text(notice.place or notice.url)}",

@@ -253,6 +253,22 @@ class Disqualification(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class InvitationRecipient(Base):
+    """Someone mailed the meeting's calendar event, so that a later change or cancellation reaches them
+    even when they are no longer called (the outbox rows are purged, so they cannot tell)."""
+
+    __tablename__ = "invitation_recipient"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    # Where the latest message went: used when their account has no address any more.
+    email: Mapped[str] = mapped_column(String(320))
+    first_sequence: Mapped[int] = mapped_column(Integer)  # the SEQUENCE of the first invitation they got
+    last_sequence: Mapped[int] = mapped_column(Integer)  # ... and of the latest message about the event
+    # Sent a METHOD:CANCEL because they are no longer called: later messages skip them unless called again.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class OutboxMessage(Base):
     """An e-mail to deliver after commit: written in the transaction of the action that causes it."""
 

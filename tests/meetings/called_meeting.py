@@ -4,16 +4,18 @@ that mail everyone called (meeting.cancel, meeting.update), and what they read b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from auth.actions import do_create_user
+from auth.models import User
 from meetings import actions
-from meetings.models import Body, Meeting, OutboxMessage
+from meetings.models import Body, InvitationRecipient, Meeting, OutboxMessage
 from meetings.rules import LOCAL
 from tests.conftest import BASE_URL
-from tests.factories import make_body, make_person
+from tests.factories import PASSWORD, make_body, make_person
 from web.context import AppContext
 
 SENDER = "Kokous <kokous@kokous.test>"
@@ -26,6 +28,7 @@ REASON = "Kokous siirtyy, koska talousarvion valmistelu on kesken."
 class Town:
     meeting_id: int
     actor: str  # the body's secretary
+    body_id: int
 
 
 async def make_town(context: AppContext) -> Town:
@@ -49,7 +52,25 @@ async def make_town(context: AppContext) -> Town:
             SECRET_TITLE, publicity="confidential", confidentiality_basis="JulkL 24 § 1 mom 32 k"
         )
         await actions.do_add_item(session, meeting=meeting, spec=secret, actor=actor)
-    return Town(meeting.id, actor)
+    return Town(meeting.id, actor, body_id)
+
+
+async def member_for(context: AppContext, town: Town, username: str, start: date, end: date) -> User:
+    """Another member of the body, with an e-mail address, whose term runs from `start` to `end`."""
+    async with context.db.write() as session:
+        user = await do_create_user(
+            session,
+            username=username,
+            display_name=username.title(),
+            password=PASSWORD,
+            email=f"{username}@example.test",
+            actor="system:test",
+        )
+        body = await session.get(Body, town.body_id)
+        assert body is not None
+        spec = actions.MembershipSpec(user_id=user.id, role="member", term_start=start, term_end=end)
+        await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+    return user
 
 
 async def send_call(context: AppContext, town: Town) -> None:
@@ -93,6 +114,13 @@ async def outbox(context: AppContext, kind: str) -> list[OutboxMessage]:
     async with context.db.read() as session:
         query = select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
         return list((await session.execute(query)).scalars())
+
+
+async def recorded(context: AppContext, town: Town) -> dict[str, InvitationRecipient]:
+    """Those sent the meeting's calendar event, by the address it last went to."""
+    async with context.db.read() as session:
+        query = select(InvitationRecipient).where(InvitationRecipient.meeting_id == town.meeting_id)
+        return {row.email: row for row in (await session.execute(query)).scalars()}
 
 
 def event_of(message: OutboxMessage) -> tuple[Calendar, Event]:

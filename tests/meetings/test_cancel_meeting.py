@@ -4,13 +4,20 @@ the event from their calendars (METHOD:CANCEL, same UID, higher SEQUENCE), namin
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.actions import do_set_active
+from auth.models import User
+from auth.queries import user_by_username
 from core.errors import InvalidTransition, ValidationFailed
+from meetings.actions import do_end_membership
 from meetings.delivery import to_email
-from meetings.models import MeetingStatus
+from meetings.models import MeetingStatus, Membership
 from meetings.rules import LOCAL
 from tests.conftest import START
 from tests.factories import audit_entries
@@ -24,9 +31,12 @@ from tests.meetings.called_meeting import (
     make_town,
     meeting_row,
     outbox,
+    recorded,
     send_call,
 )
 from web.context import AppContext
+
+Departure = Callable[[AsyncSession, User], Awaitable[None]]
 
 
 @pytest.fixture
@@ -43,7 +53,7 @@ async def test_draft_is_cancelled_without_mail(context: AppContext, town: Town) 
     assert await outbox(context, "meeting.cancelled") == []
     [entry] = await audit_entries(context, "meeting.cancelled")
     assert (entry.actor, entry.subject) == (town.actor, f"meeting:{town.meeting_id}")
-    assert json.loads(entry.data) == {"call_sent": False, "reason": "", "recipients": 0}
+    assert json.loads(entry.data) == {"call_sent": False, "reason": "", "recipients": 0, "withdrawn": 0}
 
 
 async def test_called_meeting_is_cancelled_for_everyone_called(context: AppContext, town: Town) -> None:
@@ -75,7 +85,7 @@ async def test_called_meeting_is_cancelled_for_everyone_called(context: AppConte
     meeting = await meeting_row(context, town)
     assert (meeting.status, meeting.cancel_reason) == (MeetingStatus.CANCELLED, REASON)
     [entry] = await audit_entries(context, "meeting.cancelled")
-    assert json.loads(entry.data) == {"call_sent": True, "reason": REASON, "recipients": 4}
+    assert json.loads(entry.data) == {"call_sent": True, "reason": REASON, "recipients": 4, "withdrawn": 0}
 
 
 async def test_cancellation_outranks_every_invitation_sent_before(context: AppContext, town: Town) -> None:
@@ -138,3 +148,47 @@ async def test_cancellation_is_labelled_a_cancellation_in_its_mime_part(
     [message, *_] = await outbox(context, "meeting.cancelled")
     part = next(p for p in to_email(message, sender=SENDER).walk() if p.get_content_type() == "text/calendar")
     assert part.get_param("method") == "CANCEL"
+
+
+async def _disabled_without_address(session: AsyncSession, user: User) -> None:
+    await do_set_active(session, user=user, active=False, actor="system:test")
+    user.email = None  # no action removes an address yet; the row is changed as one would
+
+
+async def _disabled_with_a_new_address(session: AsyncSession, user: User) -> None:
+    await do_set_active(session, user=user, active=False, actor="system:test")
+    user.email = "jasen.uusi@example.test"
+
+
+async def _role_ended(session: AsyncSession, user: User) -> None:
+    query = select(Membership).where(Membership.user_id == user.id)
+    for membership in (await session.execute(query)).scalars():
+        await do_end_membership(session, membership=membership, actor="system:test")
+
+
+@pytest.mark.parametrize(
+    ("departure", "address"),
+    [
+        (_disabled_without_address, "jasen@example.test"),  # the address the call went to
+        (_disabled_with_a_new_address, "jasen.uusi@example.test"),  # the current one comes first
+        (_role_ended, "jasen@example.test"),
+    ],
+)
+async def test_cancellation_reaches_everyone_who_got_the_call(
+    context: AppContext, town: Town, departure: Departure, address: str
+) -> None:
+    """Someone who got the call but is no longer called has the event in their calendar all the same:
+    the cancellation removes it there too."""
+    await send_call(context, town)
+    async with context.db.write() as session:
+        member = await user_by_username(session, "jasen")
+        assert member is not None
+        await departure(session, member)
+
+    assert await cancel(context, town, REASON) == 4
+
+    cancellations = {m.recipient: m for m in await outbox(context, "meeting.cancelled")}
+    assert address in cancellations
+    calendar, event = event_of(cancellations[address])
+    assert (str(calendar["METHOD"]), str(event["STATUS"])) == ("CANCEL", "CANCELLED")
+    assert (await recorded(context, town))[address].last_sequence == 2

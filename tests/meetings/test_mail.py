@@ -20,6 +20,7 @@ from meetings.mail import (
     fold_line,
     icalendar,
     update_messages,
+    withdrawal_messages,
 )
 from meetings.models import MeetingMode
 
@@ -327,3 +328,28 @@ def test_updated_call_says_what_changed_and_invites_again() -> None:
     assert "Virkasuhteen" not in mail.body
     assert str(Calendar.from_ical(mail.calendar)["METHOD"]) == "REQUEST"
     assert event_of(mail.calendar).decoded("SEQUENCE") == 5
+
+
+def test_withdrawal_takes_one_attendee_off_an_event_that_is_still_held() -> None:
+    """RFC 5546 3.2.5: uninviting an attendee is a METHOD:CANCEL to them without STATUS:CANCELLED, which
+    would cancel the whole event. It says why, in both languages, and names no item (R-PUB-7)."""
+    mail = withdrawal_messages(notice(sequence=5), [AINO], sender=SENDER)[0]
+    calendar = Calendar.from_ical(mail.calendar)
+    event = event_of(mail.calendar)
+
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert "STATUS" not in event
+    assert event["UID"] == event_of(icalendar(notice(), AINO))["UID"]
+    assert event.decoded("SEQUENCE") == 5
+    assert str(event["ATTENDEE"]) == "mailto:aino@example.test"
+    assert (
+        mail.subject == "Kokous poistettu kalenteristasi / Mötet borttaget från din kalender: "
+        "Kunnanhallitus / Kommunstyrelsen 3/2026"
+    )
+    assert mail.body.index("KOKOUS POISTETTU KALENTERISTASI") < mail.body.index("MÖTET BORTTAGET")
+    assert "Sinua ei enää kutsuta tähän kokoukseen. Se on siksi poistettu kalenteristasi." in mail.body
+    assert "Du kallas inte längre till detta möte. Det har därför tagits bort från din kalender." in mail.body
+    for text in (mail.body, unfold(mail.calendar)):
+        assert "Talousarvio" not in text
+        assert "Virkasuhteen" not in text
+        assert "§" not in text

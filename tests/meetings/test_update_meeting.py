@@ -1,28 +1,39 @@
 """meeting.update: after the call a new time, place or mode goes to everyone called with an updated
-invitation (same UID, higher SEQUENCE); publicity alone, or any change before the call, sends nothing."""
+invitation (same UID, higher SEQUENCE), and those sent the invitation before who are no longer called get a
+METHOD:CANCEL; publicity alone, or any change before the call, sends nothing."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import update
 
+from meetings import actions
+from meetings.models import Meeting
 from meetings.rules import LOCAL
+from tests.conftest import BASE_URL
 from tests.factories import audit_entries
 from tests.meetings.called_meeting import (
+    PUBLIC_TITLE,
     SECRET_TITLE,
+    SENDER,
     Town,
+    cancel,
     change,
     event_of,
     make_town,
     meeting_row,
+    member_for,
     outbox,
+    recorded,
     send_call,
 )
 from web.context import AppContext
 
 LATER = datetime(2026, 12, 10, 17, 30, tzinfo=LOCAL)
+NEXT_WEEK = datetime(2026, 12, 17, 16, 0, tzinfo=LOCAL)
 
 
 @pytest.fixture
@@ -55,7 +66,12 @@ async def test_new_time_after_the_call_sends_an_updated_invitation(context: AppC
         assert "§ 2 Salassa pidettävä asia" in message.body  # R-PUB-7: only mentioned
         assert SECRET_TITLE not in message.body
     [entry] = await audit_entries(context, "meeting.updated")
-    assert json.loads(entry.data) == {"changed": ["starts_at"], "agenda_version": 2, "recipients": 4}
+    assert json.loads(entry.data) == {
+        "changed": ["starts_at"],
+        "agenda_version": 2,
+        "recipients": 4,
+        "withdrawn": 0,
+    }
     assert (await meeting_row(context, town)).calendar_sequence == 2
 
 
@@ -77,7 +93,12 @@ async def test_publicity_change_sends_no_mail(context: AppContext, town: Town) -
 
     assert await outbox(context, "meeting.call_updated") == []
     [entry] = await audit_entries(context, "meeting.updated")
-    assert json.loads(entry.data) == {"changed": ["is_public"], "agenda_version": 2, "recipients": 0}
+    assert json.loads(entry.data) == {
+        "changed": ["is_public"],
+        "agenda_version": 2,
+        "recipients": 0,
+        "withdrawn": 0,
+    }
     assert (await meeting_row(context, town)).calendar_sequence == 1
 
 
@@ -86,7 +107,12 @@ async def test_change_before_the_call_sends_no_mail(context: AppContext, town: T
 
     assert await outbox(context, "meeting.call_updated") == []
     [entry] = await audit_entries(context, "meeting.updated")
-    assert json.loads(entry.data) == {"changed": ["starts_at"], "agenda_version": 0, "recipients": 0}
+    assert json.loads(entry.data) == {
+        "changed": ["starts_at"],
+        "agenda_version": 0,
+        "recipients": 0,
+        "withdrawn": 0,
+    }
     assert (await meeting_row(context, town)).calendar_sequence == 0
 
 
@@ -97,3 +123,98 @@ async def test_same_details_again_change_and_send_nothing(context: AppContext, t
 
     assert await outbox(context, "meeting.call_updated") == []
     assert await audit_entries(context, "meeting.updated") == []
+
+
+async def test_someone_no_longer_called_is_taken_off_the_event_once(context: AppContext, town: Town) -> None:
+    """A member whose term ends before the new date got the call: a METHOD:CANCEL without STATUS takes the
+    event out of their calendar (RFC 5546 3.2.5), and nothing about the meeting reaches them again."""
+    await member_for(context, town, "lahtija", date(2025, 6, 1), date(2026, 12, 12))
+    await send_call(context, town)
+    assert "lahtija@example.test" in {m.recipient for m in await outbox(context, "meeting.call")}
+
+    await change(context, town, starts_at=NEXT_WEEK)
+
+    assert "lahtija@example.test" not in {m.recipient for m in await outbox(context, "meeting.call_updated")}
+    [withdrawal] = await outbox(context, "meeting.call_withdrawn")
+    assert withdrawal.recipient == "lahtija@example.test"
+    calendar, event = event_of(withdrawal)
+    assert str(calendar["METHOD"]) == "CANCEL"
+    assert "STATUS" not in event  # only this attendee leaves; the meeting is still held
+    assert str(event["UID"]) == f"meeting-{town.meeting_id}@kokous.test"
+    assert event.decoded("SEQUENCE") == 2
+    assert str(event["ATTENDEE"]) == "mailto:lahtija@example.test"
+    assert withdrawal.subject.startswith(
+        "Kokous poistettu kalenteristasi / Mötet borttaget från din kalender:"
+    )
+    assert "Sinua ei enää kutsuta tähän kokoukseen." in withdrawal.body
+    assert "Du kallas inte längre till detta möte." in withdrawal.body
+    for text in (withdrawal.subject, withdrawal.body, (withdrawal.calendar or "").replace("\r\n ", "")):
+        assert PUBLIC_TITLE not in text
+        assert "Virkasuhteen" not in text
+        assert "§" not in text
+    [entry] = await audit_entries(context, "meeting.updated")
+    assert json.loads(entry.data)["recipients"] == 4
+    assert json.loads(entry.data)["withdrawn"] == 1
+    row = (await recorded(context, town))["lahtija@example.test"]
+    assert (row.first_sequence, row.last_sequence, row.withdrawn_at) == (1, 2, context.db.clock())
+
+    await change(context, town, place="Valtuustosali")
+    await cancel(context, town, "Siirtyy.")
+
+    assert len(await outbox(context, "meeting.call_withdrawn")) == 1
+    mailed = [
+        m.recipient
+        for kind in ("meeting.call_updated", "meeting.cancelled")
+        for m in await outbox(context, kind)
+    ]
+    assert "lahtija@example.test" not in mailed
+    assert len(await outbox(context, "meeting.cancelled")) == 4
+    [cancelled] = await audit_entries(context, "meeting.cancelled")
+    assert (json.loads(cancelled.data)["recipients"], json.loads(cancelled.data)["withdrawn"]) == (4, 1)
+
+
+async def test_newcomer_gets_the_invitation_at_the_current_sequence(context: AppContext, town: Town) -> None:
+    """A member whose term starts after the old date but by the new one was never invited: the updated
+    call is their first invitation, and later messages about the event reach them too."""
+    await member_for(context, town, "tulija", date(2026, 12, 14), date(2029, 5, 31))
+    await send_call(context, town)
+    assert "tulija@example.test" not in {m.recipient for m in await outbox(context, "meeting.call")}
+
+    await change(context, town, starts_at=NEXT_WEEK)
+
+    [first] = [
+        m for m in await outbox(context, "meeting.call_updated") if m.recipient == "tulija@example.test"
+    ]
+    calendar, event = event_of(first)
+    assert str(calendar["METHOD"]) == "REQUEST"
+    assert event.decoded("SEQUENCE") == 2
+    assert event.decoded("DTSTART") == datetime(2026, 12, 17, 14, 0, tzinfo=UTC)
+    [entry] = await audit_entries(context, "meeting.updated")
+    assert json.loads(entry.data)["recipients"] == 5
+    assert await outbox(context, "meeting.call_withdrawn") == []
+
+    await change(context, town, place="Valtuustosali")
+
+    later = [m for m in await outbox(context, "meeting.call_updated") if m.recipient == "tulija@example.test"]
+    assert [event_of(m)[1].decoded("SEQUENCE") for m in later] == [2, 3]
+    row = (await recorded(context, town))["tulija@example.test"]
+    assert (row.first_sequence, row.last_sequence, row.withdrawn_at) == (2, 3, None)
+
+
+async def test_sequence_is_read_back_from_the_database(context: AppContext, town: Town) -> None:
+    """The meeting's row is locked and read afresh before its SEQUENCE is raised: an increment committed
+    by another transaction meanwhile is not written over (PostgreSQL; SQLite serialises writers)."""
+    await send_call(context, town)
+    async with context.db.write() as session:
+        meeting = await session.get(Meeting, town.meeting_id)
+        assert meeting is not None
+        assert meeting.calendar_sequence == 1
+        moved = update(Meeting).where(Meeting.id == town.meeting_id).values(calendar_sequence=7)
+        await session.execute(moved.execution_options(synchronize_session=False))
+        spec = actions.MeetingSpec(starts_at=LATER, place=meeting.place, mode=meeting.mode)
+        await actions.do_update_meeting(
+            session, meeting=meeting, spec=spec, base_url=BASE_URL, sender=SENDER, actor=town.actor
+        )
+
+    assert {event_of(m)[1].decoded("SEQUENCE") for m in await outbox(context, "meeting.call_updated")} == {8}
+    assert (await meeting_row(context, town)).calendar_sequence == 8

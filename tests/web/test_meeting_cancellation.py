@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
@@ -14,9 +15,21 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from core.clock import FixedClock
-from meetings.models import OutboxMessage
+from meetings import actions
+from meetings.models import Body, OutboxMessage
+from meetings.rules import LOCAL
 from tests.conftest import BASE_URL
-from tests.factories import PASSWORD, api_login, audit_entries, enrol_totp, make_body, make_person, next_code
+from tests.factories import (
+    PASSWORD,
+    add_member,
+    api_login,
+    audit_entries,
+    enrol_totp,
+    make_body,
+    make_person,
+    make_user,
+    next_code,
+)
 from web.context import AppContext
 from web.i18n import translator
 
@@ -210,6 +223,39 @@ async def test_editor_cancels_after_confirmation(context: AppContext, world: Wor
     assert f'action="/meetings/{world.called}/edit"' not in after  # nothing left to change
     assert len(await _cancellations(context)) == 3
     assert len(await audit_entries(context, "meeting.cancelled")) == 1
+
+
+async def test_editor_says_so_when_nobody_could_be_told(context: AppContext, browser: Browser) -> None:
+    """Nobody called to the meeting has an e-mail address: the notice must not claim that they are told."""
+    body_id = await make_body(context, "ltk", kind="committee", name="Lautakunta")
+    secretary = await make_user(context, "kirjuri")  # no e-mail address, and neither has the member
+    await add_member(context, body_id, secretary.id, "secretary")
+    await add_member(context, body_id, (await make_user(context, "jasen2")).id, "member")
+    actor = f"user:{secretary.id}"
+    async with context.db.write() as session:
+        body = await session.get(Body, body_id)
+        assert body is not None
+        spec = actions.MeetingSpec(starts_at=datetime(2026, 12, 10, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
+        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor=actor)
+        await actions.do_add_item(session, meeting=meeting, spec=actions.ItemSpec("Talousarvio"), actor=actor)
+        sent = await actions.do_send_call(
+            session, meeting=meeting, base_url=BASE_URL, sender="kokous@kokous.test", actor=actor
+        )
+    assert sent == 0
+    editor = await browser("kirjuri")
+
+    done = await post_form(editor, f"/meetings/{meeting.id}/cancel", reason=REASON, confirm="yes")
+
+    assert done.headers["location"] == f"/meetings/{meeting.id}/edit?done=meeting-cancelled-nobody-mailed"
+    page = (await editor.get(done.headers["location"], headers=HTML)).text
+    assert (
+        shown(
+            "The meeting was cancelled. Nobody was told by e-mail: no one called to it has an e-mail address."
+        )
+        in page
+    )
+    assert shown("The meeting was cancelled. Everyone who got the call is told by e-mail.") not in page
+    assert await _cancellations(context) == []
 
 
 async def test_draft_needs_no_reason_on_the_editor(world: World, browser: Browser) -> None:

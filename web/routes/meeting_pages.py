@@ -215,10 +215,13 @@ async def attempt(
     work: Work,
     *,
     failed: str,
-    done: str,
+    done: str | Callable[[], str],
     kept: dict[str, object] | None = None,
 ) -> Response[Any]:
-    """Run one editor action in a savepoint; on refusal show the editor again with `kept` input in place."""
+    """Run one editor action in a savepoint; on refusal show the editor again with `kept` input in place.
+
+    `done` names the notice shown after success; a function gives it from what the action did.
+    """
     try:
         async with session.begin_nested():
             await work()
@@ -227,7 +230,8 @@ async def attempt(
         context = await editor_context(request, session, viewer, meeting, failed=failed, error=exc)
         context.update(kept or {})
         return render(request, "agenda_editor.html", context, status_code=_status(exc))
-    return Redirect(f"/meetings/{meeting_id}/edit?done={done}", status_code=303)
+    notice = done() if callable(done) else done
+    return Redirect(f"/meetings/{meeting_id}/edit?done={notice}", status_code=303)
 
 
 @post("/bodies/{slug:str}/meetings", guards=[signed_in])
@@ -430,12 +434,13 @@ async def cancel_meeting(
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
     context = app_context(request)
     actor = principal_of(request).actor
-    done = "meeting-cancelled-mailed" if meeting.call_sent_at else "meeting-cancelled"
+    done = "meeting-cancelled"  # a draft: nobody was called, so nobody is told
 
     async def work() -> None:
+        nonlocal done
         if data.confirm != "yes":
             raise ValidationFailed("Tick the box to confirm that the meeting is cancelled.", field="confirm")
-        await actions.do_cancel_meeting(
+        queued = await actions.do_cancel_meeting(
             session,
             meeting=meeting,
             reason=data.reason,
@@ -444,9 +449,13 @@ async def cancel_meeting(
             actor=actor,
         )
         on_commit(session, context.mail_waiting.set)
+        if meeting.call_sent_at is not None:
+            done = "meeting-cancelled-mailed" if queued else "meeting-cancelled-nobody-mailed"
 
     kept: dict[str, object] = {"cancel_form": data}
-    return await attempt(request, session, viewer, meeting_id, work, failed="cancel", done=done, kept=kept)
+    return await attempt(
+        request, session, viewer, meeting_id, work, failed="cancel", done=lambda: done, kept=kept
+    )
 
 
 @post(
