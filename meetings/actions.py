@@ -1002,8 +1002,12 @@ async def do_declare_disqualification(
 ) -> Disqualification:
     """A member declares in advance that they are disqualified for an item (R-DISQ-5, R-DISQ-2 grounds).
 
-    Audit: disqualification.declared. Declaring again replaces the earlier declaration.
+    Audit: disqualification.declared. Declaring again replaces the earlier declaration. Refused for an
+    item of a cancelled meeting (InvalidTransition): it will not be handled.
     """
+    await _require_not_cancelled(
+        session, item, "The meeting has been cancelled: a disqualification can no longer be declared."
+    )
     chosen = _choice(DisqualificationGround, ground, "ground")
     if chosen == DisqualificationGround.OTHER and not explanation.strip():
         raise ValidationFailed("Explain the ground when it is 'other'.", field="explanation")
@@ -1025,6 +1029,13 @@ async def do_declare_disqualification(
     return declaration
 
 
+async def _require_not_cancelled(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
+    """A cancelled meeting's items will not be handled: no disqualification is declared or withdrawn."""
+    meeting = await parent_row(session, Meeting, item.meeting_id)
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise InvalidTransition(refusal)
+
+
 async def _declarations(session: AsyncSession, item_id: int, user_id: int) -> list[Disqualification]:
     query = select(Disqualification).where(
         Disqualification.item_id == item_id,
@@ -1037,7 +1048,12 @@ async def _declarations(session: AsyncSession, item_id: int, user_id: int) -> li
 async def do_withdraw_disqualification(
     session: AsyncSession, *, item: AgendaItem, user_id: int, actor: str
 ) -> None:
-    """Withdraw one's declaration. Audit: disqualification.withdrawn. Not found if there is none."""
+    """Withdraw one's declaration. Audit: disqualification.withdrawn. Not found if there is none;
+    refused for an item of a cancelled meeting (InvalidTransition), whose declarations stay as they were.
+    """
+    await _require_not_cancelled(
+        session, item, "The meeting has been cancelled: a disqualification can no longer be withdrawn."
+    )
     declarations = await _declarations(session, item.id, user_id)
     if not declarations:
         raise NotFound("You have not declared a disqualification for this item.")

@@ -305,3 +305,23 @@ async def test_the_body_reads_the_reason_and_the_public_does_not(
     public_page = await client.get(f"/meetings/{world.called}", headers=HTML)
     assert shown("The meeting has been cancelled.") in public_page.text
     assert reason not in public_page.text
+
+
+async def test_a_cancelled_meeting_offers_no_declaration(client: httpx.AsyncClient, world: World) -> None:
+    """R-DISQ-5 concerns items still to be handled: a cancelled meeting links to no declaration form."""
+    secretary, member = world.headers["sihteeri"], world.headers["jasen"]
+    page = f"/meetings/{world.called}"
+    agenda = (await client.get(f"/api/meetings/{world.called}", headers=member)).json()
+    item = agenda["items"][0]["id"]
+    form = f"{page}/items/{item}/disqualification"
+    assert f'href="{form}"' in (await client.get(page, headers={**member, **HTML})).text
+    cancelled = await client.post(
+        f"/api/meetings/{world.called}/cancel", headers=secretary, json={"reason": "Ei asioita."}
+    )
+    assert cancelled.status_code == 200
+    assert f'href="{form}"' not in (await client.get(page, headers={**member, **HTML})).text
+    refused = await client.get(form, headers={**member, **HTML})
+    assert refused.status_code == 409
+    assert (
+        shown("The meeting has been cancelled: a disqualification can no longer be declared.") in refused.text
+    )

@@ -241,6 +241,39 @@ async def test_disqualification_is_seen_by_chair_and_secretary_only(
     assert "disqualification.withdrawn" in actions
 
 
+async def test_no_disqualification_is_declared_or_withdrawn_on_a_cancelled_meeting(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    """A cancelled meeting's items will not be handled, so its declarations stay as they were (R-DISQ-5)."""
+    meeting_id = await plan(client, world)
+    item = await add(client, world, meeting_id)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    path = f"/api/items/{item['id']}/disqualification"
+    declared = await client.post(path, headers=world.member, json={"ground": "party"})
+    assert declared.status_code == 201
+    cancelled = await client.post(
+        f"/api/meetings/{meeting_id}/cancel", headers=world.secretary, json={"reason": "Ei asioita."}
+    )
+    assert cancelled.status_code == 200
+
+    again = await client.post(path, headers=world.member, json={"ground": "employment"})
+    withdrawn = await client.delete(path, headers=world.member)
+
+    assert again.status_code == 409
+    assert again.json()["error"] == (
+        "The meeting has been cancelled: a disqualification can no longer be declared."
+    )
+    assert withdrawn.status_code == 409
+    assert withdrawn.json()["error"] == (
+        "The meeting has been cancelled: a disqualification can no longer be withdrawn."
+    )
+    chair = (await client.get(f"/api/meetings/{meeting_id}", headers=world.chair)).json()
+    assert [d["ground"] for d in chair["items"][0]["disqualifications"]] == ["party"]
+    actions = [e.action for e in await audit_entries(context)]
+    assert actions.count("disqualification.declared") == 1
+    assert "disqualification.withdrawn" not in actions
+
+
 async def test_member_sees_upcoming_meetings(client: httpx.AsyncClient, world: World) -> None:
     meeting_id = await plan(client, world)
     await add(client, world, meeting_id)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
 from core.clock import rfc3339
-from core.errors import Forbidden, NotFound, ValidationFailed
+from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from meetings import actions
 from meetings.access import (
     DECLARERS,
@@ -227,7 +227,8 @@ async def meeting_context(
         body=body,
         name=body_name(body, language_of(request)),
         insider=insider,
-        can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS),
+        can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS)
+        and meeting.status != MeetingStatus.CANCELLED,
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
     )
@@ -373,6 +374,10 @@ async def declaration_form(
     """The form that declares a disqualification for one item in advance (R-DISQ-5)."""
     item, meeting = await item_in(session, viewer, meeting_id, item_id)
     _declarer(viewer, meeting)
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise InvalidTransition(
+            "The meeting has been cancelled: a disqualification can no longer be declared."
+        )
     return await declaration_page(request, session, viewer, item, meeting)
 
 
