@@ -445,7 +445,7 @@ async def do_update_meeting(
 
     Audit: meeting.updated with the number of each. Idempotent when nothing changes.
     """
-    await _lock(session, meeting)
+    await lock_meeting(session, meeting)
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition("A cancelled meeting cannot be changed.")
     mode = _check_meeting(spec)
@@ -536,6 +536,7 @@ def _require_draft(meeting: Meeting, refusal: str) -> None:
 
 async def do_add_item(session: AsyncSession, *, meeting: Meeting, spec: ItemSpec, actor: str) -> AgendaItem:
     """Append an item to a draft agenda, numbered after the last one. Audit: item.added."""
+    await lock_meeting(session, meeting)
     _require_draft(meeting, "Items can be added only until the call is sent.")
     await _check_item(session, spec)
     items = await meeting_items(session, meeting)
@@ -580,6 +581,7 @@ async def do_update_item(
 
     Audit: item.updated (changed fields and the new version). Idempotent when nothing changes.
     """
+    await lock_meeting(session, meeting)
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition("A cancelled meeting's agenda cannot be changed.")
     await _check_item(session, spec)
@@ -622,6 +624,7 @@ async def do_update_item(
 
 async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Meeting, actor: str) -> None:
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
+    await lock_meeting(session, meeting)
     _require_draft(meeting, "Items can be removed only until the call is sent.")
     await session.delete(item)
     await session.flush()
@@ -644,6 +647,7 @@ async def _renumber(session: AsyncSession, meeting: Meeting, order: list[int]) -
 
 async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: list[int], actor: str) -> None:
     """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
+    await lock_meeting(session, meeting)
     _require_draft(meeting, "The agenda can be reordered only until the call is sent.")
     current = [i.id for i in await meeting_items(session, meeting)]
     if sorted(order) != sorted(current):
@@ -746,9 +750,10 @@ async def call_recipients(session: AsyncSession, meeting: Meeting) -> list[User]
     return list((await session.execute(query)).scalars().all())
 
 
-async def _lock(session: AsyncSession, meeting: Meeting) -> None:
+async def lock_meeting(session: AsyncSession, meeting: Meeting) -> None:
     """Lock the meeting's row and read it afresh, so that changes to one meeting run one after another:
-    two of them never write the same calendar SEQUENCE, nor mail a meeting that another just cancelled.
+    two of them never write the same calendar SEQUENCE or agenda version, give two items one position, nor
+    mail a meeting that another just cancelled.
     (PostgreSQL: FOR UPDATE. SQLite ignores it; its BEGIN IMMEDIATE already serialises writers.)"""
     query = (
         select(Meeting)
@@ -767,7 +772,7 @@ async def do_send_call(
     Refuses with every broken rule named (CallRefused). Audit: meeting.call_sent.
     Returns the number of e-mails queued.
     """
-    await _lock(session, meeting)
+    await lock_meeting(session, meeting)
     if meeting.status != MeetingStatus.DRAFT:
         raise InvalidTransition("The call of this meeting has already been sent.")
     problems = await check_call(session, meeting)
@@ -946,7 +951,7 @@ async def do_cancel_meeting(
 
     Audit: meeting.cancelled. Not idempotent: a cancelled meeting is refused (InvalidTransition).
     """
-    await _lock(session, meeting)
+    await lock_meeting(session, meeting)
     if meeting.status not in CANCELLABLE:
         raise InvalidTransition("The meeting has already been cancelled.")
     reason = reason.strip()

@@ -14,7 +14,7 @@ from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import InvalidTransition, ValidationFailed
 from meetings.access import parent_row
-from meetings.actions import organisation
+from meetings.actions import lock_meeting, organisation
 from meetings.models import AgendaItem, Attachment, Meeting, MeetingStatus, Publicity
 
 DEFAULT_MAX_BYTES = (
@@ -83,6 +83,7 @@ async def do_add_attachment(
 
     Audit: attachment.added. Not idempotent: each call adds a row (rows may share the same bytes).
     """
+    await lock_meeting(session, meeting)
     check_attachment(
         item, meeting, title=title, is_public=is_public, confidentiality_basis=confidentiality_basis
     )
@@ -128,6 +129,7 @@ async def do_remove_attachment(
 
     Audit: attachment.removed. Idempotent: removing a removed attachment changes nothing.
     """
+    await lock_meeting(session, meeting)
     if attachment.removed_at is not None:
         return
     now = session_clock(session)()
@@ -162,6 +164,7 @@ async def do_update_attachment(
         raise InvalidTransition("A removed attachment cannot be changed.")
     item = await parent_row(session, AgendaItem, attachment.item_id)
     meeting = await parent_row(session, Meeting, item.meeting_id)
+    await lock_meeting(session, meeting)
     check_attachment(
         item, meeting, title=title, is_public=is_public, confidentiality_basis=confidentiality_basis
     )

@@ -218,3 +218,24 @@ async def test_sequence_is_read_back_from_the_database(context: AppContext, town
 
     assert {event_of(m)[1].decoded("SEQUENCE") for m in await outbox(context, "meeting.call_updated")} == {8}
     assert (await meeting_row(context, town)).calendar_sequence == 8
+
+
+async def test_agenda_changes_read_the_version_afresh(context: AppContext, town: Town) -> None:
+    """Item and attachment changes lock the meeting's row and read it afresh too, so two of them at once
+    never write the same agenda version (which keys the cached pages: decision 0005)."""
+    await send_call(context, town)
+    async with context.db.write() as session:
+        meeting = await session.get(Meeting, town.meeting_id)
+        assert meeting is not None
+        before = meeting.agenda_version
+        [item] = [i for i in await actions.meeting_items(session, meeting) if i.position == 1]
+        bumped = update(Meeting).where(Meeting.id == town.meeting_id).values(agenda_version=before + 5)
+        await session.execute(bumped.execution_options(synchronize_session=False))
+        spec = actions.ItemSpec(
+            **{k: getattr(item, k) for k in actions.ITEM_FIELDS} | {"title": "Uusi otsikko"}
+        )
+        await actions.do_update_item(
+            session, item=item, meeting=meeting, spec=spec, reason="Otsikko tarkentui.", actor=town.actor
+        )
+
+    assert (await meeting_row(context, town)).agenda_version == before + 6
