@@ -14,6 +14,12 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from meetings.access import Viewer
+from meetings.models import Body, Meeting
+from meetings.queries import declarations_signature
+
 
 @dataclass(frozen=True, slots=True)
 class CachedPage:
@@ -25,6 +31,27 @@ class CachedPage:
 
     def fill(self, token: str) -> bytes:
         return token.encode().join(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+
+async def agenda_key(
+    session: AsyncSession, viewer: Viewer, meeting: Meeting, body: Body
+) -> tuple[Hashable, ...]:
+    """What an agenda shows this viewer depends on: the meeting's versions and the body's names, and for the
+    body's readers also who they are, their roles and the declarations (outsiders all see the same)."""
+    insider = viewer.reads(meeting.body_id)
+    return (
+        meeting.id,
+        meeting.agenda_version,
+        meeting.updated_at,
+        meeting.status,
+        meeting.is_public,
+        body.name,
+        body.name_sv,
+        body.slug,
+        viewer.user_id if insider else None,
+        viewer.roles_in(meeting.body_id),
+        await declarations_signature(session, meeting.id) if insider else None,
+    )
 
 
 class PageCache:

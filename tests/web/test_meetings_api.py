@@ -331,3 +331,34 @@ async def test_changes_after_the_call_must_keep_it_lawful(client: httpx.AsyncCli
     )
     assert late.status_code == 422
     assert "(R-EDP-3)" in late.json()["error"]
+
+
+async def test_the_cached_agenda_follows_every_change(client: httpx.AsyncClient, world: World) -> None:
+    """The JSON agenda is cached like the page (decision 0005): declarations, item changes after the call and
+    each reader's own view show at once (R-DISQ-5, R-PUB-2)."""
+    meeting_id = await plan(client, world, is_public=True)
+    item = await add(client, world, meeting_id)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    path = f"/api/meetings/{meeting_id}"
+    first = await client.get(path, headers=world.member)
+    assert first.json() == (await client.get(path, headers=world.member)).json()
+    assert first.json()["items"][0]["my_disqualification"] is None
+    declared = await client.post(
+        f"/api/items/{item['id']}/disqualification", headers=world.member, json={"ground": "party"}
+    )
+    assert declared.status_code == 201
+    mine = (await client.get(path, headers=world.member)).json()
+    assert mine["items"][0]["my_disqualification"]["ground"] == "party"
+    assert (await client.get(path, headers=world.chair)).json()["items"][0]["my_disqualification"] is None
+    assert (await client.get(path)).json()["items"][0]["title"] == "Talousarvio 2027"
+    changed = await client.put(
+        f"/api/items/{item['id']}",
+        headers=world.secretary,
+        json={
+            "title": "Talousarvio 2027 ja taloussuunnitelma",
+            "proposal": "Hyväksytään.",
+            "reason": "Tarkennus.",
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await client.get(path)).json()["items"][0]["title"] == "Talousarvio 2027 ja taloussuunnitelma"

@@ -6,16 +6,25 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Router, delete, get, post, put
+from litestar import MediaType, Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import on_commit
 from core.errors import Forbidden
 from meetings import actions
-from meetings.access import DECLARERS, Viewer, access_body, access_item, access_meeting
+from meetings.access import (
+    DECLARERS,
+    Viewer,
+    access_body,
+    access_item,
+    access_meeting,
+    access_meeting_and_body,
+)
 from meetings.delivery import default_sender
+from meetings.models import MeetingStatus
 from meetings.queries import (
     AgendaView,
     ItemView,
@@ -25,6 +34,7 @@ from meetings.queries import (
     item_versions,
     upcoming_for,
 )
+from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
 from web.security import BOUNDED_READS, app_context
 
@@ -141,11 +151,27 @@ async def create_meeting(
 
 @get("/meetings/{meeting_id:int}")
 async def get_meeting(
-    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
-) -> dict[str, Any]:
-    """The agenda as this viewer may see it: in full for the body, public items only for others."""
-    meeting = await access_meeting(session, viewer, meeting_id)
-    return agenda_out(await agenda(session, viewer, meeting))
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+) -> Response[bytes]:
+    """The agenda as this viewer may see it: in full for the body, public items only for others.
+
+    Encoded answers are cached like the meeting's page (decision 0005); drafts are not.
+    """
+    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
+    if meeting.status == MeetingStatus.DRAFT:
+        return Response(
+            encode_json(agenda_out(await agenda(session, viewer, meeting))), media_type=MediaType.JSON
+        )
+    key = ("meeting-json", *await agenda_key(session, viewer, meeting, body))
+    cache = app_context(request).pages
+    found = cache.get(key)
+    if found is None:
+        found = CachedPage((encode_json(agenda_out(await agenda(session, viewer, meeting))),))
+        cache.put(key, found)
+    return Response(found.parts[0], media_type=MediaType.JSON)
 
 
 @put("/meetings/{meeting_id:int}", guards=[signed_in])

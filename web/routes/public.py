@@ -49,13 +49,13 @@ from meetings.queries import (
     bodies,
     body_meetings,
     body_members,
-    declarations_signature,
     item_versions,
     item_view,
     upcoming_for,
 )
 from meetings.rules import LOCAL
 from web import i18n
+from web.cache import agenda_key
 from web.guards import principal_of, signed_in
 from web.pages import cacheable, language_of, render, rendered
 from web.security import BOUNDED_READS, app_context
@@ -278,22 +278,11 @@ async def meeting_page(
         return render(
             request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
         )
-    insider = viewer.reads(meeting.body_id)
     key = (
         "meeting",
-        meeting.id,
-        meeting.agenda_version,
-        meeting.updated_at,
-        meeting.status,
-        meeting.is_public,
-        body.name,
-        body.name_sv,
-        body.slug,
+        *await agenda_key(session, viewer, meeting, body),
         language_of(request),
         _navigation(request),
-        viewer.user_id if insider else None,
-        viewer.roles_in(meeting.body_id),
-        await declarations_signature(session, meeting.id) if insider else None,
     )
     cache = app_context(request).pages
     page = cache.get(key)
