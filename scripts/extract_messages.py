@@ -500,6 +500,14 @@ def merged_catalog(template: Catalog, language: str) -> Catalog:
     # fuzzy flag, so a guessed translation would come back as a real one.
     for key in [key for key, old in catalog.obsolete.items() if old.fuzzy or not old.string]:
         del catalog.obsolete[key]
+    for message in catalog:
+        # Babel reads a "#| msgid" line back as a translator comment: drop those, and keep the previous msgid
+        # only where it helps, beside a guess (fuzzy) that needs review.
+        message.user_comments = [
+            c for c in message.user_comments if not c.startswith(("| msgid", "| msgctxt"))
+        ]
+        if not message.fuzzy:
+            message.previous_id = ()
     catalog.version = template.version
     catalog.fuzzy = False
     return catalog
