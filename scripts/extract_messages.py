@@ -507,7 +507,7 @@ def merged_catalog(template: Catalog, language: str) -> Catalog:
             c for c in message.user_comments if not c.startswith(("| msgid", "| msgctxt"))
         ]
         if not message.fuzzy:
-            message.previous_id = ()
+            message.previous_id = []
     catalog.version = template.version
     catalog.fuzzy = False
     return catalog
