@@ -173,7 +173,9 @@ def _item_view(
     mention = not full and item.publicity == Publicity.CONFIDENTIAL
     # The chair and secretary see every declaration (R-DISQ-5); a member sees their own.
     sees_all = bool(viewer.roles_in(meeting.body_id) & {MemberRole.CHAIR, MemberRole.SECRETARY})
-    mine = next((d for d in declarations if d.user_id == viewer.user_id), None)
+    # One's own declaration only while one reads the body: a former member's view is the public's (and cached
+    # as the public's, web/cache.py agenda_key).
+    mine = next((d for d in declarations if d.user_id == viewer.user_id), None) if insider else None
     return ItemView(
         id=item.id,
         section=item.section,

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import FixedClock
-from meetings.models import OutboxMessage
+from meetings.actions import do_end_membership
+from meetings.models import Membership, OutboxMessage
 from tests.factories import api_login, audit_entries, enrol_totp, make_body, make_person
 from web.context import AppContext
 
@@ -362,3 +363,29 @@ async def test_the_cached_agenda_follows_every_change(client: httpx.AsyncClient,
     )
     assert changed.status_code == 200, changed.text
     assert (await client.get(path)).json()["items"][0]["title"] == "Talousarvio 2027 ja taloussuunnitelma"
+
+
+async def test_a_former_members_declaration_never_reaches_the_public(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    """R-DISQ-5, R-PUB-7: once their role has ended, a former member reads the public's agenda, which is
+    cached for everyone outside the body; their own declaration must not be part of it."""
+    meeting_id = await plan(client, world, is_public=True)
+    item = await add(client, world, meeting_id)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    declared = await client.post(
+        f"/api/items/{item['id']}/disqualification",
+        headers=world.member,
+        json={"ground": "other", "explanation": "Hakija on sisareni."},
+    )
+    assert declared.status_code == 201
+    me = (await client.get("/api/me", headers=world.member)).json()
+    async with context.db.write() as session:
+        query = select(Membership).where(Membership.user_id == me["id"], Membership.body_id == world.body_id)
+        membership = (await session.execute(query)).scalar_one()
+        await do_end_membership(session, membership=membership, actor="system:test")
+    former = (await client.get(f"/api/meetings/{meeting_id}", headers=world.member)).json()
+    assert former["items"][0]["my_disqualification"] is None
+    public = await client.get(f"/api/meetings/{meeting_id}")
+    assert "sisareni" not in public.text
+    assert public.json()["items"][0]["my_disqualification"] is None
