@@ -581,7 +581,7 @@ async def do_update_item(
 
     Audit: item.updated (changed fields and the new version). Idempotent when nothing changes.
     """
-    await lock_meeting(session, meeting)
+    await lock_meeting(session, meeting, item)
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition("A cancelled meeting's agenda cannot be changed.")
     await _check_item(session, spec)
@@ -624,7 +624,7 @@ async def do_update_item(
 
 async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Meeting, actor: str) -> None:
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
-    await lock_meeting(session, meeting)
+    await lock_meeting(session, meeting, item)
     _require_draft(meeting, "Items can be removed only until the call is sent.")
     await session.delete(item)
     await session.flush()
@@ -750,11 +750,13 @@ async def call_recipients(session: AsyncSession, meeting: Meeting) -> list[User]
     return list((await session.execute(query)).scalars().all())
 
 
-async def lock_meeting(session: AsyncSession, meeting: Meeting) -> None:
+async def lock_meeting(session: AsyncSession, meeting: Meeting, *rows: object) -> None:
     """Lock the meeting's row and read it afresh, so that changes to one meeting run one after another:
     two of them never write the same calendar SEQUENCE or agenda version, give two items one position, nor
     mail a meeting that another just cancelled.
-    (PostgreSQL: FOR UPDATE. SQLite ignores it; its BEGIN IMMEDIATE already serialises writers.)"""
+    `rows` (the item or attachment at hand) are read afresh after it, so the change builds on what another
+    change just committed. (PostgreSQL: FOR UPDATE. SQLite ignores it; BEGIN IMMEDIATE serialises writers.)"""
+    await session.flush()  # what this session changed is stored before the row is read again
     query = (
         select(Meeting)
         .where(Meeting.id == meeting.id)
@@ -762,6 +764,8 @@ async def lock_meeting(session: AsyncSession, meeting: Meeting) -> None:
         .execution_options(populate_existing=True)
     )
     await session.execute(query)
+    for row in rows:  # the item or attachment being changed, read afresh (and locked) after the meeting
+        await session.refresh(row, with_for_update=True)
 
 
 async def do_send_call(
@@ -1035,8 +1039,10 @@ async def do_declare_disqualification(
 
 
 async def _require_not_cancelled(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
-    """A cancelled meeting's items will not be handled: no disqualification is declared or withdrawn."""
+    """A cancelled meeting's items will not be handled: no disqualification is declared or withdrawn. The
+    meeting is locked and read afresh, so a cancellation committed meanwhile is seen."""
     meeting = await parent_row(session, Meeting, item.meeting_id)
+    await lock_meeting(session, meeting)
     if meeting.status == MeetingStatus.CANCELLED:
         raise InvalidTransition(refusal)
 

@@ -83,7 +83,7 @@ async def do_add_attachment(
 
     Audit: attachment.added. Not idempotent: each call adds a row (rows may share the same bytes).
     """
-    await lock_meeting(session, meeting)
+    await lock_meeting(session, meeting, item)
     check_attachment(
         item, meeting, title=title, is_public=is_public, confidentiality_basis=confidentiality_basis
     )
@@ -129,7 +129,7 @@ async def do_remove_attachment(
 
     Audit: attachment.removed. Idempotent: removing a removed attachment changes nothing.
     """
-    await lock_meeting(session, meeting)
+    await lock_meeting(session, meeting, attachment)
     if attachment.removed_at is not None:
         return
     now = session_clock(session)()
@@ -160,11 +160,11 @@ async def do_update_attachment(
 
     Audit: attachment.updated (the names of the changed fields). Idempotent when nothing changes.
     """
-    if attachment.removed_at is not None:
-        raise InvalidTransition("A removed attachment cannot be changed.")
     item = await parent_row(session, AgendaItem, attachment.item_id)
     meeting = await parent_row(session, Meeting, item.meeting_id)
-    await lock_meeting(session, meeting)
+    await lock_meeting(session, meeting, item, attachment)
+    if attachment.removed_at is not None:
+        raise InvalidTransition("A removed attachment cannot be changed.")
     check_attachment(
         item, meeting, title=title, is_public=is_public, confidentiality_basis=confidentiality_basis
     )
