@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parseaddr
@@ -809,7 +810,7 @@ Mailing = list[tuple[User, str]]
 
 
 async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: str, sender: str) -> int:
-    called = _addressed(await call_recipients(session, meeting), {})
+    called = _at_current_address(await call_recipients(session, meeting))
     notice = await _notice(session, meeting, base_url, sender, with_items=True)
     _remember(session, meeting, {}, called)
     return _queue(session, meeting, "meeting.call", call_messages(notice, _recipients(called), sender=sender))
@@ -818,27 +819,33 @@ async def _queue_call_mail(session: AsyncSession, meeting: Meeting, base_url: st
 async def _queue_update_mail(
     session: AsyncSession, meeting: Meeting, changed: tuple[str, ...], base_url: str, sender: str
 ) -> tuple[int, int]:
-    """The updated call to everyone called now (R-CALL-3, R-CALL-5); to those sent the invitation before
-    who no longer are, a METHOD:CANCEL that takes the event out of their calendars. Returns both counts."""
+    """The updated call, with the items, to everyone called now at their current address (R-CALL-3,
+    R-CALL-5). A mailbox that holds the event but gets no update (its person is no longer called or has no
+    address now, or reads mail elsewhere now) gets a METHOD:CANCEL that takes the event out of that
+    calendar. Returns the number of updates queued and of people taken off the event."""
     meeting.calendar_sequence += 1
     sent = await _sent_before(session, meeting)
     users = await call_recipients(session, meeting)
-    called = _addressed(users, sent)
-    dropped = _addressed(await _no_longer_called(session, sent, users), sent)
+    called = _at_current_address(users)
+    live = {i: row for i, row in sent.items() if row.withdrawn_at is None}
+    gone = await _no_longer_called(session, sent, users) + [u for u in users if not u.email and u.id in live]
+    moved = [(u, live[u.id].email) for u, email in called if u.id in live and live[u.id].email != email]
+    off = [(u, live[u.id].email) for u in gone]
+    withdrawals = _one_per_address(off + moved, leave_out={email for _, email in called})
     notice = await _notice(session, meeting, base_url, sender, with_items=True)
-    updates = update_messages(notice, _recipients(called), sender=sender, changed=changed)
+    updates = update_messages(notice, _recipients(_one_per_address(called)), sender=sender, changed=changed)
     _queue(session, meeting, "meeting.call_updated", updates)
-    # No item at all goes to someone no longer called, not even a confidential item's mention.
+    # No item at all goes to a withdrawn mailbox, not even a confidential item's mention.
     bare = dataclasses.replace(notice, items=())
     _queue(
         session,
         meeting,
         "meeting.call_withdrawn",
-        withdrawal_messages(bare, _recipients(dropped), sender=sender),
+        withdrawal_messages(bare, _recipients(withdrawals), sender=sender),
     )
     _remember(session, meeting, sent, called)
-    _remember(session, meeting, sent, dropped, withdrawn_at=_now(session))
-    return len(called), len(dropped)
+    _remember(session, meeting, sent, off, withdrawn_at=_now(session))
+    return len(updates), len(off)
 
 
 async def _notice(
@@ -890,11 +897,21 @@ async def _no_longer_called(
     return list((await session.execute(query)).scalars().all())
 
 
-def _addressed(users: list[User], sent: dict[int, InvitationRecipient]) -> Mailing:
-    """Each person at their current address, else at the one the event was last sent to; without
-    either, nobody can be told."""
-    found = ((user, user.email or (sent[user.id].email if user.id in sent else "")) for user in users)
-    return [(user, email) for user, email in found if email]
+def _at_current_address(users: list[User]) -> Mailing:
+    """Mail that lists items goes only to the address an account has now: never to one removed from it."""
+    return [(user, user.email) for user in users if user.email]
+
+
+def _one_per_address(mailing: Mailing, *, leave_out: Iterable[str] = ()) -> Mailing:
+    """One message per mailbox (a shared mailbox holds one copy of the event), none to `leave_out`."""
+    seen = {email.strip().lower() for email in leave_out}
+    found = []
+    for user, email in mailing:
+        key = email.strip().lower()
+        if email and key not in seen:
+            seen.add(key)
+            found.append((user, email))
+    return found
 
 
 def _recipients(mailing: Mailing) -> list[Recipient]:
@@ -990,14 +1007,19 @@ async def do_cancel_meeting(
 async def _queue_cancel_mail(
     session: AsyncSession, meeting: Meeting, reason: str, base_url: str, sender: str
 ) -> tuple[int, int]:
-    """To everyone called now, and to everyone sent the event before who was not withdrawn from it.
-    Returns the number of e-mails queued and of those withdrawn earlier, who are not mailed again."""
+    """To every mailbox that may hold the event: everyone called now at their current address, and
+    everyone sent it before and not withdrawn since, at the address it went to and at their current one.
+    Returns the number of e-mails queued and of people withdrawn earlier, who are not mailed again."""
     meeting.calendar_sequence += 1
     sent = await _sent_before(session, meeting)
     users = await call_recipients(session, meeting)
-    everyone = _addressed(users + await _no_longer_called(session, sent, users), sent)
+    live = {i: row for i, row in sent.items() if row.withdrawn_at is None}
+    earlier = await _no_longer_called(session, sent, users)
+    holders = [(u, live[u.id].email) for u in users + earlier if u.id in live]
+    mailed = holders + _at_current_address(users + earlier)
+    everyone = _one_per_address(mailed)
     notice = await _notice(session, meeting, base_url, sender, with_items=False)
-    _remember(session, meeting, sent, everyone)
+    _remember(session, meeting, sent, mailed)
     mails = cancel_messages(notice, _recipients(everyone), sender=sender, reason=reason)
     withdrawn = sum(1 for row in sent.values() if row.withdrawn_at is not None)
     return _queue(session, meeting, "meeting.cancelled", mails), withdrawn

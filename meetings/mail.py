@@ -320,9 +320,10 @@ def icalendar(
         *status,
         "TRANSP:TRANSPARENT" if cancel else "TRANSP:OPAQUE",
         f"SUMMARY:{escape_text(notice.title)}",
-        f"LOCATION:{escape_text(notice.place or notice.url)}",
+        # A withdrawn reader may no longer see the meeting: no place and no link, as in the e-mail's text.
+        *([] if withdrawn else [f"LOCATION:{escape_text(notice.place or notice.url)}"]),
         f"DESCRIPTION:{escape_text(description)}",
-        f"URL:{notice.url}",
+        *([] if withdrawn else [f"URL:{notice.url}"]),
         f"ORGANIZER;CN={param_value(notice.body_name)}:mailto:{notice.organizer}",
         f"ATTENDEE;CN={param_value(recipient.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
         f":mailto:{recipient.email}",

@@ -342,6 +342,8 @@ def test_withdrawal_takes_one_attendee_off_an_event_that_is_still_held() -> None
     assert event["UID"] == event_of(icalendar(notice(), AINO))["UID"]
     assert event.decoded("SEQUENCE") == 5
     assert str(event["ATTENDEE"]) == "mailto:aino@example.test"
+    assert "URL" not in event
+    assert "LOCATION" not in event
     assert (
         mail.subject == "Kokous poistettu kalenteristasi / Mötet borttaget från din kalender: "
         "Kunnanhallitus / Kommunstyrelsen 3/2026"

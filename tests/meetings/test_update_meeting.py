@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import update
 
+from auth.actions import do_set_active
+from auth.queries import user_by_username
 from meetings import actions
 from meetings.models import Meeting
 from meetings.rules import LOCAL
@@ -239,3 +241,68 @@ async def test_agenda_changes_read_the_version_afresh(context: AppContext, town:
         )
 
     assert (await meeting_row(context, town)).agenda_version == before + 6
+
+
+async def _set_email(context: AppContext, username: str, email: str | None) -> None:
+    async with context.db.write() as session:
+        user = await user_by_username(session, username)
+        assert user is not None
+        user.email = email
+
+
+async def test_an_updated_call_never_goes_to_an_address_removed_from_the_account(
+    context: AppContext, town: Town
+) -> None:
+    """The updated call lists the items (R-PUB-7): it goes only to the address an account has now. The
+    mailbox the call went to still holds the event, so it gets a cancellation that names no item."""
+    await send_call(context, town)
+    await _set_email(context, "jasen", None)
+
+    await change(context, town, starts_at=LATER)
+
+    assert "jasen@example.test" not in {m.recipient for m in await outbox(context, "meeting.call_updated")}
+    [withdrawn] = await outbox(context, "meeting.call_withdrawn")
+    assert withdrawn.recipient == "jasen@example.test"
+    assert PUBLIC_TITLE not in withdrawn.body
+    assert str(event_of(withdrawn)[0]["METHOD"]) == "CANCEL"
+    [updated] = await audit_entries(context, "meeting.updated")
+    assert json.loads(updated.data)["withdrawn"] == 1
+
+
+async def test_a_new_address_gets_the_update_and_the_old_mailbox_loses_the_event(
+    context: AppContext, town: Town
+) -> None:
+    await send_call(context, town)
+    await _set_email(context, "jasen", "jasen.uusi@example.test")
+
+    await change(context, town, starts_at=LATER)
+
+    updated_to = {m.recipient for m in await outbox(context, "meeting.call_updated")}
+    assert "jasen.uusi@example.test" in updated_to
+    assert "jasen@example.test" not in updated_to
+    assert [m.recipient for m in await outbox(context, "meeting.call_withdrawn")] == ["jasen@example.test"]
+    assert (await recorded(context, town))["jasen.uusi@example.test"].last_sequence == 2
+    await change(context, town, starts_at=NEXT_WEEK)  # the old mailbox is not told again
+    assert len(await outbox(context, "meeting.call_withdrawn")) == 1
+
+
+async def test_a_shared_mailbox_that_is_still_called_keeps_the_event(context: AppContext, town: Town) -> None:
+    """A mailbox passed from one person to the next: the one who left is not told separately, because the
+    same mailbox gets the update, and a cancellation after it would remove the event for the newcomer."""
+    await send_call(context, town)
+    async with context.db.write() as session:
+        leaving = await user_by_username(session, "jasen")
+        assert leaving is not None
+        shared = leaving.email
+        await do_set_active(session, user=leaving, active=False, actor="system:test")
+    newcomer = await member_for(context, town, "jasen2", date(2026, 1, 1), date(2029, 5, 31))
+    async with context.db.write() as session:
+        user = await user_by_username(session, "jasen2")
+        assert user is not None
+        user.email = shared
+    assert newcomer.id != leaving.id
+
+    await change(context, town, starts_at=LATER)
+
+    assert [m.recipient for m in await outbox(context, "meeting.call_updated")].count(shared) == 1
+    assert await outbox(context, "meeting.call_withdrawn") == []

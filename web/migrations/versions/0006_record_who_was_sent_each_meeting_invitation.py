@@ -30,6 +30,7 @@ FROM meeting m
 JOIN outbox_message o ON o.reference = 'meeting:' || m.id
 JOIN user_account u ON u.email = o.recipient
 WHERE m.status = 'called' AND o.kind IN ('meeting.call', 'meeting.call_updated')
+  AND (SELECT COUNT(*) FROM user_account x WHERE x.email = u.email) = 1
 GROUP BY m.id, u.id, u.email, m.calendar_sequence
 """
 
