@@ -220,6 +220,8 @@ async def test_sequence_is_read_back_from_the_database(context: AppContext, town
 
     assert {event_of(m)[1].decoded("SEQUENCE") for m in await outbox(context, "meeting.call_updated")} == {8}
     assert (await meeting_row(context, town)).calendar_sequence == 8
+    [updated] = await audit_entries(context, "meeting.updated")
+    assert json.loads(updated.data)["changed"] == ["starts_at"]
 
 
 async def test_agenda_changes_read_the_version_afresh(context: AppContext, town: Town) -> None:
@@ -241,6 +243,8 @@ async def test_agenda_changes_read_the_version_afresh(context: AppContext, town:
         )
 
     assert (await meeting_row(context, town)).agenda_version == before + 6
+    [updated] = await audit_entries(context, "item.updated")
+    assert updated.subject == f"item:{item.id}"
 
 
 async def _set_email(context: AppContext, username: str, email: str | None) -> None:
