@@ -783,7 +783,9 @@ async def do_send_call(
     problems = await check_call(session, meeting)
     if problems:
         raise CallRefused(problems)
-    # The §§ become final now, after those of the meetings called before this one.
+    # The §§ become final now, after those of the meetings called before this one. The body's row is locked
+    # first, so two of its meetings called at once number one after the other (decision 0007).
+    await session.execute(select(Body.id).where(Body.id == meeting.body_id).with_for_update())
     meeting.first_section = await _next_section(session, meeting.body_id, meeting.year)
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
     now = _now(session)

@@ -38,6 +38,7 @@ from meetings.models import (
     AgendaItem,
     AgendaItemVersion,
     Attachment,
+    Body,
     Disqualification,
     InvitationRecipient,
     Meeting,
@@ -424,3 +425,52 @@ async def test_two_attachments_removed_at_once_raise_the_agenda_version_twice(wo
     assert await removed(world, plan) == [{"item": f"item:{plan.item_id}", "agenda_version": 4}]
     assert await removed(world, annex) == [{"item": f"item:{annex.item_id}", "agenda_version": 5}]
 
+
+# ---- call.send: two meetings of one body called at once never share a § ----------------------------
+
+
+async def draft(world: World, day: int, titles: tuple[str, ...]) -> int:
+    async with world.context.db.write() as session:
+        body = await session.get(Body, world.town.body_id)
+        assert body is not None
+        spec = actions.MeetingSpec(starts_at=datetime(2026, 12, day, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
+        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor=world.town.actor)
+        for title in titles:
+            await actions.do_add_item(
+                session, meeting=meeting, spec=actions.ItemSpec(title), actor=world.town.actor
+            )
+        return meeting.id
+
+
+def calling(town: Town, meeting_id: int) -> Step:
+    async def step(session: AsyncSession) -> int:
+        meeting = await session.get(Meeting, meeting_id)
+        assert meeting is not None
+        return await actions.do_send_call(
+            session, meeting=meeting, base_url=BASE_URL, sender=SENDER, actor=town.actor
+        )
+
+    return step
+
+
+async def sections(world: World, meeting_id: int) -> list[int]:
+    async with world.context.db.read() as session:
+        query = (
+            select(AgendaItem.section).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.section)
+        )
+        return list((await session.execute(query)).scalars())
+
+
+async def test_two_meetings_of_one_body_called_at_once_number_their_items_in_turn(world: World) -> None:
+    """The §§ run on through the body's year (the called meeting holds §§ 1–2): the second call waits for the
+    first, so their items never share a number."""
+    first = await draft(world, 17, ("Talousarvion muutos", "Tilintarkastus"))
+    second = await draft(world, 18, ("Kaavoitus",))
+
+    await concurrently(world, calling(world.town, first), calling(world.town, second))
+
+    assert await sections(world, first) == [3, 4]
+    assert await sections(world, second) == [5]
+    for meeting_id in (first, second):
+        [sent] = await entries(world, "meeting.call_sent", f"meeting:{meeting_id}")
+        assert sent["items"] == len(await sections(world, meeting_id))
