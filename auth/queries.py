@@ -29,24 +29,8 @@ async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
-def roles_of(user: User) -> frozenset[tuple[str, str]]:
-    return frozenset((grant.role, grant.scope) for grant in user.roles)
-
-
 def requires_second_factor(user: User) -> bool:
     return any(Role(grant.role) in SECOND_FACTOR_ROLES for grant in user.roles)
-
-
-async def session_is_live(session: AsyncSession, family: str) -> bool:
-    """A login's tokens are live until the family is revoked (logout, reuse, admin action)."""
-    newest = await session.execute(
-        select(RefreshToken.revoked_at)
-        .where(RefreshToken.family == family)
-        .order_by(RefreshToken.id.desc())
-        .limit(1)
-    )
-    row = newest.first()
-    return row is not None and row.revoked_at is None
 
 
 # The user, whether the login's newest refresh token is unrevoked (1), revoked (0) or missing (NULL), and
@@ -90,7 +74,9 @@ class Principal:
 async def load_principal(
     session: AsyncSession, *, user_id: int, family: str, methods: tuple[str, ...], via: str
 ) -> Principal | None:
-    """The person behind a token, if their account is active and that login is live (as session_is_live).
+    """The person behind a token, if their account is active and that login is live: a login's tokens
+    are live until its family is revoked (logout, reuse, admin action), i.e. while its newest refresh token
+    is unrevoked.
 
     Runs on every signed-in request, so it is one statement (a row per role grant) and builds no ORM objects.
     """
