@@ -26,6 +26,16 @@ ALGORITHM = "ES256"
 ACCESS = "kokous:access"
 SECOND_FACTOR = "kokous:second-factor"
 REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
+TIME_CLAIMS = ("exp", "iat")
+# python-jose turns `verify_<claim>` back on for every `require_<claim>` and then compares `exp` and `nbf`
+# with the machine's real time. Time claims are therefore neither required nor checked by the library:
+# `_verify` requires them itself and `decode` compares them with Kokous's clock (core.clock).
+LIBRARY_CHECKS = {f"require_{name}": True for name in REQUIRED if name not in TIME_CLAIMS} | {
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "leeway": 0,
+}
 VERIFIED_TOKENS = 4096  # claims of recently verified tokens kept per process (a few MB at most)
 
 
@@ -122,11 +132,17 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=self.issuer,
-                options={f"require_{name}": True for name in REQUIRED} | {"verify_exp": False, "leeway": 0},
+                options=LIBRARY_CHECKS,
             )
         except JOSEError as exc:
             raise NotAuthenticated("The sign-in token is not valid.") from exc
+        if not all(_is_time(claims.get(name)) for name in TIME_CLAIMS):
+            raise NotAuthenticated("The sign-in token is not valid.")
         return claims
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _thumbprint(public_pem: bytes) -> str:

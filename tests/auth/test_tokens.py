@@ -13,7 +13,7 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from auth.tokens import ACCESS, SECOND_FACTOR, TokenService
+from auth.tokens import ACCESS, REQUIRED, SECOND_FACTOR, TokenService
 from core.clock import FixedClock
 from core.errors import NotAuthenticated
 
@@ -40,7 +40,6 @@ def test_key_file_is_private_to_the_owner(tmp_path: Path) -> None:
 
 
 def test_token_verifies_with_an_independent_library(tokens: TokenService, clock: FixedClock) -> None:
-    clock.now = datetime.now(UTC)  # PyJWT checks iat and exp against the real time
     token = issue(tokens, clock, sid="abc")
     claims = pyjwt.decode(
         token,
@@ -48,9 +47,11 @@ def test_token_verifies_with_an_independent_library(tokens: TokenService, clock:
         algorithms=["ES256"],
         audience=ACCESS,
         issuer=ISSUER,
-        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+        # PyJWT compares times with the machine's clock; the test's clock is compared below instead.
+        options={"require": list(REQUIRED), "verify_exp": False, "verify_iat": False},
     )
     assert claims["sub"] == "7"
+    assert claims["iat"] == int(clock().timestamp())
     assert claims["exp"] - claims["iat"] == 600
     assert pyjwt.get_unverified_header(token) == {"alg": "ES256", "kid": tokens.key_id, "typ": "JWT"}
 
@@ -64,6 +65,41 @@ def test_expired_token_is_refused(tokens: TokenService, clock: FixedClock) -> No
     token = issue(tokens, clock)
     clock.advance(minutes=10)
     with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode(token, audience=ACCESS, now=clock())
+
+
+@pytest.mark.parametrize("years", [-30, 10, 40])
+def test_lifetime_is_judged_by_the_injected_clock_only(tokens: TokenService, years: int) -> None:
+    """Whatever the machine's date, a token lives exactly as long as Kokous's clock says."""
+    clock = FixedClock(datetime.now(UTC) + timedelta(days=365 * years))
+    token = issue(tokens, clock)
+    assert tokens.decode(token, audience=ACCESS, now=clock()).subject == "7"
+    clock.advance(minutes=9, seconds=59)
+    assert tokens.decode(token, audience=ACCESS, now=clock()).subject == "7"
+    clock.advance(seconds=1)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        tokens.decode(token, audience=ACCESS, now=clock())
+
+
+def test_a_token_from_beyond_the_allowed_skew_is_refused(tokens: TokenService, clock: FixedClock) -> None:
+    ahead = FixedClock(clock() + timedelta(seconds=61))
+    with pytest.raises(NotAuthenticated, match="not valid"):
+        tokens.decode(issue(tokens, ahead), audience=ACCESS, now=clock())
+    ahead.advance(seconds=-1)
+    assert tokens.decode(issue(tokens, ahead), audience=ACCESS, now=clock()).subject == "7"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat"])
+@pytest.mark.parametrize("value", ["2099-01-01", 1.5, True, None])
+def test_time_claims_must_be_whole_seconds(
+    tmp_path: Path, tokens: TokenService, clock: FixedClock, claim: str, value: object
+) -> None:
+    now = int(clock().timestamp())
+    claims = {"sub": "1", "aud": ACCESS, "iss": ISSUER, "iat": now, "exp": now + 600, "jti": "x"}
+    claims[claim] = value
+    key = serialization.load_pem_private_key((tmp_path / "token.pem").read_bytes(), password=None)
+    token = pyjwt.encode(claims, key, algorithm="ES256", headers={"kid": tokens.key_id})  # type: ignore[arg-type]
+    with pytest.raises(NotAuthenticated, match="not valid"):
         tokens.decode(token, audience=ACCESS, now=clock())
 
 
