@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KOKOUS_DATA_DIR ?= var
 
-.PHONY: help install run test test-sqlite test-postgresql check lint types imports migrations-check bench fmt migration clean browser-deps
+.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint types imports migrations-check bench fmt migration clean browser-deps
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -32,6 +32,17 @@ test: install browser-deps  ## Run the test suite on SQLite, then on PostgreSQL 
 		echo "== again on PostgreSQL ($$KOKOUS_TEST_DATABASE_URL)"; \
 		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser"; \
 	fi
+
+# Dates on which the machine's clock must not matter: the nights Helsinki's clocks spring forward
+# (2027) and fall back (2031, years ahead). Tests read time only from their clock (docs/decisions/0008).
+TIMESHIFTS ?= 2027-03-28T00:30:00 2031-10-26T00:30:00
+
+test-timeshift: install  ## Run the suite (SQLite, no browser) with the machine's clock moved by faketime.
+	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install faketime" >&2; exit 1; }
+	@for moment in $(TIMESHIFTS); do \
+		echo "== with the machine's clock at $$moment UTC"; \
+		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "not browser" || exit 1; \
+	done
 
 lint: install  ## ruff, and Finnish and Swedish translations for every message.
 	$(BIN)/ruff check .

@@ -24,6 +24,8 @@ from web.app import create_app
 from web.context import AppContext, build_context
 
 BASE_URL = "https://kokous.test"
+# The test clock's start, a Saturday. Every date in the tests is chosen relative to it, and the clock never
+# follows the machine's, so the suite passes on any date (docs/decisions/0008-one-injected-clock.md).
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
