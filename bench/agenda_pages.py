@@ -50,7 +50,7 @@ from auth.actions import do_create_user
 from bench.login_storm import listening_socket, wait_ready
 from bench.report import Figure, Section, Target, median, percentile
 from bench.server import bench_settings
-from core.clock import system_clock
+from core.clock import LOCAL, system_clock
 from meetings.actions import (
     BodySpec,
     ItemSpec,
@@ -67,7 +67,6 @@ from meetings.actions import (
 )
 from meetings.attachments import attachment_limit, do_add_attachment
 from meetings.models import Meeting, Publicity
-from meetings.rules import LOCAL
 from meetings.storage import attachment_store
 from web import schema
 from web.context import build_context

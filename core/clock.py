@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
+# Where Kokous's people live: times are stored in UTC and shown, and local days counted, in this zone.
+LOCAL = ZoneInfo("Europe/Helsinki")
 
 
 def system_clock() -> datetime:

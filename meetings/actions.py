@@ -18,6 +18,7 @@ from audit.models import AuditAction
 from auth.actions import do_grant_role, do_revoke_role
 from auth.models import Role, User
 from auth.queries import user_id_of
+from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from meetings.access import active_on, parent_row
@@ -51,8 +52,7 @@ from meetings.models import (
     OutboxMessage,
     Publicity,
 )
-from meetings.rules import LOCAL as LOCAL_TZ
-from meetings.rules import BodyFacts, ItemFacts, MeetingFacts, Problem, call_problems
+from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, Problem, call_problems
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import actions
 from auth.models import Role, User
 from auth.queries import user_by_username
+from core.clock import LOCAL
 from meetings import actions as meeting_actions
 from meetings.actions import BodySpec, ItemSpec, MeetingSpec, MembershipSpec, OrganisationSettings
 from meetings.attachments import do_add_attachment
 from meetings.models import AgendaItem, Body, Meeting
-from meetings.rules import LOCAL
 from meetings.storage import AttachmentStore
 
 ACTOR = "system:demo"

@@ -11,7 +11,7 @@ from litestar.datastructures import Cookie
 
 from auth.queries import Principal
 from core.errors import KokousError
-from meetings.rules import Problem
+from meetings.rules.call import Problem
 from web import i18n
 from web.cache import CachedPage
 from web.security import CSRF_COOKIE, LANG_COOKIE, new_csrf_token

@@ -9,9 +9,9 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
+from core.clock import LOCAL
 from core.errors import Forbidden
 from meetings.access import Hidden, Viewer, viewer_for
-from meetings.rules import LOCAL
 from web.security import app_context, record_denial
 
 

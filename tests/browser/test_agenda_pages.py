@@ -59,10 +59,9 @@ async def seed() -> None:
     from auth import actions as auth_actions
     from auth import totp
     from auth.models import User
-    from core.clock import FixedClock
+    from core.clock import LOCAL, FixedClock
     from core.config import settings_from_env
     from meetings import actions
-    from meetings.rules import LOCAL
     from web.context import build_context
 
     # Two minutes ago, so that the secretary's enrolment code is older than the one typed at sign-in.

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from auth.actions import do_create_user
 from auth.models import User
+from core.clock import LOCAL
 from meetings import actions
 from meetings.models import Body, InvitationRecipient, Meeting, OutboxMessage
-from meetings.rules import LOCAL
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, make_body, make_person
 from web.context import AppContext

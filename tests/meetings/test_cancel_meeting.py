@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actions import do_set_active
 from auth.models import User
 from auth.queries import user_by_username
+from core.clock import LOCAL
 from core.errors import InvalidTransition, ValidationFailed
 from meetings.actions import do_end_membership
 from meetings.delivery import to_email
 from meetings.models import MeetingStatus, Membership
-from meetings.rules import LOCAL
 from tests.conftest import START
 from tests.factories import audit_entries
 from tests.meetings.called_meeting import (

@@ -28,7 +28,7 @@ from audit.models import AuditEntry
 from auth.models import User
 from auth.queries import user_by_username
 from auth.ratelimit import MemoryLimiter
-from core.clock import FixedClock
+from core.clock import LOCAL, FixedClock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
 from core.errors import InvalidTransition
@@ -44,7 +44,6 @@ from meetings.models import (
     Meeting,
     MeetingStatus,
 )
-from meetings.rules import LOCAL
 from tests.conftest import BASE_URL, START, backend
 from tests.meetings.called_meeting import (
     PUBLIC_TITLE,

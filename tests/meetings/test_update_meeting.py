@@ -12,9 +12,9 @@ from sqlalchemy import update
 
 from auth.actions import do_set_active
 from auth.queries import user_by_username
+from core.clock import LOCAL
 from meetings import actions
 from meetings.models import Meeting
-from meetings.rules import LOCAL
 from tests.conftest import BASE_URL
 from tests.factories import audit_entries
 from tests.meetings.called_meeting import (

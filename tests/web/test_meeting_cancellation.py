@@ -14,10 +14,9 @@ from litestar import Litestar
 from markupsafe import escape
 from sqlalchemy import select
 
-from core.clock import FixedClock
+from core.clock import LOCAL, FixedClock
 from meetings import actions
 from meetings.models import Body, OutboxMessage
-from meetings.rules import LOCAL
 from tests.conftest import BASE_URL
 from tests.factories import (
     PASSWORD,

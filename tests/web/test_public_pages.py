@@ -20,10 +20,9 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from auth import actions as auth_actions
-from core.clock import FixedClock
+from core.clock import LOCAL, FixedClock
 from meetings import actions
 from meetings.models import AgendaItem, Attachment, Body, Meeting, MeetingStatus
-from meetings.rules import LOCAL
 from tests import factories
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, audit_entries, enrol_totp, next_code

@@ -12,12 +12,12 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import Role
+from core.clock import LOCAL
 from core.errors import NotFound
 from meetings import actions
 from meetings.access import Viewer, access_body
 from meetings.models import Body, Membership, Organisation
 from meetings.queries import MemberView, bodies, body_members
-from meetings.rules import LOCAL
 from web.guards import has_role, principal_of, recent_step_up
 from web.security import BOUNDED_READS, app_context
 

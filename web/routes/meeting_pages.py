@@ -17,6 +17,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clock import LOCAL
 from core.db import on_commit
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
 from meetings import actions
@@ -25,7 +26,6 @@ from meetings.attachments import do_add_attachment, do_update_attachment
 from meetings.delivery import default_sender
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
 from meetings.queries import AgendaView, agenda, body_members
-from meetings.rules import LOCAL
 from meetings.storage import TooLarge, UnsupportedType
 from web.errors import STATUS
 from web.guards import principal_of, signed_in

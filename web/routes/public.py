@@ -19,7 +19,7 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
-from core.clock import rfc3339
+from core.clock import LOCAL, rfc3339
 from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from meetings import actions
 from meetings.access import (
@@ -53,7 +53,6 @@ from meetings.queries import (
     item_view,
     upcoming_for,
 )
-from meetings.rules import LOCAL
 from web import i18n
 from web.cache import agenda_key
 from web.guards import principal_of, signed_in

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings.models import BodyKind, CallDayCount, DecisionMode, MeetingMode, Publicity
-from meetings.rules import BodyFacts, ItemFacts, MeetingFacts, call_problems, latest_call_date
+from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, call_problems, latest_call_date
 
 # A Friday meeting at 16.00 Finnish time (UTC+2 in December).
 MEETING_AT = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)

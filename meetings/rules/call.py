@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from core.clock import LOCAL
 from meetings.models import BodyKind, CallDayCount, DecisionMode, MeetingMode, Publicity
 
-LOCAL = ZoneInfo("Europe/Helsinki")
 COUNCIL_CALL_DAYS = 4  # KL 94 § 3 mom; a council cannot shorten it
 
 
