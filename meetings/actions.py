@@ -52,7 +52,14 @@ from meetings.models import (
     OutboxMessage,
     Publicity,
 )
-from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, Problem, call_problems
+from meetings.rules.call import (
+    BodyFacts,
+    ItemFacts,
+    MeetingFacts,
+    Problem,
+    after_call_problems,
+    call_problems,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -729,11 +736,7 @@ async def _still_lawful(session: AsyncSession, meeting: Meeting) -> None:
     body = await parent_row(session, Body, meeting.body_id)
     facts = meeting_facts(meeting, await meeting_items(session, meeting))
     sent = meeting.call_sent_at or _now(session)
-    problems = [
-        p
-        for p in call_problems(await body_facts(session, body), facts, sent)
-        if p.rule not in ("R-CALL-3", "R-CALL-5")
-    ]
+    problems = after_call_problems(await body_facts(session, body), facts, sent)
     if problems:
         raise CallRefused(problems, after_call=True)
 

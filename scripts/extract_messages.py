@@ -57,7 +57,7 @@ BASE_ERROR = "KokousError"
 # (module, function) -> (positional index, keyword name).
 EXTRA_SINKS: dict[tuple[str, str], tuple[int | None, str]] = {
     ("web.errors", "respond"): (2, "message"),
-    ("meetings.rules.call", "Problem"): (1, "template"),  # why a meeting call cannot be sent
+    ("meetings.rules.call", "Problem"): (2, "template"),  # why a meeting call cannot be sent
 }
 LANGUAGE_NAMES = {"fi": "Finnish", "sv": "Swedish", "en": "English"}
 DATE_HEADERS = (b'"POT-Creation-Date:', b'"PO-Revision-Date:')
