@@ -17,7 +17,7 @@ from auth.tokens import TokenService
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
-from web.cache import PageCache
+from web.cache import PageCache, page_cache
 
 
 @dataclass(slots=True)
@@ -29,11 +29,7 @@ class AppContext:
     login: LoginFlow
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
-    pages: PageCache = field(default_factory=PageCache)
-
-
-def key_path(settings: Settings, name: str) -> str:
-    return str(settings.data_dir / "keys" / name)
+    pages: PageCache = field(default_factory=page_cache)
 
 
 def build_limiter(settings: Settings, clock: Clock) -> Limiter:

@@ -170,7 +170,7 @@ async def get_meeting(
     found = cache.get(key)
     if found is None:
         found = CachedPage((encode_json(agenda_out(await agenda(session, viewer, meeting))),))
-        cache.put(key, found)
+        cache[key] = found
     return Response(found.parts[0], media_type=MediaType.JSON)
 
 

@@ -288,7 +288,7 @@ async def meeting_page(
     if page is None:
         context = await meeting_context(request, session, viewer, meeting)
         page = cacheable(request, "meeting.html", context)
-        cache.put(key, page)
+        cache[key] = page
     return rendered(request, page)
 
 
