@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from audit.actions import entry_count, record
+from audit.actions import record
 from audit.canonical import canonical_json
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 from audit.notes import Signer
 from audit.verify import verify_database
 from bench.report import Figure, Section, Target, median
@@ -108,6 +108,10 @@ async def prepare(engine: AsyncEngine) -> Database:
     await rate(db, append_audit, WARM_UP, 1)
     await rate(db, insert_plain, WARM_UP, 1)
     return db
+
+
+async def entry_count(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(AuditEntry))).scalar_one())
 
 
 async def check_log(db: Database) -> str | None:

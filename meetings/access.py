@@ -58,10 +58,6 @@ class Viewer:
     is_admin: bool = False
     body_roles: dict[int, frozenset[MemberRole]] = field(default_factory=dict)
 
-    @property
-    def actor(self) -> str:
-        return f"user:{self.user_id}" if self.user_id else "anonymous"
-
     def roles_in(self, body_id: int) -> frozenset[MemberRole]:
         return self.body_roles.get(body_id, frozenset())
 
