@@ -25,7 +25,7 @@ from audit.notes import Signer
 from audit.verify import verify_database
 from bench.report import Figure, Section, Target, median
 from core.db import Database, create_engine
-from web import schema
+from web import migration
 
 POSTGRES_URL = os.environ.get(
     "KOKOUS_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -160,7 +160,7 @@ async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
     with tempfile.TemporaryDirectory(prefix="kokous-bench-append-") as tmp:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
         try:
-            await schema.upgrade(engine)
+            await migration.upgrade(engine)
             yield engine
         finally:
             await engine.dispose()
@@ -180,7 +180,7 @@ async def postgres_engine(url: str) -> AsyncIterator[AsyncEngine]:
         try:
             engine = create_engine(parsed.set(database=name).render_as_string(hide_password=False))
             try:
-                await schema.upgrade(engine)
+                await migration.upgrade(engine)
                 yield engine
             finally:
                 await engine.dispose()

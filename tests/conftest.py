@@ -19,7 +19,7 @@ from auth.ratelimit import MemoryLimiter
 from core.clock import FixedClock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
-from web import schema
+from web import migration
 from web.app import create_app
 from web.context import AppContext, build_context
 
@@ -44,7 +44,7 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
     if backend() == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await schema.upgrade(engine)
+        await migration.upgrade(engine)
         yield engine
         await engine.dispose()
         return
@@ -54,7 +54,7 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    await schema.upgrade(engine)
+    await migration.upgrade(engine)
     yield engine
     await engine.dispose()
     async with admin.connect() as conn:
