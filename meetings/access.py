@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import Role
 from auth.queries import Principal
 from core.errors import NotFound
+from meetings import lifecycle
 from meetings.models import (
     AgendaItem,
     Attachment,
     Body,
     Meeting,
-    MeetingStatus,
     MemberRole,
     Membership,
     Publicity,
@@ -118,7 +118,7 @@ def meeting_visible(viewer: Viewer, meeting: Meeting) -> bool:
 
 def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:
     """The public sees the agenda of a public meeting only; a closed meeting's contents never appear."""
-    return viewer.reads(meeting.body_id) or (meeting.is_public and meeting.status == MeetingStatus.CALLED)
+    return viewer.reads(meeting.body_id) or (meeting.is_public and lifecycle.published(meeting.status))
 
 
 _MEETING_AND_BODY = (

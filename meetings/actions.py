@@ -20,8 +20,10 @@ from auth.models import Role, User
 from auth.queries import user_id_of
 from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
-from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
+from meetings import lifecycle
 from meetings.access import active_on, parent_row
+from meetings.lifecycle import MeetingEvent, Operation
 from meetings.mail import (
     CallNotice,
     ItemLine,
@@ -454,8 +456,7 @@ async def do_update_meeting(
     Audit: meeting.updated with the number of each. Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition("A cancelled meeting cannot be changed.")
+    lifecycle.require(meeting.status, Operation.EDIT, "A cancelled meeting cannot be changed.")
     mode = _check_meeting(spec)
     values = {
         "starts_at": spec.starts_at,
@@ -537,15 +538,12 @@ async def meeting_items(session: AsyncSession, meeting: Meeting) -> list[AgendaI
     return list((await session.execute(query)).scalars().all())
 
 
-def _require_draft(meeting: Meeting, refusal: str) -> None:
-    if meeting.status != MeetingStatus.DRAFT:
-        raise InvalidTransition(refusal)
-
-
 async def do_add_item(session: AsyncSession, *, meeting: Meeting, spec: ItemSpec, actor: str) -> AgendaItem:
     """Append an item to a draft agenda, numbered after the last one. Audit: item.added."""
     await lock_meeting(session, meeting)
-    _require_draft(meeting, "Items can be added only until the call is sent.")
+    lifecycle.require(
+        meeting.status, Operation.ARRANGE_AGENDA, "Items can be added only until the call is sent."
+    )
     await _check_item(session, spec)
     items = await meeting_items(session, meeting)
     position = len(items) + 1
@@ -590,8 +588,7 @@ async def do_update_item(
     Audit: item.updated (changed fields and the new version). Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting, item)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition("A cancelled meeting's agenda cannot be changed.")
+    lifecycle.require(meeting.status, Operation.EDIT, "A cancelled meeting's agenda cannot be changed.")
     await _check_item(session, spec)
     new = dataclasses.asdict(spec)
     changed = sorted(k for k in ITEM_FIELDS if getattr(item, k) != new[k])
@@ -633,7 +630,9 @@ async def do_update_item(
 async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Meeting, actor: str) -> None:
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
     await lock_meeting(session, meeting, item)
-    _require_draft(meeting, "Items can be removed only until the call is sent.")
+    lifecycle.require(
+        meeting.status, Operation.ARRANGE_AGENDA, "Items can be removed only until the call is sent."
+    )
     await session.delete(item)
     await session.flush()
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
@@ -656,7 +655,9 @@ async def _renumber(session: AsyncSession, meeting: Meeting, order: list[int]) -
 async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: list[int], actor: str) -> None:
     """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
     await lock_meeting(session, meeting)
-    _require_draft(meeting, "The agenda can be reordered only until the call is sent.")
+    lifecycle.require(
+        meeting.status, Operation.ARRANGE_AGENDA, "The agenda can be reordered only until the call is sent."
+    )
     current = [i.id for i in await meeting_items(session, meeting)]
     if sorted(order) != sorted(current):
         raise ValidationFailed(
@@ -781,8 +782,7 @@ async def do_send_call(
     Returns the number of e-mails queued.
     """
     await lock_meeting(session, meeting)
-    if meeting.status != MeetingStatus.DRAFT:
-        raise InvalidTransition("The call of this meeting has already been sent.")
+    called = lifecycle.next_status(meeting.status, MeetingEvent.SEND_CALL)
     problems = await check_call(session, meeting)
     if problems:
         raise CallRefused(problems)
@@ -793,7 +793,7 @@ async def do_send_call(
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
     now = _now(session)
     meeting.status, meeting.call_sent_at, meeting.agenda_version, meeting.updated_at = (
-        MeetingStatus.CALLED,
+        called,
         now,
         1,
         now,
@@ -963,7 +963,6 @@ def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]
 
 # ---- cancellation -------------------------------------------------------------------------------
 
-CANCELLABLE = frozenset({MeetingStatus.DRAFT, MeetingStatus.CALLED})
 REASON_MAX = 500  # Meeting.cancel_reason
 
 
@@ -978,8 +977,7 @@ async def do_cancel_meeting(
     Audit: meeting.cancelled. Not idempotent: a cancelled meeting is refused (InvalidTransition).
     """
     await lock_meeting(session, meeting)
-    if meeting.status not in CANCELLABLE:
-        raise InvalidTransition("The meeting has already been cancelled.")
+    cancelled = lifecycle.next_status(meeting.status, MeetingEvent.CANCEL)
     reason = reason.strip()
     called = meeting.status == MeetingStatus.CALLED
     if called and not reason:
@@ -991,7 +989,7 @@ async def do_cancel_meeting(
         raise ValidationFailed("The reason can be at most {max} characters.", field="reason", max=REASON_MAX)
     now = _now(session)
     meeting.status, meeting.cancelled_at, meeting.cancel_reason, meeting.updated_at = (
-        MeetingStatus.CANCELLED,
+        cancelled,
         now,
         reason,
         now,
@@ -1041,7 +1039,7 @@ async def do_declare_disqualification(
     Audit: disqualification.declared. Declaring again replaces the earlier declaration. Refused for an
     item of a cancelled meeting (InvalidTransition): it will not be handled.
     """
-    await _require_not_cancelled(
+    await _require_declarable(
         session, item, "The meeting has been cancelled: a disqualification can no longer be declared."
     )
     chosen = _choice(DisqualificationGround, ground, "ground")
@@ -1065,13 +1063,12 @@ async def do_declare_disqualification(
     return declaration
 
 
-async def _require_not_cancelled(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
+async def _require_declarable(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
     """A cancelled meeting's items will not be handled: no disqualification is declared or withdrawn. The
     meeting is locked and read afresh, so a cancellation committed meanwhile is seen."""
     meeting = await parent_row(session, Meeting, item.meeting_id)
     await lock_meeting(session, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition(refusal)
+    lifecycle.require(meeting.status, Operation.DECLARE, refusal)
 
 
 async def _declarations(session: AsyncSession, item_id: int, user_id: int) -> list[Disqualification]:
@@ -1089,7 +1086,7 @@ async def do_withdraw_disqualification(
     """Withdraw one's declaration. Audit: disqualification.withdrawn. Not found if there is none;
     refused for an item of a cancelled meeting (InvalidTransition), whose declarations stay as they were.
     """
-    await _require_not_cancelled(
+    await _require_declarable(
         session, item, "The meeting has been cancelled: a disqualification can no longer be withdrawn."
     )
     declarations = await _declarations(session, item.id, user_id)

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
-from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from meetings import actions
+from core.errors import Forbidden, NotFound, ValidationFailed
+from meetings import actions, lifecycle
 from meetings.access import (
     DECLARERS,
     PUBLIC,
@@ -32,6 +32,7 @@ from meetings.access import (
     parent_row,
 )
 from meetings.actions import ITEM_FIELDS
+from meetings.lifecycle import Operation
 from meetings.models import (
     AgendaItem,
     AgendaItemVersion,
@@ -227,7 +228,7 @@ async def meeting_context(
         name=body_name(body, language_of(request)),
         insider=insider,
         can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS)
-        and meeting.status != MeetingStatus.CANCELLED,
+        and lifecycle.permits(meeting.status, Operation.DECLARE),
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
     )
@@ -362,10 +363,11 @@ async def declaration_form(
     """The form that declares a disqualification for one item in advance (R-DISQ-5)."""
     item, meeting = await item_in(session, viewer, meeting_id, item_id)
     _declarer(viewer, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition(
-            "The meeting has been cancelled: a disqualification can no longer be declared."
-        )
+    lifecycle.require(
+        meeting.status,
+        Operation.DECLARE,
+        "The meeting has been cancelled: a disqualification can no longer be declared.",
+    )
     return await declaration_page(request, session, viewer, item, meeting)
 
 
