@@ -23,6 +23,7 @@ from core.db import session_clock
 from core.errors import Conflict, NotFound, ValidationFailed
 from meetings import lifecycle
 from meetings.access import active_on, parent_row
+from meetings.delivery import queue_mail
 from meetings.lifecycle import MeetingEvent, Operation
 from meetings.mail import (
     CallNotice,
@@ -51,7 +52,6 @@ from meetings.models import (
     MemberRole,
     Membership,
     Organisation,
-    OutboxMessage,
     Publicity,
 )
 from meetings.rules.call import (
@@ -943,22 +943,7 @@ def _remember(
 
 
 def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]) -> int:
-    """One outbox row per e-mail, delivered after commit (mail.deliver_pending)."""
-    now = _now(session)
-    session.add_all(
-        OutboxMessage(
-            kind=kind,
-            reference=f"meeting:{meeting.id}",
-            recipient=m.recipient.email,
-            subject=m.subject,
-            body=m.body,
-            calendar=m.calendar,
-            created_at=now,
-            attempts=0,
-        )
-        for m in mails
-    )
-    return len(mails)
+    return queue_mail(session, kind=kind, reference=f"meeting:{meeting.id}", mails=mails)
 
 
 # ---- cancellation -------------------------------------------------------------------------------

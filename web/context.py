@@ -17,6 +17,7 @@ from auth.tokens import TokenService
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
+from meetings.delivery import MAIL_QUEUED
 from web.cache import PageCache, page_cache
 
 
@@ -58,4 +59,6 @@ def build_context(
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
     db.services.update({"auth": auth, "audit_signer": signer})
-    return AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    db.signals.subscribe(MAIL_QUEUED, lambda _: context.mail_waiting.set())
+    return context

@@ -18,7 +18,6 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import LOCAL
-from core.db import on_commit
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
 from meetings import actions
 from meetings.access import Hidden, Viewer, access_attachment, access_item, access_meeting, parent_row
@@ -293,7 +292,6 @@ async def update_details(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
 
     return await attempt(
         request,
@@ -417,7 +415,6 @@ async def send_call(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
 
     return await attempt(request, session, viewer, meeting_id, work, failed="call", done="call-sent")
 
@@ -448,7 +445,6 @@ async def cancel_meeting(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
         if meeting.call_sent_at is not None:
             done = "meeting-cancelled-mailed" if queued else "meeting-cancelled-nobody-mailed"
 

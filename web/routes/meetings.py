@@ -12,7 +12,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import on_commit
 from core.errors import Forbidden
 from meetings import actions
 from meetings.access import (
@@ -194,7 +193,6 @@ async def update_meeting(
         sender=default_sender(context.settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, context.mail_waiting.set)
     return agenda_out(await agenda(session, viewer, meeting))
 
 
@@ -304,7 +302,6 @@ async def send_call(
         sender=default_sender(settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, app_context(request).mail_waiting.set)
     return CallSentOut(meeting.status, sent)
 
 
@@ -329,7 +326,6 @@ async def cancel_meeting(
         sender=default_sender(context.settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, context.mail_waiting.set)
     return CancelledOut(meeting.status, sent)
 
 
