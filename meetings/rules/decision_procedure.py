@@ -103,7 +103,16 @@ def check_stance_allowed(now: datetime, deadline: datetime, state: ProcedureStat
         raise InvalidTransition(DEADLINE_PASSED)
 
 
-PROCEDURE_RULES = frozenset({"R-EDP-1", "R-EDP-2", "R-CALL-6", "R-EDP-3"})
+# The call's problems about the procedure itself (R-EDP-1, R-EDP-2, R-CALL-6, R-EDP-3), by their codes.
+PROCEDURE_PROBLEMS = frozenset(
+    {
+        "procedure_in_council",
+        "procedure_in_public_meeting",
+        "procedure_not_allowed",
+        "procedure_deadline_missing",
+        "procedure_deadline_outside_call",
+    }
+)
 
 
 def eligibility_problems(
@@ -111,7 +120,7 @@ def eligibility_problems(
 ) -> list[Problem]:
     """Why `item` cannot be handled in the procedure: the call's own checks (R-EDP-1, R-EDP-2, R-CALL-6)."""
     as_procedure = replace(item, decision_mode=DecisionMode.DECISION_PROCEDURE)
-    return [p for p in item_problems(body, meeting, as_procedure, sent_at) if p.rule in PROCEDURE_RULES]
+    return [p for p in item_problems(body, meeting, as_procedure, sent_at) if p.code in PROCEDURE_PROBLEMS]
 
 
 def eligible_items(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -> tuple[ItemFacts, ...]:
