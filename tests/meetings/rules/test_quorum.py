@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meetings.models import BodyKind
@@ -209,6 +209,7 @@ def test_unfilled_seats_are_counted_against_the_statutory_number() -> None:
 kinds = st.sampled_from(list(BodyKind))
 
 
+@settings(deadline=None)  # a slow CI machine must not fail a correct example
 @given(kinds, st.integers(min_value=1, max_value=200), st.data())
 def test_needed_is_the_formula_of_r_quorum_1(kind: BodyKind, seats: int, data: st.DataObject) -> None:
     """R-QUORUM-1: council `present*3 >= seats*2`, others `present*2 > seats`, at every count."""
@@ -232,6 +233,7 @@ def attendance(draw: st.DrawFn) -> tuple[BodyKind, int, Seating, int]:
     return draw(kinds), seats, facts, draw(people)
 
 
+@settings(deadline=None)  # a slow CI machine must not fail a correct example
 @given(attendance())
 def test_quorum_is_monotone_in_presence(case: tuple[BodyKind, int, Seating, int]) -> None:
     """Someone more arriving never loses quorum nor lowers the count (R-QUORUM-1)."""
