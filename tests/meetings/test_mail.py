@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from meetings.mail import (
     withdrawal_messages,
 )
 from meetings.models import MeetingMode
+from tests.conftest import START
 
 SECRET_TITLE = "Virkasuhteen päättäminen, Matti Meikäläinen"
 SENDER = "Kokous <kokous@kunta.test>"
@@ -162,6 +163,123 @@ def test_decision_procedure_items_state_their_deadline() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         notice(starts_at=datetime(2026, 12, 4, 16, 0))  # noqa: DTZ001  (the point of the test)
+
+
+# The golden invitation: the exact text of one notice's three calendar parts. A calendar program matches the
+# event on UID and SEQUENCE and shows the rest, so any change to these bytes must be one meant to be made.
+GOLDEN_NOTICE = CallNotice(
+    meeting_id=12,
+    body_name="Kunnanhallitus",
+    body_name_sv="Kommunstyrelsen",
+    number=3,
+    year=2026,
+    starts_at=START + timedelta(days=6, hours=5),
+    ends_at=START + timedelta(days=6, hours=8),
+    place="Kunnantalo, valtuustosali",
+    mode=MeetingMode.HYBRID,
+    url="https://kokous.test/meetings/12",
+    sequence=4,
+    organizer="kokous@kunta.test",
+    sent_at=START,
+    items=(ItemLine(12, "Talousarvio 2027", is_confidential=False),),
+)
+GOLDEN_RECIPIENT = Recipient("Öberg, Bertil", "bertil@example.test")
+GOLDEN_REQUEST = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:REQUEST",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "STATUS:CONFIRMED",
+    "TRANSP:OPAQUE",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"LOCATION:Kunnantalo\, valtuustosali",
+    "DESCRIPTION:Kokoukseen voi osallistua paikan päällä tai sähköisesti. L",
+    r" iity kokoukseen ja lue esityslista linkistä:\nhttps://kokous.test/meeting",
+    r" s/12\n\nDet går att delta på plats eller elektroniskt. Anslut till möte",
+    r" t och läs föredragningslistan via länken:\nhttps://kokous.test/meetings",
+    " /12",
+    "URL:https://kokous.test/meetings/12",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSV',
+    " P=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+GOLDEN_CANCEL = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:CANCEL",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "STATUS:CANCELLED",
+    "TRANSP:TRANSPARENT",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"LOCATION:Kunnantalo\, valtuustosali",
+    r"DESCRIPTION:Kokous on peruttu.\nMötet har inställts.\n\nPäätösvaltaisu",
+    r" us ei täyty\; siirretään.",
+    "URL:https://kokous.test/meetings/12",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSV',
+    " P=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+GOLDEN_WITHDRAWN = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:CANCEL",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "TRANSP:TRANSPARENT",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"DESCRIPTION:Sinua ei enää kutsuta tähän kokoukseen.\nDu kallas inte lä",
+    " ngre till detta möte.",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSV',
+    " P=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+
+
+def golden_calendars() -> dict[str, str]:
+    recipients = [GOLDEN_RECIPIENT]
+    reason = "Päätösvaltaisuus ei täyty; siirretään."
+    return {
+        "request": call_messages(GOLDEN_NOTICE, recipients, sender=SENDER)[0].calendar,
+        "cancel": cancel_messages(GOLDEN_NOTICE, recipients, sender=SENDER, reason=reason)[0].calendar,
+        "withdrawn": withdrawal_messages(GOLDEN_NOTICE, recipients, sender=SENDER)[0].calendar,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "lines"),
+    [("request", GOLDEN_REQUEST), ("cancel", GOLDEN_CANCEL), ("withdrawn", GOLDEN_WITHDRAWN)],
+)
+def test_invitation_is_exactly_the_golden_text(kind: str, lines: tuple[str, ...]) -> None:
+    """RFC 5545 with CRLF after every line, folded lines included; sent as UTF-8 (RFC 6047 2.4)."""
+    calendar = golden_calendars()[kind]
+
+    assert calendar.encode() == "".join(f"{line}\r\n" for line in lines).encode()
 
 
 def test_invitation_parses_with_an_independent_library() -> None:
