@@ -124,6 +124,42 @@ async def denials(context: AppContext) -> list[tuple[str, str]]:
 # ---- body limits --------------------------------------------------------------------------------
 
 
+async def test_a_cookie_upload_without_a_token_is_refused_before_its_body_is_read(
+    browser: Callable[[str], Awaitable[Browser]], context: AppContext, item_id: int
+) -> None:
+    """The token sent inside a 20 MiB form is never looked for: reading it would cost the whole upload."""
+    secretary = await browser("sihteeri")
+    path = f"/api/items/{item_id}/attachments"
+
+    response = await secretary.client.post(
+        path, content=big_upload(20 * MiB, csrf=secretary.csrf), headers={"content-type": MULTIPART}
+    )
+
+    assert response.status_code == 403
+    assert secretary.app.received == 0
+    assert await denials(context) == [(f"route:POST {path}", "missing or wrong CSRF token")]
+    assert await audit_entries(context, "attachment.added") == []
+
+
+async def test_an_upload_carries_its_token_in_the_header_or_the_address(
+    browser: Callable[[str], Awaitable[Browser]], context: AppContext, item_id: int
+) -> None:
+    secretary = await browser("sihteeri")
+    path = f"/api/items/{item_id}/attachments"
+    form = {"is_public": "true", "title": "Liite"}
+    file = {"file": ("liite.pdf", PDF, "application/pdf")}
+
+    in_header = await secretary.client.post(
+        path, data=form, files=file, headers={"x-csrf-token": secretary.csrf}
+    )
+    in_address = await secretary.client.post(
+        path, params={"csrf_token": secretary.csrf}, data=form, files=file
+    )
+
+    assert (in_header.status_code, in_address.status_code) == (201, 201), in_address.text
+    assert len(await audit_entries(context, "attachment.added")) == 2
+
+
 async def test_an_announced_length_over_the_routes_limit_is_refused_before_reading(
     app: Litestar, context: AppContext
 ) -> None:
@@ -195,3 +231,90 @@ async def test_an_agenda_item_may_carry_a_long_text(
     )
 
     assert response.status_code == 200, response.text
+
+
+# ---- requests that another site started ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"sec-fetch-site": "cross-site"}, "cross-site request: Sec-Fetch-Site cross-site"),
+        ({"sec-fetch-site": "same-site"}, "cross-site request: Sec-Fetch-Site same-site"),
+        ({"origin": "https://evil.example"}, "origin not allowed: https://evil.example"),
+        ({"origin": "null"}, "origin not allowed: null"),
+        (
+            {"origin": "https://kokous.test.evil.example"},
+            "origin not allowed: https://kokous.test.evil.example",
+        ),
+    ],
+    ids=["cross-site", "same-site", "foreign-origin", "null-origin", "lookalike-origin"],
+)
+async def test_a_cookie_request_from_another_site_is_refused_and_audited(
+    browser: Callable[[str], Awaitable[Browser]], context: AppContext, headers: dict[str, str], reason: str
+) -> None:
+    """Even with the right token: a token that leaked must not let another site act for the person."""
+    await make_user(context, "liisa")
+    liisa = await browser("liisa")
+
+    response = await liisa.client.post("/api/auth/logout", headers=headers | {"x-csrf-token": liisa.csrf})
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "The request came from another site and was refused."
+    assert await denials(context) == [("route:POST /api/auth/logout", reason)]
+    assert (await liisa.client.get("/api/me")).status_code == 200  # still signed in
+
+
+async def test_a_login_form_posted_from_another_site_is_refused_and_audited(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    await make_user(context, "liisa")
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    form = {"username": "liisa", "password": PASSWORD, "csrf_token": token.group(1), "next": "/"}
+
+    response = await client.post("/login", data=form, headers={"origin": "https://evil.example"})
+
+    assert response.status_code == 403
+    assert await denials(context) == [("route:POST /login", "origin not allowed: https://evil.example")]
+    assert await audit_entries(context, "login.succeeded") == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": BASE_URL, "sec-fetch-site": "same-origin"},
+        {"sec-fetch-site": "none"},  # a person's own navigation, e.g. a bookmark
+        {},  # an old browser, or a script with the cookies: the token alone decides
+    ],
+    ids=["same-origin", "own-navigation", "no-headers"],
+)
+async def test_a_cookie_request_from_the_service_itself_with_the_token_works(
+    browser: Callable[[str], Awaitable[Browser]], context: AppContext, headers: dict[str, str]
+) -> None:
+    await make_user(context, "liisa")
+    liisa = await browser("liisa")
+
+    without_token = await liisa.client.post("/api/auth/logout", headers=headers)
+    with_token = await liisa.client.post("/api/auth/logout", headers=headers | {"x-csrf-token": liisa.csrf})
+
+    assert (without_token.status_code, with_token.status_code) == (403, 204)
+    assert await denials(context) == [("route:POST /api/auth/logout", "missing or wrong CSRF token")]
+
+
+async def test_bearer_clients_are_not_asked_where_they_come_from(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    await make_user(context, "liisa")
+    login = await client.post("/api/auth/login", json={"username": "liisa", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    bearer = {"authorization": f"Bearer {login.json()['tokens']['access_token']}"}
+
+    response = await client.post(
+        "/api/auth/logout",
+        headers=bearer | {"origin": "https://evil.example", "sec-fetch-site": "cross-site"},
+    )
+
+    assert response.status_code == 204
+    assert await denials(context) == []
