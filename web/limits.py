@@ -7,6 +7,7 @@ the authentication or the handler run, and a body of unknown length is cut off t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
@@ -72,15 +73,17 @@ class BodyLimitMiddleware:
 
 
 class CountedReceive:
-    """An ASGI receive that raises TooLarge once the body passes `limit` bytes, whoever is reading it."""
+    """An ASGI receive that raises TooLarge once the body passes `limit` bytes, whoever is reading it
+    (`refusal` says why, when the route knows better than "the request")."""
 
-    def __init__(self, receive: Receive, limit: int) -> None:
+    def __init__(self, receive: Receive, limit: int, refusal: Callable[[], TooLarge] | None = None) -> None:
         self.receive, self.limit, self.seen = receive, limit, 0
+        self.refusal = refusal or (lambda: request_too_large(limit))
 
     async def __call__(self) -> ReceiveMessage:
         message = await self.receive()
         if message["type"] == "http.request":
             self.seen += len(message.get("body", b""))
             if self.seen > self.limit:
-                raise request_too_large(self.limit)
+                raise self.refusal()
         return message
