@@ -1,7 +1,8 @@
 """The bytes of attachments: a content-addressed store (SHA-256) that refuses what it cannot vouch for.
 
 Files are named by their hash under `<data_dir>/attachments/ab/cdef…`, written through a temporary file
-in the store's root (fsync, atomic rename, mode 0600) and identified by their bytes against an allow-list.
+in the store's root (fsync, atomic rename, mode 0600) and identified by their bytes against an allow-list
+(zip-based documents are looked into by meetings.archives, under caps).
 They are hashed again before and while they are served: a damaged file is never passed on as the original.
 """
 
@@ -15,14 +16,13 @@ import logging
 import os
 import tempfile
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from core.errors import KokousError, ValidationFailed
+from meetings.archives import look_inside
 
 log = logging.getLogger("kokous.attachments")
 
@@ -92,6 +92,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # The main part's content type in [Content_Types].xml; macro-enabled variants have other names and fail.
 OOXML_MAIN = {(t.media_type + ".main+xml").encode(): t for t in (DOCX, XLSX, PPTX)}
 ODF_MIMETYPES = {t.media_type.encode(): t for t in (ODT, ODS, ODP)}
+ZIP_MARKERS = frozenset({"mimetype", "[Content_Types].xml"})
 
 
 def clean_filename(raw: str) -> str:
@@ -203,47 +204,32 @@ class Stored:
     filename: str
 
 
-def _small(archive: zipfile.ZipFile, name: str) -> bytes:
-    info = archive.getinfo(name)
-    return archive.read(info) if info.file_size <= SMALL_ENTRY else b""
-
-
 def _has_macros(names: list[str]) -> bool:
     return any(n.endswith("vbaProject.bin") or n.startswith(("Basic/", "Scripts/")) for n in names)
 
 
-def _zip_type(path: Path) -> FileType | None:
-    """OOXML by its [Content_Types].xml, ODF by its mimetype entry; macros and other archives are refused."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if _has_macros(names):
-                return None
-            if "mimetype" in names:
-                return ODF_MIMETYPES.get(_small(archive, "mimetype").strip())
-            if "[Content_Types].xml" in names:
-                manifest = _small(archive, "[Content_Types].xml")
-                return next((t for marker, t in OOXML_MAIN.items() if marker in manifest), None)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        RuntimeError,
-        EOFError,
-        zlib.error,
-    ):
+def _zip_type(path: Path, filename: str) -> FileType | None:
+    """OOXML by its [Content_Types].xml, ODF by its mimetype entry; macros and other archives are refused.
+    Raises UnsafeArchive (meetings.archives) for an archive that would cost too much to look into."""
+    contents = look_inside(path, filename, wanted=ZIP_MARKERS, small=SMALL_ENTRY)
+    if contents is None or _has_macros(contents.names):
         return None
+    if "mimetype" in contents.names:
+        return ODF_MIMETYPES.get(contents.small.get("mimetype", b"").strip())
+    if "[Content_Types].xml" in contents.names:
+        manifest = contents.small.get("[Content_Types].xml", b"")
+        return next((t for marker, t in OOXML_MAIN.items() if marker in manifest), None)
     return None
 
 
-def sniff(incoming: _Received) -> tuple[FileType, ...]:
+def sniff(incoming: _Received, filename: str) -> tuple[FileType, ...]:
     """What the bytes are: one type, or both text types for UTF-8 text, or none."""
     head = incoming.head
     for magic, kind in MAGIC:
         if head.startswith(magic):
             return (kind,)
     if head.startswith(ZIP_MAGIC):
-        found = _zip_type(incoming.path)
+        found = _zip_type(incoming.path, filename)
         return (found,) if found else ()
     return (TEXT, CSV) if incoming.is_text else ()
 
@@ -373,7 +359,7 @@ class AttachmentStore:
         received = incoming.finish()
         if received.size == 0:
             raise ValidationFailed("The file is empty.", field="file")
-        kind = settle_type(sniff(received), filename, declared)
+        kind = settle_type(sniff(received, filename), filename, declared)
         incoming.moved = self._keep(received)
         return Stored(received.sha256, received.size, kind.media_type, filename)
 

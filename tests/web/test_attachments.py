@@ -20,6 +20,8 @@ from core.clock import FixedClock
 from meetings import actions
 from meetings.models import BodyKind, Meeting, MeetingStatus, MemberRole, Publicity
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
+from tests.meetings.test_archives import bomb
+from tests.meetings.test_storage import OOXML
 from web.context import AppContext
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -454,6 +456,28 @@ async def test_a_malformed_upload_form_is_refused_and_nothing_is_kept(
     assert response.status_code == 422
     assert (response.json()["field"], response.json()["error"]) == (field, message)
     assert stored_files(context) == []
+
+
+async def test_a_zip_bomb_is_refused_by_name_and_nothing_is_kept(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    response = await upload(
+        client,
+        world.secretary,
+        world.public_item,
+        bomb(8 * 1024 * 1024),
+        filename="Pöytäkirja.docx",
+        content_type=OOXML + "wordprocessingml.document",
+    )
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "“Pöytäkirja.docx” is compressed more than 200 to 1, as a zip bomb is; it was not accepted.",
+        "status": 422,
+        "field": "file",
+    }
+    assert stored_files(context) == []
+    assert await audit_entries(context, "attachment.added") == []
 
 
 async def test_a_request_that_is_not_a_form_is_refused(client: httpx.AsyncClient, world: World) -> None:
