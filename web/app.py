@@ -52,6 +52,7 @@ from web.security import (
     SecurityHeadersMiddleware,
     WebSocketOriginMiddleware,
     csrf_guard,
+    warn_if_plain_http,
 )
 from web.viewer import current_viewer, record_hidden
 
@@ -145,6 +146,7 @@ def create_app(
     background_jobs: bool = True,
 ) -> Litestar:
     configure_logging(settings.log_level)
+    warn_if_plain_http(settings)
     context = context or build_context(settings, db=db, clock=clock)
 
     @contextlib.asynccontextmanager

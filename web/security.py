@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -18,8 +21,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from auth.actions import do_record_denied_access
 from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
+from core.config import Settings
 from core.errors import Forbidden, NotAuthenticated
 from web.context import AppContext
+
+log = logging.getLogger("kokous.security")
 
 ACCESS_COOKIE = "kokous_access"
 REFRESH_COOKIE = "kokous_refresh"
@@ -195,6 +201,28 @@ CSP = (
     "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def warn_if_plain_http(settings: Settings) -> None:
+    """HSTS and Secure cookies need https; over plain http they are left out, which is fine only on this
+    machine itself. Anywhere else, say so at start-up (docs/security.md, "Deploying behind TLS")."""
+    host = urlsplit(settings.base_url).hostname or ""
+    if settings.https or is_loopback(host):
+        return
+    log.warning(
+        "the base URL is plain http on a host other than this machine: cookies are sent without Secure "
+        "and no HSTS header is set; serve Kokous behind TLS and set KOKOUS_BASE_URL to its https address",
+        extra={"fields": {"base_url": settings.base_url}},
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SecurityHeadersMiddleware:
