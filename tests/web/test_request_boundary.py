@@ -102,9 +102,8 @@ async def item_id(context: AppContext) -> int:
         return item.id
 
 
-def part(name: str, value: bytes, filename: str | None = None) -> bytes:
-    disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-    return f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+def part(name: str, value: bytes) -> bytes:
+    return f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
 
 
 async def big_upload(size: int, *, csrf: str = "") -> AsyncIterator[bytes]:
