@@ -28,6 +28,7 @@ from meetings.queries import AgendaView, agenda, body_members
 from meetings.storage import TooLarge, UnsupportedType
 from web.errors import STATUS
 from web.guards import principal_of, signed_in
+from web.limits import LONG_TEXT_BODY
 from web.pages import render
 from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
 from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
@@ -305,7 +306,7 @@ async def update_details(
     )
 
 
-@post("/meetings/{meeting_id:int}/edit/items", guards=[signed_in])
+@post("/meetings/{meeting_id:int}/edit/items", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
 async def add_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -331,7 +332,11 @@ async def add_item(
     )
 
 
-@post("/meetings/{meeting_id:int}/edit/items/{item_id:int}", guards=[signed_in])
+@post(
+    "/meetings/{meeting_id:int}/edit/items/{item_id:int}",
+    guards=[signed_in],
+    request_max_body_size=LONG_TEXT_BODY,
+)
 async def update_item(
     request: Req,
     session: NamedDependency[AsyncSession],

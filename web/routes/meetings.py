@@ -35,6 +35,7 @@ from meetings.queries import (
 )
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
+from web.limits import LONG_TEXT_BODY
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
@@ -196,7 +197,12 @@ async def update_meeting(
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@post("/meetings/{meeting_id:int}/items", status_code=201, guards=[signed_in])
+@post(
+    "/meetings/{meeting_id:int}/items",
+    status_code=201,
+    guards=[signed_in],
+    request_max_body_size=LONG_TEXT_BODY,
+)
 async def add_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -215,7 +221,7 @@ def _one(view: AgendaView, item_id: int) -> ItemView:
     return next(i for i in view.items if i.id == item_id)
 
 
-@put("/items/{item_id:int}", guards=[signed_in])
+@put("/items/{item_id:int}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
 async def update_item(
     request: Req,
     session: NamedDependency[AsyncSession],
