@@ -19,6 +19,7 @@ from auth.actions import do_record_denied_access
 from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
 from core.errors import Forbidden, NotAuthenticated
+from core.text import translatable
 from web.context import AppContext
 
 ACCESS_COOKIE = "kokous_access"
@@ -83,7 +84,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 via=via,
             )
         if principal is None:
-            connection.state.auth_failure = "This sign-in was ended. Please sign in again."
+            connection.state.auth_failure = translatable("This sign-in was ended. Please sign in again.")
         return AuthenticationResult(user=principal, auth=claims)
 
 
