@@ -47,11 +47,12 @@ test-timeshift: install  ## Run the suite (SQLite, no browser) with the machine'
 lint: install  ## ruff, and Finnish and Swedish translations for every message.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python scripts/extract_messages.py --check
+	$(BIN)/python scripts/check_translations.py
 
 messages: install  ## Extract the interface's texts into web/locale/*/messages.po (docs/translations.md).
 	@pot=$$(mktemp) && trap 'rm -f "$$pot"' EXIT && \
 		$(BIN)/pybabel --quiet extract -o "$$pot" && $(BIN)/pybabel --quiet update -i "$$pot"
+	@$(BIN)/python scripts/check_translations.py || true
 
 types: install  ## mypy --strict on the packages.
 	$(BIN)/mypy
