@@ -21,6 +21,7 @@ from auth.queries import user_id_of
 from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.text import translatable
 from meetings import lifecycle
 from meetings.access import active_on, parent_row
 from meetings.delivery import queue_mail
@@ -456,7 +457,7 @@ async def do_update_meeting(
     Audit: meeting.updated with the number of each. Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting)
-    lifecycle.require(meeting.status, Operation.EDIT, "A cancelled meeting cannot be changed.")
+    lifecycle.require(meeting.status, Operation.EDIT, translatable("A cancelled meeting cannot be changed."))
     mode = _check_meeting(spec)
     values = {
         "starts_at": spec.starts_at,
@@ -542,7 +543,9 @@ async def do_add_item(session: AsyncSession, *, meeting: Meeting, spec: ItemSpec
     """Append an item to a draft agenda, numbered after the last one. Audit: item.added."""
     await lock_meeting(session, meeting)
     lifecycle.require(
-        meeting.status, Operation.ARRANGE_AGENDA, "Items can be added only until the call is sent."
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("Items can be added only until the call is sent."),
     )
     await _check_item(session, spec)
     items = await meeting_items(session, meeting)
@@ -588,7 +591,9 @@ async def do_update_item(
     Audit: item.updated (changed fields and the new version). Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting, item)
-    lifecycle.require(meeting.status, Operation.EDIT, "A cancelled meeting's agenda cannot be changed.")
+    lifecycle.require(
+        meeting.status, Operation.EDIT, translatable("A cancelled meeting's agenda cannot be changed.")
+    )
     await _check_item(session, spec)
     new = dataclasses.asdict(spec)
     changed = sorted(k for k in ITEM_FIELDS if getattr(item, k) != new[k])
@@ -631,7 +636,9 @@ async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Me
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
     await lock_meeting(session, meeting, item)
     lifecycle.require(
-        meeting.status, Operation.ARRANGE_AGENDA, "Items can be removed only until the call is sent."
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("Items can be removed only until the call is sent."),
     )
     await session.delete(item)
     await session.flush()
@@ -656,7 +663,9 @@ async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: li
     """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
     await lock_meeting(session, meeting)
     lifecycle.require(
-        meeting.status, Operation.ARRANGE_AGENDA, "The agenda can be reordered only until the call is sent."
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("The agenda can be reordered only until the call is sent."),
     )
     current = [i.id for i in await meeting_items(session, meeting)]
     if sorted(order) != sorted(current):
@@ -685,10 +694,11 @@ class CallRefused(ValidationFailed):
         listed = " ".join(f"{p.message} ({p.rule})" for p in problems)
         if after_call:
             super().__init__(
-                "The change would make the call that was sent unlawful: {problems}", problems=listed
+                translatable("The change would make the call that was sent unlawful: {problems}"),
+                problems=listed,
             )
         else:
-            super().__init__("The call cannot be sent: {problems}", problems=listed)
+            super().__init__(translatable("The call cannot be sent: {problems}"), problems=listed)
         self.problems = problems
 
 
@@ -1025,7 +1035,9 @@ async def do_declare_disqualification(
     item of a cancelled meeting (InvalidTransition): it will not be handled.
     """
     await _require_declarable(
-        session, item, "The meeting has been cancelled: a disqualification can no longer be declared."
+        session,
+        item,
+        translatable("The meeting has been cancelled: a disqualification can no longer be declared."),
     )
     chosen = _choice(DisqualificationGround, ground, "ground")
     if chosen == DisqualificationGround.OTHER and not explanation.strip():
@@ -1072,7 +1084,9 @@ async def do_withdraw_disqualification(
     refused for an item of a cancelled meeting (InvalidTransition), whose declarations stay as they were.
     """
     await _require_declarable(
-        session, item, "The meeting has been cancelled: a disqualification can no longer be withdrawn."
+        session,
+        item,
+        translatable("The meeting has been cancelled: a disqualification can no longer be withdrawn."),
     )
     declarations = await _declarations(session, item.id, user_id)
     if not declarations:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from core.errors import InvalidTransition
+from core.text import translatable
 from meetings.models import MeetingStatus
 
 
@@ -58,16 +59,16 @@ PERMITTED: dict[Operation, frozenset[MeetingStatus]] = {
 }
 
 # Why a move is refused, by the state it is tried in; the message is shown to the person who tried.
-NOT_CALLED = "The meeting's call has not been sent yet."  # i18n
-NOT_OPENED = "The meeting has not been opened yet."  # i18n
-UNDER_WAY_MOVE = "The meeting is being held: it can only be suspended or closed."  # i18n
-SUSPENDED_MOVE = "The meeting is suspended: it can only be resumed or closed."  # i18n
-CLOSED = "The meeting has been closed."  # i18n
-CANCELLED = "The meeting has been cancelled."  # i18n
-ALREADY_CALLED = "The call of this meeting has already been sent."  # i18n
-ALREADY_OPEN = "The meeting is already open."  # i18n
-NO_CANCEL_WHEN_OPENED = "An opened meeting cannot be cancelled; it can be suspended or closed."  # i18n
-ALREADY_CANCELLED = "The meeting has already been cancelled."  # i18n
+NOT_CALLED = translatable("The meeting's call has not been sent yet.")
+NOT_OPENED = translatable("The meeting has not been opened yet.")
+UNDER_WAY_MOVE = translatable("The meeting is being held: it can only be suspended or closed.")
+SUSPENDED_MOVE = translatable("The meeting is suspended: it can only be resumed or closed.")
+CLOSED = translatable("The meeting has been closed.")
+CANCELLED = translatable("The meeting has been cancelled.")
+ALREADY_CALLED = translatable("The call of this meeting has already been sent.")
+ALREADY_OPEN = translatable("The meeting is already open.")
+NO_CANCEL_WHEN_OPENED = translatable("An opened meeting cannot be cancelled; it can be suspended or closed.")
+ALREADY_CANCELLED = translatable("The meeting has already been cancelled.")
 REFUSALS: dict[MeetingStatus, str] = {
     S.DRAFT: NOT_CALLED,
     S.CALLED: NOT_OPENED,
@@ -98,8 +99,8 @@ def permits(status: str, operation: Operation) -> bool:
     return MeetingStatus(status) in PERMITTED[operation]
 
 
-UNDER_WAY = "The meeting is under way: this can no longer be changed."
-OVER = "The meeting has been closed: this can no longer be changed."
+UNDER_WAY = translatable("The meeting is under way: this can no longer be changed.")
+OVER = translatable("The meeting has been closed: this can no longer be changed.")
 
 
 def published(status: str) -> bool:

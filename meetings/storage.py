@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from core.errors import KokousError, ValidationFailed
+from core.text import translatable
 from meetings.archives import look_inside
 
 log = logging.getLogger("kokous.attachments")
@@ -237,18 +238,20 @@ def sniff(incoming: _Received, filename: str) -> tuple[FileType, ...]:
 def settle_type(candidates: tuple[FileType, ...], filename: str, declared: str) -> FileType:
     """The sniffed type, if the file name's extension and the declared type agree with it."""
     if not candidates:
-        raise refuse_type("This type of file is not accepted. Accepted types: {allowed}.")
+        raise refuse_type(translatable("This type of file is not accepted. Accepted types: {allowed}."))
     extension = PurePosixPath(filename).suffix.lower()
     kind = next((t for t in candidates if extension in t.extensions), None)
     if kind is None:
         raise refuse_type(
-            "The file is {kind}, but its name ends in {extension!r}. Accepted types: {allowed}.",
+            translatable(
+                "The file is {kind}, but its name ends in {extension!r}. Accepted types: {allowed}."
+            ),
             kind=candidates[0].label,
             extension=extension or "(no extension)",
         )
     if not kind.accepts(declared):
         raise refuse_type(
-            "The file is {kind}, but it was sent as {declared}. Accepted types: {allowed}.",
+            translatable("The file is {kind}, but it was sent as {declared}. Accepted types: {allowed}."),
             kind=kind.label,
             declared=declared[:100],
         )

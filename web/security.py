@@ -23,6 +23,7 @@ from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
 from core.config import Settings
 from core.errors import Forbidden, NotAuthenticated
+from core.text import translatable
 from web.context import AppContext
 
 log = logging.getLogger("kokous.security")
@@ -89,7 +90,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 via=via,
             )
         if principal is None:
-            connection.state.auth_failure = "This sign-in was ended. Please sign in again."
+            connection.state.auth_failure = translatable("This sign-in was ended. Please sign in again.")
         return AuthenticationResult(user=principal, auth=claims)
 
 

@@ -81,17 +81,18 @@ def timing_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -
     if sent_at.astimezone(LOCAL).date() <= latest:
         return []
     rule = "R-CALL-3" if body.kind == BodyKind.COUNCIL else "R-CALL-5"
+    params = {
+        "days": str(days),
+        "meeting_day": f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y}",
+        "latest": f"{latest:%d.%m.%Y}",
+    }
     return [
         Problem(
             LATE,
             rule,
             "The call is too late: this body's call period is {days} days, so for a meeting on {meeting_day} "
             "it had to be sent by {latest}.",
-            params={
-                "days": str(days),
-                "meeting_day": f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y}",
-                "latest": f"{latest:%d.%m.%Y}",
-            },
+            params=params,
         )
     ]
 

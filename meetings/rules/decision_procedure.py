@@ -21,6 +21,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from core.errors import InvalidTransition
+from core.text import translatable
 from meetings.models import DecisionMode, DisqualificationGround
 from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, Problem, item_problems
 
@@ -75,10 +76,12 @@ TRANSITIONS: Mapping[tuple[ProcedureState, ProcedureEvent], ProcedureState] = Ma
     }
 )
 
-MOVED = "The item has moved to the meeting: its electronic decision procedure is over."  # i18n
-DECIDED = "The item has already been decided in the electronic decision procedure."  # i18n
-WITHDRAWN = "The item has been withdrawn from the electronic decision procedure."  # i18n
-DEADLINE_PASSED = "The deadline has passed: the electronic decision procedure takes no more stances."  # i18n
+MOVED = translatable("The item has moved to the meeting: its electronic decision procedure is over.")
+DECIDED = translatable("The item has already been decided in the electronic decision procedure.")
+WITHDRAWN = translatable("The item has been withdrawn from the electronic decision procedure.")
+DEADLINE_PASSED = translatable(
+    "The deadline has passed: the electronic decision procedure takes no more stances."
+)
 _REFUSALS = {_S.MOVED_TO_MEETING: MOVED, _S.DECIDED: DECIDED, _S.WITHDRAWN: WITHDRAWN}
 
 

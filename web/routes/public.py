@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
 from core.errors import Forbidden, NotFound, ValidationFailed
+from core.text import translatable
 from meetings import actions, lifecycle
 from meetings.access import (
     DECLARERS,
@@ -64,11 +65,11 @@ Req = Request[Any, Any, Any]
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FEED_SIZE = 50
-WHEN = "{date} at {time}"  # i18n
-CONFIDENTIAL = "Confidential matter"  # i18n
-CLOSED = "The meeting is closed: its agenda is not published."  # i18n
-CANCELLED = "Cancelled"  # i18n
-FEED_TITLE = "{body}: meetings"  # i18n
+WHEN = translatable("{date} at {time}")
+CONFIDENTIAL = translatable("Confidential matter")
+CLOSED = translatable("The meeting is closed: its agenda is not published.")
+CANCELLED = translatable("Cancelled")
+FEED_TITLE = translatable("{body}: meetings")
 # Seniority for listing a body's people: the chair first, the secretary and others last.
 ROLE_ORDER = (
     MemberRole.CHAIR,
@@ -366,7 +367,7 @@ async def declaration_form(
     lifecycle.require(
         meeting.status,
         Operation.DECLARE,
-        "The meeting has been cancelled: a disqualification can no longer be declared.",
+        translatable("The meeting has been cancelled: a disqualification can no longer be declared."),
     )
     return await declaration_page(request, session, viewer, item, meeting)
 
