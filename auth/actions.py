@@ -224,19 +224,6 @@ async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: 
     )
 
 
-async def do_record_denied_access(
-    session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
-) -> None:
-    """Audit: access.denied."""
-    await record(
-        session,
-        AuditAction.ACCESS_DENIED,
-        actor=actor,
-        subject=subject,
-        data={"reason": reason, "address": address},
-    )
-
-
 # ---- sessions -------------------------------------------------------------------------------
 
 

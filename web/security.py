@@ -15,7 +15,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth.actions import do_record_denied_access
+from audit.models import AuditAction
+from auth.failures import Failure, record_failure
 from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
 from core.errors import Forbidden, NotAuthenticated
@@ -122,16 +123,17 @@ async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any
     return dict(await request.form())
 
 
-async def record_denial(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
-    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction."""
+async def record_denial(
+    connection: ASGIConnection[Any, Any, Any, Any], reason: str, *, kind: str = "refused"
+) -> None:
+    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction; a flood from one address
+    is summarised (auth.failures). `kind` is what is counted: "not_signed_in", "role", "not_found" …"""
     connection.scope["kokous_denied"] = True  # type: ignore[typeddict-unknown-key]
     principal = connection.scope.get("user")
     actor = principal.actor if isinstance(principal, Principal) else "anonymous"
     subject = f"route:{connection.scope.get('method', 'WEBSOCKET')} {connection.scope['path']}"[:200]
-    async with app_context(connection).db.write() as session:
-        await do_record_denied_access(
-            session, actor=actor, subject=subject, reason=reason, address=client_address(connection)
-        )
+    failure = Failure(AuditAction.ACCESS_DENIED, kind, actor, subject, reason, client_address(connection))
+    await record_failure(app_context(connection).db, failure)
 
 
 def new_csrf_token() -> str:
@@ -223,11 +225,12 @@ class WebSocketOriginMiddleware:
     async def _record(self, scope: Scope, origin: str) -> None:
         context: AppContext = scope["app"].state.context
         client = scope.get("client")
-        async with context.db.write() as session:
-            await do_record_denied_access(
-                session,
-                actor="anonymous",
-                subject=f"route:WEBSOCKET {scope['path']}"[:200],
-                reason=f"origin not allowed: {origin[:100] or 'none'}",
-                address=client[0] if client else "unknown",
-            )
+        failure = Failure(
+            AuditAction.ACCESS_DENIED,
+            "origin",
+            "anonymous",
+            f"route:WEBSOCKET {scope['path']}"[:200],
+            f"origin not allowed: {origin[:100] or 'none'}",
+            client[0] if client else "unknown",
+        )
+        await record_failure(context.db, failure)
