@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from audit.models import AuditAction
 from auth.failures import Failure, record_failure
 from auth.queries import Principal, load_principal
-from auth.tokens import ACCESS
+from auth.tokens import ACCESS, TokenRejected
 from core.errors import Forbidden, NotAuthenticated
 from web.context import AppContext
 
@@ -74,6 +74,8 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
             claims = context.auth.tokens.decode(token, audience=ACCESS, now=context.db.clock())
         except NotAuthenticated as exc:
             connection.state.auth_failure = exc.message
+            if isinstance(exc, TokenRejected) and exc.forged:
+                await _record_forgery(connection, exc, via)
             return AuthenticationResult(user=None, auth=None)
         async with context.db.read(bounded=True) as session:
             principal = await load_principal(
@@ -86,6 +88,24 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if principal is None:
             connection.state.auth_failure = "This sign-in was ended. Please sign in again."
         return AuthenticationResult(user=principal, auth=claims)
+
+
+async def _record_forgery(
+    connection: ASGIConnection[Any, Any, Any, Any], exc: TokenRejected, via: str
+) -> None:
+    """A token that no honest client holds (an expired one is normal): the request goes on as anonymous, and
+    the attempt is audited, summarised when one source floods it (auth.failures)."""
+    method = connection.scope.get("method", "WEBSOCKET")
+    failure = Failure(
+        AuditAction.TOKEN_REJECTED,
+        "forged_token",
+        "anonymous",
+        f"route:{method} {connection.scope['path']}"[:200],
+        exc.reason,
+        client_address(connection),
+        {"via": via},
+    )
+    await record_failure(app_context(connection).db, failure)
 
 
 def _same(a: str | None, b: str | None) -> bool:
