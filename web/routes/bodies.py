@@ -16,8 +16,8 @@ from core.clock import LOCAL
 from core.errors import NotFound
 from meetings import actions
 from meetings.access import Viewer, access_body
-from meetings.models import Body, Membership, Organisation
-from meetings.queries import MemberView, bodies, body_members
+from meetings.models import Membership, Organisation
+from meetings.queries import BodyView, MemberView, bodies, body_members, body_view
 from web.guards import has_role, principal_of, recent_step_up
 from web.security import BOUNDED_READS, app_context
 
@@ -50,22 +50,6 @@ class BodyIn(msgspec.Struct, forbid_unknown_fields=True):
     meetings_public_by_default: bool | None = None
 
 
-class BodyOut(msgspec.Struct):
-    id: int
-    slug: str
-    name: str
-    name_sv: str
-    kind: str
-    seats: int
-    parent_id: int | None
-    call_period_days: int | None
-    electronic_meetings_allowed: bool
-    decision_procedure_allowed: bool
-    checking_method: str | None
-    meetings_public_by_default: bool
-    active: bool
-
-
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
     user_id: int
     role: str
@@ -75,30 +59,11 @@ class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
     title: str = ""
 
 
-class MemberOut(msgspec.Struct):
-    membership_id: int
-    user_id: int
-    name: str
-    role: str
-    term_start: date
-    term_end: date | None
-    deputy_for_id: int | None
-    title: str
-
-
 def organisation_out(org: Organisation | None) -> OrganisationIO:
     if org is None:
         return OrganisationIO(name="")
     fields = {f: getattr(org, f) for f in OrganisationIO.__struct_fields__}
     return OrganisationIO(**fields)
-
-
-def body_out(body: Body) -> BodyOut:
-    return BodyOut(**{f: getattr(body, f) for f in BodyOut.__struct_fields__})
-
-
-def member_out(member: MemberView) -> MemberOut:
-    return MemberOut(**{f: getattr(member, f) for f in MemberOut.__struct_fields__})
 
 
 def _today(request: Req) -> date:
@@ -122,24 +87,28 @@ async def put_organisation(
 @get("/bodies")
 async def list_bodies(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
-) -> list[BodyOut]:
-    """Every active body; public information (R-CALL-7)."""
-    return [body_out(b) for b in await bodies(session, include_inactive=viewer.is_admin)]
+) -> list[BodyView]:
+    """Every active body; public information (R-CALL-7), as the bodies' pages show it."""
+    return [body_view(viewer, b) for b in await bodies(session, include_inactive=viewer.is_admin)]
 
 
 @post("/bodies", guards=[admin, recent_step_up], status_code=201)
 async def create_body(
-    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[BodyIn]
-) -> BodyOut:
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    data: JSONBody[BodyIn],
+) -> BodyView:
     spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    return body_out(await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor))
+    body = await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor)
+    return body_view(viewer, body)
 
 
 @get("/bodies/{body_id:int}")
 async def get_body(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], body_id: FromPath[int]
-) -> BodyOut:
-    return body_out(await access_body(session, viewer, body_id))
+) -> BodyView:
+    return body_view(viewer, await access_body(session, viewer, body_id))
 
 
 @put("/bodies/{body_id:int}", guards=[admin, recent_step_up])
@@ -149,12 +118,11 @@ async def update_body(
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
     data: JSONBody[BodyIn],
-) -> BodyOut:
+) -> BodyView:
     body = await access_body(session, viewer, body_id)
     spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    return body_out(
-        await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
-    )
+    await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
+    return body_view(viewer, body)
 
 
 @get("/bodies/{body_id:int}/members")
@@ -163,10 +131,10 @@ async def list_members(
     session: NamedDependency[AsyncSession],
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
-) -> list[MemberOut]:
-    """Who sits in a body is public; e-mail addresses and other personal data are not listed."""
+) -> list[MemberView]:
+    """Who sits in a body is public, as its page shows; e-mail addresses and other personal data are not."""
     body = await access_body(session, viewer, body_id)
-    return [member_out(m) for m in await body_members(session, body, on=_today(request))]
+    return await body_members(session, viewer, body, on=_today(request))
 
 
 @post("/bodies/{body_id:int}/members", guards=[admin, recent_step_up], status_code=201)
@@ -176,16 +144,14 @@ async def add_member(
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
     data: JSONBody[MembershipIn],
-) -> MemberOut:
+) -> MemberView:
     body = await access_body(session, viewer, body_id)
     spec = actions.MembershipSpec(**msgspec.structs.asdict(data))
     membership = await actions.do_add_membership(
         session, body=body, spec=spec, actor=principal_of(request).actor
     )
-    member = next(
-        m for m in await body_members(session, body, on=spec.term_start) if m.membership_id == membership.id
-    )
-    return member_out(member)
+    added = await body_members(session, viewer, body, on=spec.term_start)
+    return next(m for m in added if m.membership_id == membership.id)
 
 
 @delete("/bodies/{body_id:int}/members/{membership_id:int}", guards=[admin, recent_step_up], status_code=204)
