@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
+from auth.addresses import normalise_email
 from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
@@ -50,6 +51,8 @@ async def do_create_user(
 ) -> User:
     """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict.
 
+    The e-mail address must be exactly one address (auth.addresses); it is stored normalised.
+
     Without a password the account cannot sign in until an administrator sets one (imported members).
     """
     name = normalise_username(username)
@@ -59,6 +62,7 @@ async def do_create_user(
         )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
+    email = normalise_email(email) if email else None
     if password is not None:
         check_password_policy(password, username=name)
     if await user_by_username(session, name) is not None:
