@@ -21,6 +21,7 @@ from auth.services import AuthServices
 from auth.tokens import ACCESS
 from core.db import session_clock, session_service
 from core.errors import Conflict, NotAuthenticated, ValidationFailed
+from core.limits import check_length, length_of
 
 SYSTEM = "system"
 # Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.
@@ -62,6 +63,7 @@ async def do_create_user(
         )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
+    check_length(display_name.strip(), length_of(User.display_name), field="display_name")
     email = normalise_email(email) if email else None
     if password is not None:
         check_password_policy(password, username=name)

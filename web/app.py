@@ -36,6 +36,7 @@ from meetings.delivery import (
 )
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
+from web.guards import ids_in_range
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
@@ -204,7 +205,7 @@ def create_app(
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
-        guards=[csrf_guard],
+        guards=[ids_in_range, csrf_guard],
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
             DefineMiddleware(WebSocketOriginMiddleware, allowed=frozenset({settings.origin})),

@@ -10,7 +10,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from auth.models import Role
 from auth.queries import Principal
-from core.errors import Forbidden, NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated, NotFound
+from core.limits import valid_id
 from web.security import app_context, auth_failure, record_denial
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
@@ -56,3 +57,11 @@ async def recent_step_up(connection: ASGIConnection[Any, Any, Any, Any], _: Base
     if now - auth_time > STEP_UP_SECONDS or not methods & {"otp", "recovery"}:
         await deny(connection, "step-up authentication required", kind="step_up")
         raise Forbidden("Confirm your identity again (password and code) to make this change.")
+
+
+async def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The app's first guard: every number in a route's path is an id (`{meeting_id:int}` …), and one that
+    no row can have (0, negative, beyond the INTEGER keys) is not found, as a missing one is, before any
+    other guard or the database sees it (a database fails on a number wider than its column)."""
+    if any(isinstance(value, int) and not valid_id(value) for value in connection.path_params.values()):
+        raise NotFound("Not found.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, post, put
@@ -14,49 +14,60 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import Role
 from core.clock import LOCAL
 from core.errors import NotFound
+from core.limits import MAX_ID, length_of
 from meetings import actions
 from meetings.access import Viewer, access_body
-from meetings.models import Membership, Organisation
+from meetings.models import Body, Membership, Organisation
 from meetings.queries import BodyView, MemberView, bodies, body_members, body_view
 from web.guards import has_role, principal_of, recent_step_up
+from web.schemas import Id, Word
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 
 
+OrganisationName = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["name"])]
+Fraction = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["council_tabling_minority"])]
+BodyName = Annotated[str, msgspec.Meta(max_length=actions.BODY_TEXT["name"])]
+Slug = Annotated[str, msgspec.Meta(max_length=length_of(Body.slug))]
+Title = Annotated[str, msgspec.Meta(max_length=length_of(Membership.title))]
+# Counts and days: the domain checks their ranges; these only keep them within the INTEGER columns.
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)]
+
+
 class OrganisationIO(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    name_sv: str = ""
-    default_call_period_days: int = 4
-    call_day_count: str = "sending_day_excluded"
-    council_tabling_minority: str = "1/4"
-    minutes_retention_days: int = 365
-    default_checking_method: str = "checkers"
-    attachment_max_bytes: int = 50 * 1024 * 1024
+    name: OrganisationName
+    name_sv: OrganisationName = ""
+    default_call_period_days: Count = 4
+    call_day_count: Word = "sending_day_excluded"
+    council_tabling_minority: Fraction = "1/4"
+    minutes_retention_days: Count = 365
+    default_checking_method: Word = "checkers"
+    attachment_max_bytes: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 50 * 1024 * 1024
 
 
 class BodyIn(msgspec.Struct, forbid_unknown_fields=True):
-    slug: str
-    name: str
-    kind: str
-    seats: int
-    name_sv: str = ""
-    parent_id: int | None = None
-    call_period_days: int | None = None
+    slug: Slug
+    name: BodyName
+    kind: Word
+    seats: Count
+    name_sv: BodyName = ""
+    parent_id: Id | None = None
+    call_period_days: Count | None = None
     electronic_meetings_allowed: bool = False
     decision_procedure_allowed: bool = False
-    checking_method: str | None = None
+    checking_method: Word | None = None
     meetings_public_by_default: bool | None = None
 
 
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: int
-    role: str
+    user_id: Id
+    role: Word
     term_start: date
     term_end: date | None = None
-    deputy_for_id: int | None = None
-    title: str = ""
+    deputy_for_id: Id | None = None
+    title: Title = ""
 
 
 def organisation_out(org: Organisation | None) -> OrganisationIO:
