@@ -137,7 +137,7 @@ async def _checkpoint_loop(context: AppContext, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-async def _failure_summary_loop(context: AppContext, interval: float) -> None:
+async def failure_summary_loop(context: AppContext, interval: float) -> None:
     """Summaries of refusals left out in windows that have ended (auth.failures); at shutdown, of all."""
     try:
         while True:
@@ -171,7 +171,7 @@ def create_app(
         jobs = [
             asyncio.create_task(_checkpoint_loop(context, 60)),
             asyncio.create_task(_mail_loop(context, 30)),
-            asyncio.create_task(_failure_summary_loop(context, WINDOW_SECONDS)),
+            asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
         ]
         if not background_jobs:
             for job in jobs:
