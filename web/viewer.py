@@ -22,8 +22,7 @@ async def current_viewer(request: Request[Any, Any, Any], session: NamedDependen
 
 
 async def record_hidden(exc: Exception, scope: Any) -> None:
-    """After-exception hook: a hidden or missing object, or a refused action, is a denied access (DESIGN.md
-    §4).
+    """After-exception hook: a hidden or missing object or a refused action is a denied access (DESIGN.md §4).
 
     Guards record their own refusals; this catches those raised by access functions and handlers. A missing
     object is recorded exactly as a hidden one (same kind, same work), so that neither the answer nor its
