@@ -19,9 +19,9 @@ from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
 from auth.tokens import ACCESS
+from core.bounds import check_length, length_of
 from core.db import session_clock, session_service
 from core.errors import Conflict, NotAuthenticated, ValidationFailed
-from core.limits import check_length, length_of
 
 SYSTEM = "system"
 # Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.

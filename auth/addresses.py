@@ -11,8 +11,9 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from core.errors import ValidationFailed
+from core.text import translatable
 
-NOT_AN_ADDRESS = "Give one e-mail address, such as matti.meikalainen@kunta.fi."  # i18n
+NOT_AN_ADDRESS = translatable("Give one e-mail address, such as matti.meikalainen@kunta.fi.")
 
 
 def normalise_email(value: str, *, field: str = "email") -> str:

@@ -19,10 +19,11 @@ from auth.services import AuthServices
 from auth.tokens import SECOND_FACTOR
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated, RateLimited
+from core.text import translatable
 
-WRONG_PASSWORD = "Wrong username or password."  # noqa: S105 (a message, not a password)
-WRONG_CODE = "The code is not correct. Check the time on your phone and try again."
-REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
+WRONG_PASSWORD = translatable("Wrong username or password.")
+WRONG_CODE = translatable("The code is not correct. Check the time on your phone and try again.")
+REPLAYED_CODE = translatable("That code was already used. Wait for the next code and try again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class Enrolment:
 
 # How long failed attempts on an unknown name are remembered (a real account's count lasts until it signs in).
 FAILURE_MEMORY_SECONDS = 24 * 3600
-LOCKED = "Too many failed sign-in attempts. Try again in {minutes} minutes."
+LOCKED = translatable("Too many failed sign-in attempts. Try again in {minutes} minutes.")
 
 
 def _locked(retry_after: int) -> RateLimited:

@@ -21,6 +21,7 @@ from jose.exceptions import JOSEError, JWSError
 
 from core.errors import NotAuthenticated
 from core.keys import write_private_key
+from core.text import translatable
 
 ALGORITHM = "ES256"
 ACCESS = "kokous:access"
@@ -57,8 +58,8 @@ class TokenRejected(NotAuthenticated):
         self.forged = forged
 
 
-INVALID = "The sign-in token is not valid."
-EXPIRED = "The sign-in has expired. Please sign in again."
+INVALID = translatable("The sign-in token is not valid.")
+EXPIRED = translatable("The sign-in has expired. Please sign in again.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from core.clock import system_clock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
 from meetings import actions
-from web import schema
+from web import migration
 from web.app import create_app
 
 REQUESTS = 400
@@ -65,7 +65,7 @@ async def run() -> Section:
             data_dir=Path(scratch), base_url="http://bench", password_profile=TEST_PASSWORD_PROFILE
         )
         engine = create_engine(settings.resolved_database_url)
-        await schema.upgrade(engine)
+        await migration.upgrade(engine)
         app = create_app(settings, background_jobs=False)
         hidden = await _hidden_meeting(app.state.context.db)
         section = Section("Refusals: a hidden meeting against a missing one (GET /api/meetings/{id}, 404)")

@@ -17,7 +17,8 @@ from auth.tokens import TokenService
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
-from web.cache import PageCache
+from meetings.delivery import MAIL_QUEUED
+from web.cache import PageCache, page_cache
 
 
 @dataclass(slots=True)
@@ -29,11 +30,7 @@ class AppContext:
     login: LoginFlow
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
-    pages: PageCache = field(default_factory=PageCache)
-
-
-def key_path(settings: Settings, name: str) -> str:
-    return str(settings.data_dir / "keys" / name)
+    pages: PageCache = field(default_factory=page_cache)
 
 
 def build_limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -62,4 +59,6 @@ def build_context(
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
     db.services.update({"auth": auth, "audit_signer": signer})
-    return AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    db.signals.subscribe(MAIL_QUEUED, lambda _: context.mail_waiting.set())
+    return context

@@ -22,6 +22,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from core.bounds import TOO_LONG
 from core.errors import (
     Conflict,
     Forbidden,
@@ -31,7 +32,7 @@ from core.errors import (
     RateLimited,
     ValidationFailed,
 )
-from core.limits import TOO_LONG
+from core.text import translatable
 from meetings.storage import Damaged, TooLarge, UnsupportedType
 from web.pages import render
 
@@ -108,15 +109,19 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         invalid = KokousError("The request is not valid: {problem}", problem=_first_problem(exc))
         return respond(request, HTTP_400_BAD_REQUEST, invalid.message, error=invalid)
     status = exc.status_code
-    message = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else "Something went wrong on our side."
+    message = (
+        exc.detail
+        if status < HTTP_500_INTERNAL_SERVER_ERROR
+        else translatable("Something went wrong on our side.")
+    )
     return respond(request, status, message)
 
 
-# msgspec's words for a value beyond a bound that a struct declares (core.limits): a 422 naming the field, in
+# msgspec's words for a value beyond a bound that a struct declares (core.bounds): a 422 naming the field, in
 # the same words as the domain's own check, rather than a 400 about the request's shape.
-TOO_MANY = "At most {max} values fit here."  # i18n
-AT_MOST = "The number can be at most {max}."  # i18n
-AT_LEAST = "The number must be at least {min}."  # i18n
+TOO_MANY = translatable("At most {max} values fit here.")
+AT_MOST = translatable("The number can be at most {max}.")
+AT_LEAST = translatable("The number must be at least {min}.")
 BOUNDS = (
     (re.compile(r"Expected `str` of length <= (\d+)"), TOO_LONG, "max"),
     (re.compile(r"Expected `array` of length <= (\d+)"), TOO_MANY, "max"),

@@ -10,8 +10,8 @@ from litestar.handlers.base import BaseRouteHandler
 
 from auth.models import Role
 from auth.queries import Principal
+from core.bounds import valid_id
 from core.errors import Forbidden, NotAuthenticated, NotFound
-from core.limits import valid_id
 from web.security import app_context, auth_failure, record_denial
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]

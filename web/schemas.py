@@ -1,6 +1,6 @@
 """Request and response bodies of the JSON API (msgspec Structs; ORM objects never leave as JSON).
 
-Every field a request may carry has a type and a bound (core.limits): a value beyond it is refused with a 422
+Every field a request may carry has a type and a bound (core.bounds): a value beyond it is refused with a 422
 that names the field (web/errors.py) before anything else reads it.
 """
 
@@ -12,7 +12,7 @@ import msgspec
 
 from auth.models import RoleGrant, User
 from auth.passwords import MAX_LENGTH as PASSWORD_MAX
-from core.limits import MAX_ID, WORD, length_of
+from core.bounds import MAX_ID, WORD, length_of
 
 Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Word = Annotated[str, msgspec.Meta(max_length=WORD)]

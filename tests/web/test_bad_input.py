@@ -13,8 +13,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from auth.models import Role
+from core.bounds import EXPLANATION, LONG_TEXT
 from core.clock import FixedClock
-from core.limits import EXPLANATION, LONG_TEXT
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, api_login, audit_entries, enrol_totp, make_user, next_code
 from tests.web.public_world import PublicWorld, build

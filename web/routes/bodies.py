@@ -12,9 +12,9 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import Role
+from core.bounds import MAX_ID, length_of
 from core.clock import LOCAL
 from core.errors import NotFound
-from core.limits import MAX_ID, length_of
 from meetings import actions
 from meetings.access import Viewer, access_body
 from meetings.models import Body, Membership, Organisation

@@ -11,16 +11,17 @@ from typing import Any
 from sqlalchemy.orm import QueryableAttribute
 
 from core.errors import ValidationFailed
+from core.text import translatable
 
 # INTEGER primary keys on PostgreSQL (SQLite's hold 64 bits): the narrowest id column, so every id's bound.
 MAX_ID = 2**31 - 1
-# Text columns have no length of their own: an item's description or proposal is at most about 30 pages,
-# an explanation or a reason a paragraph or two.
-LONG_TEXT = 100_000
+# Text columns have no length of their own: an item's description or proposal is at most about 100 pages
+# (its request may carry 1 MiB, web.limits.LONG_TEXT_BODY), an explanation a paragraph or two.
+LONG_TEXT = 300_000
 EXPLANATION = 5_000
 # A word from a closed list (a role, a mode, a publicity): its columns are String(32) at most.
 WORD = 32
-TOO_LONG = "At most {max} characters fit here."  # i18n
+TOO_LONG = translatable("At most {max} characters fit here.")
 
 
 def valid_id(value: int) -> bool:
