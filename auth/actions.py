@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
+from auth.addresses import normalise_email
 from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
 from auth.tokens import ACCESS
+from core.bounds import check_length, length_of
 from core.db import session_clock, session_service
 from core.errors import Conflict, NotAuthenticated, ValidationFailed
 
@@ -50,6 +52,8 @@ async def do_create_user(
 ) -> User:
     """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict.
 
+    The e-mail address must be exactly one address (auth.addresses); it is stored normalised.
+
     Without a password the account cannot sign in until an administrator sets one (imported members).
     """
     name = normalise_username(username)
@@ -59,6 +63,8 @@ async def do_create_user(
         )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
+    check_length(display_name.strip(), length_of(User.display_name), field="display_name")
+    email = normalise_email(email) if email else None
     if password is not None:
         check_password_policy(password, username=name)
     if await user_by_username(session, name) is not None:
@@ -221,19 +227,6 @@ async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: 
         actor="anonymous",
         subject=f"address:{address}",
         data={"scope": scope},
-    )
-
-
-async def do_record_denied_access(
-    session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
-) -> None:
-    """Audit: access.denied."""
-    await record(
-        session,
-        AuditAction.ACCESS_DENIED,
-        actor=actor,
-        subject=subject,
-        data={"reason": reason, "address": address},
     )
 
 

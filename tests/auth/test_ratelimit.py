@@ -52,3 +52,24 @@ async def test_locks_last_their_time_and_then_end(limiter: Limiter, clock: Fixed
     assert await limiter.locked_for("login-lock:ghost") == 600
     clock.advance(seconds=600)
     assert await limiter.locked_for("login-lock:ghost") == 0
+
+
+async def test_a_tally_counts_by_name_and_is_taken_once(limiter: Limiter) -> None:
+    await limiter.add("failure-tally:60:2001:db8::1", "not_found", ttl=3600)
+    await limiter.add("failure-tally:60:2001:db8::1", "not_found", amount=2, ttl=3600)
+    await limiter.add("failure-tally:60:2001:db8::1", "csrf", ttl=3600)
+    await limiter.add("failure-tally:120:192.0.2.1", "csrf", ttl=3600)
+    await limiter.add("other:1", "csrf", ttl=3600)
+    assert sorted(await limiter.tallies("failure-tally:")) == [
+        "failure-tally:120:192.0.2.1",
+        "failure-tally:60:2001:db8::1",
+    ]
+    assert await limiter.take("failure-tally:60:2001:db8::1") == {"not_found": 3, "csrf": 1}
+    assert await limiter.take("failure-tally:60:2001:db8::1") == {}
+    assert await limiter.tallies("failure-tally:") == ["failure-tally:120:192.0.2.1"]
+
+
+async def test_a_prefix_with_glob_characters_is_matched_literally(limiter: Limiter) -> None:
+    await limiter.add("a*:1", "x", ttl=60)
+    await limiter.add("ab:1", "x", ttl=60)
+    assert await limiter.tallies("a*") == ["a*:1"]
