@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Date, bindparam, or_, select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import Role
 from auth.queries import Principal
 from core.errors import NotFound
+from core.text import translatable
 from meetings import lifecycle
 from meetings.models import (
     AgendaItem,
@@ -27,12 +29,34 @@ from meetings.models import (
     Publicity,
 )
 
-READERS = frozenset(MemberRole)  # every role in a body may read all of its agendas
-MANAGERS = frozenset({MemberRole.SECRETARY})
-CALLERS = frozenset({MemberRole.SECRETARY, MemberRole.CHAIR})  # the chair issues the call (R-EDP-3 1.)
-DECLARERS = frozenset(
-    {MemberRole.MEMBER, MemberRole.DEPUTY, MemberRole.CHAIR, MemberRole.VICE_CHAIR, MemberRole.PRESENTER}
-)
+
+class Capability(StrEnum):
+    """What a role in a body lets a person do there. GRANTS decides it, and only GRANTS (docs/access.md)."""
+
+    READ = "read"  # the body's agendas in full: confidential items, attachments, contacts, item versions
+    SEE_DRAFTS = "see_drafts"  # meetings still being planned
+    PREPARE = "prepare"  # plan meetings, write the agenda, attach documents, change them after the call
+    SEND_CALL = "send_call"  # issue the meeting call (R-CALL-1, R-CALL-5, R-EDP-3 1.)
+    CANCEL = "cancel"  # cancel a meeting that has been called (a draft is cancelled by whoever prepares it)
+    DECLARE = "declare"  # declare one's own disqualification for an item (R-DISQ-5)
+    SEE_DECLARATIONS = "see_declarations"  # everyone's declarations, to decide on them (R-DISQ-4)
+
+
+NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
+NOT_CANCELLER = translatable("Only the body's chair cancels a meeting that has been called.")
+
+R = MemberRole
+# The chair issues the call and the vice-chair stands in for the chair (R-CALL-1/5); the secretary prepares
+# the agenda and the call but does not issue it. Everyone with a role in the body reads its agendas in full.
+GRANTS: dict[Capability, frozenset[MemberRole]] = {
+    Capability.READ: frozenset(MemberRole),
+    Capability.SEE_DRAFTS: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+    Capability.PREPARE: frozenset({R.SECRETARY}),
+    Capability.SEND_CALL: frozenset({R.CHAIR, R.VICE_CHAIR}),
+    Capability.CANCEL: frozenset({R.CHAIR, R.VICE_CHAIR}),
+    Capability.DECLARE: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER}),
+    Capability.SEE_DECLARATIONS: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+}
 
 
 T = TypeVar("T")
@@ -61,14 +85,11 @@ class Viewer:
     def roles_in(self, body_id: int) -> frozenset[MemberRole]:
         return self.body_roles.get(body_id, frozenset())
 
+    def can(self, capability: Capability, body_id: int) -> bool:
+        return bool(self.roles_in(body_id) & GRANTS[capability])
+
     def reads(self, body_id: int) -> bool:
-        return bool(self.roles_in(body_id) & READERS)
-
-    def manages(self, body_id: int) -> bool:
-        return bool(self.roles_in(body_id) & MANAGERS)
-
-    def calls(self, body_id: int) -> bool:
-        return bool(self.roles_in(body_id) & CALLERS)
+        return self.can(Capability.READ, body_id)
 
 
 PUBLIC = Viewer()
@@ -113,7 +134,7 @@ def meeting_visible(viewer: Viewer, meeting: Meeting) -> bool:
 
     A draft cancelled before its call stays theirs: nobody else ever learnt of it.
     """
-    return meeting.call_sent_at is not None or viewer.calls(meeting.body_id)
+    return meeting.call_sent_at is not None or viewer.can(Capability.SEE_DRAFTS, meeting.body_id)
 
 
 def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:
@@ -127,23 +148,23 @@ _MEETING_AND_BODY = (
 
 
 async def access_meeting_and_body(
-    session: AsyncSession, viewer: Viewer, meeting_id: int, *, manage: bool = False
+    session: AsyncSession, viewer: Viewer, meeting_id: int, *, need: Capability | None = None
 ) -> tuple[Meeting, Body]:
-    """A meeting and its body in one statement (pages show both)."""
+    """A meeting and its body in one statement (pages show both); with `need`, only for those who have it."""
     found = (await session.execute(_MEETING_AND_BODY, {"meeting_id": meeting_id})).first()
     if found is None:
         raise NotFound("No such meeting.")
     meeting: Meeting = found[0]
     body: Body = found[1]
-    if not meeting_visible(viewer, meeting) or (manage and not viewer.manages(meeting.body_id)):
+    if not meeting_visible(viewer, meeting) or (need and not viewer.can(need, meeting.body_id)):
         raise Hidden("No such meeting.")
     return meeting, body
 
 
 async def access_meeting(
-    session: AsyncSession, viewer: Viewer, meeting_id: int, *, manage: bool = False
+    session: AsyncSession, viewer: Viewer, meeting_id: int, *, need: Capability | None = None
 ) -> Meeting:
-    meeting, _ = await access_meeting_and_body(session, viewer, meeting_id, manage=manage)
+    meeting, _ = await access_meeting_and_body(session, viewer, meeting_id, need=need)
     return meeting
 
 
@@ -155,14 +176,14 @@ def item_content_visible(viewer: Viewer, meeting: Meeting, item: AgendaItem) -> 
 
 
 async def access_item(
-    session: AsyncSession, viewer: Viewer, item_id: int, *, manage: bool = False
+    session: AsyncSession, viewer: Viewer, item_id: int, *, need: Capability | None = None
 ) -> tuple[AgendaItem, Meeting]:
     item = await session.get(AgendaItem, item_id)
     if item is None:
         raise NotFound("No such agenda item.")
     meeting = await parent_row(session, Meeting, item.meeting_id)
-    if manage:
-        if not viewer.manages(meeting.body_id):
+    if need is not None:
+        if not viewer.can(need, meeting.body_id):
             raise Hidden("No such agenda item.")
     elif not meeting_visible(viewer, meeting) or not (
         viewer.reads(meeting.body_id) or agenda_visible(viewer, meeting)
@@ -173,7 +194,7 @@ async def access_item(
 
 def attachment_visible(viewer: Viewer, meeting: Meeting, item: AgendaItem, attachment: Attachment) -> bool:
     if attachment.removed_at is not None:
-        return viewer.manages(meeting.body_id)
+        return viewer.can(Capability.PREPARE, meeting.body_id)
     if viewer.reads(meeting.body_id):
         return meeting_visible(viewer, meeting)
     return (
@@ -192,3 +213,10 @@ async def access_attachment(
     if not attachment_visible(viewer, meeting, item, attachment):
         raise Hidden("No such attachment.")
     return attachment, item, meeting
+
+
+def may_cancel(viewer: Viewer, meeting: Meeting) -> bool:
+    """A called meeting is cancelled by whoever may issue calls; a draft also by whoever prepares it."""
+    if viewer.can(Capability.CANCEL, meeting.body_id):
+        return True
+    return meeting.call_sent_at is None and viewer.can(Capability.PREPARE, meeting.body_id)

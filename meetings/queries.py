@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
 from meetings.access import (
+    Capability,
     Viewer,
     active_on,
     agenda_visible,
@@ -31,7 +32,6 @@ from meetings.models import (
     Disqualification,
     Meeting,
     MeetingStatus,
-    MemberRole,
     Membership,
     Organisation,
     Publicity,
@@ -126,7 +126,7 @@ def meeting_view(viewer: Viewer, meeting: Meeting, body: Body) -> MeetingView:
         meeting.call_sent_at,
         meeting.agenda_version if insider else None,
         shown,
-        viewer.manages(body.id),
+        viewer.can(Capability.SEE_DRAFTS, body.id),  # the agenda editor: prepared there, called from there
         meeting.cancelled_at,
         meeting.cancel_reason if insider and meeting.cancel_reason else None,
     )
@@ -181,7 +181,7 @@ def _item_view(
     full = item_content_visible(viewer, meeting, item)
     mention = not full and item.publicity == Publicity.CONFIDENTIAL
     # The chair and secretary see every declaration (R-DISQ-5); a member sees their own.
-    sees_all = bool(viewer.roles_in(meeting.body_id) & {MemberRole.CHAIR, MemberRole.SECRETARY})
+    sees_all = viewer.can(Capability.SEE_DECLARATIONS, meeting.body_id)
     # One's own declaration only while one reads the body: a former member's view is the public's (and cached
     # as the public's, web/cache.py agenda_key).
     mine = next((d for d in declarations if d.user_id == viewer.user_id), None) if insider else None
@@ -363,7 +363,7 @@ async def body_members(session: AsyncSession, viewer: Viewer, body: Body, *, on:
         .where(Membership.body_id == body.id, active_on(on))
         .order_by(Membership.role, User.display_name)
     )
-    ids = viewer.is_admin or viewer.manages(body.id)
+    ids = viewer.is_admin or viewer.can(Capability.PREPARE, body.id)
     return [
         MemberView(
             m.id, m.user_id if ids else None, name, m.role, m.term_start, m.term_end, m.deputy_for_id, m.title

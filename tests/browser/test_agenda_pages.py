@@ -53,6 +53,7 @@ class Seeded:
     public: int  # a public meeting whose call was sent, with a confidential item
     draft: int  # a draft for the editor
     totp_secret: str  # the secretary's
+    chair_secret: str  # the chair's, who issues the call
 
 
 async def seed() -> None:
@@ -89,12 +90,14 @@ async def seed() -> None:
             for role in roles:
                 membership = MembershipSpec(user_id=user.id, role=role, term_start=date(2026, 1, 1))
                 await do_add_membership(session, body=body, spec=membership, actor="system:seed")
-        secretary = await session.get(User, ids["sakari"])
-        assert secretary is not None
-        secret = await auth_actions.do_start_totp_enrolment(session, user=secretary)
-        assert await auth_actions.do_confirm_totp_enrolment(
-            session, user=secretary, code=totp.code_at(secret, clock())
-        )
+        secrets = {}
+        for username in ("sakari", "helena"):  # chairs and secretaries sign in with a second factor
+            person = await session.get(User, ids[username])
+            assert person is not None
+            secrets[username] = await auth_actions.do_start_totp_enrolment(session, user=person)
+            code = totp.code_at(secrets[username], clock())
+            assert await auth_actions.do_confirm_totp_enrolment(session, user=person, code=code)
+        secret = secrets["sakari"]
         actor = f"user:{ids['sakari']}"
         public = await do_create_meeting(
             session,
@@ -124,7 +127,15 @@ async def seed() -> None:
         )
     await context.db.dispose()
     sys.stdout.write(
-        json.dumps({"body": "sivistys", "public": public.id, "draft": draft.id, "totp_secret": secret})
+        json.dumps(
+            {
+                "body": "sivistys",
+                "public": public.id,
+                "draft": draft.id,
+                "totp_secret": secret,
+                "chair_secret": secrets["helena"],
+            }
+        )
     )
 
 
@@ -265,7 +276,7 @@ async def test_member_reads_everything_and_declares_a_disqualification(
     assert console.problems == []
 
 
-async def test_secretary_adds_an_item_and_sends_the_call(
+async def test_secretary_prepares_the_agenda_and_the_chair_sends_the_call(
     person: BrowserContext, console: Console, data: Seeded
 ) -> None:
     page = await open_page(person, console)
@@ -317,6 +328,12 @@ async def test_secretary_adds_an_item_and_sends_the_call(
     await assert_accessible(page)
     await screenshot(page, "editor")
 
+    # The secretary prepares the call; the chair issues it (R-CALL-1/5) after ticking the box.
+    await expect(page.get_by_role("button", name=fi("Send the call"), exact=True)).to_have_count(0)
+    await page.context.clear_cookies()
+    await sign_in(page, "helena", data.chair_secret)
+    await page.goto(f"/meetings/{data.draft}/edit")
+    await page.get_by_label(fi("I have checked the agenda. Send the call: it cannot be taken back.")).check()
     await page.get_by_role("button", name=fi("Send the call"), exact=True).click()
     await expect(page.get_by_role("status")).to_contain_text(
         fi("The call was sent and the agenda published.")

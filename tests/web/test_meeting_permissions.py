@@ -1,7 +1,7 @@
 """Every meetings route against every kind of person: allowed where they should be, refused otherwise.
 
-The roles: admin, the body's secretary, another body's secretary, member, deputy, a member of another body,
-auditor and anonymous. Hidden objects answer 404 exactly like missing ones.
+The roles: admin, the body's secretary, its chair, another body's secretary, member, deputy, a member of
+another body, auditor and anonymous. Hidden objects answer 404 exactly like missing ones.
 """
 
 from __future__ import annotations
@@ -16,7 +16,17 @@ from core.clock import FixedClock
 from tests.factories import PASSWORD, api_login, enrol_totp, make_body, make_person, make_user, next_code
 from web.context import AppContext
 
-ROLES = ("admin", "secretary", "other_secretary", "member", "deputy", "outsider", "auditor", "anonymous")
+ROLES = (
+    "admin",
+    "secretary",
+    "chair",
+    "other_secretary",
+    "member",
+    "deputy",
+    "outsider",
+    "auditor",
+    "anonymous",
+)
 CONFIDENTIAL_TITLE = "Virkasuhteen päättäminen"
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
@@ -77,6 +87,7 @@ async def world(client: httpx.AsyncClient, context: AppContext, clock: FixedCloc
     await make_user(context, "admin", roles=(Role.ADMIN,))
     await make_user(context, "auditor", roles=(Role.AUDITOR,))
     await make_person(context, "secretary", body, "secretary")
+    await make_person(context, "chair", body, "chair")
     await make_person(context, "other_secretary", other, "secretary")
     member = await make_person(context, "member", body, "member")
     await make_person(context, "deputy", body, "deputy")
@@ -86,7 +97,11 @@ async def world(client: httpx.AsyncClient, context: AppContext, clock: FixedCloc
     headers = {"anonymous": {}}
     for role in ROLES[:-1]:
         headers[role] = await _login(
-            client, context, clock, role, role in ("admin", "secretary", "other_secretary", "auditor")
+            client,
+            context,
+            clock,
+            role,
+            role in ("admin", "secretary", "chair", "other_secretary", "auditor"),
         )
     secretary = headers["secretary"]
     called, public, draft = (
@@ -113,14 +128,16 @@ async def world(client: httpx.AsyncClient, context: AppContext, clock: FixedCloc
         data={"title": "Liite", "is_public": "true"},
     )
     assert attached.status_code == 201, attached.text
-    for meeting in (called, public):
-        assert (await client.post(f"/api/meetings/{meeting}/call", headers=secretary)).status_code == 200
+    for meeting in (called, public):  # the chair issues the call (R-CALL-1/5)
+        sent = await client.post(f"/api/meetings/{meeting}/call", headers=headers["chair"])
+        assert sent.status_code == 200, sent.text
     return World(
         headers, body, called, public, draft, ids[0], ids[1], ids[2], ids[4], spare.id, attached.json()["id"]
     )
 
 
-READERS = {"secretary", "member", "deputy"}
+READERS = {"secretary", "chair", "member", "deputy"}
+DESK = {"secretary", "chair"}  # they see drafts: the secretary prepares them, the chair calls them
 EVERYONE = set(ROLES)
 SIGNED = EVERYONE - {"anonymous"}
 
@@ -144,33 +161,37 @@ CASES = [
      {"user_id": "{spare_user}", "role": "attendee", "term_start": "2026-01-01"}, {"admin"}, 201, 403, {}),
     ("plan meeting", "POST", "/api/bodies/{body}/meetings", {"starts_at": "2026-12-20T10:00:00+02:00",
                                                              "place": "Sali"}, {"secretary"}, 201, 403, {}),
-    ("read draft", "GET", "/api/meetings/{draft}", None, {"secretary"}, 200, 404, {"anonymous": 404}),
+    ("read draft", "GET", "/api/meetings/{draft}", None, DESK, 200, 404, {"anonymous": 404}),
     ("change meeting", "PUT", "/api/meetings/{called}", {"starts_at": "2026-12-10T17:00:00+02:00",
                                                          "place": "Sali"}, {"secretary"}, 200, 404, {}),
     ("add item", "POST", "/api/meetings/{draft}/items", {"title": "Uusi asia"}, {"secretary"}, 201, 404, {}),
     ("edit item", "PUT", "/api/items/{draft_item}", {"title": "Muutettu"}, {"secretary"}, 200, 404, {}),
     ("reorder", "PUT", "/api/meetings/{draft}/order", {"order": ["{draft_item}"]}, {"secretary"}, 200, 404,
      {}),
-    ("check call", "GET", "/api/meetings/{draft}/call", None, {"secretary"}, 200, 404, {}),
-    ("send call", "POST", "/api/meetings/{draft}/call", None, {"secretary"}, 200, 404, {}),
-    # The chair or secretary cancels, as they call; others see a called meeting, so are refused with 403.
+    ("check call", "GET", "/api/meetings/{draft}/call", None, DESK, 200, 404, {}),
+    # The chair issues the call (R-CALL-1/5); the secretary, who sees the draft, is refused with 403.
+    ("send call", "POST", "/api/meetings/{draft}/call", None, {"chair"}, 200, 404, {"secretary": 403}),
+    ("send call on the editor page", "POST", "/meetings/{draft}/edit/call", {"confirm": "yes"}, {"chair"},
+     303, 404, {"secretary": 403}),
+    # Whoever calls cancels a called meeting; others see it, so are refused with 403.
     ("cancel called meeting", "POST", "/api/meetings/{called}/cancel", {"reason": "Ei käsiteltäviä asioita."},
-     {"secretary"}, 200, 403, {}),
-    ("cancel draft", "POST", "/api/meetings/{draft}/cancel", {}, {"secretary"}, 200, 404, {}),
-    # The editor's form (a browser form: sent form-encoded), the body's secretary only.
+     {"chair"}, 200, 403, {}),
+    # A draft is also cancelled by the secretary, who goes first; the chair then finds it cancelled (409).
+    ("cancel draft", "POST", "/api/meetings/{draft}/cancel", {}, DESK, 200, 404, {"chair": 409}),
+    # The editor's form (a browser form: sent form-encoded).
     ("cancel on the editor page", "POST", "/meetings/{called}/cancel",
-     {"reason": "Ei käsiteltäviä asioita.", "confirm": "yes"}, {"secretary"}, 303, 404, {}),
+     {"reason": "Ei käsiteltäviä asioita.", "confirm": "yes"}, {"chair"}, 303, 404, {"secretary": 403}),
     ("remove item", "DELETE", "/api/items/{draft_item}", None, {"secretary"}, 204, 404, {}),
     # The body sees the attachment, so its other members are refused (403); to everyone else it is hidden.
     ("change attachment", "PATCH", "/api/attachments/{attachment}", {"title": "Liite 2"}, {"secretary"}, 200,
-     404, {"member": 403, "deputy": 403}),
+     404, {"member": 403, "deputy": 403, "chair": 403}),
     ("change attachment on the editor page", "POST", "/meetings/{called}/attachments/{attachment}",
      {"title": "Liite 2", "is_public": "true", "confidentiality_basis": ""}, {"secretary"}, 303, 404, {}),
     ("versions of a closed item", "GET", "/api/items/{secret_item}/versions", None, READERS, 200, 404,
      {"anonymous": 404}),
     # The secretary sees the item but takes no part in deciding it, so has nothing to declare.
     ("declare", "POST", "/api/items/{public_item}/disqualification", {"ground": "party"},
-     {"member", "deputy"}, 201, 404, {"secretary": 403}),
+     {"member", "deputy", "chair"}, 201, 404, {"secretary": 403}),
     ("my meetings", "GET", "/api/my/meetings", None, SIGNED, 200, 401, {}),
 ]
 # fmt: on
@@ -254,5 +275,5 @@ async def test_draft_is_neither_listed_nor_counted_for_others(
 ) -> None:
     listed = (await client.get(f"/api/bodies/{world.body}/meetings", headers=world.headers[role])).json()
     ids = {m["id"] for m in listed}
-    assert (world.draft in ids) == (role == "secretary")
+    assert (world.draft in ids) == (role in DESK)
     assert {world.called, world.public} <= ids

@@ -95,7 +95,7 @@ async def test_secretary_builds_an_agenda_and_sends_the_call(
     assert [i["id"] for i in reordered.json()["items"]] == [second["id"], first["id"]]
     check = (await client.get(f"/api/meetings/{meeting_id}/call", headers=world.secretary)).json()
     assert check == {"ready": True, "problems": []}
-    sent = await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    sent = await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     assert sent.json() == {"status": "called", "recipients": 4}
     async with context.db.read() as session:
         mails = (await session.execute(select(OutboxMessage))).scalars().all()
@@ -116,7 +116,7 @@ async def test_call_that_breaks_rules_is_refused_with_every_rule_named(
 ) -> None:
     meeting_id = await plan(client, world, starts_at="2026-11-30T16:00:00+02:00")  # Monday; today is Saturday
     await add(client, world, meeting_id)
-    refused = await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    refused = await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     assert refused.status_code == 422
     assert "(R-CALL-5)" in refused.json()["error"]
     check = (await client.get(f"/api/meetings/{meeting_id}/call", headers=world.secretary)).json()
@@ -146,7 +146,7 @@ async def test_changes_after_the_call_are_versioned(
 ) -> None:
     meeting_id = await plan(client, world)
     item = await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     reorder = await client.put(
         f"/api/meetings/{meeting_id}/order", headers=world.secretary, json={"order": [item["id"]]}
     )
@@ -186,7 +186,7 @@ async def test_each_viewer_sees_what_they_may(client: httpx.AsyncClient, world: 
     )
     assert (await client.get(f"/api/meetings/{meeting_id}")).status_code == 404  # draft: not for the public
     assert (await client.get(f"/api/meetings/{meeting_id}", headers=world.member)).status_code == 404
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     public = (await client.get(f"/api/meetings/{meeting_id}")).json()
     assert [i["title"] for i in public["items"]] == ["Talousarvio 2027", None]
     assert "Salainen" not in str(public)
@@ -200,7 +200,7 @@ async def test_each_viewer_sees_what_they_may(client: httpx.AsyncClient, world: 
 async def test_closed_meeting_lists_nothing_for_outsiders(client: httpx.AsyncClient, world: World) -> None:
     meeting_id = await plan(client, world, is_public=False)
     await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     public = (await client.get(f"/api/meetings/{meeting_id}")).json()
     assert public["items"] == []
     assert public["meeting"]["agenda_visible"] is False
@@ -214,7 +214,7 @@ async def test_disqualification_is_seen_by_chair_and_secretary_only(
     """R-DISQ-5: a member declares with the HL 28 § ground (R-DISQ-2); the chair and secretary see it."""
     meeting_id = await plan(client, world)
     item = await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     bad = await client.post(
         f"/api/items/{item['id']}/disqualification", headers=world.member, json={"ground": "other"}
     )
@@ -248,12 +248,12 @@ async def test_no_disqualification_is_declared_or_withdrawn_on_a_cancelled_meeti
     """A cancelled meeting's items will not be handled, so its declarations stay as they were (R-DISQ-5)."""
     meeting_id = await plan(client, world)
     item = await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     path = f"/api/items/{item['id']}/disqualification"
     declared = await client.post(path, headers=world.member, json={"ground": "party"})
     assert declared.status_code == 201
     cancelled = await client.post(
-        f"/api/meetings/{meeting_id}/cancel", headers=world.secretary, json={"reason": "Ei asioita."}
+        f"/api/meetings/{meeting_id}/cancel", headers=world.chair, json={"reason": "Ei asioita."}
     )
     assert cancelled.status_code == 200
 
@@ -281,7 +281,7 @@ async def test_member_sees_upcoming_meetings(client: httpx.AsyncClient, world: W
     assert (
         await client.get("/api/my/meetings", headers=world.member)
     ).json() == []  # drafts are not theirs yet
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     mine = (await client.get("/api/my/meetings", headers=world.member)).json()
     assert [m["id"] for m in mine] == [meeting_id]
     assert (await client.get("/api/my/meetings", headers=world.outsider)).json() == []
@@ -298,8 +298,8 @@ async def test_sections_run_on_from_the_meetings_called_before(
     await add(client, world, first)
     early = await add(client, world, second)
     assert early["section"] == 1  # provisional while both are drafts
-    await client.post(f"/api/meetings/{first}/call", headers=world.secretary)
-    await client.post(f"/api/meetings/{second}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{first}/call", headers=world.chair)
+    await client.post(f"/api/meetings/{second}/call", headers=world.chair)
     agenda = (await client.get(f"/api/meetings/{second}", headers=world.member)).json()
     assert [i["section"] for i in agenda["items"]] == [3]
 
@@ -310,7 +310,7 @@ async def test_changes_after_the_call_must_keep_it_lawful(client: httpx.AsyncCli
     item = await add(
         client, world, meeting_id, decision_mode="decision_procedure", deadline_at="2026-12-08T12:00:00+02:00"
     )
-    assert (await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)).status_code == 200
+    assert (await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)).status_code == 200
     public = await client.put(
         f"/api/meetings/{meeting_id}",
         headers=world.secretary,
@@ -339,7 +339,7 @@ async def test_the_cached_agenda_follows_every_change(client: httpx.AsyncClient,
     each reader's own view show at once (R-DISQ-5, R-PUB-2)."""
     meeting_id = await plan(client, world, is_public=True)
     item = await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     path = f"/api/meetings/{meeting_id}"
     first = await client.get(path, headers=world.member)
     assert first.json() == (await client.get(path, headers=world.member)).json()
@@ -372,7 +372,7 @@ async def test_a_former_members_declaration_never_reaches_the_public(
     cached for everyone outside the body; their own declaration must not be part of it."""
     meeting_id = await plan(client, world, is_public=True)
     item = await add(client, world, meeting_id)
-    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.secretary)
+    await client.post(f"/api/meetings/{meeting_id}/call", headers=world.chair)
     declared = await client.post(
         f"/api/items/{item['id']}/disqualification",
         headers=world.member,

@@ -476,7 +476,17 @@ async def test_editor_builds_an_agenda_and_sends_the_call(
     assert page.index("Toinen asia") < page.index("Ensimmäinen asia")
     assert len(await audit_entries(context, "agenda.reordered")) == 1
 
-    sent = await post_form(secretary, f"{editor_path}/call")
+    # The secretary prepares; the chair issues the call (R-CALL-1/5), after ticking the box.
+    assert (await post_form(secretary, f"{editor_path}/call", confirm="yes")).status_code == 403
+    chair = await login("helena")
+    chair_view = (await chair.get(editor_path, headers=HTML)).text
+    assert 'name="confirm"' in chair_view
+    assert f'action="{editor_path}/items"' not in chair_view  # the chair does not write the agenda
+    calls_before = len(await audit_entries(context, "meeting.call_sent"))
+    unconfirmed = await post_form(chair, f"{editor_path}/call")
+    assert unconfirmed.status_code == 422
+    assert len(await audit_entries(context, "meeting.call_sent")) == calls_before
+    sent = await post_form(chair, f"{editor_path}/call", confirm="yes")
     assert sent.status_code == 303
     assert sent.headers["location"] == f"{editor_path}?done=call-sent"
     async with context.db.read() as session:
@@ -511,7 +521,8 @@ async def test_late_call_lists_every_problem_with_its_rule(
     check = await secretary.get(editor_path, headers=HTML)
     assert "(R-CALL-5)" in check.text  # too late for the body's call period
     assert "(R-CALL-3)" in check.text  # and nothing on the agenda
-    refused = await post_form(secretary, f"{editor_path}/call")
+    chair = await login("helena")
+    refused = await post_form(chair, f"{editor_path}/call", confirm="yes")
     assert refused.status_code == 422
     assert fi("The call was not sent.") in refused.text
     assert "(R-CALL-5)" in refused.text

@@ -15,7 +15,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, ValidationFailed
-from meetings.access import PUBLIC, Viewer, access_attachment, access_item, attachment_visible
+from meetings.access import PUBLIC, Capability, Viewer, access_attachment, access_item, attachment_visible
 from meetings.actions.attachments import (
     TEXT_MAX,
     attachment_limit,
@@ -128,7 +128,7 @@ async def may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, i
     """Checked in a short read transaction before the body is read, so outsiders never get to send bytes."""
     async with app_context(request).db.read() as session:
         viewer = await current_viewer(request, session)
-        item, meeting = await access_item(session, viewer, item_id, manage=True)
+        item, meeting = await access_item(session, viewer, item_id, need=Capability.PREPARE)
         return item, meeting, await attachment_limit(session)
 
 
@@ -170,7 +170,9 @@ async def add_attachment(
     """
     item, meeting, limit = await may_upload(request, item_id)
     stored, fields = await store_upload(request, item, meeting, limit)
-    item, meeting = await access_item(session, await current_viewer(request, session), item_id, manage=True)
+    item, meeting = await access_item(
+        session, await current_viewer(request, session), item_id, need=Capability.PREPARE
+    )
     attachment = await do_add_attachment(
         session,
         item=item,
@@ -235,7 +237,7 @@ async def remove_attachment(
 ) -> None:
     """Withdraw an attachment from the agenda (the body's secretary); its file is kept."""
     attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
-    if not viewer.manages(meeting.body_id):
+    if not viewer.can(Capability.PREPARE, meeting.body_id):
         raise Forbidden("Only the body's secretary removes attachments.")
     await do_remove_attachment(
         session, attachment=attachment, meeting=meeting, actor=principal_of(request).actor
@@ -252,7 +254,7 @@ async def update_attachment(
 ) -> AttachmentOut:
     """Change the title or the publicity of an attachment (the body's secretary); the file stays as it is."""
     attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
-    if not viewer.manages(meeting.body_id):
+    if not viewer.can(Capability.PREPARE, meeting.body_id):
         raise Forbidden("Only the body's secretary changes attachments.")
     await do_update_attachment(
         session,

@@ -19,7 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import LOCAL
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
-from meetings.access import Hidden, Viewer, access_attachment, access_item, access_meeting, parent_row
+from meetings.access import (
+    NOT_CALLER,
+    NOT_CANCELLER,
+    Capability,
+    Hidden,
+    Viewer,
+    access_attachment,
+    access_item,
+    access_meeting,
+    may_cancel,
+    parent_row,
+)
 from meetings.actions.agenda import ItemSpec, do_add_item, do_remove_item, do_reorder_items, do_update_item
 from meetings.actions.attachments import do_add_attachment, do_update_attachment
 from meetings.actions.call import do_send_call
@@ -82,6 +93,12 @@ class AttachmentForm:
 @dataclass
 class MoveForm:
     direction: str = ""
+    csrf_token: str = ""
+
+
+@dataclass
+class CallForm:
+    confirm: str = ""  # the ticked box "yes": a call cannot be taken back
     csrf_token: str = ""
 
 
@@ -189,10 +206,17 @@ async def editor_context(
     request: Req, session: AsyncSession, viewer: Viewer, meeting: Meeting, **extra: Any
 ) -> dict[str, Any]:
     context = await meeting_context(request, session, viewer, meeting)
-    rows = [(await access_item(session, viewer, i.id, manage=True))[0] for i in context["view"].items]
+    rows = [
+        (await access_item(session, viewer, i.id, need=Capability.SEE_DRAFTS))[0]
+        for i in context["view"].items
+    ]
     draft = meeting.status == MeetingStatus.DRAFT
     context.update(
         draft=draft,
+        prepares=viewer.can(Capability.PREPARE, meeting.body_id),
+        issues_call=viewer.can(Capability.SEND_CALL, meeting.body_id),
+        cancels=may_cancel(viewer, meeting),
+        call_form=CallForm(),
         cancelled=meeting.status == MeetingStatus.CANCELLED,
         cancel_reason=meeting.cancel_reason,
         cancel_form=CancelForm(),
@@ -229,7 +253,7 @@ async def attempt(
         async with session.begin_nested():
             await work()
     except (ValidationFailed, Conflict) as exc:
-        meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+        meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
         context = await editor_context(request, session, viewer, meeting, failed=failed, error=exc)
         context.update(kept or {})
         return render(request, "agenda_editor.html", context, status_code=_status(exc))
@@ -246,7 +270,7 @@ async def create_meeting(
     data: URLEncodedBody[MeetingForm],
 ) -> Response[Any]:
     body = await body_by_slug(session, viewer, slug)
-    if not viewer.manages(body.id):
+    if not viewer.can(Capability.PREPARE, body.id):
         raise Forbidden("Only the body's secretary plans its meetings.")
     try:
         async with session.begin_nested():
@@ -269,7 +293,7 @@ async def editor(
     done: FromQuery[str] = "",
 ) -> Response[str]:
     """Only the body's secretary; anyone else is told the meeting does not exist (404)."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
     context = await editor_context(request, session, viewer, meeting, done=done)
     return render(request, "agenda_editor.html", context)
 
@@ -283,7 +307,7 @@ async def update_details(
     data: URLEncodedBody[MeetingForm],
 ) -> Response[Any]:
     """After the call a new time, place or mode is e-mailed with an updated invitation, after the commit."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.PREPARE)
     context = app_context(request)
     actor = principal_of(request).actor
 
@@ -317,7 +341,7 @@ async def add_item(
     meeting_id: FromPath[int],
     data: URLEncodedBody[ItemForm],
 ) -> Response[Any]:
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.PREPARE)
     actor = principal_of(request).actor
 
     async def work() -> None:
@@ -348,7 +372,7 @@ async def update_item(
     item_id: FromPath[int],
     data: URLEncodedBody[ItemForm],
 ) -> Response[Any]:
-    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, need=Capability.PREPARE)
     actor = principal_of(request).actor
 
     async def work() -> None:
@@ -372,7 +396,7 @@ async def move_item(
     item_id: FromPath[int],
     data: URLEncodedBody[MoveForm],
 ) -> Response[Any]:
-    _, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    _, meeting = await item_in(session, viewer, meeting_id, item_id, need=Capability.PREPARE)
     order = [i.id for i in (await agenda(session, viewer, meeting)).items]
     here = order.index(item_id)
     there = here - 1 if data.direction == "up" else here + 1
@@ -394,7 +418,7 @@ async def remove_item(
     meeting_id: FromPath[int],
     item_id: FromPath[int],
 ) -> Response[Any]:
-    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, need=Capability.PREPARE)
     actor = principal_of(request).actor
 
     async def work() -> None:
@@ -409,13 +433,19 @@ async def send_call(
     session: NamedDependency[AsyncSession],
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
+    data: URLEncodedBody[CallForm],
 ) -> Response[Any]:
-    """Refused with every broken rule and its id (R-CALL-*, R-EDP-*); the e-mail goes after the commit."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    """The chair issues the call (R-CALL-1/5) after ticking a box, since a call cannot be taken back. Refused
+    with every broken rule and its id (R-CALL-*, R-EDP-*); the e-mail goes after the commit."""
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
+    if not viewer.can(Capability.SEND_CALL, meeting.body_id):
+        raise Forbidden(NOT_CALLER)
     context = app_context(request)
     actor = principal_of(request).actor
 
     async def work() -> None:
+        if data.confirm != "yes":
+            raise ValidationFailed("Tick the box to confirm that the call is sent.", field="confirm")
         await do_send_call(
             session,
             meeting=meeting,
@@ -435,8 +465,11 @@ async def cancel_meeting(
     meeting_id: FromPath[int],
     data: URLEncodedBody[CancelForm],
 ) -> Response[Any]:
-    """The editor's cancel form (the body's secretary only), with a box to tick; mail goes after commit."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    """The editor's cancel form, with a box to tick: the chair cancels a called meeting, the secretary also a
+    draft (access.may_cancel); mail goes after commit."""
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
+    if not may_cancel(viewer, meeting):
+        raise Forbidden(NOT_CANCELLER)
     context = app_context(request)
     actor = principal_of(request).actor
     done = "meeting-cancelled"  # a draft: nobody was called, so nobody is told
@@ -483,7 +516,7 @@ async def upload_attachment(
     except (ValidationFailed, TooLarge, UnsupportedType) as exc:
         return await _editor_with_error(request, session, meeting_id, f"attach-{item_id}", exc)
     viewer = await current_viewer(request, session)
-    item, meeting = await item_in(session, viewer, meeting_id, item_id, manage=True)
+    item, meeting = await item_in(session, viewer, meeting_id, item_id, need=Capability.PREPARE)
     await do_add_attachment(
         session,
         item=item,
@@ -511,7 +544,7 @@ async def update_attachment(
 ) -> Response[Any]:
     """The editor's form for an attachment's title and publicity; anyone but the body's secretary gets 404."""
     attachment, _, meeting = await access_attachment(session, viewer, attachment_id)
-    if meeting.id != meeting_id or not viewer.manages(meeting.body_id):
+    if meeting.id != meeting_id or not viewer.can(Capability.PREPARE, meeting.body_id):
         raise Hidden("No such attachment.")
     actor = principal_of(request).actor
 
@@ -538,7 +571,7 @@ async def _editor_with_error(
     request: Req, session: AsyncSession, meeting_id: int, failed: str, error: KokousError
 ) -> Response[Any]:
     viewer = await current_viewer(request, session)
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
     context = await editor_context(request, session, viewer, meeting, failed=failed, error=error)
     return render(request, "agenda_editor.html", context, status_code=_status(error))
 

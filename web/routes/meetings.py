@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.bounds import EXPLANATION, LONG_TEXT, length_of
 from core.errors import Forbidden
 from meetings.access import (
-    DECLARERS,
+    NOT_CALLER,
+    NOT_CANCELLER,
+    Capability,
     Viewer,
     access_body,
     access_item,
     access_meeting,
     access_meeting_and_body,
+    may_cancel,
 )
 from meetings.actions.agenda import (
     CHANGE_REASON,
@@ -165,7 +168,7 @@ async def create_meeting(
     data: JSONBody[MeetingIn],
 ) -> dict[str, Any]:
     body = await access_body(session, viewer, body_id)
-    if not viewer.manages(body.id):
+    if not viewer.can(Capability.PREPARE, body.id):
         raise Forbidden("Only the body's secretary plans its meetings.")
     meeting = await do_create_meeting(
         session,
@@ -210,7 +213,7 @@ async def update_meeting(
     data: JSONBody[MeetingIn],
 ) -> dict[str, Any]:
     """After the call a new time, place or mode is e-mailed with an updated invitation, after the commit."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.PREPARE)
     spec = MeetingSpec(**msgspec.structs.asdict(data))
     context = app_context(request)
     await do_update_meeting(
@@ -237,7 +240,7 @@ async def add_item(
     meeting_id: FromPath[int],
     data: JSONBody[ItemIn],
 ) -> dict[str, Any]:
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.PREPARE)
     item = await do_add_item(
         session, meeting=meeting, spec=item_spec(data), actor=principal_of(request).actor
     )
@@ -256,7 +259,7 @@ async def update_item(
     item_id: FromPath[int],
     data: JSONBody[ItemIn],
 ) -> dict[str, Any]:
-    item, meeting = await access_item(session, viewer, item_id, manage=True)
+    item, meeting = await access_item(session, viewer, item_id, need=Capability.PREPARE)
     await do_update_item(
         session,
         item=item,
@@ -275,7 +278,7 @@ async def remove_item(
     viewer: NamedDependency[Viewer],
     item_id: FromPath[int],
 ) -> None:
-    item, meeting = await access_item(session, viewer, item_id, manage=True)
+    item, meeting = await access_item(session, viewer, item_id, need=Capability.PREPARE)
     await do_remove_item(session, item=item, meeting=meeting, actor=principal_of(request).actor)
 
 
@@ -287,7 +290,7 @@ async def reorder(
     meeting_id: FromPath[int],
     data: JSONBody[OrderIn],
 ) -> dict[str, Any]:
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.PREPARE)
     await do_reorder_items(session, meeting=meeting, order=data.order, actor=principal_of(request).actor)
     return agenda_out(await agenda(session, viewer, meeting))
 
@@ -309,8 +312,8 @@ async def versions(
 async def check_call(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
 ) -> CallCheckOut:
-    """Would the call go out now? Every problem with the rule it breaks."""
-    meeting = await access_meeting(session, viewer, meeting_id, manage=True)
+    """Would the call go out now? Every problem with the rule it breaks (for the secretary and the chair)."""
+    meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
     problems = await problems_of_call(session, meeting)
     return CallCheckOut(not problems, [ProblemOut(p.rule, p.message, p.section) for p in problems])
 
@@ -323,8 +326,8 @@ async def send_call(
     meeting_id: FromPath[int],
 ) -> CallSentOut:
     meeting = await access_meeting(session, viewer, meeting_id)
-    if not viewer.calls(meeting.body_id):
-        raise Forbidden("Only the body's chair or secretary sends the call.")
+    if not viewer.can(Capability.SEND_CALL, meeting.body_id):
+        raise Forbidden(NOT_CALLER)
     settings = app_context(request).settings
     sent = await do_send_call(
         session,
@@ -346,8 +349,8 @@ async def cancel_meeting(
 ) -> CancelledOut:
     """The body's chair or secretary, as for the call; the cancellation e-mail goes after the commit."""
     meeting = await access_meeting(session, viewer, meeting_id)
-    if not viewer.calls(meeting.body_id):
-        raise Forbidden("Only the body's chair or secretary cancels the meeting.")
+    if not may_cancel(viewer, meeting):
+        raise Forbidden(NOT_CANCELLER)
     context = app_context(request)
     sent = await do_cancel_meeting(
         session,
@@ -377,7 +380,7 @@ async def declare(
 ) -> dict[str, Any]:
     """A member, deputy, chair or presenter declares a disqualification in advance (R-DISQ-5)."""
     item, meeting = await access_item(session, viewer, item_id)
-    if not viewer.roles_in(meeting.body_id) & DECLARERS:
+    if not viewer.can(Capability.DECLARE, meeting.body_id):
         raise Forbidden("Only those who take part in handling the item declare a disqualification.")
     principal = principal_of(request)
     await do_declare_disqualification(

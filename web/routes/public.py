@@ -24,8 +24,8 @@ from core.errors import Forbidden, NotFound, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.access import (
-    DECLARERS,
     PUBLIC,
+    Capability,
     Viewer,
     access_item,
     access_meeting,
@@ -180,7 +180,7 @@ async def body_context(
         past=[m for m in meetings if m.starts_at < today],
         members=by_seniority(members),
         member_names={m.membership_id: m.name for m in members},
-        manages=viewer.manages(body.id),
+        manages=viewer.can(Capability.PREPARE, body.id),
         **extra,
     )
 
@@ -227,7 +227,7 @@ async def meeting_context(
         body=body,
         name=body_name(body, language_of(request)),
         insider=insider,
-        can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS)
+        can_declare=viewer.can(Capability.DECLARE, meeting.body_id)
         and lifecycle.permits(meeting.status, Operation.DECLARE),
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
@@ -314,17 +314,17 @@ class DeclarationForm:
 
 
 async def item_in(
-    session: AsyncSession, viewer: Viewer, meeting_id: int, item_id: int, *, manage: bool = False
+    session: AsyncSession, viewer: Viewer, meeting_id: int, item_id: int, *, need: Capability | None = None
 ) -> tuple[AgendaItem, Meeting]:
     """An item through its access function, and only under the meeting named in the address."""
-    item, meeting = await access_item(session, viewer, item_id, manage=manage)
+    item, meeting = await access_item(session, viewer, item_id, need=need)
     if meeting.id != meeting_id:
         raise NotFound("No such agenda item.")
     return item, meeting
 
 
 def _declarer(viewer: Viewer, meeting: Meeting) -> None:
-    if not viewer.roles_in(meeting.body_id) & DECLARERS:
+    if not viewer.can(Capability.DECLARE, meeting.body_id):
         raise Forbidden("Only those who take part in handling the item declare a disqualification.")
 
 
