@@ -34,10 +34,11 @@ def requires_second_factor(user: User) -> bool:
 
 
 # The user, whether the login's newest refresh token is unrevoked (1), revoked (0) or missing (NULL), and
-# their role grants; built once, so its compiled form and cache key are reused.
+# their role grants; built once, so its compiled form and cache key are reused. The login must be the user's
+# own: a token whose session id names another user's login finds no row, so it is refused.
 _LIVE = (
     select(case((RefreshToken.revoked_at.is_(None), 1), else_=0))
-    .where(RefreshToken.family == bindparam("family"))
+    .where(RefreshToken.family == bindparam("family"), RefreshToken.user_id == bindparam("user_id"))
     .order_by(RefreshToken.id.desc())
     .limit(1)
     .scalar_subquery()
@@ -74,9 +75,9 @@ class Principal:
 async def load_principal(
     session: AsyncSession, *, user_id: int, family: str, methods: tuple[str, ...], via: str
 ) -> Principal | None:
-    """The person behind a token, if their account is active and that login is live: a login's tokens
-    are live until its family is revoked (logout, reuse, admin action), i.e. while its newest refresh token
-    is unrevoked.
+    """The person behind a token, if their account is active and that login is live and theirs: a login's
+    tokens are live until its family is revoked (logout, reuse, admin action), i.e. while its newest refresh
+    token is unrevoked.
 
     Runs on every signed-in request, so it is one statement (a row per role grant) and builds no ORM objects.
     """
