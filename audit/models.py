@@ -15,6 +15,7 @@ class AuditAction(StrEnum):
 
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
+    # No longer written (no account is locked since sign-in throttling); kept to filter older entries by.
     LOGIN_LOCKED = "login.locked"
     LOGIN_RATE_LIMITED = "login.rate_limited"
     LOGOUT = "session.logged_out"

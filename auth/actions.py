@@ -72,7 +72,6 @@ async def do_create_user(
         password_changed_at=now,
         password_hash=await services(session).hasher.hash(password) if password else NO_PASSWORD,
         is_active=True,
-        failed_logins=0,
         roles=[],
     )
     session.add(user)
@@ -130,8 +129,6 @@ async def do_set_password(session: AsyncSession, *, user: User, password: str, a
     check_password_policy(password, username=user.username)
     user.password_hash = await services(session).hasher.hash(password)
     user.password_changed_at = session_clock(session)()
-    user.failed_logins = 0
-    user.locked_until = None
     await _revoke_all_sessions(session, user)
     await record(
         session,
@@ -177,17 +174,16 @@ async def _revoke_all_sessions(session: AsyncSession, user: User) -> None:
     )
 
 
-# ---- failures and lockout -------------------------------------------------------------------
+# ---- failures -------------------------------------------------------------------------------
 
 
 async def do_record_login_failure(
-    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str, count: bool = True
-) -> bool:
-    """Count a failed password or second-factor check. Audit: login.failed (+ login.locked).
+    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str
+) -> None:
+    """Record a failed password or second-factor check. Audit: login.failed.
 
-    Returns True when this failure locked the account.
+    It counts nothing: the sign-in flow slows the address down (auth/throttle.py), and no account is locked.
     """
-    settings = services(session).settings
     subject = user_subject(user) if user else f"username:{normalise_username(username)[:64]}"
     await record(
         session,
@@ -196,31 +192,23 @@ async def do_record_login_failure(
         subject=subject,
         data={"reason": reason, "address": address},
     )
-    if user is None or not count:
-        return False
-    user.failed_logins += 1
-    if user.failed_logins < settings.lockout_threshold:
-        return False
-    user.locked_until = session_clock(session)() + timedelta(minutes=settings.lockout_minutes)
-    user.failed_logins = 0
-    await record(
-        session,
-        AuditAction.LOGIN_LOCKED,
-        actor=SYSTEM,
-        subject=subject,
-        data={"until": user.locked_until.isoformat(), "address": address},
-    )
-    return True
 
 
-async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: str) -> None:
-    """Audit: login.rate_limited (first refusal in a window)."""
+async def do_record_rate_limited(
+    session: AsyncSession, *, address: str, scope: str, subject: str | None = None
+) -> None:
+    """Audit: login.rate_limited (the first refusal of a window or of a wait).
+
+    `scope` "login" is the address's window (subject `address:<ip>`); "account" is an address waiting before
+    its next guess at one account (subject `username:<name>`, with the address in the data).
+    """
+    data = {"scope": scope} if subject is None else {"scope": scope, "address": address}
     await record(
         session,
         AuditAction.LOGIN_RATE_LIMITED,
         actor="anonymous",
-        subject=f"address:{address}",
-        data={"scope": scope},
+        subject=subject or f"address:{address}",
+        data=data,
     )
 
 
@@ -293,8 +281,6 @@ async def do_start_session(
     session: AsyncSession, *, user: User, methods: tuple[str, ...], address: str, user_agent: str
 ) -> SessionTokens:
     """A completed login. Audit: login.succeeded."""
-    user.failed_logins = 0
-    user.locked_until = None
     family = secrets.token_hex(16)
     refresh = await _new_refresh(session, user, family, methods)
     csrf = secrets.token_urlsafe(24)

@@ -36,8 +36,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The TOTP secret, encrypted with the data directory's secret-box key (auth/secretbox.py).
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_pending_secret: Mapped[str | None] = mapped_column(String(255))

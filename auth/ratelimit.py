@@ -30,6 +30,8 @@ class Failures:
 class Limiter(Protocol):
     async def hit(self, key: str, *, window: int) -> Hit: ...
 
+    async def peek(self, key: str, *, window: int) -> Hit: ...
+
     async def fail(self, key: str, *, memory: int) -> Failures:
         """Count one more failure under `key`. The count is forgotten once `memory` seconds pass after the
         latest failure (judged by the limiter's clock), so each failure keeps the earlier ones in mind."""
@@ -39,16 +41,6 @@ class Limiter(Protocol):
 
     async def forget(self, key: str) -> None:
         """Drop the failures under `key`."""
-        ...
-
-    async def peek(self, key: str, *, window: int) -> Hit: ...
-
-    async def clear(self, key: str) -> None: ...
-
-    async def lock(self, key: str, *, seconds: int) -> None: ...
-
-    async def locked_for(self, key: str) -> int:
-        """Seconds until `key`'s lock ends; 0 when it is not locked."""
         ...
 
 
@@ -61,7 +53,6 @@ class MemoryLimiter:
     def __init__(self, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, int], int] = {}
-        self._locks: dict[str, float] = {}
         self._failures: dict[str, Failures] = {}
 
     async def hit(self, key: str, *, window: int) -> Hit:
@@ -92,20 +83,6 @@ class MemoryLimiter:
 
     async def forget(self, key: str) -> None:
         self._failures.pop(key, None)
-
-    async def clear(self, key: str) -> None:
-        for stored in [k for k in self._counts if k[0] == key]:
-            del self._counts[stored]
-
-    async def lock(self, key: str, *, seconds: int) -> None:
-        self._locks[key] = self._clock().timestamp() + seconds
-
-    async def locked_for(self, key: str) -> int:
-        remaining = self._locks.get(key, 0.0) - self._clock().timestamp()
-        if remaining <= 0:
-            self._locks.pop(key, None)
-            return 0
-        return max(1, int(remaining + 0.999))
 
     def _sweep(self, start: int, window: int) -> None:
         if len(self._counts) > 10_000:
@@ -164,17 +141,3 @@ class RedisLimiter:
 
     async def forget(self, key: str) -> None:
         await self._redis.delete(f"{self._prefix}fail:{key}")
-
-    async def clear(self, key: str) -> None:
-        async for name in self._redis.scan_iter(match=f"{self._prefix}{key}:*"):
-            await self._redis.delete(name)
-
-    async def lock(self, key: str, *, seconds: int) -> None:
-        # The lock's end is stored (by our clock) as well as enforced by Redis's expiry.
-        until = self._clock().timestamp() + seconds
-        await self._redis.set(f"{self._prefix}lock:{key}", str(until), ex=seconds + 1)
-
-    async def locked_for(self, key: str) -> int:
-        value = await self._redis.get(f"{self._prefix}lock:{key}")
-        remaining = float(value or 0) - self._clock().timestamp()
-        return max(1, int(remaining + 0.999)) if remaining > 0 else 0

@@ -93,6 +93,11 @@ def _status(exc: KokousError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
 
 
+def _retry(exc: KokousError) -> dict[str, str] | None:
+    """A refused attempt tells when the next one may come (RFC 9110 Retry-After)."""
+    return {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+
+
 @dataclass
 class LoginForm:
     username: str = ""
@@ -137,13 +142,12 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited) as exc:
-        headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return render(
             request,
             "login.html",
             {"next": target, "username": data.username, "error": exc},
             status_code=_status(exc),
-            headers=headers,
+            headers=_retry(exc),
         )
     if step.tokens is not None:
         return _signed_in(request, step.tokens, target)
@@ -171,7 +175,8 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited) as exc:
-        return render(request, "code.html", {"next": target, "error": exc}, status_code=_status(exc))
+        context = {"next": target, "error": exc}
+        return render(request, "code.html", context, status_code=_status(exc), headers=_retry(exc))
     return _signed_in(request, tokens, target)
 
 
@@ -197,9 +202,8 @@ async def enrol_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited, Conflict) as exc:
-        return render(
-            request, "enrol.html", {"next": target, "enrolment": None, "error": exc}, status_code=_status(exc)
-        )
+        context = {"next": target, "enrolment": None, "error": exc}
+        return render(request, "enrol.html", context, status_code=_status(exc), headers=_retry(exc))
     signed = _signed_in(request, tokens, target)
     return render(request, "recovery.html", {"codes": codes, "next": target}, cookies=list(signed.cookies))
 
