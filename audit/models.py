@@ -22,6 +22,7 @@ class AuditAction(StrEnum):
     TOKEN_REFRESHED = "token.refreshed"
     SESSION_STEPPED_UP = "session.stepped_up"
     TOKEN_REUSED = "token.reused"
+    TOKEN_REJECTED = "token.rejected"
     TOTP_ENROLMENT_STARTED = "totp.enrolment_started"
     TOTP_ENROLLED = "totp.enrolled"
     TOTP_FAILED = "totp.failed"

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -212,6 +213,37 @@ async def do_record_rate_limited(
     )
 
 
+class SecurityFailure(StrEnum):
+    """Failed proofs besides sign-in's own (`login.failed`), each recorded by do_record_security_failure."""
+
+    REFRESH_TOKEN = "refresh token"  # noqa: S105 (a kind of token, not a token)
+    STEP_TOKEN = "step token"  # noqa: S105
+
+
+_FAILURE_ACTIONS = {
+    SecurityFailure.REFRESH_TOKEN: AuditAction.TOKEN_REJECTED,
+    SecurityFailure.STEP_TOKEN: AuditAction.TOKEN_REJECTED,
+}
+
+
+async def do_record_security_failure(
+    session: AsyncSession,
+    *,
+    kind: SecurityFailure,
+    actor: str,
+    address: str,
+    subject: str,
+    reason: str,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """Audit: token.rejected (refresh and step tokens).
+
+    The one place these failures are written, so that repeated ones from one source can be summarised here.
+    """
+    data = {"kind": str(kind), "reason": reason, "address": address, **(detail or {})}
+    await record(session, _FAILURE_ACTIONS[kind], actor=actor, subject=subject, data=data)
+
+
 async def do_record_denied_access(
     session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
 ) -> None:
@@ -302,7 +334,8 @@ async def do_start_session(
 
 
 async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
-    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse."""
+    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse;
+    token.rejected for an unknown or expired token, or one of a disabled account."""
     now = session_clock(session)()
     found = (
         await session.execute(
@@ -310,6 +343,7 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         )
     ).scalar_one_or_none()
     if found is None:
+        await _reject_refresh(session, f"address:{address}", address, "unknown")
         raise NotAuthenticated("The sign-in has expired. Please sign in again.")
     user = await session.get(User, found.user_id)
     if found.used_at is not None or found.revoked_at is not None:
@@ -323,6 +357,8 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         )
         raise NotAuthenticated("This sign-in was ended. Please sign in again.")
     if found.expires_at <= now or user is None or not user.is_active:
+        reason = "expired" if found.expires_at <= now else "disabled account"
+        await _reject_refresh(session, f"user:{found.user_id}", address, reason)
         raise NotAuthenticated("The sign-in has expired. Please sign in again.")
     found.used_at = now
     methods = tuple(found.methods.split(","))
@@ -338,6 +374,17 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
     )
     minutes = services(session).settings.access_token_minutes
     return SessionTokens(access, refresh, csrf, minutes * 60, found.family)
+
+
+async def _reject_refresh(session: AsyncSession, subject: str, address: str, reason: str) -> None:
+    await do_record_security_failure(
+        session,
+        kind=SecurityFailure.REFRESH_TOKEN,
+        actor="anonymous",
+        address=address,
+        subject=subject,
+        reason=reason,
+    )
 
 
 async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> None:

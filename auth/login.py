@@ -18,7 +18,7 @@ from auth.models import User
 from auth.queries import Principal, normalise_username, requires_second_factor, user_by_id, user_by_username
 from auth.services import AuthServices
 from auth.throttle import Throttle
-from auth.tokens import SECOND_FACTOR, Claims
+from auth.tokens import SECOND_FACTOR, Claims, ExpiredToken
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated
 
@@ -27,6 +27,10 @@ WRONG_CODE = "The code is not correct. Check the time on your phone and try agai
 REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
 STEP_EXPIRED = "This sign-in step has expired. Please sign in again."
 T = TypeVar("T")
+
+
+class StaleStep(NotAuthenticated):
+    """A genuine step token that no longer fits the account (recorded as token.rejected, not a guess)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,8 @@ class LoginFlow:
         return NotAuthenticated(message)
 
     def _step_token(self, user: User, stage: str) -> str:
+        """Proof of the password for the next step. It is spent once the step succeeds: `tls`, the last
+        accepted TOTP step, moves on with the code (an enrolment token, once a second factor exists)."""
         return self.svc.tokens.issue(
             subject=str(user.id),
             audience=SECOND_FACTOR,
@@ -127,49 +133,91 @@ class LoginFlow:
             stage=stage,
             name=user.username,
             pwc=int(user.password_changed_at.timestamp()),
+            tls=user.totp_last_step,
         )
 
-    def _step_claims(self, token: str) -> tuple[Claims, str]:
-        """The step token's claims and the username it was issued for (the throttle's account)."""
-        claims = self.svc.tokens.decode(token, audience=SECOND_FACTOR, now=self.db.clock())
-        name = claims.extra.get("name")
-        if not isinstance(name, str):
-            raise NotAuthenticated(STEP_EXPIRED)
+    async def _step_claims(self, token: str, address: str) -> tuple[Claims, str]:
+        """The step token's claims and the username it was issued for (the throttle's account). A forged
+        or expired token is recorded before it is refused."""
+        try:
+            claims = self.svc.tokens.decode(token, audience=SECOND_FACTOR, now=self.db.clock())
+            name = claims.extra.get("name")
+            if not isinstance(name, str):
+                raise NotAuthenticated(STEP_EXPIRED)
+        except NotAuthenticated as exc:
+            if token:  # no token at all is a missing cookie, not a guess
+                expired = isinstance(exc, ExpiredToken)
+                subject = f"user:{exc.subject}" if isinstance(exc, ExpiredToken) else f"address:{address}"
+                await self._reject_step(subject, address, "expired" if expired else "invalid")
+            raise
         return claims, name
 
-    async def _step_user(self, session: AsyncSession, claims: Claims, stage: str) -> User:
+    async def _reject_step(self, subject: str, address: str, reason: str) -> None:
+        async with self.db.write() as session:
+            await actions.do_record_security_failure(
+                session,
+                kind=actions.SecurityFailure.STEP_TOKEN,
+                actor="anonymous",
+                address=address,
+                subject=subject,
+                reason=reason,
+            )
+
+    async def _step_user(
+        self, session: AsyncSession, claims: Claims, stage: str, address: str
+    ) -> User | None:
+        """The token's user, or None (recorded) when the token no longer fits the account: another stage,
+        a new password, a code accepted since, a second factor set up since, or a disabled account."""
         user = await user_by_id(session, int(claims.subject))
         if (
-            user is None
-            or not user.is_active
-            or claims.extra.get("stage") != stage
-            or claims.extra.get("pwc") != int(user.password_changed_at.timestamp())
+            user is not None
+            and user.is_active
+            and claims.extra.get("stage") == stage
+            and claims.extra.get("pwc") == int(user.password_changed_at.timestamp())
+            and claims.extra.get("tls") == user.totp_last_step
+            and (stage != "enrol" or user.totp_secret is None)
         ):
-            raise NotAuthenticated(STEP_EXPIRED)
-        return user
+            return user
+        await actions.do_record_security_failure(
+            session,
+            kind=actions.SecurityFailure.STEP_TOKEN,
+            actor="anonymous",
+            address=address,
+            subject=f"user:{claims.subject}",
+            reason="stale",
+        )
+        return None
 
     async def second_factor(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> actions.SessionTokens:
         await self.throttle.address(address)
-        claims, name = self._step_claims(step_token)
+        claims, name = await self._step_claims(step_token, address)
         await self.throttle.guess(name, address)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "verify")
-            outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
-            result: actions.SessionTokens | KokousError
-            if outcome in ("wrong", "replayed"):
-                message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
-                result = await self._fail(session, user, address, f"{outcome} code", message)
-            else:
-                methods = ("pwd", "otp") if outcome == "otp" else ("pwd", "recovery")
-                result = await actions.do_start_session(
-                    session, user=user, methods=methods, address=address, user_agent=user_agent
-                )
+            user = await self._step_user(session, claims, "verify", address)
+            result: actions.SessionTokens | KokousError = StaleStep(STEP_EXPIRED)
+            if user is not None:
+                result = await self._check_code(session, user, code, address, user_agent)
         return await self._settle(result, name, address)
 
+    async def _check_code(
+        self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
+    ) -> actions.SessionTokens | KokousError:
+        outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
+        if outcome in ("wrong", "replayed"):
+            message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
+            return await self._fail(session, user, address, f"{outcome} code", message)
+        methods = ("pwd", "otp") if outcome == "otp" else ("pwd", "recovery")
+        return await actions.do_start_session(
+            session, user=user, methods=methods, address=address, user_agent=user_agent
+        )
+
     async def _settle(self, result: T | KokousError, name: str, address: str) -> T:
-        """Count a failure against the address, or clear its failures after a completed sign-in."""
+        """Count a failure against the address, or clear its failures after a completed sign-in. A stale
+        step token is not a guess: it is refused without counting."""
+        if isinstance(result, StaleStep):
+            raise result
         if isinstance(result, KokousError):
             await self.throttle.failed(name, address)
             raise result
@@ -177,31 +225,39 @@ class LoginFlow:
         return result
 
     async def start_enrolment(self, *, step_token: str, address: str = "unknown") -> Enrolment:
-        claims, _ = self._step_claims(step_token)
+        claims, _ = await self._step_claims(step_token, address)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "enrol")
-            secret = await actions.do_start_totp_enrolment(session, user=user)
-            uri = totp.provisioning_uri(secret, account=user.username)
+            user = await self._step_user(session, claims, "enrol", address)
+            if user is not None:
+                secret = await actions.do_start_totp_enrolment(session, user=user)
+                uri = totp.provisioning_uri(secret, account=user.username)
+        if user is None:
+            raise StaleStep(STEP_EXPIRED)
         return Enrolment(secret, uri)
 
     async def confirm_enrolment(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> tuple[actions.SessionTokens, list[str]]:
         await self.throttle.address(address)
-        claims, name = self._step_claims(step_token)
+        claims, name = await self._step_claims(step_token, address)
         await self.throttle.guess(name, address)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "enrol")
-            codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code)
-            result: tuple[actions.SessionTokens, list[str]] | KokousError
-            if codes is None:
-                result = await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
-            else:
-                tokens = await actions.do_start_session(
-                    session, user=user, methods=("pwd", "otp"), address=address, user_agent=user_agent
-                )
-                result = (tokens, codes)
+            user = await self._step_user(session, claims, "enrol", address)
+            result: tuple[actions.SessionTokens, list[str]] | KokousError = StaleStep(STEP_EXPIRED)
+            if user is not None:
+                result = await self._enrol(session, user, code, address, user_agent)
         return await self._settle(result, name, address)
+
+    async def _enrol(
+        self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
+    ) -> tuple[actions.SessionTokens, list[str]] | KokousError:
+        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code)
+        if codes is None:
+            return await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
+        tokens = await actions.do_start_session(
+            session, user=user, methods=("pwd", "otp"), address=address, user_agent=user_agent
+        )
+        return tokens, codes
 
     async def refresh(self, *, refresh_token: str, address: str) -> actions.SessionTokens:
         await self.throttle.address(address)

@@ -47,6 +47,14 @@ def assert_crypto_backend() -> None:
         )
 
 
+class ExpiredToken(NotAuthenticated):
+    """A token whose signature is good but whose time is up; `subject` is its `sub` claim."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__("The sign-in has expired. Please sign in again.")
+        self.subject = subject
+
+
 @dataclass(frozen=True, slots=True)
 class Claims:
     subject: str
@@ -108,7 +116,7 @@ class TokenService:
             self._verified[(token, audience)] = claims
         # Expiry against our clock (not the library's), so tests can move time.
         if now.timestamp() >= claims["exp"]:
-            raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+            raise ExpiredToken(str(claims["sub"]))
         if claims["iat"] > now.timestamp() + 60:
             raise NotAuthenticated("The sign-in token is not valid.")
         extra = {k: v for k, v in claims.items() if k not in REQUIRED}
