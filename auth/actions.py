@@ -15,6 +15,7 @@ from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
 from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
+from auth.notices import NoticeKind, notify
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
@@ -125,19 +126,38 @@ async def do_revoke_role(
     return True
 
 
-async def do_set_password(session: AsyncSession, *, user: User, password: str, actor: str) -> None:
-    """Replace the password and end every session of the user. Audit: password.changed."""
+async def do_set_password(
+    session: AsyncSession,
+    *,
+    user: User,
+    password: str,
+    actor: str,
+    address: str = "",
+    keep_session: str | None = None,
+) -> None:
+    """Replace the password, end every session of the user but `keep_session`, and e-mail the user.
+
+    Audit: password.changed, saying whether the user was e-mailed (not without an address).
+    """
     check_password_policy(password, username=user.username)
     user.password_hash = await services(session).hasher.hash(password)
     user.password_changed_at = session_clock(session)()
-    await _revoke_all_sessions(session, user)
+    await _end_sessions(session, user, keep=keep_session)
+    by_self = actor == user_subject(user)
+    kind = NoticeKind.PASSWORD_CHANGED if by_self else NoticeKind.PASSWORD_SET
+    notified = await notify(session, user, kind, address=address)
     await record(
         session,
         AuditAction.PASSWORD_CHANGED,
         actor=actor,
         subject=user_subject(user),
-        data={"by": "self" if actor == user_subject(user) else "administrator"},
+        data={"by": "self" if by_self else "administrator", "notified": notified} | _where(address),
     )
+
+
+def _where(address: str) -> dict[str, str]:
+    """The client's address for an audit entry's data; none for the command line."""
+    return {"address": address} if address else {}
 
 
 async def do_change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
@@ -161,18 +181,17 @@ async def do_set_active(session: AsyncSession, *, user: User, active: bool, acto
         return
     user.is_active = active
     if not active:
-        await _revoke_all_sessions(session, user)
+        await _end_sessions(session, user)
     action = AuditAction.USER_ENABLED if active else AuditAction.USER_DISABLED
     await record(session, action, actor=actor, subject=user_subject(user))
 
 
-async def _revoke_all_sessions(session: AsyncSession, user: User) -> None:
-    now = session_clock(session)()
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+async def _end_sessions(session: AsyncSession, user: User, *, keep: str | None = None) -> None:
+    """Revoke the user's logins, all of them or all but the family `keep` (the one making the change)."""
+    ended = [RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None)]
+    if keep is not None:
+        ended.append(RefreshToken.family != keep)
+    await session.execute(update(RefreshToken).where(*ended).values(revoked_at=session_clock(session)()))
 
 
 # ---- failures -------------------------------------------------------------------------------
@@ -519,8 +538,9 @@ async def _use_recovery_code(session: AsyncSession, *, user: User, code: str, ad
     return "recovery"
 
 
-async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> None:
-    """Remove the second factor (lost phone) and end the user's sessions. Audit: totp.reset.
+async def do_reset_totp(session: AsyncSession, *, user: User, actor: str, address: str = "") -> None:
+    """Remove the second factor (lost phone), end the user's sessions and e-mail the user. Audit: totp.reset,
+    saying whether the user was e-mailed.
 
     Roles that require a second factor enrol again at their next sign-in; others sign in with a password.
     """
@@ -532,8 +552,15 @@ async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> Non
         .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
         .values(used_at=now)
     )
-    await _revoke_all_sessions(session, user)
-    await record(session, AuditAction.TOTP_RESET, actor=actor, subject=user_subject(user))
+    await _end_sessions(session, user)
+    notified = await notify(session, user, NoticeKind.SECOND_FACTOR_RESET, address=address)
+    await record(
+        session,
+        AuditAction.TOTP_RESET,
+        actor=actor,
+        subject=user_subject(user),
+        data={"notified": notified} | _where(address),
+    )
 
 
 async def do_step_up_session(

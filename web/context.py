@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from audit.notes import Signer, load_or_create_signer
 from auth.login import LoginFlow
+from auth.notices import NOTICES
 from auth.passwords import Hasher
 from auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from auth.secretbox import SecretBox
@@ -17,6 +18,7 @@ from auth.tokens import TokenService
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
+from meetings.notices import OutboxNotices
 from web.cache import PageCache
 
 
@@ -61,5 +63,7 @@ def build_context(
     )
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
-    db.services.update({"auth": auth, "audit_signer": signer})
-    return AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    mail_waiting = asyncio.Event()
+    notices = OutboxNotices(wake=mail_waiting.set)
+    db.services.update({"auth": auth, "audit_signer": signer, NOTICES: notices})
+    return AppContext(settings, db, auth, signer, LoginFlow(db, auth), mail_waiting=mail_waiting)
