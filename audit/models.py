@@ -23,6 +23,7 @@ class AuditAction(StrEnum):
     SESSION_STEPPED_UP = "session.stepped_up"
     TOKEN_REUSED = "token.reused"
     TOKEN_REJECTED = "token.rejected"
+    REAUTH_FAILED = "reauth.failed"
     TOTP_ENROLMENT_STARTED = "totp.enrolment_started"
     TOTP_ENROLLED = "totp.enrolled"
     TOTP_FAILED = "totp.failed"

@@ -160,13 +160,16 @@ def _where(address: str) -> dict[str, str]:
     return {"address": address} if address else {}
 
 
-async def do_change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
-    """The user's own change: the current password must match. Audit: password.changed."""
-    if not await services(session).hasher.verify(user.password_hash, current):
-        raise ValidationFailed("The current password is wrong.", field="current_password")
-    if current == new:
-        raise ValidationFailed("The new password must differ from the current one.", field="new_password")
-    await do_set_password(session, user=user, password=new, actor=user_subject(user))
+async def do_change_password(
+    session: AsyncSession, *, user: User, new: str, address: str, keep_session: str | None
+) -> None:
+    """The user's own new password: their other sessions end and they are e-mailed. Audit: password.changed.
+
+    Precondition: the caller has checked the current password (auth.credentials, throttled and recorded).
+    """
+    await do_set_password(
+        session, user=user, password=new, actor=user_subject(user), address=address, keep_session=keep_session
+    )
 
 
 async def do_rehash_password(session: AsyncSession, *, user: User, new_hash: str) -> None:
@@ -237,11 +240,15 @@ class SecurityFailure(StrEnum):
 
     REFRESH_TOKEN = "refresh token"  # noqa: S105 (a kind of token, not a token)
     STEP_TOKEN = "step token"  # noqa: S105
+    REAUTHENTICATION = "reauthentication"
+    CHANGE_TICKET = "second-factor change ticket"
 
 
 _FAILURE_ACTIONS = {
     SecurityFailure.REFRESH_TOKEN: AuditAction.TOKEN_REJECTED,
     SecurityFailure.STEP_TOKEN: AuditAction.TOKEN_REJECTED,
+    SecurityFailure.REAUTHENTICATION: AuditAction.REAUTH_FAILED,
+    SecurityFailure.CHANGE_TICKET: AuditAction.TOKEN_REJECTED,
 }
 
 
@@ -255,7 +262,8 @@ async def do_record_security_failure(
     reason: str,
     detail: dict[str, str] | None = None,
 ) -> None:
-    """Audit: token.rejected (refresh and step tokens).
+    """Audit: token.rejected (refresh, step and change tokens), or reauth.failed (a signed-in person's wrong
+    password or code when they prove who they are again).
 
     The one place these failures are written, so that repeated ones from one source can be summarised here.
     """
@@ -432,13 +440,14 @@ async def do_end_session(session: AsyncSession, *, user_id: int, family: str) ->
 # ---- second factor --------------------------------------------------------------------------
 
 
-async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
+async def do_start_totp_enrolment(session: AsyncSession, *, user: User, fresh: bool = False) -> str:
     """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started.
 
-    Idempotent: while an enrolment is pending its secret is returned again, so reloading the page
-    shows the same QR code.
+    Idempotent unless `fresh`: while an enrolment is pending its secret is returned again, so reloading the
+    sign-in's enrolment page shows the same QR code. A change from the account page is always `fresh`, so no
+    secret shown earlier (to whoever started that enrolment) can become the active one.
     """
-    if user.totp_pending_secret is not None:
+    if user.totp_pending_secret is not None and not fresh:
         return services(session).secrets.open(user.totp_pending_secret)
     secret = totp.new_secret()
     user.totp_pending_secret = services(session).secrets.seal(secret)
@@ -448,10 +457,15 @@ async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
     return secret
 
 
-async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: str) -> list[str] | None:
+async def do_confirm_totp_enrolment(
+    session: AsyncSession, *, user: User, code: str, address: str = "", keep_session: str | None = None
+) -> list[str] | None:
     """Activate the pending secret if `code` matches it; returns new recovery codes, or None if wrong.
 
-    Audit: totp.enrolled, or totp.failed for a wrong code. Replaces earlier recovery codes.
+    Replaces an active second factor and the earlier recovery codes, ends every session of the user but
+    `keep_session`, and e-mails the user. Precondition: the caller has made sure the person proved who they
+    are (the sign-in's password step, or auth.credentials). Audit: totp.enrolled (saying whether a second
+    factor was replaced and whether the user was e-mailed), or totp.failed for a wrong code.
     """
     if user.totp_pending_secret is None:
         raise Conflict("No second-factor enrolment is in progress; start again.")
@@ -467,6 +481,7 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
             data={"reason": "wrong enrolment code"},
         )
         return None
+    replaced = user.totp_secret is not None
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step, user.totp_enrolled_at = step, now
     codes = totp.new_recovery_codes()
@@ -476,7 +491,16 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
         .values(used_at=now)
     )
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
-    await record(session, AuditAction.TOTP_ENROLLED, actor=user_subject(user), subject=user_subject(user))
+    await _end_sessions(session, user, keep=keep_session)
+    kind = NoticeKind.SECOND_FACTOR_REPLACED if replaced else NoticeKind.SECOND_FACTOR_ADDED
+    notified = await notify(session, user, kind, address=address)
+    await record(
+        session,
+        AuditAction.TOTP_ENROLLED,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={"replaced": replaced, "notified": notified} | _where(address),
+    )
     return codes
 
 

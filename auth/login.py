@@ -6,7 +6,6 @@ one: SQLite's single write lock is never held while a hash is computed.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -15,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions, totp
 from auth.models import User
-from auth.queries import Principal, normalise_username, requires_second_factor, user_by_id, user_by_username
+from auth.queries import normalise_username, requires_second_factor, user_by_id, user_by_username
 from auth.services import AuthServices
 from auth.throttle import Throttle
 from auth.tokens import SECOND_FACTOR, Claims, ExpiredToken
 from core.db import Database
-from core.errors import Conflict, KokousError, NotAuthenticated
+from core.errors import KokousError, NotAuthenticated
 
 WRONG_PASSWORD = "Wrong username or password."  # noqa: S105 (a message, not a password)
 WRONG_CODE = "The code is not correct. Check the time on your phone and try again."
@@ -251,7 +250,7 @@ class LoginFlow:
     async def _enrol(
         self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
     ) -> tuple[actions.SessionTokens, list[str]] | KokousError:
-        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code)
+        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code, address=address)
         if codes is None:
             return await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
         tokens = await actions.do_start_session(
@@ -267,42 +266,3 @@ class LoginFlow:
             except NotAuthenticated as exc:
                 failure = exc  # leave the block normally so the reuse record and revocation commit
         raise failure
-
-    async def step_up(
-        self, principal: Principal, *, password: str, code: str, address: str
-    ) -> actions.SessionTokens:
-        """Prove password and second factor again within a session (before admin changes and signatures)."""
-        await self.throttle.address(address)
-        async with self.db.read(bounded=True) as session:
-            user = await user_by_id(session, principal.user_id)
-            stored = user.password_hash if user else None
-            name = user.username if user else ""
-        if user is None:
-            raise NotAuthenticated("Please sign in.")
-        await self.throttle.guess(name, address)
-        correct = await self.svc.hasher.verify(stored, password)
-        async with self.db.write() as session:
-            user = await user_by_id(session, principal.user_id)
-            if user is None:
-                raise NotAuthenticated("Please sign in.")
-            result: actions.SessionTokens | KokousError
-            if not correct:
-                result = await self._fail(session, user, address, "step-up: wrong password")
-            elif user.totp_secret is None:
-                result = Conflict("Set up a second factor on your account page first.")
-            else:
-                outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
-                if outcome in ("wrong", "replayed"):
-                    message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
-                    result = await self._fail(session, user, address, f"step-up: {outcome} code", message)
-                else:
-                    result = await actions.do_step_up_session(
-                        session,
-                        user=user,
-                        family=principal.session_family,
-                        csrf=secrets.token_urlsafe(24),
-                        methods=("pwd", outcome),
-                    )
-        if isinstance(result, Conflict):
-            raise result
-        return await self._settle(result, name, address)

@@ -35,6 +35,7 @@ from meetings.delivery import (
 )
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
+from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
@@ -185,6 +186,7 @@ def create_app(
             public_router,
             meeting_pages_router,
             pages_router,
+            account_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from audit.notes import Signer, load_or_create_signer
+from auth.credentials import CredentialFlow
 from auth.login import LoginFlow
 from auth.notices import NOTICES
 from auth.passwords import Hasher
@@ -29,6 +30,7 @@ class AppContext:
     auth: AuthServices
     signer: Signer
     login: LoginFlow
+    credentials: CredentialFlow
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     pages: PageCache = field(default_factory=PageCache)
@@ -66,4 +68,5 @@ def build_context(
     mail_waiting = asyncio.Event()
     notices = OutboxNotices(wake=mail_waiting.set)
     db.services.update({"auth": auth, "audit_signer": signer, NOTICES: notices})
-    return AppContext(settings, db, auth, signer, LoginFlow(db, auth), mail_waiting=mail_waiting)
+    login, credentials = LoginFlow(db, auth), CredentialFlow(db, auth)
+    return AppContext(settings, db, auth, signer, login, credentials, mail_waiting=mail_waiting)

@@ -176,8 +176,11 @@ async def test_expired_access_token_is_refused_with_a_clear_message(
     assert response.json()["error"] == "The sign-in has expired. Please sign in again."
 
 
-async def test_changing_the_password_ends_sessions(client: httpx.AsyncClient, context: AppContext) -> None:
+async def test_changing_the_password_ends_the_other_sessions(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
     await make_user(context, "liisa")
+    other = await api_login(client, "liisa")
     headers = await api_login(client, "liisa")
     wrong = await client.post(
         "/api/me/password",
@@ -192,7 +195,8 @@ async def test_changing_the_password_ends_sessions(client: httpx.AsyncClient, co
         json={"current_password": PASSWORD, "new_password": "a new long secret"},
     )
     assert ok.status_code == 204
-    assert (await client.get("/api/me", headers=headers)).status_code == 401
+    assert (await client.get("/api/me", headers=headers)).status_code == 200  # the session that changed it
+    assert (await client.get("/api/me", headers=other)).status_code == 401
     assert (await login(client, "liisa", "a new long secret")).status_code == 200
     assert len(await audit_entries(context, "password.changed")) == 1
 

@@ -182,17 +182,20 @@ async def test_member_may_add_a_second_factor_and_then_needs_it(
     await make_user(context, "liisa")
     await form_login(client, "liisa")
     offer = await client.get("/account/second-factor")
-    started = await client.post("/account/second-factor/start", data={"csrf_token": csrf_from(offer.text)})
+    started = await client.post(
+        "/account/second-factor/start",
+        data={"current_password": PASSWORD, "csrf_token": csrf_from(offer.text)},
+    )
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', started.text)
     assert secret
-    wrong = await client.post(
-        "/account/second-factor", data={"code": "000000", "csrf_token": csrf_from(started.text)}
-    )
+    ticket = re.search(r'name="ticket" value="([^"]+)"', started.text)
+    assert ticket
+    form = {"ticket": ticket.group(1), "csrf_token": csrf_from(started.text)}
+    wrong = await client.post("/account/second-factor", data=form | {"code": "000000"})
     assert wrong.status_code == 422
-    done = await client.post(
-        "/account/second-factor",
-        data={"code": totp.code_at(secret.group(1), clock()), "csrf_token": csrf_from(started.text)},
-    )
+    assert secret.group(0) in wrong.text  # a mistyped code keeps the new secret on the page
+    code = totp.code_at(secret.group(1), clock())
+    done = await client.post("/account/second-factor", data=form | {"code": code})
     assert done.status_code == 200
     assert done.text.count("<li><code>") == 10
     client.cookies.clear()

@@ -63,7 +63,7 @@ async def test_admin_changes_need_a_recent_step_up(
     assert actions[-4:] == ["access.denied", "session.stepped_up", "user.created", "role.granted"]
 
 
-async def test_step_up_with_a_wrong_code_fails_and_counts(
+async def test_step_up_with_a_wrong_code_fails_and_is_recorded(
     client: httpx.AsyncClient, context: AppContext, admin: tuple[dict[str, str], str]
 ) -> None:
     headers, _ = admin
@@ -71,7 +71,11 @@ async def test_step_up_with_a_wrong_code_fails_and_counts(
         "/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": "000000"}
     )
     assert response.status_code == 401
-    assert '"reason":"step-up: wrong code"' in (await audit_entries(context, "login.failed"))[-1].data
+    failed = (await audit_entries(context, "reauth.failed"))[-1]
+    assert failed.actor == failed.subject
+    assert failed.subject.startswith("user:")
+    assert '"purpose":"step-up"' in failed.data
+    assert '"reason":"wrong code"' in failed.data
 
 
 async def test_admin_grants_and_revokes_roles_and_resets_second_factor(
