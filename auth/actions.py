@@ -7,23 +7,28 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
-from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
+from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, StepUp, User
 from auth.notices import NoticeKind, notify
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
 from auth.tokens import ACCESS
+from core.clock import rfc3339
 from core.db import session_clock, session_service
-from core.errors import Conflict, NotAuthenticated, ValidationFailed
+from core.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
 
 SYSTEM = "system"
+# A step-up allows one sensitive action within this many seconds (docs/security.md).
+STEP_UP_SECONDS = 600
+STEP_UP_NEEDED = "Confirm your identity again (password and code) to make this change."
 # Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.
 NO_PASSWORD = "!no-password"  # noqa: S105 (a marker that matches no password)
 
@@ -297,7 +302,13 @@ class SessionTokens:
 
 
 def _issue_access(
-    session: AsyncSession, user: User, family: str, methods: tuple[str, ...], csrf: str, auth_time: datetime
+    session: AsyncSession,
+    user: User,
+    family: str,
+    methods: tuple[str, ...],
+    csrf: str,
+    auth_time: datetime,
+    **step_up: str,
 ) -> str:
     svc = services(session)
     return svc.tokens.issue(
@@ -309,6 +320,7 @@ def _issue_access(
         amr=list(methods),
         csrf=_digest(csrf),
         auth_time=int(auth_time.timestamp()),
+        **step_up,
     )
 
 
@@ -590,9 +602,11 @@ async def do_reset_totp(session: AsyncSession, *, user: User, actor: str, addres
 async def do_step_up_session(
     session: AsyncSession, *, user: User, family: str, csrf: str, methods: tuple[str, ...] = ("pwd", "otp")
 ) -> SessionTokens:
-    """Re-issue the session's tokens after password and second factor were proven again just now.
+    """Re-issue the session's tokens after password and second factor were proven again just now, with a
+    step-up good for one sensitive action within STEP_UP_SECONDS (`step_up.use`). Only the access token issued
+    here carries it (claim `sup`); refreshed ones do not.
 
-    Audit: session.stepped_up. Admin changes and signatures require a recent step-up.
+    Audit: session.stepped_up. Admin changes and signatures require an unused step-up.
     """
     now = session_clock(session)()
     await session.execute(
@@ -600,13 +614,55 @@ async def do_step_up_session(
         .where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
         .values(used_at=now)
     )
+    nonce = secrets.token_hex(16)
+    expires = now + timedelta(seconds=STEP_UP_SECONDS)
+    session.add(StepUp(nonce=nonce, user_id=user.id, family=family, granted_at=now, expires_at=expires))
     refresh = await _new_refresh(session, user, family, methods, now)
-    access = _issue_access(session, user, family, methods, csrf, now)
+    access = _issue_access(session, user, family, methods, csrf, now, sup=nonce)
     await record(
         session,
         AuditAction.SESSION_STEPPED_UP,
         actor=user_subject(user),
         subject=user_subject(user),
-        data={"session": family},
+        data={"session": family, "until": rfc3339(expires)},
     )
     return SessionTokens(access, refresh, csrf, services(session).settings.access_token_minutes * 60, family)
+
+
+async def do_use_step_up(session: AsyncSession, *, nonce: str, user_id: int, family: str) -> None:
+    """Spend the step-up `nonce` on the sensitive action of this transaction: a step-up allows one action,
+    and is not spent when that action fails, since it is rolled back with it.
+
+    Precondition: the caller's guard found it usable; this claims it, so that of two requests racing with one
+    step-up only the first gets it. Raises Forbidden for a step-up used, expired or not this session's.
+    Audit: none of its own; the action it allows writes its entry in the same transaction.
+    """
+    now = session_clock(session)()
+    claimed = await session.execute(
+        update(StepUp)
+        .where(
+            StepUp.nonce == nonce,
+            StepUp.user_id == user_id,
+            StepUp.family == family,
+            StepUp.used_at.is_(None),
+            StepUp.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", claimed).rowcount != 1:
+        raise Forbidden(STEP_UP_NEEDED)
+
+
+async def do_return_step_up(session: AsyncSession, *, nonce: str, user_id: int, family: str) -> None:
+    """Give back a step-up spent in this transaction by a request that changed nothing after all (a preview,
+    or a refusal answered without raising), so that it still allows the change that follows.
+
+    Audit: none (nothing changed). Idempotent.
+    """
+    await session.execute(
+        update(StepUp)
+        .where(StepUp.nonce == nonce, StepUp.user_id == user_id, StepUp.family == family)
+        .values(used_at=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -88,3 +88,18 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_refresh_token_user_family", "user_id", "family"),)
+
+
+class StepUp(Base):
+    """Password and second factor proven again within a session: good for one sensitive action, soon
+    (docs/security.md). The access token that the step-up issued carries `nonce` as its `sup` claim."""
+
+    __tablename__ = "step_up"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    family: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.models import SECOND_FACTOR_ROLES, RefreshToken, Role, RoleGrant, User
+from auth.models import SECOND_FACTOR_ROLES, RefreshToken, Role, RoleGrant, StepUp, User
 
 
 def user_id_of(actor: str) -> int | None:
@@ -87,3 +88,18 @@ async def load_principal(
     row = rows[0]
     roles = frozenset((r.role, r.scope) for r in rows if r.role is not None)
     return Principal(user_id, row.username, row.display_name, roles, family, methods, via)
+
+
+async def step_up_usable(session: AsyncSession, principal: Principal, nonce: str, now: datetime) -> bool:
+    """Whether the step-up `nonce` is this session's, unused and not expired (the guard's check;
+    auth.actions.do_use_step_up then claims it in the action's transaction)."""
+    found = await session.execute(
+        select(StepUp.id).where(
+            StepUp.nonce == nonce,
+            StepUp.user_id == principal.user_id,
+            StepUp.family == principal.session_family,
+            StepUp.used_at.is_(None),
+            StepUp.expires_at > now,
+        )
+    )
+    return found.first() is not None

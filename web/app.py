@@ -35,6 +35,7 @@ from meetings.delivery import (
 )
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
+from web.guards import spend_step_up
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
@@ -72,6 +73,7 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
     async with db.session(write=write, bounded=bounded) as session, session.begin():
         if not write:
             await begin_read(session)
+        await spend_step_up(request, session)
         yield session
 
 
