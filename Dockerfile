@@ -23,6 +23,7 @@ COPY meetings meetings
 COPY minutes minutes
 COPY media media
 COPY web web
+COPY migrations migrations
 RUN pip install .
 
 USER kokous

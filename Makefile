@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KOKOUS_DATA_DIR ?= var
 
-.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint types imports migrations-check bench fmt migration clean browser-deps
+.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint messages types imports migrations-check bench fmt migration clean browser-deps
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -47,7 +47,12 @@ test-timeshift: install  ## Run the suite (SQLite, no browser) with the machine'
 lint: install  ## ruff, and Finnish and Swedish translations for every message.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python scripts/extract_messages.py --check
+	$(BIN)/python scripts/check_translations.py
+
+messages: install  ## Extract the interface's texts into web/locale/*/messages.po (docs/translations.md).
+	@pot=$$(mktemp) && trap 'rm -f "$$pot"' EXIT && \
+		$(BIN)/pybabel --quiet extract -o "$$pot" && $(BIN)/pybabel --quiet update -i "$$pot"
+	@$(BIN)/python scripts/check_translations.py || true
 
 types: install  ## mypy --strict on the packages.
 	$(BIN)/mypy

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -159,7 +159,3 @@ async def checkpoint_if_stale(session: AsyncSession, *, max_age_seconds: int) ->
 
 def _parse_ts(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
-
-
-async def entry_count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(AuditEntry))).scalar_one())

@@ -24,11 +24,12 @@ from auth.tokens import ACCESS
 from core.clock import rfc3339
 from core.db import session_clock, session_service
 from core.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
+from core.text import translatable
 
 SYSTEM = "system"
 # A step-up allows one sensitive action within this many seconds (docs/security.md).
 STEP_UP_SECONDS = 600
-STEP_UP_NEEDED = "Confirm your identity again (password and code) to make this change."
+STEP_UP_NEEDED = translatable("Confirm your identity again (password and code) to make this change.")
 # Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.
 NO_PASSWORD = "!no-password"  # noqa: S105 (a marker that matches no password)
 

@@ -24,10 +24,11 @@ from auth.throttle import Throttle
 from auth.tokens import SECOND_FACTOR_CHANGE, ExpiredToken
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated, ValidationFailed
+from core.text import translatable
 
-WRONG_CURRENT_PASSWORD = "The current password is wrong."  # noqa: S105 (a message, not a password)
-NO_SECOND_FACTOR = "Set up a second factor on your account page first."
-START_AGAIN = "No second-factor enrolment is in progress; start again."
+WRONG_CURRENT_PASSWORD = translatable("The current password is wrong.")
+NO_SECOND_FACTOR = translatable("Set up a second factor on your account page first.")
+START_AGAIN = translatable("No second-factor enrolment is in progress; start again.")
 CHANGE = "second factor change"
 # How long a proven second-factor change may take: from the password and code to the new app's first code.
 CHANGE_MINUTES = 10
@@ -228,13 +229,12 @@ class CredentialFlow:
     async def _code(
         self, session: AsyncSession, user: User, code: str, address: str, purpose: str
     ) -> str | KokousError:
-        """ "otp" or "recovery", or the error for a wrong or replayed code (recorded)."""
+        """The method ("otp" or "recovery"), or the error for a wrong or replayed code (recorded)."""
         outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
         if outcome not in ("wrong", "replayed"):
             return outcome
-        error: KokousError = ValidationFailed(
-            REPLAYED_CODE if outcome == "replayed" else WRONG_CODE, field="code"
-        )
+        message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
+        error: KokousError = ValidationFailed(message, field="code")
         if purpose == "step-up":  # the API's step-up has always answered a wrong proof with 401
             error = NotAuthenticated(error.template)
         return await self._wrong(session, user, address, purpose, error, reason=f"{outcome} code")

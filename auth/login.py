@@ -20,11 +20,12 @@ from auth.throttle import Throttle
 from auth.tokens import SECOND_FACTOR, Claims, ExpiredToken
 from core.db import Database
 from core.errors import KokousError, NotAuthenticated
+from core.text import translatable
 
-WRONG_PASSWORD = "Wrong username or password."  # noqa: S105 (a message, not a password)
-WRONG_CODE = "The code is not correct. Check the time on your phone and try again."
-REPLAYED_CODE = "That code was already used. Wait for the next code and try again."
-STEP_EXPIRED = "This sign-in step has expired. Please sign in again."
+WRONG_PASSWORD = translatable("Wrong username or password.")
+WRONG_CODE = translatable("The code is not correct. Check the time on your phone and try again.")
+REPLAYED_CODE = translatable("That code was already used. Wait for the next code and try again.")
+STEP_EXPIRED = translatable("This sign-in step has expired. Please sign in again.")
 T = TypeVar("T")
 
 

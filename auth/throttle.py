@@ -15,11 +15,12 @@ from auth.ratelimit import Failures
 from auth.services import AuthServices
 from core.db import Database
 from core.errors import RateLimited
+from core.text import translatable
 
 DAY = 24 * 3600
-NETWORK = "Too many sign-in attempts from your network. Please wait and try again."
-WAIT_SECONDS = "Too many failed attempts. Try again in {seconds} s."
-WAIT_MINUTES = "Too many failed attempts. Try again in {minutes} min."
+NETWORK = translatable("Too many sign-in attempts from your network. Please wait and try again.")
+WAIT_SECONDS = translatable("Too many failed attempts. Try again in {seconds} s.")
+WAIT_MINUTES = translatable("Too many failed attempts. Try again in {minutes} min.")
 
 
 @dataclass(frozen=True, slots=True)

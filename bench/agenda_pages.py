@@ -68,7 +68,7 @@ from meetings.actions import (
 from meetings.attachments import attachment_limit, do_add_attachment
 from meetings.models import Meeting, Publicity
 from meetings.storage import attachment_store
-from web import schema
+from web import migration
 from web.context import build_context
 from web.i18n import translator
 
@@ -224,7 +224,7 @@ async def seed(data_dir: Path) -> Seeded:
     context = build_context(settings)
     today = system_clock().astimezone(LOCAL).date()
     try:
-        await schema.upgrade(context.db.engine)
+        await migration.upgrade(context.db.engine)
         async with context.db.write() as session:
             await do_update_organisation(
                 session, settings=OrganisationSettings(name="Vertailulan kunta"), actor=ACTOR

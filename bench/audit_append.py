@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Column, Integer, MetaData, Table, Text, insert, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from audit.actions import entry_count, record
+from audit.actions import record
 from audit.canonical import canonical_json
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 from audit.notes import Signer
 from audit.verify import verify_database
 from bench.report import Figure, Section, Target, median
 from core.db import Database, create_engine
-from web import schema
+from web import migration
 
 POSTGRES_URL = os.environ.get(
     "KOKOUS_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -110,6 +110,10 @@ async def prepare(engine: AsyncEngine) -> Database:
     return db
 
 
+async def entry_count(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(AuditEntry))).scalar_one())
+
+
 async def check_log(db: Database) -> str | None:
     """The appended entries must still replay; returns the fault, if any."""
     verifier = Signer("bench/audit", Ed25519PrivateKey.generate()).verifier
@@ -156,7 +160,7 @@ async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
     with tempfile.TemporaryDirectory(prefix="kokous-bench-append-") as tmp:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
         try:
-            await schema.upgrade(engine)
+            await migration.upgrade(engine)
             yield engine
         finally:
             await engine.dispose()
@@ -176,7 +180,7 @@ async def postgres_engine(url: str) -> AsyncIterator[AsyncEngine]:
         try:
             engine = create_engine(parsed.set(database=name).render_as_string(hide_password=False))
             try:
-                await schema.upgrade(engine)
+                await migration.upgrade(engine)
                 yield engine
             finally:
                 await engine.dispose()

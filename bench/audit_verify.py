@@ -26,7 +26,7 @@ from audit.verify import Report, verify_database
 from bench.report import Figure, Section, Target
 from core.clock import rfc3339
 from core.db import Database, create_engine
-from web import schema
+from web import migration
 
 FULL_SIZE = 1_000_000
 ENTRIES = int(os.environ.get("KOKOUS_BENCH_AUDIT_ENTRIES", str(FULL_SIZE)))
@@ -219,7 +219,7 @@ async def run() -> Section:
         signer = Signer("bench.kokous/audit", Ed25519PrivateKey.generate())
         db = Database(engine)
         try:
-            await schema.upgrade(engine)
+            await migration.upgrade(engine)
             started = time.perf_counter()
             await build(db, path, signer)
             built = time.perf_counter() - started

@@ -20,7 +20,7 @@ from auth.actions import do_create_user
 from auth.passwords import default_concurrency
 from bench.report import Figure, Section, Target, median, percentile
 from bench.server import ATTEMPTS_PER_WINDOW, bench_settings
-from web import schema
+from web import migration
 from web.context import build_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ async def create_users(data_dir: Path) -> None:
     """Migrate the SQLite database and create the accounts, hashed with the production profile."""
     context = build_context(bench_settings(data_dir, 0))
     try:
-        await schema.upgrade(context.db.engine)
+        await migration.upgrade(context.db.engine)
         for name in [WARM_USER, *user_names()]:
             async with context.db.write() as session:
                 await do_create_user(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,6 +25,8 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+log = logging.getLogger("kokous")
 
 # The execution option that picks SQLite's BEGIN mode for one transaction.
 BEGIN_MODE = "kokous_begin"
@@ -123,6 +127,33 @@ def _drop_after_rollback(session: Session, _previous: Any) -> None:
         session.info.pop("after_commit", None)
 
 
+class Signals:
+    """What committed transactions tell the running process, by topic: e-mail was queued, a meeting changed.
+
+    Domain code raises a signal with `signal()` inside its transaction; the listeners that the app subscribed
+    run after the commit, never after a rollback, and one failing listener does not stop the others."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Callable[[Any], None]]] = {}
+
+    def subscribe(self, topic: str, listener: Callable[[Any], None]) -> None:
+        self._listeners.setdefault(topic, []).append(listener)
+
+    def emit(self, topic: str, payload: Any) -> None:
+        for listener in self._listeners.get(topic, ()):
+            try:
+                listener(payload)
+            except Exception:
+                log.exception("a listener of %s failed", topic)
+
+
+def signal(session: AsyncSession, topic: str, payload: Any = None) -> None:
+    """Tell the process's listeners of `topic` once this session's transaction has committed."""
+    signals: Signals | None = session.sync_session.info.get("signals")
+    if signals is not None:
+        on_commit(session, functools.partial(signals.emit, topic, payload))
+
+
 class Database:
     """The engine and its sessions. `write()` and `read()` each own one transaction."""
 
@@ -138,6 +169,7 @@ class Database:
         self.clock = clock
         # Process-wide collaborators that actions reach through their session (signing keys, limiter).
         self.services = dict(services or {})
+        self.signals = Signals()
         self.url = engine.url.render_as_string(hide_password=False)
         self.sqlite = is_sqlite(self.url)
         self._bound = bind is not None
@@ -158,6 +190,7 @@ class Database:
         session = (self._bounded if bounded and not write else self._factory)()
         session.sync_session.info["clock"] = self.clock
         session.sync_session.info["services"] = self.services
+        session.sync_session.info["signals"] = self.signals
         if self.sqlite and not write and not self._bound:
             session.sync_session.info["read_only"] = True
         return session

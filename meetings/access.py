@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import Role
 from auth.queries import Principal
 from core.errors import NotFound
+from meetings import lifecycle
 from meetings.models import (
     AgendaItem,
     Attachment,
     Body,
     Meeting,
-    MeetingStatus,
     MemberRole,
     Membership,
     Publicity,
@@ -57,10 +57,6 @@ class Viewer:
     user_id: int | None = None
     is_admin: bool = False
     body_roles: dict[int, frozenset[MemberRole]] = field(default_factory=dict)
-
-    @property
-    def actor(self) -> str:
-        return f"user:{self.user_id}" if self.user_id else "anonymous"
 
     def roles_in(self, body_id: int) -> frozenset[MemberRole]:
         return self.body_roles.get(body_id, frozenset())
@@ -122,7 +118,7 @@ def meeting_visible(viewer: Viewer, meeting: Meeting) -> bool:
 
 def agenda_visible(viewer: Viewer, meeting: Meeting) -> bool:
     """The public sees the agenda of a public meeting only; a closed meeting's contents never appear."""
-    return viewer.reads(meeting.body_id) or (meeting.is_public and meeting.status == MeetingStatus.CALLED)
+    return viewer.reads(meeting.body_id) or (meeting.is_public and lifecycle.published(meeting.status))
 
 
 _MEETING_AND_BODY = (

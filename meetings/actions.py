@@ -20,8 +20,12 @@ from auth.models import Role, User
 from auth.queries import user_id_of
 from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
-from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.text import translatable
+from meetings import lifecycle
 from meetings.access import active_on, parent_row
+from meetings.delivery import queue_mail
+from meetings.lifecycle import MeetingEvent, Operation
 from meetings.mail import (
     CallNotice,
     ItemLine,
@@ -49,10 +53,16 @@ from meetings.models import (
     MemberRole,
     Membership,
     Organisation,
-    OutboxMessage,
     Publicity,
 )
-from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, Problem, call_problems
+from meetings.rules.call import (
+    BodyFacts,
+    ItemFacts,
+    MeetingFacts,
+    Problem,
+    after_call_problems,
+    call_problems,
+)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -447,8 +457,7 @@ async def do_update_meeting(
     Audit: meeting.updated with the number of each. Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition("A cancelled meeting cannot be changed.")
+    lifecycle.require(meeting.status, Operation.EDIT, translatable("A cancelled meeting cannot be changed."))
     mode = _check_meeting(spec)
     values = {
         "starts_at": spec.starts_at,
@@ -530,15 +539,14 @@ async def meeting_items(session: AsyncSession, meeting: Meeting) -> list[AgendaI
     return list((await session.execute(query)).scalars().all())
 
 
-def _require_draft(meeting: Meeting, refusal: str) -> None:
-    if meeting.status != MeetingStatus.DRAFT:
-        raise InvalidTransition(refusal)
-
-
 async def do_add_item(session: AsyncSession, *, meeting: Meeting, spec: ItemSpec, actor: str) -> AgendaItem:
     """Append an item to a draft agenda, numbered after the last one. Audit: item.added."""
     await lock_meeting(session, meeting)
-    _require_draft(meeting, "Items can be added only until the call is sent.")
+    lifecycle.require(
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("Items can be added only until the call is sent."),
+    )
     await _check_item(session, spec)
     items = await meeting_items(session, meeting)
     position = len(items) + 1
@@ -583,8 +591,9 @@ async def do_update_item(
     Audit: item.updated (changed fields and the new version). Idempotent when nothing changes.
     """
     await lock_meeting(session, meeting, item)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition("A cancelled meeting's agenda cannot be changed.")
+    lifecycle.require(
+        meeting.status, Operation.EDIT, translatable("A cancelled meeting's agenda cannot be changed.")
+    )
     await _check_item(session, spec)
     new = dataclasses.asdict(spec)
     changed = sorted(k for k in ITEM_FIELDS if getattr(item, k) != new[k])
@@ -626,7 +635,11 @@ async def do_update_item(
 async def do_remove_item(session: AsyncSession, *, item: AgendaItem, meeting: Meeting, actor: str) -> None:
     """Remove an item from a draft agenda and renumber the rest. Audit: item.removed."""
     await lock_meeting(session, meeting, item)
-    _require_draft(meeting, "Items can be removed only until the call is sent.")
+    lifecycle.require(
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("Items can be removed only until the call is sent."),
+    )
     await session.delete(item)
     await session.flush()
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
@@ -649,7 +662,11 @@ async def _renumber(session: AsyncSession, meeting: Meeting, order: list[int]) -
 async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: list[int], actor: str) -> None:
     """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
     await lock_meeting(session, meeting)
-    _require_draft(meeting, "The agenda can be reordered only until the call is sent.")
+    lifecycle.require(
+        meeting.status,
+        Operation.ARRANGE_AGENDA,
+        translatable("The agenda can be reordered only until the call is sent."),
+    )
     current = [i.id for i in await meeting_items(session, meeting)]
     if sorted(order) != sorted(current):
         raise ValidationFailed(
@@ -677,10 +694,11 @@ class CallRefused(ValidationFailed):
         listed = " ".join(f"{p.message} ({p.rule})" for p in problems)
         if after_call:
             super().__init__(
-                "The change would make the call that was sent unlawful: {problems}", problems=listed
+                translatable("The change would make the call that was sent unlawful: {problems}"),
+                problems=listed,
             )
         else:
-            super().__init__("The call cannot be sent: {problems}", problems=listed)
+            super().__init__(translatable("The call cannot be sent: {problems}"), problems=listed)
         self.problems = problems
 
 
@@ -729,11 +747,7 @@ async def _still_lawful(session: AsyncSession, meeting: Meeting) -> None:
     body = await parent_row(session, Body, meeting.body_id)
     facts = meeting_facts(meeting, await meeting_items(session, meeting))
     sent = meeting.call_sent_at or _now(session)
-    problems = [
-        p
-        for p in call_problems(await body_facts(session, body), facts, sent)
-        if p.rule not in ("R-CALL-3", "R-CALL-5")
-    ]
+    problems = after_call_problems(await body_facts(session, body), facts, sent)
     if problems:
         raise CallRefused(problems, after_call=True)
 
@@ -778,8 +792,7 @@ async def do_send_call(
     Returns the number of e-mails queued.
     """
     await lock_meeting(session, meeting)
-    if meeting.status != MeetingStatus.DRAFT:
-        raise InvalidTransition("The call of this meeting has already been sent.")
+    called = lifecycle.next_status(meeting.status, MeetingEvent.SEND_CALL)
     problems = await check_call(session, meeting)
     if problems:
         raise CallRefused(problems)
@@ -790,7 +803,7 @@ async def do_send_call(
     await _renumber(session, meeting, [i.id for i in await meeting_items(session, meeting)])
     now = _now(session)
     meeting.status, meeting.call_sent_at, meeting.agenda_version, meeting.updated_at = (
-        MeetingStatus.CALLED,
+        called,
         now,
         1,
         now,
@@ -940,27 +953,11 @@ def _remember(
 
 
 def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]) -> int:
-    """One outbox row per e-mail, delivered after commit (mail.deliver_pending)."""
-    now = _now(session)
-    session.add_all(
-        OutboxMessage(
-            kind=kind,
-            reference=f"meeting:{meeting.id}",
-            recipient=m.recipient.email,
-            subject=m.subject,
-            body=m.body,
-            calendar=m.calendar,
-            created_at=now,
-            attempts=0,
-        )
-        for m in mails
-    )
-    return len(mails)
+    return queue_mail(session, kind=kind, reference=f"meeting:{meeting.id}", mails=mails)
 
 
 # ---- cancellation -------------------------------------------------------------------------------
 
-CANCELLABLE = frozenset({MeetingStatus.DRAFT, MeetingStatus.CALLED})
 REASON_MAX = 500  # Meeting.cancel_reason
 
 
@@ -975,8 +972,7 @@ async def do_cancel_meeting(
     Audit: meeting.cancelled. Not idempotent: a cancelled meeting is refused (InvalidTransition).
     """
     await lock_meeting(session, meeting)
-    if meeting.status not in CANCELLABLE:
-        raise InvalidTransition("The meeting has already been cancelled.")
+    cancelled = lifecycle.next_status(meeting.status, MeetingEvent.CANCEL)
     reason = reason.strip()
     called = meeting.status == MeetingStatus.CALLED
     if called and not reason:
@@ -988,7 +984,7 @@ async def do_cancel_meeting(
         raise ValidationFailed("The reason can be at most {max} characters.", field="reason", max=REASON_MAX)
     now = _now(session)
     meeting.status, meeting.cancelled_at, meeting.cancel_reason, meeting.updated_at = (
-        MeetingStatus.CANCELLED,
+        cancelled,
         now,
         reason,
         now,
@@ -1038,8 +1034,10 @@ async def do_declare_disqualification(
     Audit: disqualification.declared. Declaring again replaces the earlier declaration. Refused for an
     item of a cancelled meeting (InvalidTransition): it will not be handled.
     """
-    await _require_not_cancelled(
-        session, item, "The meeting has been cancelled: a disqualification can no longer be declared."
+    await _require_declarable(
+        session,
+        item,
+        translatable("The meeting has been cancelled: a disqualification can no longer be declared."),
     )
     chosen = _choice(DisqualificationGround, ground, "ground")
     if chosen == DisqualificationGround.OTHER and not explanation.strip():
@@ -1062,13 +1060,12 @@ async def do_declare_disqualification(
     return declaration
 
 
-async def _require_not_cancelled(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
+async def _require_declarable(session: AsyncSession, item: AgendaItem, refusal: str) -> None:
     """A cancelled meeting's items will not be handled: no disqualification is declared or withdrawn. The
     meeting is locked and read afresh, so a cancellation committed meanwhile is seen."""
     meeting = await parent_row(session, Meeting, item.meeting_id)
     await lock_meeting(session, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition(refusal)
+    lifecycle.require(meeting.status, Operation.DECLARE, refusal)
 
 
 async def _declarations(session: AsyncSession, item_id: int, user_id: int) -> list[Disqualification]:
@@ -1086,8 +1083,10 @@ async def do_withdraw_disqualification(
     """Withdraw one's declaration. Audit: disqualification.withdrawn. Not found if there is none;
     refused for an item of a cancelled meeting (InvalidTransition), whose declarations stay as they were.
     """
-    await _require_not_cancelled(
-        session, item, "The meeting has been cancelled: a disqualification can no longer be withdrawn."
+    await _require_declarable(
+        session,
+        item,
+        translatable("The meeting has been cancelled: a disqualification can no longer be withdrawn."),
     )
     declarations = await _declarations(session, item.id, user_id)
     if not declarations:

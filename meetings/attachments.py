@@ -13,8 +13,11 @@ from audit.models import AuditAction
 from auth.queries import user_id_of
 from core.db import session_clock
 from core.errors import InvalidTransition, ValidationFailed
+from core.text import translatable
+from meetings import lifecycle
 from meetings.access import parent_row
 from meetings.actions import lock_meeting, organisation
+from meetings.lifecycle import Operation
 from meetings.models import AgendaItem, Attachment, Meeting, MeetingStatus, Publicity
 
 DEFAULT_MAX_BYTES = (
@@ -33,8 +36,9 @@ def check_attachment(
     item: AgendaItem, meeting: Meeting, *, title: str, is_public: bool, confidentiality_basis: str
 ) -> None:
     """The rules an attachment's description must meet; pure, so the route can check before storing bytes."""
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition("A cancelled meeting's agenda cannot be changed.")
+    lifecycle.require(
+        meeting.status, Operation.EDIT, translatable("A cancelled meeting's agenda cannot be changed.")
+    )
     if not title.strip() or len(title) > TEXT_MAX:
         raise ValidationFailed("An attachment needs a title of at most 300 characters.", field="title")
     if len(confidentiality_basis) > TEXT_MAX:

@@ -28,10 +28,12 @@ from audit.actions import record
 from audit.models import AuditAction
 from core.clock import rfc3339
 from core.config import Settings
-from core.db import Database
+from core.db import Database, session_clock, signal
+from meetings.mail import Mail
 from meetings.models import OutboxMessage
 
 ACTOR = "system:mail"
+MAIL_QUEUED = "mail.queued"  # the signal that wakes the delivery job after a commit
 SMTP_TIMEOUT = 30.0  # seconds, per socket operation
 # When try n may start, counted from the message's creation; after the last one the message is given up.
 RETRY_SCHEDULE = tuple(
@@ -41,6 +43,28 @@ RETRY_SCHEDULE = tuple(
 CLAIM_LEASE = timedelta(minutes=5)
 ERROR_MAX = 500  # OutboxMessage.last_error
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,120}")
+
+
+def queue_mail(session: AsyncSession, *, kind: str, reference: str, mails: list[Mail]) -> int:
+    """One outbox row per e-mail, in the caller's transaction; the delivery job wakes once it commits
+    (mail.deliver_pending). Returns how many were queued."""
+    now = session_clock(session)()
+    session.add_all(
+        OutboxMessage(
+            kind=kind,
+            reference=reference,
+            recipient=m.recipient.email,
+            subject=m.subject,
+            body=m.body,
+            calendar=m.calendar,
+            created_at=now,
+            attempts=0,
+        )
+        for m in mails
+    )
+    if mails:
+        signal(session, MAIL_QUEUED)
+    return len(mails)
 
 
 class Transport(Protocol):

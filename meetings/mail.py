@@ -5,6 +5,7 @@ E-mail is not a protected channel (R-MODE-2, R-PUB-7): a confidential item is on
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
@@ -12,12 +13,13 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from icalendar import Calendar, Event, vCalAddress, vText
+
 from meetings.models import MeetingMode
 
 LOCAL = ZoneInfo("Europe/Helsinki")
 DEFAULT_DURATION = timedelta(hours=3)
 SUBJECT_MAX = 300  # OutboxMessage.subject
-FOLD_OCTETS = 75  # RFC 5545 3.1, excluding the line break
 PRODID = "-//Kokous//Kokous meeting call//FI"
 
 WEEKDAYS_FI = ("maanantai", "tiistai", "keskiviikko", "torstai", "perjantai", "lauantai", "sunnuntai")
@@ -295,42 +297,54 @@ def icalendar(
 
     A `withdrawn` CANCEL removes only this attendee from an event that is still held, so it carries no
     STATUS (RFC 5546 3.2.5: STATUS:CANCELLED cancels the whole event).
-    CRLF line ends and folded lines; the UID is the meeting's, so each message acts on the same event.
+    The UID is the meeting's, so each message acts on the same event. The icalendar package escapes the
+    values, folds lines at 75 octets (never inside a UTF-8 sequence) and ends them with CRLF.
     """
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method.value)
+    event = Event()
+    for name, value in _event_properties(notice, recipient, method, reason, withdrawn=withdrawn):
+        event.add(name, value)
+    calendar.add_component(event)
+    # Unsorted: properties and parameters in the order given here (UID first), the order calendars always got.
+    text: bytes = calendar.to_ical(sorted=False)
+    return text.decode()
+
+
+def _event_properties(
+    notice: CallNotice, recipient: Recipient, method: CalendarMethod, reason: str, *, withdrawn: bool
+) -> list[tuple[str, object]]:
     host = urlsplit(notice.url).hostname or "localhost"
     cancel = method == CalendarMethod.CANCEL
     if withdrawn:
         description, status = f"{WITHDRAWN_FI}\n{WITHDRAWN_SV}", []
     elif cancel:
-        description, status = _cancel_description(reason), ["STATUS:CANCELLED"]
+        description, status = _cancel_description(reason), [("status", "CANCELLED")]
     else:
-        description, status = _description(notice), ["STATUS:CONFIRMED"]
-    lines = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:meeting-{notice.meeting_id}@{host}",
-        f"DTSTAMP:{utc_stamp(notice.sent_at)}",
-        f"DTSTART:{utc_stamp(notice.starts_at)}",
-        f"DTEND:{utc_stamp(notice.end)}",
-        f"SEQUENCE:{notice.sequence}",
+        description, status = _description(notice), [("status", "CONFIRMED")]
+    # Kokous records attendance itself: the invitation asks for no reply.
+    attendee = _address(
+        recipient.email, recipient.name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="FALSE"
+    )
+    return [
+        ("uid", f"meeting-{notice.meeting_id}@{host}"),
+        ("dtstamp", notice.sent_at.astimezone(UTC)),
+        ("dtstart", notice.starts_at.astimezone(UTC)),
+        ("dtend", notice.end.astimezone(UTC)),
+        ("sequence", notice.sequence),
         *status,
-        "TRANSP:TRANSPARENT" if cancel else "TRANSP:OPAQUE",
-        f"SUMMARY:{escape_text(notice.title)}",
+        ("transp", "TRANSPARENT" if cancel else "OPAQUE"),
+        ("summary", _text(notice.title)),
         # A withdrawn reader may no longer see the meeting: no place and no link, as in the e-mail's text.
-        *([] if withdrawn else [f"LOCATION:{escape_text(notice.place or notice.url)}"]),
-        f"DESCRIPTION:{escape_text(description)}",
-        *([] if withdrawn else [f"URL:{notice.url}"]),
-        f"ORGANIZER;CN={param_value(notice.body_name)}:mailto:{notice.organizer}",
-        f"ATTENDEE;CN={param_value(recipient.name)};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE"
-        f":mailto:{recipient.email}",
-        "END:VEVENT",
-        "END:VCALENDAR",
+        *([] if withdrawn else [("location", _text(notice.place or notice.url))]),
+        ("description", _text(description)),
+        *([] if withdrawn else [("url", notice.url)]),
+        ("organizer", _address(notice.organizer, notice.body_name)),
+        ("attendee", attendee),
     ]
-    return "".join(fold_line(line) + "\r\n" for line in lines)
 
 
 def _description(notice: CallNotice) -> str:
@@ -342,34 +356,13 @@ def _cancel_description(reason: str) -> str:
     return f"{cancelled}\n\n{reason}" if reason else cancelled
 
 
-def utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _text(value: str) -> vText:
+    """TEXT (RFC 5545 3.3.11) keeps tabs and line breaks (the package escapes breaks), no other control."""
+    return vText("".join(c for c in value if c in "\t\r\n" or unicodedata.category(c) != "Cc"))
 
 
-def escape_text(value: str) -> str:
-    """RFC 5545 3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped; other controls dropped."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "".join(c for c in value if c in "\n\t" or (ord(c) >= 0x20 and ord(c) != 0x7F))
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def param_value(value: str) -> str:
-    """A parameter value (RFC 5545 3.2): quoted when it holds ':;,'; DQUOTE and controls cannot appear."""
-    value = "".join(c for c in value if c != '"' and (c == "\t" or (ord(c) >= 0x20 and ord(c) != 0x7F)))
-    return f'"{value}"' if any(c in value for c in ":;,") else value
-
-
-def fold_line(line: str) -> str:
-    """Fold at 75 octets (RFC 5545 3.1), never inside a UTF-8 sequence; a continuation starts with a space."""
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > FOLD_OCTETS:
-            parts.append("".join(current))
-            current, size = [" "], 1
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n".join(parts)
+def _address(email: str, name: str, **params: str) -> vCalAddress:
+    """A mailto: address and its CN. A name is one line: every control character goes (RFC 5545 3.2 forbids
+    them in a parameter); the package quotes the rest, and writes a double quote as ^' (RFC 6868)."""
+    cn = "".join(c for c in name if unicodedata.category(c) != "Cc")
+    return vCalAddress(f"mailto:{email}", params={"CN": cn, **params})

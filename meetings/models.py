@@ -62,8 +62,13 @@ class MeetingMode(StrEnum):
 
 
 class MeetingStatus(StrEnum):
+    """The states of meetings/lifecycle.py's transition table."""
+
     DRAFT = "draft"
     CALLED = "called"
+    HELD = "held"  # opened by the chair; under way
+    SUSPENDED = "suspended"  # opened, and interrupted for now
+    CLOSED = "closed"
     CANCELLED = "cancelled"
 
 

@@ -3,14 +3,11 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.notices import AccountNotice, NoticeKind
-from core.db import on_commit
-from meetings.mail import local_fi, local_sv
-from meetings.models import OutboxMessage
+from meetings.delivery import queue_mail
+from meetings.mail import Mail, Recipient, local_fi, local_sv
 
 SUBJECTS = {
     NoticeKind.PASSWORD_CHANGED: "Kokous: salasanasi on vaihdettu / Ditt lösenord har ändrats",
@@ -96,22 +93,9 @@ def notice_text(notice: AccountNotice) -> str:
 
 
 class OutboxNotices:
-    """auth.notices.AccountNotices through the outbox; `wake` tells the delivery job after the commit."""
-
-    def __init__(self, wake: Callable[[], None]) -> None:
-        self.wake = wake
+    """auth.notices.AccountNotices through the outbox: delivered after the commit (meetings.delivery)."""
 
     async def send(self, session: AsyncSession, notice: AccountNotice) -> None:
-        session.add(
-            OutboxMessage(
-                kind=f"account.{notice.kind}",
-                reference=f"user:{notice.user_id}",
-                recipient=notice.email,
-                subject=SUBJECTS[notice.kind],
-                body=notice_text(notice),
-                calendar=None,
-                created_at=notice.at,
-                attempts=0,
-            )
-        )
-        on_commit(session, self.wake)
+        recipient = Recipient(notice.display_name, notice.email)
+        mail = Mail(recipient, SUBJECTS[notice.kind], notice_text(notice), calendar="")
+        queue_mail(session, kind=f"account.{notice.kind}", reference=f"user:{notice.user_id}", mails=[mail])

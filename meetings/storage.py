@@ -1,7 +1,8 @@
 """The bytes of attachments: a content-addressed store (SHA-256) that refuses what it cannot vouch for.
 
 Files are named by their hash under `<data_dir>/attachments/ab/cdef…`, written through a temporary file
-in the store's root (fsync, atomic rename, mode 0600) and identified by their bytes against an allow-list.
+in the store's root (fsync, atomic rename, mode 0600) and identified by their bytes against an allow-list
+(zip-based documents are looked into by meetings.archives, under caps).
 They are hashed again before and while they are served: a damaged file is never passed on as the original.
 """
 
@@ -9,24 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import hashlib
 import logging
 import os
 import tempfile
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from core.errors import KokousError, ValidationFailed
+from core.text import translatable
+from meetings.archives import look_inside
 
 log = logging.getLogger("kokous.attachments")
 
 CHUNK = 64 * 1024
 HEAD = 8 * 1024  # enough of the start of a file to recognise it
+FLUSH_AT = 4 * CHUNK  # an upload's bytes are written to disk in pieces of about this size
 SMALL_ENTRY = 1024 * 1024  # the most we read of one zip entry when looking inside a document
 OCTET_STREAM = "application/octet-stream"  # a browser that does not know the type says so; not a claim
 
@@ -90,6 +93,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # The main part's content type in [Content_Types].xml; macro-enabled variants have other names and fail.
 OOXML_MAIN = {(t.media_type + ".main+xml").encode(): t for t in (DOCX, XLSX, PPTX)}
 ODF_MIMETYPES = {t.media_type.encode(): t for t in (ODT, ODS, ODP)}
+ZIP_MARKERS = frozenset({"mimetype", "[Content_Types].xml"})
 
 
 def clean_filename(raw: str) -> str:
@@ -134,12 +138,63 @@ class _TextCheck:
 
 
 @dataclass(frozen=True, slots=True)
-class _Incoming:
+class _Received:
     path: Path
     sha256: str
     size: int
     head: bytes
     is_text: bool
+
+
+class Incoming:
+    """An upload on its way into the store: a temporary file in the store's root (mode 0600), hashed and
+    measured as the bytes come, and refused (TooLarge) the moment it passes the limit."""
+
+    def __init__(self, root: Path, limit: int) -> None:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=root, prefix=".incoming-")
+        self.path, self.limit, self.size, self.moved = Path(name), limit, 0, False
+        self._out = os.fdopen(fd, "wb")
+        self._digest, self._head, self._text = hashlib.sha256(), bytearray(), _TextCheck()
+        self._pending = bytearray()
+
+    async def write(self, chunk: bytes) -> None:
+        """Take a chunk on the event loop; the disk is written in a thread, a few chunks at a time."""
+        self._count(len(chunk))
+        self._pending += chunk
+        if len(self._pending) >= FLUSH_AT:
+            data, self._pending = bytes(self._pending), bytearray()
+            await asyncio.to_thread(self._absorb, data)
+
+    def take(self, chunk: bytes) -> None:
+        """Take a chunk in the calling thread."""
+        self._count(len(chunk))
+        self._absorb(chunk)
+
+    def finish(self) -> _Received:
+        self._absorb(bytes(self._pending))
+        self._text.feed(b"", final=True)
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        return _Received(self.path, self._digest.hexdigest(), self.size, bytes(self._head), self._text.ok)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file, unless it was moved into the store."""
+        self._out.close()
+        if not self.moved:
+            self.path.unlink(missing_ok=True)
+
+    def _count(self, size: int) -> None:
+        self.size += size
+        if self.size > self.limit:
+            raise too_large(self.limit)
+
+    def _absorb(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        self._text.feed(chunk)
+        self._head += chunk[: HEAD - len(self._head)]
+        self._out.write(chunk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,47 +205,32 @@ class Stored:
     filename: str
 
 
-def _small(archive: zipfile.ZipFile, name: str) -> bytes:
-    info = archive.getinfo(name)
-    return archive.read(info) if info.file_size <= SMALL_ENTRY else b""
-
-
 def _has_macros(names: list[str]) -> bool:
     return any(n.endswith("vbaProject.bin") or n.startswith(("Basic/", "Scripts/")) for n in names)
 
 
-def _zip_type(path: Path) -> FileType | None:
-    """OOXML by its [Content_Types].xml, ODF by its mimetype entry; macros and other archives are refused."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if _has_macros(names):
-                return None
-            if "mimetype" in names:
-                return ODF_MIMETYPES.get(_small(archive, "mimetype").strip())
-            if "[Content_Types].xml" in names:
-                manifest = _small(archive, "[Content_Types].xml")
-                return next((t for marker, t in OOXML_MAIN.items() if marker in manifest), None)
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        RuntimeError,
-        EOFError,
-        zlib.error,
-    ):
+def _zip_type(path: Path, filename: str) -> FileType | None:
+    """OOXML by its [Content_Types].xml, ODF by its mimetype entry; macros and other archives are refused.
+    Raises UnsafeArchive (meetings.archives) for an archive that would cost too much to look into."""
+    contents = look_inside(path, filename, wanted=ZIP_MARKERS, small=SMALL_ENTRY)
+    if contents is None or _has_macros(contents.names):
         return None
+    if "mimetype" in contents.names:
+        return ODF_MIMETYPES.get(contents.small.get("mimetype", b"").strip())
+    if "[Content_Types].xml" in contents.names:
+        manifest = contents.small.get("[Content_Types].xml", b"")
+        return next((t for marker, t in OOXML_MAIN.items() if marker in manifest), None)
     return None
 
 
-def sniff(incoming: _Incoming) -> tuple[FileType, ...]:
+def sniff(incoming: _Received, filename: str) -> tuple[FileType, ...]:
     """What the bytes are: one type, or both text types for UTF-8 text, or none."""
     head = incoming.head
     for magic, kind in MAGIC:
         if head.startswith(magic):
             return (kind,)
     if head.startswith(ZIP_MAGIC):
-        found = _zip_type(incoming.path)
+        found = _zip_type(incoming.path, filename)
         return (found,) if found else ()
     return (TEXT, CSV) if incoming.is_text else ()
 
@@ -198,18 +238,20 @@ def sniff(incoming: _Incoming) -> tuple[FileType, ...]:
 def settle_type(candidates: tuple[FileType, ...], filename: str, declared: str) -> FileType:
     """The sniffed type, if the file name's extension and the declared type agree with it."""
     if not candidates:
-        raise refuse_type("This type of file is not accepted. Accepted types: {allowed}.")
+        raise refuse_type(translatable("This type of file is not accepted. Accepted types: {allowed}."))
     extension = PurePosixPath(filename).suffix.lower()
     kind = next((t for t in candidates if extension in t.extensions), None)
     if kind is None:
         raise refuse_type(
-            "The file is {kind}, but its name ends in {extension!r}. Accepted types: {allowed}.",
+            translatable(
+                "The file is {kind}, but its name ends in {extension!r}. Accepted types: {allowed}."
+            ),
             kind=candidates[0].label,
             extension=extension or "(no extension)",
         )
     if not kind.accepts(declared):
         raise refuse_type(
-            "The file is {kind}, but it was sent as {declared}. Accepted types: {allowed}.",
+            translatable("The file is {kind}, but it was sent as {declared}. Accepted types: {allowed}."),
             kind=kind.label,
             declared=declared[:100],
         )
@@ -282,6 +324,21 @@ class AttachmentStore:
             raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:]
 
+    @contextlib.asynccontextmanager
+    async def receiving(self, *, limit: int) -> AsyncIterator[Incoming]:
+        """A temporary file for an upload of at most `limit` bytes; when the block ends it has been moved
+        into the store by `keep`, or it is removed, whatever happened (a refusal, a client gone)."""
+        incoming = await asyncio.to_thread(Incoming, self.root, limit)
+        try:
+            yield incoming
+        finally:
+            await asyncio.to_thread(incoming.discard)
+
+    async def keep(self, incoming: Incoming, *, filename: str, declared: str) -> Stored:
+        """Store what was received if it is of an allowed type that its name and declared type agree with;
+        raises UnsupportedType or ValidationFailed and then keeps nothing."""
+        return await asyncio.to_thread(self._settle, incoming, clean_filename(filename), declared)
+
     async def put(self, source: Readable, *, limit: int, filename: str, declared: str) -> Stored:
         """Store `source` if it is at most `limit` bytes of an allowed type that its name and declared type
         agree with; raises TooLarge, UnsupportedType or ValidationFailed and then keeps nothing."""
@@ -292,52 +349,37 @@ class AttachmentStore:
         return await asyncio.to_thread(self._open, sha256, size)
 
     def _put(self, source: Readable, limit: int, filename: str, declared: str) -> Stored:
-        incoming = self._receive(source, limit)
+        """Copy into a temporary file, reading at most limit + 1 bytes, then settle it."""
+        incoming = Incoming(self.root, limit)
         try:
-            if incoming.size == 0:
-                raise ValidationFailed("The file is empty.", field="file")
-            kind = settle_type(sniff(incoming), filename, declared)
-            self._keep(incoming)
+            while chunk := source.read(min(CHUNK, limit + 1 - incoming.size)):
+                incoming.take(chunk)
+            return self._settle(incoming, filename, declared)
         finally:
-            incoming.path.unlink(missing_ok=True)
-        return Stored(incoming.sha256, incoming.size, kind.media_type, filename)
+            incoming.discard()
 
-    def _receive(self, source: Readable, limit: int) -> _Incoming:
-        """Copy into a temporary file, hashing and reading at most limit + 1 bytes."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")  # mode 0600
-        digest, size, head, text = hashlib.sha256(), 0, bytearray(), _TextCheck()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(min(CHUNK, limit + 1 - size)):
-                    size += len(chunk)
-                    if size > limit:
-                        raise too_large(limit)
-                    digest.update(chunk)
-                    text.feed(chunk)
-                    head += chunk[: HEAD - len(head)]
-                    out.write(chunk)
-                text.feed(b"", final=True)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-        return _Incoming(Path(name), digest.hexdigest(), size, bytes(head), text.ok)
+    def _settle(self, incoming: Incoming, filename: str, declared: str) -> Stored:
+        received = incoming.finish()
+        if received.size == 0:
+            raise ValidationFailed("The file is empty.", field="file")
+        kind = settle_type(sniff(received, filename), filename, declared)
+        incoming.moved = self._keep(received)
+        return Stored(received.sha256, received.size, kind.media_type, filename)
 
-    def _keep(self, incoming: _Incoming) -> None:
-        """Rename into place, unless an intact copy is already there; a damaged copy is replaced."""
-        target = self.path(incoming.sha256)
+    def _keep(self, received: _Received) -> bool:
+        """Rename into place (True), unless an intact copy is already there; a damaged copy is replaced."""
+        target = self.path(received.sha256)
         if not target.parent.is_dir():
             target.parent.mkdir(mode=0o700, exist_ok=True)
             _fsync_dir(self.root)
         if target.exists():
             with target.open("rb") as existing:
-                if _hash_file(existing) == (incoming.sha256, incoming.size):
-                    return
-            log.warning("replacing a damaged stored file", extra={"fields": {"sha256": incoming.sha256}})
-        os.replace(incoming.path, target)
+                if _hash_file(existing) == (received.sha256, received.size):
+                    return False
+            log.warning("replacing a damaged stored file", extra={"fields": {"sha256": received.sha256}})
+        os.replace(received.path, target)
         _fsync_dir(target.parent)
+        return True
 
     def _open(self, sha256: str, size: int) -> StoredFile:
         try:

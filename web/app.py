@@ -36,6 +36,7 @@ from meetings.delivery import (
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import spend_step_up
+from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
@@ -53,6 +54,7 @@ from web.security import (
     SecurityHeadersMiddleware,
     WebSocketOriginMiddleware,
     csrf_guard,
+    warn_if_plain_http,
 )
 from web.viewer import current_viewer, record_hidden
 
@@ -147,6 +149,7 @@ def create_app(
     background_jobs: bool = True,
 ) -> Litestar:
     configure_logging(settings.log_level)
+    warn_if_plain_http(settings)
     context = context or build_context(settings, db=db, clock=clock)
 
     @contextlib.asynccontextmanager
@@ -195,9 +198,11 @@ def create_app(
         guards=[csrf_guard],
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
+            DefineMiddleware(BodyLimitMiddleware),
             DefineMiddleware(WebSocketOriginMiddleware, allowed=frozenset({settings.origin})),
             DefineMiddleware(AuthenticationMiddleware, exclude=["^/static", "^/health$", "^/schema"]),
         ],
+        request_max_body_size=SMALL_BODY,  # routes that take more say so (web.limits)
         exception_handlers=HANDLERS,
         after_exception=[record_hidden],
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),

@@ -9,11 +9,10 @@ A page is kept encoded, cut where each browser's CSRF token goes, so serving it 
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from meetings.access import Viewer
@@ -31,6 +30,9 @@ class CachedPage:
 
     def fill(self, token: str) -> bytes:
         return token.encode().join(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+
+PageCache = TTLCache[Hashable, CachedPage]
 
 
 async def agenda_key(
@@ -54,22 +56,6 @@ async def agenda_key(
     )
 
 
-class PageCache:
-    def __init__(self, *, size: int = 1024, seconds: float = 60.0) -> None:
-        self._pages: OrderedDict[Hashable, tuple[float, CachedPage]] = OrderedDict()
-        self._size = size
-        self._seconds = seconds
-
-    def get(self, key: Hashable) -> CachedPage | None:
-        found = self._pages.get(key)
-        if found is None or time.monotonic() - found[0] > self._seconds:
-            self._pages.pop(key, None)
-            return None
-        self._pages.move_to_end(key)
-        return found[1]
-
-    def put(self, key: Hashable, page: CachedPage) -> None:
-        self._pages[key] = (time.monotonic(), page)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self._size:
-            self._pages.popitem(last=False)
+def page_cache(*, size: int = 1024, seconds: float = 60.0) -> PageCache:
+    """At most `size` pages, each for at most `seconds` (least recently used go first when full)."""
+    return TTLCache(maxsize=size, ttl=seconds)

@@ -19,8 +19,9 @@ from auth.tokens import TokenService
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
+from meetings.delivery import MAIL_QUEUED
 from meetings.notices import OutboxNotices
-from web.cache import PageCache
+from web.cache import PageCache, page_cache
 
 
 @dataclass(slots=True)
@@ -33,11 +34,7 @@ class AppContext:
     credentials: CredentialFlow
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
-    pages: PageCache = field(default_factory=PageCache)
-
-
-def key_path(settings: Settings, name: str) -> str:
-    return str(settings.data_dir / "keys" / name)
+    pages: PageCache = field(default_factory=page_cache)
 
 
 def build_limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -65,8 +62,7 @@ def build_context(
     )
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
-    mail_waiting = asyncio.Event()
-    notices = OutboxNotices(wake=mail_waiting.set)
-    db.services.update({"auth": auth, "audit_signer": signer, NOTICES: notices})
-    login, credentials = LoginFlow(db, auth), CredentialFlow(db, auth)
-    return AppContext(settings, db, auth, signer, login, credentials, mail_waiting=mail_waiting)
+    db.services.update({"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices()})
+    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth), CredentialFlow(db, auth))
+    db.signals.subscribe(MAIL_QUEUED, lambda _: context.mail_waiting.set())
+    return context

@@ -30,6 +30,7 @@ from core.errors import (
     RateLimited,
     ValidationFailed,
 )
+from core.text import translatable
 from meetings.storage import Damaged, TooLarge, UnsupportedType
 from web.pages import render
 
@@ -111,7 +112,11 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         invalid = KokousError("The request is not valid: {problem}", problem=_first_problem(exc))
         return respond(request, HTTP_400_BAD_REQUEST, invalid.message, error=invalid)
     status = exc.status_code
-    message = exc.detail if status < HTTP_500_INTERNAL_SERVER_ERROR else "Something went wrong on our side."
+    message = (
+        exc.detail
+        if status < HTTP_500_INTERNAL_SERVER_ERROR
+        else translatable("Something went wrong on our side.")
+    )
     return respond(request, status, message)
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -18,8 +21,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from auth.actions import do_record_denied_access
 from auth.queries import Principal, load_principal
 from auth.tokens import ACCESS
+from core.config import Settings
 from core.errors import Forbidden, NotAuthenticated
+from core.text import translatable
 from web.context import AppContext
+
+log = logging.getLogger("kokous.security")
 
 ACCESS_COOKIE = "kokous_access"
 REFRESH_COOKIE = "kokous_refresh"
@@ -83,7 +90,7 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 via=via,
             )
         if principal is None:
-            connection.state.auth_failure = "This sign-in was ended. Please sign in again."
+            connection.state.auth_failure = translatable("This sign-in was ended. Please sign in again.")
         return AuthenticationResult(user=principal, auth=claims)
 
 
@@ -94,8 +101,10 @@ def _same(a: str | None, b: str | None) -> bool:
 async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Double-submit token for cookie sessions and browser forms; Bearer API clients need none.
 
-    For a signed-in browser the token must also hash to the `csrf` claim of its access token, so a
-    cookie planted by a sibling site cannot stand in for it.
+    A request that a browser says another site started is refused first, token or not. For a signed-in
+    browser the token must also hash to the `csrf` claim of its access token, so a cookie planted by a
+    sibling site cannot stand in for it. The token comes from the header or the query string, or from the
+    body of a (small) URL-encoded form, never from an upload: finding it there would mean reading the upload.
     """
     if connection.scope["type"] != ScopeType.HTTP or connection.scope["method"] in SAFE_METHODS:
         return
@@ -103,11 +112,12 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     cookie_session = isinstance(principal, Principal) and principal.via == "cookie"
     if not cookie_session and not handler.opt.get("browser_form"):
         return
+    foreign = cross_site(connection, app_context(connection).settings.origin)
+    if foreign is not None:
+        await record_denial(connection, foreign)
+        raise Forbidden("The request came from another site and was refused.")
     cookie = connection.cookies.get(CSRF_COOKIE)
-    sent = connection.headers.get(CSRF_HEADER)
-    if sent is None and "form" in connection.headers.get("content-type", ""):
-        form = await _form(connection)
-        sent = str(form.get(CSRF_FIELD, "")) or None
+    sent = await _sent_token(connection)
     claims = connection.scope.get("auth")
     expected = claims.extra.get("csrf") if cookie_session and claims is not None else None
     if not _same(cookie, sent) or (
@@ -115,6 +125,27 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     ):
         await record_denial(connection, "missing or wrong CSRF token")
         raise Forbidden("The form has expired. Reload the page and try again.")
+
+
+def cross_site(connection: ASGIConnection[Any, Any, Any, Any], origin: str) -> str | None:
+    """Why the browser's own headers say another site sent this request, or None: `Sec-Fetch-Site`
+    (cross-site, or same-site: a sibling subdomain is another site too) and `Origin`, when present."""
+    site = connection.headers.get("sec-fetch-site", "")
+    if site in ("cross-site", "same-site"):
+        return f"cross-site request: Sec-Fetch-Site {site}"
+    sent = connection.headers.get("origin")
+    if sent is not None and sent != origin:
+        return f"origin not allowed: {sent[:100]}"
+    return None
+
+
+async def _sent_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    sent = connection.headers.get(CSRF_HEADER) or connection.query_params.get(CSRF_FIELD)
+    media_type = connection.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if sent is None and media_type == "application/x-www-form-urlencoded":
+        form = await _form(connection)  # within the route's small body limit (web.limits)
+        sent = str(form.get(CSRF_FIELD, "")) or None
+    return sent
 
 
 async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
@@ -171,6 +202,28 @@ CSP = (
     "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def warn_if_plain_http(settings: Settings) -> None:
+    """HSTS and Secure cookies need https; over plain http they are left out, which is fine only on this
+    machine itself. Anywhere else, say so at start-up (docs/security.md, "Deploying behind TLS")."""
+    host = urlsplit(settings.base_url).hostname or ""
+    if settings.https or is_loopback(host):
+        return
+    log.warning(
+        "the base URL is plain http on a host other than this machine: cookies are sent without Secure "
+        "and no HSTS header is set; serve Kokous behind TLS and set KOKOUS_BASE_URL to its https address",
+        extra={"fields": {"base_url": settings.base_url}},
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SecurityHeadersMiddleware:

@@ -12,6 +12,7 @@ from core.clock import LOCAL
 from meetings.models import BodyKind, CallDayCount, DecisionMode, MeetingMode, Publicity
 
 COUNCIL_CALL_DAYS = 4  # KL 94 § 3 mom; a council cannot shorten it
+LATE = "call_late"  # the one problem that a call already sent cannot come to have
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,12 @@ class MeetingFacts:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A broken rule; `template` is the untranslated text and `params` fill its {placeholders}."""
+    """A broken rule; `template` is the untranslated text and `params` fill its {placeholders}.
 
+    `code` names the problem itself: several problems cite the same rule (R-CALL-3 is both a late call and an
+    empty agenda), and code that treats one of them specially must not catch the others."""
+
+    code: str
     rule: str
     template: str
     section: int | None = None
@@ -76,16 +81,18 @@ def timing_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -
     if sent_at.astimezone(LOCAL).date() <= latest:
         return []
     rule = "R-CALL-3" if body.kind == BodyKind.COUNCIL else "R-CALL-5"
+    params = {
+        "days": str(days),
+        "meeting_day": f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y}",
+        "latest": f"{latest:%d.%m.%Y}",
+    }
     return [
         Problem(
+            LATE,
             rule,
             "The call is too late: this body's call period is {days} days, so for a meeting on {meeting_day} "
             "it had to be sent by {latest}.",
-            params={
-                "days": str(days),
-                "meeting_day": f"{meeting.starts_at.astimezone(LOCAL):%d.%m.%Y}",
-                "latest": f"{latest:%d.%m.%Y}",
-            },
+            params=params,
         )
     ]
 
@@ -94,6 +101,7 @@ def mode_problems(body: BodyFacts, meeting: MeetingFacts) -> list[Problem]:
     if meeting.mode != MeetingMode.IN_PERSON and not body.electronic_meetings_allowed:
         return [
             Problem(
+                "mode_not_allowed",
                 "R-BASE-2",
                 "The administrative rules do not allow this body to meet electronically "
                 "(a hybrid meeting is an electronic meeting).",
@@ -109,7 +117,10 @@ def item_problems(
     if item.publicity != Publicity.PUBLIC and not item.confidentiality_basis.strip():
         problems.append(
             Problem(
-                "R-MIN-3", "A confidential item needs the legal basis of its confidentiality.", item.section
+                "confidentiality_basis_missing",
+                "R-MIN-3",
+                "A confidential item needs the legal basis of its confidentiality.",
+                item.section,
             )
         )
     if item.decision_mode == DecisionMode.DECISION_PROCEDURE:
@@ -122,10 +133,18 @@ def _procedure_problems(
 ) -> list[Problem]:
     section = item.section
     if body.kind == BodyKind.COUNCIL:
-        return [Problem("R-EDP-1", "The council cannot use the electronic decision procedure.", section)]
+        return [
+            Problem(
+                "procedure_in_council",
+                "R-EDP-1",
+                "The council cannot use the electronic decision procedure.",
+                section,
+            )
+        ]
     if meeting.is_public:
         return [
             Problem(
+                "procedure_in_public_meeting",
                 "R-EDP-1",
                 "The electronic decision procedure is closed: it cannot be used for an item "
                 "of a public meeting.",
@@ -135,6 +154,7 @@ def _procedure_problems(
     if not body.decision_procedure_allowed:
         return [
             Problem(
+                "procedure_not_allowed",
                 "R-EDP-2",
                 "The administrative rules do not allow this body to use the electronic decision procedure.",
                 section,
@@ -142,11 +162,17 @@ def _procedure_problems(
         ]
     if item.deadline_at is None:
         return [
-            Problem("R-CALL-6", "An item in the electronic decision procedure needs a deadline.", section)
+            Problem(
+                "procedure_deadline_missing",
+                "R-CALL-6",
+                "An item in the electronic decision procedure needs a deadline.",
+                section,
+            )
         ]
     if not sent_at < item.deadline_at <= meeting.starts_at:
         return [
             Problem(
+                "procedure_deadline_outside_call",
                 "R-EDP-3",
                 "The deadline of the electronic decision procedure must fall after the call "
                 "is sent and no later than the meeting.",
@@ -161,8 +187,18 @@ def call_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -> 
     problems = timing_problems(body, meeting, sent_at) + mode_problems(body, meeting)
     if not meeting.items:
         problems.append(
-            Problem("R-CALL-3", "The call must list the matters to be handled: the agenda is empty.")
+            Problem(
+                "agenda_empty",
+                "R-CALL-3",
+                "The call must list the matters to be handled: the agenda is empty.",
+            )
         )
     for item in meeting.items:
         problems += item_problems(body, meeting, item, sent_at)
     return problems
+
+
+def after_call_problems(body: BodyFacts, meeting: MeetingFacts, sent_at: datetime) -> list[Problem]:
+    """What a change after the call would make unlawful: everything but the call's timing, since the call
+    went out in time (R-CALL-3/5)."""
+    return [p for p in call_problems(body, meeting, sent_at) if p.code != LATE]

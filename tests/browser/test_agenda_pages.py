@@ -38,6 +38,7 @@ PASSWORD = "kolme sanaa riittää"
 SECRET_TITLE = "Oppilaan erityisen tuen päätös"
 SECRET_TEXT = "Terveydentilaa koskeva selvitys."
 PUBLIC_TITLE = "Koulukuljetusten hankinta 2027"
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 SCREENSHOTS = {
     "public": Path("/tmp/kokous-public.png"),  # noqa: S108 - fixed places for a person to look at
     "member": Path("/tmp/kokous-member.png"),  # noqa: S108
@@ -286,6 +287,17 @@ async def test_secretary_adds_an_item_and_sends_the_call(
     await new_item.get_by_role("button", name=fi("Add the item")).click()
     await expect(page.get_by_role("status")).to_contain_text(fi("The item was added to the agenda."))
     await expect(page.get_by_role("heading", level=3, name="Lukuvuoden työajat")).to_be_visible()
+
+    # An attachment through the plain upload form: its CSRF token rides in the form's address.
+    first = page.locator("li.agenda-item").filter(has_text="Lukuvuoden työajat")
+    await first.get_by_text(fi("Add an attachment")).click()
+    await first.get_by_label(fi("File"), exact=True).set_input_files(
+        files=[{"name": "tyoajat.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await first.get_by_label(fi("Title of the attachment")).fill("Työaikataulukko")
+    await first.get_by_role("button", name=fi("Upload the attachment")).click()
+    await expect(page.get_by_role("status")).to_contain_text(fi("The attachment was added."))
+    await expect(page.get_by_text("Työaikataulukko").first).to_be_visible()
 
     # A confidential item, then moved first.
     await new_item.get_by_label(fi("Title"), exact=False).fill("Oppilaan siirto toiseen kouluun")

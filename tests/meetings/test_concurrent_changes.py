@@ -55,7 +55,7 @@ from tests.meetings.called_meeting import (
     outbox,
     send_call,
 )
-from web import schema
+from web import migration
 from web.context import AppContext, build_context
 
 pytestmark = pytest.mark.skipif(
@@ -112,7 +112,7 @@ async def seeded(data_dir: Path) -> AsyncIterator[Seeded]:
     try:
         engine = _engine(url, name)
         try:
-            await schema.upgrade(engine)
+            await migration.upgrade(engine)
             context = _context(data_dir, engine)
             town = await make_town(context)
             await send_call(context, town)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine
 from tests.conftest import backend
-from web import schema
+from web import migration
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -90,10 +90,10 @@ async def _seed(engine: AsyncEngine) -> None:
 
 
 async def test_recipients_of_called_meetings_are_recovered_from_the_outbox(empty: AsyncEngine) -> None:
-    await schema.upgrade(empty, "0005")
+    await migration.upgrade(empty, "0005")
     await _seed(empty)
 
-    await schema.upgrade(empty)
+    await migration.upgrade(empty)
 
     async with empty.connect() as conn:
         rows = await conn.execute(

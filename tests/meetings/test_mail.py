@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from icalendar import Calendar, Event
 
 from meetings.mail import (
-    FOLD_OCTETS,
     CallNotice,
     ItemLine,
     Recipient,
     call_messages,
     cancel_messages,
-    escape_text,
-    fold_line,
     icalendar,
     update_messages,
     withdrawal_messages,
 )
 from meetings.models import MeetingMode
+from tests.conftest import START
 
 SECRET_TITLE = "Virkasuhteen päättäminen, Matti Meikäläinen"
 SENDER = "Kokous <kokous@kunta.test>"
 AINO = Recipient("Aino Ässä", "aino@example.test")
 BERTIL = Recipient("Bertil Öberg", "bertil@example.test")
+FOLD_OCTETS = 75  # RFC 5545 3.1: a physical line's length, without its CRLF
 
 
 def notice(**changes: Any) -> CallNotice:
@@ -164,7 +164,124 @@ def test_naive_times_are_refused() -> None:
         notice(starts_at=datetime(2026, 12, 4, 16, 0))  # noqa: DTZ001  (the point of the test)
 
 
-def test_invitation_parses_with_an_independent_library() -> None:
+# The golden invitation: the exact text of one notice's three calendar parts. A calendar program matches the
+# event on UID and SEQUENCE and shows the rest, so any change to these bytes must be one meant to be made.
+GOLDEN_NOTICE = CallNotice(
+    meeting_id=12,
+    body_name="Kunnanhallitus",
+    body_name_sv="Kommunstyrelsen",
+    number=3,
+    year=2026,
+    starts_at=START + timedelta(days=6, hours=5),
+    ends_at=START + timedelta(days=6, hours=8),
+    place="Kunnantalo, valtuustosali",
+    mode=MeetingMode.HYBRID,
+    url="https://kokous.test/meetings/12",
+    sequence=4,
+    organizer="kokous@kunta.test",
+    sent_at=START,
+    items=(ItemLine(12, "Talousarvio 2027", is_confidential=False),),
+)
+GOLDEN_RECIPIENT = Recipient("Öberg, Bertil", "bertil@example.test")
+GOLDEN_REQUEST = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:REQUEST",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "STATUS:CONFIRMED",
+    "TRANSP:OPAQUE",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"LOCATION:Kunnantalo\, valtuustosali",
+    "DESCRIPTION:Kokoukseen voi osallistua paikan päällä tai sähköisesti. ",
+    r" Liity kokoukseen ja lue esityslista linkistä:\nhttps://kokous.test/meetin",
+    r" gs/12\n\nDet går att delta på plats eller elektroniskt. Anslut till möt",
+    r" et och läs föredragningslistan via länken:\nhttps://kokous.test/meeting",
+    " s/12",
+    "URL:https://kokous.test/meetings/12",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RS',
+    " VP=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+GOLDEN_CANCEL = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:CANCEL",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "STATUS:CANCELLED",
+    "TRANSP:TRANSPARENT",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"LOCATION:Kunnantalo\, valtuustosali",
+    r"DESCRIPTION:Kokous on peruttu.\nMötet har inställts.\n\nPäätösvaltais",
+    r" uus ei täyty\; siirretään.",
+    "URL:https://kokous.test/meetings/12",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RS',
+    " VP=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+GOLDEN_WITHDRAWN = (
+    "BEGIN:VCALENDAR",
+    "PRODID:-//Kokous//Kokous meeting call//FI",
+    "VERSION:2.0",
+    "CALSCALE:GREGORIAN",
+    "METHOD:CANCEL",
+    "BEGIN:VEVENT",
+    "UID:meeting-12@kokous.test",
+    "DTSTAMP:20261128T090000Z",
+    "DTSTART:20261204T140000Z",
+    "DTEND:20261204T170000Z",
+    "SEQUENCE:4",
+    "TRANSP:TRANSPARENT",
+    "SUMMARY:Kunnanhallitus / Kommunstyrelsen 3/2026",
+    r"DESCRIPTION:Sinua ei enää kutsuta tähän kokoukseen.\nDu kallas inte l",
+    " ängre till detta möte.",
+    "ORGANIZER;CN=Kunnanhallitus:mailto:kokous@kunta.test",
+    'ATTENDEE;CN="Öberg, Bertil";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RS',
+    " VP=FALSE:mailto:bertil@example.test",
+    "END:VEVENT",
+    "END:VCALENDAR",
+)
+
+
+def golden_calendars() -> dict[str, str]:
+    recipients = [GOLDEN_RECIPIENT]
+    reason = "Päätösvaltaisuus ei täyty; siirretään."
+    return {
+        "request": call_messages(GOLDEN_NOTICE, recipients, sender=SENDER)[0].calendar,
+        "cancel": cancel_messages(GOLDEN_NOTICE, recipients, sender=SENDER, reason=reason)[0].calendar,
+        "withdrawn": withdrawal_messages(GOLDEN_NOTICE, recipients, sender=SENDER)[0].calendar,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "lines"),
+    [("request", GOLDEN_REQUEST), ("cancel", GOLDEN_CANCEL), ("withdrawn", GOLDEN_WITHDRAWN)],
+)
+def test_invitation_is_exactly_the_golden_text(kind: str, lines: tuple[str, ...]) -> None:
+    """RFC 5545 with CRLF after every line, folded lines included; sent as UTF-8 (RFC 6047 2.4)."""
+    calendar = golden_calendars()[kind]
+
+    assert calendar.encode() == "".join(f"{line}\r\n" for line in lines).encode()
+
+
+def test_invitation_carries_the_meetings_facts() -> None:
     text = icalendar(notice(), AINO)
     calendar = Calendar.from_ical(text)
     event = event_of(text)
@@ -214,57 +331,122 @@ LONG_PLACE = (
 )
 
 
+def physical_lines(text: str) -> list[bytes]:
+    """The lines as sent (UTF-8), without their CRLF."""
+    return text.encode().split(b"\r\n")[:-1]
+
+
 def test_folding_keeps_lines_short_and_unfolds_to_the_original() -> None:
-    text = icalendar(notice(place=LONG_PLACE, body_name="Ympäristö- ja rakennuslautakunta 🌲" * 4), AINO)
-    lines = text.split("\r\n")[:-1]
+    body_name = "Ympäristö- ja rakennuslautakunta 🌲" * 4
+    text = icalendar(notice(place=LONG_PLACE, body_name=body_name), AINO)
+    lines = physical_lines(text)
 
-    assert max(len(line.encode()) for line in lines) <= FOLD_OCTETS
-    assert any(line.startswith(" ") for line in lines)
-    assert f"LOCATION:{escape_text(LONG_PLACE)}\r\n" in unfold(text)
+    assert max(len(line) for line in lines) <= FOLD_OCTETS
+    assert any(line.startswith(b" ") for line in lines)
     assert str(event_of(text)["LOCATION"]) == LONG_PLACE
+    assert event_of(text)["ORGANIZER"].params["CN"] == body_name
 
 
-@pytest.mark.parametrize("prefix", range(70, 80))
+@pytest.mark.parametrize("prefix", range(62, 72))
 @pytest.mark.parametrize("char", ["a", "ä", "€", "🗳", "🗳️"])
 def test_fold_never_splits_a_character(prefix: int, char: str) -> None:
-    """Every width of UTF-8 sequence lands at every position around the 75-octet boundary."""
-    line = "X" * prefix + char * 30
-    folded = fold_line(line)
-    physical = folded.split("\r\n")
+    """Every width of UTF-8 sequence lands at every position around the first fold ("LOCATION:" and the
+    prefix fill 71 to 80 octets), and at many positions of the continuation lines after it."""
+    place = "X" * prefix + char * 30
+    text = icalendar(notice(place=place), AINO)
+    lines = physical_lines(text)
 
-    assert all(len(p.encode()) <= FOLD_OCTETS for p in physical)
-    assert all(p.startswith(" ") for p in physical[1:])
-    assert folded.replace("\r\n ", "") == line
-    for p in physical:
-        p.encode().decode()  # each physical line is valid UTF-8 on its own
+    assert all(len(line) <= FOLD_OCTETS for line in lines)
+    for line in lines:
+        line.decode()  # each physical line is valid UTF-8 on its own
+    assert f"\r\nLOCATION:{place}\r\n" in unfold(text)
 
 
 @pytest.mark.parametrize(
-    ("raw", "escaped"),
+    ("place", "escaped", "parsed"),
     [
-        ("a,b", "a\\,b"),
-        ("a;b", "a\\;b"),
-        ("a\\b", "a\\\\b"),
-        ("rivi 1\nrivi 2", "rivi 1\\nrivi 2"),
-        ("rivi 1\r\nrivi 2", "rivi 1\\nrivi 2"),
-        ("C:\\kokous; 1,2\\n", "C:\\\\kokous\\; 1\\,2\\\\n"),
-        ("kello\x07", "kello"),
+        ("a,b", r"a\,b", "a,b"),
+        ("a;b", r"a\;b", "a;b"),
+        ("a\\b", r"a\\b", "a\\b"),
+        ("rivi 1\nrivi 2", r"rivi 1\nrivi 2", "rivi 1\nrivi 2"),
+        ("rivi 1\r\nrivi 2", r"rivi 1\nrivi 2", "rivi 1\nrivi 2"),
+        ("rivi 1\rrivi 2", r"rivi 1\nrivi 2", "rivi 1\nrivi 2"),
+        ("C:\\kokous; 1,2\\n", r"C:\\kokous\; 1\,2\\n", "C:\\kokous; 1,2\\n"),
+        ("sali\t2", "sali\t2", "sali\t2"),
+        ("kello\x07\x00\x1b\x7f\x85", "kello", "kello"),
     ],
 )
-def test_text_escaping(raw: str, escaped: str) -> None:
-    assert escape_text(raw) == escaped
+def test_text_is_escaped_and_loses_control_characters(place: str, escaped: str, parsed: str) -> None:
+    """RFC 5545 3.3.11: backslash, semicolon, comma and line breaks escaped; controls but tab dropped."""
+    text = icalendar(notice(place=place), AINO)
+
+    assert f"\r\nLOCATION:{escaped}\r\n" in unfold(text)
+    assert str(event_of(text)["LOCATION"]) == parsed
 
 
-def test_escaping_round_trips_through_a_parser() -> None:
-    place = 'Sali 2; "iso", C:\\polku\nToinen rivi, ääkköset & emoji 🎉'
-    name = 'Öberg, Bertil "Berra"; jäsen'
-    text = icalendar(notice(place=place), Recipient(name, "bertil@example.test"))
+EVENT_PROPERTIES = [
+    "UID",
+    "DTSTAMP",
+    "DTSTART",
+    "DTEND",
+    "SEQUENCE",
+    "STATUS",
+    "TRANSP",
+    "SUMMARY",
+    "LOCATION",
+    "DESCRIPTION",
+    "URL",
+    "ORGANIZER",
+    "ATTENDEE",
+]
+HOSTILE_NAMES = [
+    ('Öberg, Bertil "Berra"; jäsen', 'Öberg, Bertil "Berra"; jäsen'),
+    ("Aino;ROLE=CHAIR", "Aino;ROLE=CHAIR"),
+    ('Aino";ROLE=CHAIR;X="', 'Aino";ROLE=CHAIR;X="'),
+    ("Aino:mailto:mallory@example.test", "Aino:mailto:mallory@example.test"),
+    ("Aino\r\nATTENDEE:mailto:mallory@example.test", "AinoATTENDEE:mailto:mallory@example.test"),
+    ("Aino\n;ROLE=CHAIR", "Aino;ROLE=CHAIR"),
+    ("Aino\rX-EVIL:1\x07\x00\x85", "AinoX-EVIL:1"),
+    ("Aino ^n ^' ^^", "Aino ^n ^' ^^"),
+]
+HOSTILE_PLACES = [
+    (
+        "Sali\r\nATTENDEE;ROLE=CHAIR:mailto:mallory@example.test",
+        "Sali\nATTENDEE;ROLE=CHAIR:mailto:mallory@example.test",
+    ),
+    ("Sali\rURL:https://mallory.example.test\x0b\x0c", "Sali\nURL:https://mallory.example.test"),
+    ('Sali";ROLE=CHAIR:\\n\\;\\,', 'Sali";ROLE=CHAIR:\\n\\;\\,'),
+    ("Sali\nEND:VEVENT\nBEGIN:VEVENT", "Sali\nEND:VEVENT\nBEGIN:VEVENT"),
+]
+
+
+@pytest.mark.parametrize(("name", "cn"), HOSTILE_NAMES)
+@pytest.mark.parametrize(("place", "location"), HOSTILE_PLACES)
+def test_hostile_names_and_places_inject_nothing(name: str, cn: str, place: str, location: str) -> None:
+    """A name or place may hold anything: it round-trips (less control characters) and adds no property,
+    parameter or line. The CN's double quote travels as ^' (RFC 6868), which the parser turns back."""
+    text = icalendar(notice(place=place, body_name=name), Recipient(name, "bertil@example.test"))
     event = event_of(text)
+    content_lines = unfold(text).split("\r\n")[6:-3]  # the event's own lines
 
-    assert str(event["LOCATION"]) == place
-    assert (
-        event["ATTENDEE"].params["CN"] == "Öberg, Bertil Berra; jäsen"
-    )  # DQUOTE cannot appear in a parameter
+    assert [re.split("[;:]", line, maxsplit=1)[0] for line in content_lines] == EVENT_PROPERTIES
+    assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", text.replace("\r\n", ""))
+    assert str(event["LOCATION"]) == location
+    assert str(event["ATTENDEE"]) == "mailto:bertil@example.test"
+    assert dict(event["ATTENDEE"].params) == {
+        "CN": cn,
+        "ROLE": "REQ-PARTICIPANT",
+        "PARTSTAT": "NEEDS-ACTION",
+        "RSVP": "FALSE",
+    }
+    assert dict(event["ORGANIZER"].params) == {"CN": cn}
+
+
+def test_a_double_quote_in_a_name_is_sent_as_rfc_6868_says() -> None:
+    """A parameter value cannot hold DQUOTE (RFC 5545 3.2): RFC 6868 writes it as ^', and ^ as ^^."""
+    text = icalendar(notice(), Recipient('Öberg, Bertil "Berra" ^', "bertil@example.test"))
+
+    assert "\r\nATTENDEE;CN=\"Öberg, Bertil ^'Berra^' ^^\";ROLE=" in unfold(text)
 
 
 def test_subject_is_cut_to_the_outbox_column() -> None:

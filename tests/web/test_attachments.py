@@ -13,11 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.types import Message
 
 from core.clock import FixedClock
 from meetings import actions
 from meetings.models import BodyKind, Meeting, MeetingStatus, MemberRole, Publicity
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
+from tests.meetings.test_archives import bomb
+from tests.meetings.test_storage import OOXML
 from web.context import AppContext
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -283,6 +287,77 @@ async def test_a_request_of_unannounced_length_is_cut_off_after_the_limit(
     assert stored_files(context) == []
 
 
+async def test_an_upload_is_written_into_the_store_as_it_arrives(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    """No copy in memory or in /tmp first: half-way through, the bytes so far are in the store's own
+    temporary file, and the file is moved into place once it passes every check."""
+    root, chunk, seen_half_way = context.settings.data_dir / "attachments", 256 * 1024, 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal seen_half_way
+        yield b'--rajaus\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        for n in range(40):  # 10 MiB
+            if n == 20:
+                seen_half_way = sum(p.stat().st_size for p in root.glob(".incoming-*"))
+            yield b"x" * chunk
+        yield b"\r\n" + form_of(PUBLIC_PART)
+
+    response = await client.post(
+        f"/api/items/{world.public_item}/attachments",
+        headers=world.secretary | {"content-type": "multipart/form-data; boundary=rajaus"},
+        content=body(),
+    )
+
+    assert response.status_code == 201, response.text
+    assert 4 * 1024 * 1024 <= seen_half_way <= 20 * chunk
+    assert [p.name for p in stored_files(context)] == [response.json()["sha256"][2:]]
+
+
+async def test_an_upload_cut_off_by_its_client_leaves_nothing_behind(
+    app: Litestar, context: AppContext, world: World
+) -> None:
+    path = f"/api/items/{world.public_item}/attachments"
+    start = b'--rajaus\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+    messages = [start, b"x" * 300_000, None]  # None: the client is gone
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        body = messages.pop(0)
+        if body is None:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": body, "more_body": True}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = {
+        **world.secretary,
+        "content-type": "multipart/form-data; boundary=rajaus",
+        "host": "kokous.test",
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("192.0.2.10", 50000),
+        "server": ("kokous.test", 443),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+
+    assert messages == []  # the app read until the client was gone
+    assert sent[0]["status"] >= 400
+    assert stored_files(context) == []
+    assert await audit_entries(context, "attachment.added") == []
+
+
 async def test_a_file_of_exactly_the_limit_is_accepted(
     client: httpx.AsyncClient, context: AppContext, world: World
 ) -> None:
@@ -340,6 +415,69 @@ async def test_a_file_part_without_a_declared_type_is_judged_by_its_bytes(
 
     assert response.status_code == 201, response.text
     assert (response.json()["content_type"], response.json()["title"]) == ("application/pdf", "liite.pdf")
+
+
+def form_of(*parts: bytes, end: bytes = b"--rajaus--\r\n") -> bytes:
+    return b"".join(b"--rajaus\r\n" + part + b"\r\n" for part in parts) + end
+
+
+FILE_PART = b'Content-Disposition: form-data; name="file"; filename="liite.pdf"\r\n\r\n' + PDF
+PUBLIC_PART = b'Content-Disposition: form-data; name="is_public"\r\n\r\ntrue'
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (form_of(FILE_PART, FILE_PART, PUBLIC_PART), "file", "Choose one file to upload."),
+        (
+            form_of(
+                FILE_PART, PUBLIC_PART, b'Content-Disposition: form-data; name="title"\r\n\r\n' + b"x" * 5000
+            ),
+            "title",
+            "title is too long.",
+        ),
+        (
+            form_of(FILE_PART, PUBLIC_PART, end=b""),
+            "file",
+            "The upload is not a complete multipart/form-data form.",
+        ),
+    ],
+    ids=["two-files", "overlong-field", "unfinished-form"],
+)
+async def test_a_malformed_upload_form_is_refused_and_nothing_is_kept(
+    client: httpx.AsyncClient, context: AppContext, world: World, body: bytes, field: str, message: str
+) -> None:
+    response = await client.post(
+        f"/api/items/{world.public_item}/attachments",
+        headers=world.secretary | {"content-type": "multipart/form-data; boundary=rajaus"},
+        content=body,
+    )
+
+    assert response.status_code == 422
+    assert (response.json()["field"], response.json()["error"]) == (field, message)
+    assert stored_files(context) == []
+
+
+async def test_a_zip_bomb_is_refused_by_name_and_nothing_is_kept(
+    client: httpx.AsyncClient, context: AppContext, world: World
+) -> None:
+    response = await upload(
+        client,
+        world.secretary,
+        world.public_item,
+        bomb(8 * 1024 * 1024),
+        filename="Pöytäkirja.docx",
+        content_type=OOXML + "wordprocessingml.document",
+    )
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "“Pöytäkirja.docx” is compressed more than 200 to 1, as a zip bomb is; it was not accepted.",
+        "status": 422,
+        "field": "file",
+    }
+    assert stored_files(context) == []
+    assert await audit_entries(context, "attachment.added") == []
 
 
 async def test_a_request_that_is_not_a_form_is_refused(client: httpx.AsyncClient, world: World) -> None:

@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from audit.models import AuditAction
 from core.clock import FixedClock
+from meetings.delivery import queue_mail
+from meetings.mail import Mail, Recipient
 from meetings.models import OutboxMessage
 from tests.factories import audit_entries
-from tests.meetings.test_delivery import add_message
+from tests.meetings.test_delivery import CALENDAR, add_message
 from web.app import purge_outbox_when_due
 from web.context import AppContext
 
@@ -37,3 +39,18 @@ async def test_the_mail_job_purges_at_most_hourly(context: AppContext, clock: Fi
     assert await outbox_size(context) == 0
     entries = await audit_entries(context, AuditAction.MAIL_PURGED)
     assert [e.actor for e in entries] == ["system:mail", "system:mail"]
+
+
+async def test_queued_mail_wakes_the_delivery_job_after_the_commit(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """The action that queues e-mail signals it; the job wakes without waiting for its next tick."""
+    assert not context.mail_waiting.is_set()
+    async with context.db.write() as session:
+        queue_mail(session, kind="test", reference="test:1", mails=[])
+    assert not context.mail_waiting.is_set()
+    async with context.db.write() as session:
+        mail = Mail(Recipient("Aino", "aino@example.test"), "Aihe", "Teksti", CALENDAR)
+        queue_mail(session, kind="test", reference="test:2", mails=[mail])
+        assert not context.mail_waiting.is_set()
+    assert context.mail_waiting.is_set()

@@ -663,15 +663,13 @@ async def test_editor_uploads_an_attachment_and_explains_a_refusal(
     path = f"/meetings/{town.draft}/edit"
     page = (await secretary.get(path, headers=HTML)).text
     item = int(re.findall(r'<li id="item-(\d+)"', page)[0])
-    form = {
-        "csrf_token": csrf(page),
-        "title": "Liitekartta",
-        "is_public": "true",
-        "confidentiality_basis": "",
-    }
+    # The upload form carries its token in its address, as a browser sends it, and not among its fields.
+    action = f"{path}/items/{item}/attachments?csrf_token={csrf(page)}"
+    assert f'action="{action}"' in page
+    form = {"title": "Liitekartta", "is_public": "true", "confidentiality_basis": ""}
     pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
     uploaded = await secretary.post(
-        f"{path}/items/{item}/attachments",
+        action,
         data=form,
         headers=HTML,
         files={"file": ("kartta.pdf", pdf, "application/pdf")},
@@ -681,7 +679,7 @@ async def test_editor_uploads_an_attachment_and_explains_a_refusal(
     assert "Liitekartta" in (await secretary.get(path, headers=HTML)).text
     assert len(await audit_entries(context, "attachment.added")) == 1
     refused = await secretary.post(
-        f"{path}/items/{item}/attachments",
+        action,
         data=form,
         headers=HTML,
         files={"file": ("ohjelma.pdf", b"MZ\x90\x00not a pdf", "application/pdf")},
@@ -691,7 +689,7 @@ async def test_editor_uploads_an_attachment_and_explains_a_refusal(
     member = await login("liisa")
     sneaky = await member.post(
         f"{path}/items/{item}/attachments",
-        data={"csrf_token": member.cookies["kokous_csrf"]},
+        params={"csrf_token": member.cookies["kokous_csrf"]},
         headers=HTML,
         files={"file": ("x.pdf", pdf, "application/pdf")},
     )

@@ -19,7 +19,7 @@ from core.clock import FixedClock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from tests.conftest import BASE_URL, backend
 from tests.factories import PASSWORD, api_login, make_body, make_user
-from web import schema
+from web import migration
 from web.app import create_app
 from web.context import AppContext, build_context
 
@@ -37,7 +37,7 @@ class Service:
 async def service(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Service]:
     settings = Settings(data_dir=tmp_path, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE)
     context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
-    await schema.upgrade(context.db.engine)
+    await migration.upgrade(context.db.engine)
     app = create_app(settings, context=context, background_jobs=False, db=context.db)
     transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 50000))
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:

@@ -9,12 +9,9 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
-from litestar.types import HTTPRequestEvent, Receive, ReceiveMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, ValidationFailed
@@ -28,7 +25,6 @@ from meetings.attachments import (
 )
 from meetings.models import AgendaItem, Attachment, Meeting
 from meetings.storage import (
-    OCTET_STREAM,
     Stored,
     UnsupportedType,
     attachment_store,
@@ -36,7 +32,9 @@ from meetings.storage import (
     too_large,
 )
 from web.guards import principal_of, signed_in
+from web.limits import CountedReceive
 from web.security import BOUNDED_READS, app_context
+from web.uploads import UploadForm, multipart_boundary, read_upload
 from web.viewer import current_viewer
 
 Req = Request[Any, Any, Any]
@@ -45,8 +43,8 @@ FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the short text fields 
 # Litestar's own backstop: the highest limit an organisation may set (meetings.actions) plus the form.
 # The organisation's real limit is enforced below while the request is read.
 MAX_REQUEST_BYTES = 2 * 1024**3 + FORM_OVERHEAD
-END_OF_BODY: HTTPRequestEvent = {"type": "http.request", "body": b"", "more_body": False}
 TRUE, FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
+UPLOAD_FIELDS = frozenset({"title", "is_public", "confidentiality_basis"})
 
 
 class AttachmentOut(msgspec.Struct):
@@ -85,49 +83,24 @@ class AttachmentChange(msgspec.Struct, forbid_unknown_fields=True):
 
 @dataclass(frozen=True, slots=True)
 class UploadFields:
-    upload: UploadFile
+    filename: str
+    declared: str
     title: str
     is_public: bool
     confidentiality_basis: str
 
 
-class _Bounded:
-    """An ASGI receive that ends the body early once it is longer than a file within the limit could make
-    it; the form parser then fails on the cut-off body, closes its files, and `exceeded` tells why."""
-
-    def __init__(self, receive: Receive, bound: int) -> None:
-        self.receive, self.bound, self.seen, self.exceeded = receive, bound, 0, False
-
-    async def __call__(self) -> ReceiveMessage:
-        message = END_OF_BODY if self.exceeded else await self.receive()
-        if message["type"] == "http.request":
-            self.seen += len(message["body"])
-            self.exceeded = self.seen > self.bound
-        return END_OF_BODY if self.exceeded else message
-
-
-async def _read_form(request: Req, limit: int) -> FormMultiDict:
-    if request.content_type[0] != "multipart/form-data":
+def _multipart(request: Req, limit: int) -> bytes:
+    """The form's boundary, if the request is a form that could hold a file within the limit."""
+    media_type, options = request.content_type
+    if media_type != "multipart/form-data":
         raise UnsupportedType(
             "Send the file as multipart/form-data with the fields file, title, is_public and "
             "confidentiality_basis."
         )
     if (request.content_length or 0) > limit + FORM_OVERHEAD:
         raise too_large(limit)
-    receive = _Bounded(request.receive, limit + FORM_OVERHEAD)
-    try:
-        return await Request[Any, Any, Any](request.scope, receive).form()
-    except ClientException:
-        if receive.exceeded:
-            raise too_large(limit) from None
-        raise
-
-
-def _text(form: FormMultiDict, name: str) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise ValidationFailed("{name} must be text.", field=name, name=name)
-    return value
+    return multipart_boundary(options)
 
 
 def public_flag(text: str) -> bool:
@@ -138,18 +111,13 @@ def public_flag(text: str) -> bool:
     return flag in TRUE
 
 
-def _fields(form: FormMultiDict) -> UploadFields:
-    uploads = form.getall("file") if "file" in form else []
-    if len(uploads) != 1 or not isinstance(uploads[0], UploadFile):
+def _fields(form: UploadForm) -> UploadFields:
+    if form.filename is None:
         raise ValidationFailed("Choose one file to upload.", field="file")
-    is_public = public_flag(_text(form, "is_public"))
-    title = _text(form, "title").strip() or clean_filename(uploads[0].filename)
-    return UploadFields(uploads[0], title, is_public, _text(form, "confidentiality_basis").strip())
-
-
-def _declared_type(upload: UploadFile) -> str:
-    # Litestar says text/plain for a part that names no type; a missing type is no claim at all.
-    return next((v for k, v in upload.headers.items() if k.lower() == "content-type"), OCTET_STREAM)
+    is_public = public_flag(form.fields.get("is_public", ""))
+    title = form.fields.get("title", "").strip() or clean_filename(form.filename)
+    basis = form.fields.get("confidentiality_basis", "").strip()
+    return UploadFields(form.filename, form.declared, title, is_public, basis)
 
 
 async def may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, int]:
@@ -163,9 +131,14 @@ async def may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, i
 async def store_upload(
     request: Req, item: AgendaItem, meeting: Meeting, limit: int
 ) -> tuple[Stored, UploadFields]:
-    form = await _read_form(request, limit)
-    try:
-        fields = _fields(form)
+    """Stream the form's file into the store's temporary file, cut off once the body passes the limit and
+    the form's allowance; the file is kept only if the form and the file pass every check."""
+    boundary = _multipart(request, limit)
+    receive = CountedReceive(request.receive, limit + FORM_OVERHEAD, lambda: too_large(limit))
+    chunks = Request[Any, Any, Any](request.scope, receive).stream()
+    store = attachment_store(app_context(request).settings.data_dir)
+    async with store.receiving(limit=limit) as incoming:
+        fields = _fields(await read_upload(chunks, boundary, incoming, fields=UPLOAD_FIELDS))
         check_attachment(
             item,
             meeting,
@@ -173,15 +146,7 @@ async def store_upload(
             is_public=fields.is_public,
             confidentiality_basis=fields.confidentiality_basis,
         )
-        store = attachment_store(app_context(request).settings.data_dir)
-        stored = await store.put(
-            fields.upload.file,
-            limit=limit,
-            filename=fields.upload.filename,
-            declared=_declared_type(fields.upload),
-        )
-    finally:
-        await form.close()
+        stored = await store.keep(incoming, filename=fields.filename, declared=fields.declared)
     return stored, fields
 
 

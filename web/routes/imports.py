@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, post
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
@@ -18,6 +17,7 @@ from core.errors import ValidationFailed
 from meetings import imports
 from meetings.access import Viewer, access_body
 from web.guards import has_role, principal_of, recent_step_up, return_step_up
+from web.uploads import Collected, multipart_boundary, read_upload
 
 Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
@@ -62,15 +62,13 @@ def report_out(report: imports.ImportReport, *, dry_run: bool) -> ImportReportOu
 
 async def uploaded_csv(request: Req) -> bytes:
     """The file from the multipart field `file`, or the whole body when it is sent as text/csv."""
-    media_type, _ = request.content_type
+    media_type, options = request.content_type
     if media_type == "multipart/form-data":
-        upload = (await request.form()).get("file")
-        if not isinstance(upload, UploadFile):
+        collected = Collected()  # at most BODY_LIMIT bytes (web.limits)
+        form = await read_upload(request.stream(), multipart_boundary(options), collected, fields=frozenset())
+        if form.filename is None:
             raise ValidationFailed("Send the CSV file in the form field “file”.", field="file")
-        try:
-            return await upload.read()
-        finally:
-            await upload.close()
+        return bytes(collected.data)
     if media_type in RAW_TYPES:
         return await request.body()
     raise HTTPException(

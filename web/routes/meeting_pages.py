@@ -18,7 +18,6 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import LOCAL
-from core.db import on_commit
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
 from meetings import actions
 from meetings.access import Hidden, Viewer, access_attachment, access_item, access_meeting, parent_row
@@ -29,6 +28,7 @@ from meetings.queries import AgendaView, agenda, body_members
 from meetings.storage import TooLarge, UnsupportedType
 from web.errors import STATUS
 from web.guards import principal_of, signed_in
+from web.limits import LONG_TEXT_BODY
 from web.pages import render
 from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
 from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
@@ -293,7 +293,6 @@ async def update_details(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
 
     return await attempt(
         request,
@@ -307,7 +306,7 @@ async def update_details(
     )
 
 
-@post("/meetings/{meeting_id:int}/edit/items", guards=[signed_in])
+@post("/meetings/{meeting_id:int}/edit/items", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
 async def add_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -333,7 +332,11 @@ async def add_item(
     )
 
 
-@post("/meetings/{meeting_id:int}/edit/items/{item_id:int}", guards=[signed_in])
+@post(
+    "/meetings/{meeting_id:int}/edit/items/{item_id:int}",
+    guards=[signed_in],
+    request_max_body_size=LONG_TEXT_BODY,
+)
 async def update_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -417,7 +420,6 @@ async def send_call(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
 
     return await attempt(request, session, viewer, meeting_id, work, failed="call", done="call-sent")
 
@@ -448,7 +450,6 @@ async def cancel_meeting(
             sender=default_sender(context.settings),
             actor=actor,
         )
-        on_commit(session, context.mail_waiting.set)
         if meeting.call_sent_at is not None:
             done = "meeting-cancelled-mailed" if queued else "meeting-cancelled-nobody-mailed"
 

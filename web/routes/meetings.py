@@ -12,7 +12,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import on_commit
 from core.errors import Forbidden
 from meetings import actions
 from meetings.access import (
@@ -36,6 +35,7 @@ from meetings.queries import (
 )
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
+from web.limits import LONG_TEXT_BODY
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
@@ -170,7 +170,7 @@ async def get_meeting(
     found = cache.get(key)
     if found is None:
         found = CachedPage((encode_json(agenda_out(await agenda(session, viewer, meeting))),))
-        cache.put(key, found)
+        cache[key] = found
     return Response(found.parts[0], media_type=MediaType.JSON)
 
 
@@ -194,11 +194,15 @@ async def update_meeting(
         sender=default_sender(context.settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, context.mail_waiting.set)
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@post("/meetings/{meeting_id:int}/items", status_code=201, guards=[signed_in])
+@post(
+    "/meetings/{meeting_id:int}/items",
+    status_code=201,
+    guards=[signed_in],
+    request_max_body_size=LONG_TEXT_BODY,
+)
 async def add_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -217,7 +221,7 @@ def _one(view: AgendaView, item_id: int) -> ItemView:
     return next(i for i in view.items if i.id == item_id)
 
 
-@put("/items/{item_id:int}", guards=[signed_in])
+@put("/items/{item_id:int}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
 async def update_item(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -304,7 +308,6 @@ async def send_call(
         sender=default_sender(settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, app_context(request).mail_waiting.set)
     return CallSentOut(meeting.status, sent)
 
 
@@ -329,7 +332,6 @@ async def cancel_meeting(
         sender=default_sender(context.settings),
         actor=principal_of(request).actor,
     )
-    on_commit(session, context.mail_waiting.set)
     return CancelledOut(meeting.status, sent)
 
 

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
-from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from meetings import actions
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.text import translatable
+from meetings import actions, lifecycle
 from meetings.access import (
     DECLARERS,
     PUBLIC,
@@ -32,6 +33,7 @@ from meetings.access import (
     parent_row,
 )
 from meetings.actions import ITEM_FIELDS
+from meetings.lifecycle import Operation
 from meetings.models import (
     AgendaItem,
     AgendaItemVersion,
@@ -63,11 +65,11 @@ Req = Request[Any, Any, Any]
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 FEED_SIZE = 50
-WHEN = "{date} at {time}"  # i18n
-CONFIDENTIAL = "Confidential matter"  # i18n
-CLOSED = "The meeting is closed: its agenda is not published."  # i18n
-CANCELLED = "Cancelled"  # i18n
-FEED_TITLE = "{body}: meetings"  # i18n
+WHEN = translatable("{date} at {time}")
+CONFIDENTIAL = translatable("Confidential matter")
+CLOSED = translatable("The meeting is closed: its agenda is not published.")
+CANCELLED = translatable("Cancelled")
+FEED_TITLE = translatable("{body}: meetings")
 # Seniority for listing a body's people: the chair first, the secretary and others last.
 ROLE_ORDER = (
     MemberRole.CHAIR,
@@ -227,7 +229,7 @@ async def meeting_context(
         name=body_name(body, language_of(request)),
         insider=insider,
         can_declare=bool(viewer.roles_in(meeting.body_id) & DECLARERS)
-        and meeting.status != MeetingStatus.CANCELLED,
+        and lifecycle.permits(meeting.status, Operation.DECLARE),
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
     )
@@ -288,7 +290,7 @@ async def meeting_page(
     if page is None:
         context = await meeting_context(request, session, viewer, meeting)
         page = cacheable(request, "meeting.html", context)
-        cache.put(key, page)
+        cache[key] = page
     return rendered(request, page)
 
 
@@ -362,10 +364,11 @@ async def declaration_form(
     """The form that declares a disqualification for one item in advance (R-DISQ-5)."""
     item, meeting = await item_in(session, viewer, meeting_id, item_id)
     _declarer(viewer, meeting)
-    if meeting.status == MeetingStatus.CANCELLED:
-        raise InvalidTransition(
-            "The meeting has been cancelled: a disqualification can no longer be declared."
-        )
+    lifecycle.require(
+        meeting.status,
+        Operation.DECLARE,
+        translatable("The meeting has been cancelled: a disqualification can no longer be declared."),
+    )
     return await declaration_page(request, session, viewer, item, meeting)
 
 

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meetings.models import BodyKind, CallDayCount, DecisionMode, MeetingMode, Publicity
-from meetings.rules.call import BodyFacts, ItemFacts, MeetingFacts, call_problems, latest_call_date
+from meetings.rules.call import (
+    BodyFacts,
+    ItemFacts,
+    MeetingFacts,
+    after_call_problems,
+    call_problems,
+    latest_call_date,
+)
 
 # A Friday meeting at 16.00 Finnish time (UTC+2 in December).
 MEETING_AT = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
@@ -136,3 +143,23 @@ def test_every_problem_is_reported_at_once_with_the_item() -> None:
     assert rules(problems) == ["R-CALL-5", "R-BASE-2", "R-MIN-3"]
     assert problems[2].section == 12
     assert "4.12.2026" in problems[0].message
+
+
+@pytest.mark.parametrize("kind", [BodyKind.COUNCIL, BodyKind.COMMITTEE])
+def test_after_the_call_only_its_timing_is_forgiven(kind: BodyKind) -> None:
+    """R-CALL-3/5: a call sent in time stays in time; R-CALL-3: it still must list the matters."""
+    late = SENT + timedelta(days=10)
+    facts = body(kind)
+    assert [p.code for p in call_problems(facts, meeting(public=True), late)] == ["call_late"]
+    assert after_call_problems(facts, meeting(public=True), late) == []
+    empty = MeetingFacts(MEETING_AT, MeetingMode.IN_PERSON, True, ())
+    assert [p.code for p in after_call_problems(facts, empty, late)] == ["agenda_empty"]
+
+
+def test_each_problem_has_its_own_code() -> None:
+    problems = call_problems(
+        body(),
+        meeting(item(Publicity.CONFIDENTIAL), mode=MeetingMode.ELECTRONIC),
+        datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    assert [p.code for p in problems] == ["call_late", "mode_not_allowed", "confidentiality_basis_missing"]

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection that `web.schema` hands it."""
+"""Alembic environment: runs migrations on the connection that `web.migration` hands it."""
 
 from __future__ import annotations
 

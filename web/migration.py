@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import BEGIN_MODE
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(str(files("migrations")))
 
 
 def alembic_config(connection: Connection) -> Config:
