@@ -300,6 +300,7 @@ class SessionTokens:
     csrf_token: str
     expires_in: int
     family: str
+    device: str = ""  # a device token for the browser, after a completed sign-in (auth.login)
 
 
 def _issue_access(

@@ -20,7 +20,7 @@ from auth.login import REPLAYED_CODE, WRONG_CODE, WRONG_PASSWORD
 from auth.models import User
 from auth.queries import Principal, user_by_id
 from auth.services import AuthServices
-from auth.throttle import Throttle
+from auth.throttle import Source, Throttle
 from auth.tokens import SECOND_FACTOR_CHANGE, ExpiredToken
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated, ValidationFailed
@@ -153,7 +153,7 @@ class CredentialFlow:
         """Activate the new secret with a code from it; returns the new recovery codes. The person's other
         sessions end and they are e-mailed (totp.confirm_enrolment). A wrong code is not a guess at anything
         secret, so it is recorded (totp.failed) but not throttled."""
-        await self.throttle.address(address)
+        await self.throttle.address(Source(address))
         pending = await self._ticket(principal, ticket, address)
         async with self.db.write() as session:
             user = await self._user(session, principal)
@@ -211,13 +211,13 @@ class CredentialFlow:
 
     async def _password(self, principal: Principal, password: str, address: str) -> tuple[str, bool]:
         """The account's username and whether `password` is its password; throttled before it is looked at."""
-        await self.throttle.address(address)
+        await self.throttle.address(Source(address))
         async with self.db.read(bounded=True) as session:
             user = await user_by_id(session, principal.user_id)
             stored, name = (user.password_hash, user.username) if user else (None, "")
         if user is None:
             raise NotAuthenticated("Please sign in.")
-        await self.throttle.guess(name, address)
+        await self.throttle.guess(name, Source(address))
         return name, await self.svc.hasher.verify(stored, password)
 
     async def _user(self, session: AsyncSession, principal: Principal) -> User:
@@ -264,7 +264,7 @@ class CredentialFlow:
     async def _settle(self, result: T | KokousError, name: str, address: str) -> T:
         """A failure counts against the source, raised after its record committed; a success clears it."""
         if isinstance(result, KokousError):
-            await self.throttle.failed(name, address)
+            await self.throttle.failed(name, Source(address))
             raise result
-        await self.throttle.succeeded(name, address)
+        await self.throttle.succeeded(name, Source(address))
         return result

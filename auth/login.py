@@ -6,7 +6,7 @@ one: SQLite's single write lock is never held while a hash is computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -16,8 +16,8 @@ from auth import actions, totp
 from auth.models import User
 from auth.queries import normalise_username, requires_second_factor, user_by_id, user_by_username
 from auth.services import AuthServices
-from auth.throttle import Throttle
-from auth.tokens import SECOND_FACTOR, Claims, ExpiredToken
+from auth.throttle import Source, Throttle
+from auth.tokens import DEVICE, SECOND_FACTOR, Claims, ExpiredToken
 from core.db import Database
 from core.errors import KokousError, NotAuthenticated
 from core.text import translatable
@@ -27,6 +27,8 @@ WRONG_CODE = translatable("The code is not correct. Check the time on your phone
 REPLAYED_CODE = translatable("That code was already used. Wait for the next code and try again.")
 STEP_EXPIRED = translatable("This sign-in step has expired. Please sign in again.")
 T = TypeVar("T")
+# How long a browser that signed in is known as a device of that account (docs/security.md).
+DEVICE_DAYS = 365
 
 
 class StaleStep(NotAuthenticated):
@@ -59,11 +61,17 @@ class LoginFlow:
         self.settings = svc.settings
         self.throttle = Throttle(db, svc)
 
-    async def password(self, *, username: str, password: str, address: str, user_agent: str) -> PasswordStep:
-        """Known and unknown names take the same path: the same throttle, one read, one hash, one write."""
-        await self.throttle.address(address)
+    async def password(
+        self, *, username: str, password: str, address: str, user_agent: str, device: str = ""
+    ) -> PasswordStep:
+        """Known and unknown names take the same path: the same throttle, one read, one hash, one write.
+
+        `device` is the device token that this browser got at an earlier sign-in to this account, if any.
+        """
         name = normalise_username(username)
-        await self.throttle.guess(name, address)
+        source = self._source(name, address, device)
+        await self.throttle.address(source)
+        await self.throttle.guess(name, source)
         async with self.db.read(bounded=True) as session:
             user = await user_by_username(session, name)
             stored = user.password_hash if user else None
@@ -73,15 +81,34 @@ class LoginFlow:
             fresh_hash = await self.svc.hasher.hash(password)
         async with self.db.write() as session:
             outcome = await self._finish_password(
-                session, name, stored, correct, fresh_hash, address, user_agent
+                session, name, stored, correct, fresh_hash, source, user_agent
             )
         # A failure is raised only after its audit entry has committed.
         if isinstance(outcome, KokousError):
-            await self.throttle.failed(name, address)
+            await self.throttle.failed(name, source)
             raise outcome
         if outcome.tokens is not None:
-            await self.throttle.succeeded(name, address)
+            await self.throttle.succeeded(name, source)
+            return replace(outcome, tokens=self._remember(outcome.tokens, name))
         return outcome
+
+    def _source(self, name: str, address: str, device: str) -> Source:
+        """The address, with the device id of a device token issued for this very account (else none)."""
+        if device:
+            try:
+                claims = self.svc.tokens.decode(device, audience=DEVICE, now=self.db.clock())
+            except NotAuthenticated:
+                return Source(address)
+            if claims.subject == name:
+                return Source(address, claims.token_id)
+        return Source(address)
+
+    def _remember(self, tokens: actions.SessionTokens, name: str) -> actions.SessionTokens:
+        """A completed sign-in: the browser gets a device token for this account (docs/security.md)."""
+        device = self.svc.tokens.issue(
+            subject=name, audience=DEVICE, now=self.db.clock(), lifetime=timedelta(days=DEVICE_DAYS)
+        )
+        return replace(tokens, device=device)
 
     async def _finish_password(
         self,
@@ -90,9 +117,10 @@ class LoginFlow:
         stored: str | None,
         correct: bool,
         fresh_hash: str | None,
-        address: str,
+        source: Source,
         user_agent: str,
     ) -> PasswordStep | KokousError:
+        address = source.address
         user = await user_by_username(session, name)
         if user is None:
             await actions.do_record_login_failure(
@@ -108,7 +136,7 @@ class LoginFlow:
             await actions.do_rehash_password(session, user=user, new_hash=fresh_hash)
         if user.totp_secret is not None or requires_second_factor(user):
             stage = "verify" if user.totp_secret is not None else "enrol"
-            return PasswordStep(None, stage, self._step_token(user, stage))
+            return PasswordStep(None, stage, self._step_token(user, stage, source))
         tokens = await actions.do_start_session(
             session, user=user, methods=("pwd",), address=address, user_agent=user_agent
         )
@@ -122,7 +150,7 @@ class LoginFlow:
         )
         return NotAuthenticated(message)
 
-    def _step_token(self, user: User, stage: str) -> str:
+    def _step_token(self, user: User, stage: str, source: Source) -> str:
         """Proof of the password for the next step. It is spent once the step succeeds: `tls`, the last
         accepted TOTP step, moves on with the code (an enrolment token, once a second factor exists)."""
         return self.svc.tokens.issue(
@@ -134,6 +162,7 @@ class LoginFlow:
             name=user.username,
             pwc=int(user.password_changed_at.timestamp()),
             tls=user.totp_last_step,
+            dev=source.device,  # the next step is throttled as this one was
         )
 
     async def _step_claims(self, token: str, address: str) -> tuple[Claims, str]:
@@ -191,15 +220,24 @@ class LoginFlow:
     async def second_factor(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> actions.SessionTokens:
-        await self.throttle.address(address)
+        source = self._step_source(step_token, address)
+        await self.throttle.address(source)
         claims, name = await self._step_claims(step_token, address)
-        await self.throttle.guess(name, address)
+        await self.throttle.guess(name, source)
         async with self.db.write() as session:
             user = await self._step_user(session, claims, "verify", address)
             result: actions.SessionTokens | KokousError = StaleStep(STEP_EXPIRED)
             if user is not None:
                 result = await self._check_code(session, user, code, address, user_agent)
-        return await self._settle(result, name, address)
+        return self._remember(await self._settle(result, name, source), name)
+
+    def _step_source(self, step_token: str, address: str) -> Source:
+        """The source the password step was throttled as, named by its step token (checked again after)."""
+        try:
+            claims = self.svc.tokens.decode(step_token, audience=SECOND_FACTOR, now=self.db.clock())
+        except NotAuthenticated:
+            return Source(address)
+        return Source(address, str(claims.extra.get("dev") or ""))
 
     async def _check_code(
         self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
@@ -213,15 +251,15 @@ class LoginFlow:
             session, user=user, methods=methods, address=address, user_agent=user_agent
         )
 
-    async def _settle(self, result: T | KokousError, name: str, address: str) -> T:
-        """Count a failure against the address, or clear its failures after a completed sign-in. A stale
+    async def _settle(self, result: T | KokousError, name: str, source: Source) -> T:
+        """Count a failure against the source, or clear its failures after a completed sign-in. A stale
         step token is not a guess: it is refused without counting."""
         if isinstance(result, StaleStep):
             raise result
         if isinstance(result, KokousError):
-            await self.throttle.failed(name, address)
+            await self.throttle.failed(name, source)
             raise result
-        await self.throttle.succeeded(name, address)
+        await self.throttle.succeeded(name, source)
         return result
 
     async def start_enrolment(self, *, step_token: str, address: str = "unknown") -> Enrolment:
@@ -238,15 +276,17 @@ class LoginFlow:
     async def confirm_enrolment(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> tuple[actions.SessionTokens, list[str]]:
-        await self.throttle.address(address)
+        source = self._step_source(step_token, address)
+        await self.throttle.address(source)
         claims, name = await self._step_claims(step_token, address)
-        await self.throttle.guess(name, address)
+        await self.throttle.guess(name, source)
         async with self.db.write() as session:
             user = await self._step_user(session, claims, "enrol", address)
             result: tuple[actions.SessionTokens, list[str]] | KokousError = StaleStep(STEP_EXPIRED)
             if user is not None:
                 result = await self._enrol(session, user, code, address, user_agent)
-        return await self._settle(result, name, address)
+        tokens, codes = await self._settle(result, name, source)
+        return self._remember(tokens, name), codes
 
     async def _enrol(
         self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
@@ -260,7 +300,7 @@ class LoginFlow:
         return tokens, codes
 
     async def refresh(self, *, refresh_token: str, address: str) -> actions.SessionTokens:
-        await self.throttle.address(address)
+        await self.throttle.address(Source(address))
         async with self.db.write() as session:
             try:
                 return await actions.do_refresh_session(session, refresh_token=refresh_token, address=address)

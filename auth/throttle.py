@@ -41,7 +41,7 @@ class Backoff:
         return max(0, math.ceil(failures.last + self.delay(failures.count) - now))
 
 
-def source(address: str) -> str:
+def network(address: str) -> str:
     """Whom to slow down: an IPv4 address, or the /64 network of an IPv6 one (a subscriber's whole range)."""
     try:
         parsed = ipaddress.ip_address(address)
@@ -50,6 +50,19 @@ def source(address: str) -> str:
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return str(parsed)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where attempts at one account come from: a client address and, for a browser that has signed in to that
+    account before, its device id (a known device is slowed down on its own, not with its address)."""
+
+    address: str
+    device: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"device:{self.device}" if self.device else network(self.address)
 
 
 def too_many(wait: int) -> RateLimited:
@@ -67,9 +80,12 @@ class Throttle:
         self.settings = svc.settings
         self.backoff = Backoff(svc.settings.throttle_free_failures, svc.settings.throttle_max_delay_seconds)
 
-    async def address(self, address: str) -> None:
-        """At most `address_attempts_per_window` attempts per window from an address, whatever the account."""
-        settings = self.settings
+    async def address(self, source: Source) -> None:
+        """At most `address_attempts_per_window` attempts per window from an address, whatever the account;
+        a known device is not counted with its address, so a flood from its network does not shut it out."""
+        if source.device:
+            return
+        settings, address = self.settings, source.address
         hit = await self.limiter.hit(f"login-address:{address}", window=settings.address_window_seconds)
         if not hit.over(settings.address_attempts_per_window):
             return
@@ -78,9 +94,9 @@ class Throttle:
                 await actions.do_record_rate_limited(session, address=address, scope="login")
         raise RateLimited(NETWORK, retry_after=hit.retry_after)
 
-    async def guess(self, account: str, address: str) -> None:
-        """Refuse while this address must still wait before its next guess at `account`."""
-        failures = await self.limiter.failures(self._pair(account, address), memory=self._memory)
+    async def guess(self, account: str, source: Source) -> None:
+        """Refuse while this source must still wait before its next guess at `account`."""
+        failures = await self.limiter.failures(self._pair(account, source), memory=self._memory)
         if failures.count == 0:
             return
         wait = self.backoff.wait(failures, self.db.clock().timestamp())
@@ -91,28 +107,28 @@ class Throttle:
         if wait == 0:
             return
         # Recorded once per failure count, so waiting out a delay by retrying does not flood the log.
-        first = await self.limiter.hit(f"{self._pair(account, address)}:{failures.count}", window=DAY)
+        first = await self.limiter.hit(f"{self._pair(account, source)}:{failures.count}", window=DAY)
         if first.count == 1:
             async with self.db.write() as session:
                 await actions.do_record_rate_limited(
-                    session, address=address, scope="account", subject=f"username:{account[:64]}"
+                    session, address=source.address, scope="account", subject=f"username:{account[:64]}"
                 )
         raise too_many(wait)
 
-    async def failed(self, account: str, address: str) -> None:
+    async def failed(self, account: str, source: Source) -> None:
         await self.limiter.hit(self._account(account), window=DAY)
-        await self.limiter.fail(self._pair(account, address), memory=self._memory)
+        await self.limiter.fail(self._pair(account, source), memory=self._memory)
 
-    async def succeeded(self, account: str, address: str) -> None:
-        """The address proved it knows the account: its earlier failures no longer count against it."""
-        await self.limiter.forget(self._pair(account, address))
+    async def succeeded(self, account: str, source: Source) -> None:
+        """The source proved it knows the account: its earlier failures no longer count against it."""
+        await self.limiter.forget(self._pair(account, source))
 
     @property
     def _memory(self) -> int:
         return self.settings.throttle_memory_seconds
 
-    def _pair(self, account: str, address: str) -> str:
-        return f"guess:{account[:80]}:{source(address)}"
+    def _pair(self, account: str, source: Source) -> str:
+        return f"guess:{account[:80]}:{source.key}"
 
     def _account(self, account: str) -> str:
         return f"guess-account:{account[:80]}"

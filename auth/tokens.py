@@ -26,6 +26,7 @@ ALGORITHM = "ES256"
 ACCESS = "kokous:access"
 SECOND_FACTOR = "kokous:second-factor"
 SECOND_FACTOR_CHANGE = "kokous:second-factor-change"
+DEVICE = "kokous:device"
 REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 TIME_CLAIMS = ("exp", "iat")
 # python-jose turns `verify_<claim>` back on for every `require_<claim>` and then compares `exp` and `nbf`

@@ -10,6 +10,8 @@ import msgspec
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: str
     password: str
+    # The device token of an earlier sign-in to this account: the client is then throttled on its own.
+    device_token: str = ""
 
 
 class SecondFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,6 +48,7 @@ class LoginResponse(msgspec.Struct, omit_defaults=True):
     status: str  # "signed_in" | "second_factor_required" | "enrolment_required"
     tokens: TokenPair | None = None
     step_token: str | None = None
+    device_token: str | None = None  # with tokens: send it with the next sign-in to this account
 
 
 class EnrolmentStart(msgspec.Struct):
@@ -56,6 +59,7 @@ class EnrolmentStart(msgspec.Struct):
 class EnrolmentDone(msgspec.Struct):
     tokens: TokenPair
     recovery_codes: list[str]
+    device_token: str
 
 
 class Me(msgspec.Struct):

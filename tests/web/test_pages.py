@@ -62,11 +62,13 @@ async def test_form_login_sets_strict_httponly_cookies(
     cookies = response.headers.get_list("set-cookie")
     access = next(c for c in cookies if c.startswith("kokous_access="))
     refresh = next(c for c in cookies if c.startswith("kokous_refresh="))
-    for cookie in (access, refresh):
+    device = next(c for c in cookies if c.startswith("kokous_device="))  # a known device (docs/security.md)
+    for cookie in (access, refresh, device):
         assert "HttpOnly" in cookie
         assert "samesite=strict" in cookie.lower()
         assert "Secure" in cookie
     assert "Path=/auth/refresh" in refresh
+    assert "Path=/login" in device
     account = await client.get("/account")
     assert account.status_code == 200
     assert "Liisa" in account.text

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.db import Database
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, audit_entries, enrol_totp, make_user, next_code
+from tests.web.test_pages import form_login
 from web.app import create_app
 from web.context import AppContext, build_context
 
@@ -228,3 +229,52 @@ async def test_ipv6_addresses_of_one_network_share_their_waits(clients: Clients,
     async with clients("2001:db8:1:2:ffff::9") as same_network, clients("2001:db8:1:3::1") as other:
         assert (await login(same_network, "liisa")).status_code == 429
         assert (await login(other, "liisa")).status_code == 200
+
+
+async def test_a_known_device_signs_in_while_its_network_is_flooded_and_slowed(
+    clients: Clients, context: AppContext, clock: FixedClock
+) -> None:
+    """The owner and the attacker behind one address (the council chamber's Wi-Fi): the owner's browser signed
+    in before, so its device token lets it be judged on its own."""
+    await make_user(context, "liisa")
+    await make_user(context, "mallory")
+    async with clients(ATTACKER) as shared:
+        earlier = await login(shared, "liisa")
+        device = earlier.json()["device_token"]
+        own_device = (await login(shared, "mallory")).json()["device_token"]
+        for n in range(31):  # the address's window and liisa's waits, both used up
+            await shared.post("/api/auth/login", json={"username": "liisa", "password": f"guess {n}"})
+        assert (await login(shared, "liisa")).status_code == 429
+        stolen = {
+            "username": "liisa",
+            "password": PASSWORD,
+            "device_token": own_device,
+        }  # mallory's, not liisa's
+        assert (await shared.post("/api/auth/login", json=stolen)).status_code == 429
+        owner = await shared.post(
+            "/api/auth/login", json={"username": "liisa", "password": PASSWORD, "device_token": device}
+        )
+        assert owner.status_code == 200, owner.text
+        assert owner.json()["status"] == "signed_in"
+        assert owner.json()["device_token"]
+        for _ in range(3):  # a known device that fails is slowed down on its own
+            wrong = {"username": "liisa", "password": WRONG, "device_token": device}
+            assert (await shared.post("/api/auth/login", json=wrong)).status_code == 401
+        again = {"username": "liisa", "password": PASSWORD, "device_token": device}
+        assert answer(await shared.post("/api/auth/login", json=again))[:2] == (429, "1")
+    succeeded = await audit_entries(context, "login.succeeded")
+    assert [f'"address":"{ATTACKER}"' in e.data for e in succeeded[-1:]] == [True]
+
+
+async def test_the_sign_in_page_remembers_the_device_in_a_cookie(
+    clients: Clients, context: AppContext
+) -> None:
+    await make_user(context, "liisa")
+    async with clients(ATTACKER) as browser, clients(ATTACKER) as attacker:
+        assert (await form_login(browser, "liisa")).status_code == 303  # the browser is now a known device
+        for n in range(31):  # someone else behind the same address, guessing
+            await attacker.post("/api/auth/login", json={"username": "liisa", "password": f"guess {n}"})
+        assert (await login(attacker, "liisa")).status_code == 429
+        again = await form_login(browser, "liisa")  # the page sends the device cookie
+        assert again.status_code == 303
+        assert again.headers["location"] == "/"

@@ -45,9 +45,10 @@ async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
         password=data.password,
         address=client_address(request),
         user_agent=user_agent(request),
+        device=data.device_token,
     )
     if step.tokens is not None:
-        return LoginResponse("signed_in", tokens=token_pair(step.tokens))
+        return LoginResponse("signed_in", tokens=token_pair(step.tokens), device_token=step.tokens.device)
     status = "second_factor_required" if step.next_step == "verify" else "enrolment_required"
     return LoginResponse(status, step_token=step.step_token)
 
@@ -60,7 +61,7 @@ async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> Lo
         address=client_address(request),
         user_agent=user_agent(request),
     )
-    return LoginResponse("signed_in", tokens=token_pair(tokens))
+    return LoginResponse("signed_in", tokens=token_pair(tokens), device_token=tokens.device)
 
 
 @post("/enrolment", status_code=200)
@@ -79,7 +80,7 @@ async def confirm_enrolment(request: Req, data: JSONBody[SecondFactorRequest]) -
         address=client_address(request),
         user_agent=user_agent(request),
     )
-    return EnrolmentDone(token_pair(tokens), codes)
+    return EnrolmentDone(token_pair(tokens), codes, tokens.device)
 
 
 @post("/refresh", status_code=200)

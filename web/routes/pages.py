@@ -14,12 +14,14 @@ from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions
+from auth.login import DEVICE_DAYS
 from core.errors import Conflict, NotAuthenticated, RateLimited
 from web.errors import refused_form
 from web.i18n import LANGUAGES
 from web.pages import render
 from web.security import (
     BOUNDED_READS,
+    DEVICE_COOKIE,
     LANG_COOKIE,
     REFRESH_COOKIE,
     STEP_COOKIE,
@@ -58,30 +60,23 @@ def _signed_in(request: Req, tokens: actions.SessionTokens, target: str) -> Resp
         csrf=tokens.csrf_token,
         refresh_days=context.settings.refresh_token_days,
     )
-    cookies.append(
-        Cookie(
-            key=STEP_COOKIE,
-            value="",
-            path="/login",
-            max_age=0,
-            httponly=True,
-            secure=context.settings.https,
-            samesite="strict",
-        )
-    )
+    cookies.append(_login_cookie(request, STEP_COOKIE, "", max_age=0))
+    if tokens.device:  # this browser is now a known device of the account (docs/security.md)
+        cookies.append(_login_cookie(request, DEVICE_COOKIE, tokens.device, max_age=DEVICE_DAYS * 86400))
     return Redirect(safe_next(target), status_code=303, cookies=cookies)
 
 
 def _step_cookie(request: Req, token: str) -> Cookie:
-    context = app_context(request)
+    return _login_cookie(
+        request, STEP_COOKIE, token, max_age=app_context(request).settings.mfa_token_minutes * 60
+    )
+
+
+def _login_cookie(request: Req, key: str, value: str, *, max_age: int) -> Cookie:
+    """A cookie only the sign-in pages (/login…) get back: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    https = app_context(request).settings.https
     return Cookie(
-        key=STEP_COOKIE,
-        value=token,
-        path="/login",
-        httponly=True,
-        secure=context.settings.https,
-        samesite="strict",
-        max_age=context.settings.mfa_token_minutes * 60,
+        key=key, value=value, path="/login", httponly=True, secure=https, samesite="strict", max_age=max_age
     )
 
 
@@ -119,6 +114,7 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
             password=data.password,
             address=client_address(request),
             user_agent=_agent(request),
+            device=request.cookies.get(DEVICE_COOKIE, ""),
         )
     except (NotAuthenticated, RateLimited) as exc:
         return refused_form(request, "login.html", {"next": target, "username": data.username}, exc)
