@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
     ACCESS_DENIED = "access.denied"
+    FAILURES_SUMMARISED = "failures.summarised"
     AUDIT_EXPORTED = "audit.exported"
     ORGANISATION_UPDATED = "organisation.updated"
     BODY_CREATED = "body.created"

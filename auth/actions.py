@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -15,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
+from auth.addresses import normalise_email
 from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, StepUp, User
 from auth.notices import NoticeKind, notify
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
-from auth.tokens import ACCESS
+from auth.tokens import ACCESS, EXPIRED, TokenRejected
+from core.bounds import check_length, length_of
 from core.clock import rfc3339
 from core.db import session_clock, session_service
 from core.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
@@ -58,6 +59,8 @@ async def do_create_user(
 ) -> User:
     """Create an active account. Audit: user.created. Not idempotent: a taken username is a Conflict.
 
+    The e-mail address must be exactly one address (auth.addresses); it is stored normalised.
+
     Without a password the account cannot sign in until an administrator sets one (imported members).
     """
     name = normalise_username(username)
@@ -67,6 +70,8 @@ async def do_create_user(
         )
     if not display_name.strip():
         raise ValidationFailed("A display name is required.", field="display_name")
+    check_length(display_name.strip(), length_of(User.display_name), field="display_name")
+    email = normalise_email(email) if email else None
     if password is not None:
         check_password_policy(password, username=name)
     if await user_by_username(session, name) is not None:
@@ -241,55 +246,6 @@ async def do_record_rate_limited(
     )
 
 
-class SecurityFailure(StrEnum):
-    """Failed proofs besides sign-in's own (`login.failed`), each recorded by do_record_security_failure."""
-
-    REFRESH_TOKEN = "refresh token"  # noqa: S105 (a kind of token, not a token)
-    STEP_TOKEN = "step token"  # noqa: S105
-    REAUTHENTICATION = "reauthentication"
-    CHANGE_TICKET = "second-factor change ticket"
-
-
-_FAILURE_ACTIONS = {
-    SecurityFailure.REFRESH_TOKEN: AuditAction.TOKEN_REJECTED,
-    SecurityFailure.STEP_TOKEN: AuditAction.TOKEN_REJECTED,
-    SecurityFailure.REAUTHENTICATION: AuditAction.REAUTH_FAILED,
-    SecurityFailure.CHANGE_TICKET: AuditAction.TOKEN_REJECTED,
-}
-
-
-async def do_record_security_failure(
-    session: AsyncSession,
-    *,
-    kind: SecurityFailure,
-    actor: str,
-    address: str,
-    subject: str,
-    reason: str,
-    detail: dict[str, str] | None = None,
-) -> None:
-    """Audit: token.rejected (refresh, step and change tokens), or reauth.failed (a signed-in person's wrong
-    password or code when they prove who they are again).
-
-    The one place these failures are written, so that repeated ones from one source can be summarised here.
-    """
-    data = {"kind": str(kind), "reason": reason, "address": address, **(detail or {})}
-    await record(session, _FAILURE_ACTIONS[kind], actor=actor, subject=subject, data=data)
-
-
-async def do_record_denied_access(
-    session: AsyncSession, *, actor: str, subject: str, reason: str, address: str
-) -> None:
-    """Audit: access.denied."""
-    await record(
-        session,
-        AuditAction.ACCESS_DENIED,
-        actor=actor,
-        subject=subject,
-        data={"reason": reason, "address": address},
-    )
-
-
 # ---- sessions -------------------------------------------------------------------------------
 
 
@@ -375,8 +331,11 @@ async def do_start_session(
 
 
 async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
-    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse;
-    token.rejected for an unknown or expired token, or one of a disabled account."""
+    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse.
+
+    An unknown or expired token, or one of a disabled account, raises TokenRejected with the reason, which
+    the caller records (auth.failures) once this transaction is over.
+    """
     now = session_clock(session)()
     found = (
         await session.execute(
@@ -384,8 +343,7 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         )
     ).scalar_one_or_none()
     if found is None:
-        await _reject_refresh(session, f"address:{address}", address, "unknown")
-        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+        raise TokenRejected(EXPIRED, reason="unknown")
     user = await session.get(User, found.user_id)
     if found.used_at is not None or found.revoked_at is not None:
         await _revoke_family(session, found.family, now)
@@ -399,8 +357,7 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         raise NotAuthenticated("This sign-in was ended. Please sign in again.")
     if found.expires_at <= now or user is None or not user.is_active:
         reason = "expired" if found.expires_at <= now else "disabled account"
-        await _reject_refresh(session, f"user:{found.user_id}", address, reason)
-        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+        raise TokenRejected(EXPIRED, reason=reason, forged=False, subject=str(found.user_id))
     found.used_at = now
     methods = tuple(found.methods.split(","))
     refresh = await _new_refresh(session, user, found.family, methods, found.authenticated_at)
@@ -415,17 +372,6 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
     )
     minutes = services(session).settings.access_token_minutes
     return SessionTokens(access, refresh, csrf, minutes * 60, found.family)
-
-
-async def _reject_refresh(session: AsyncSession, subject: str, address: str, reason: str) -> None:
-    await do_record_security_failure(
-        session,
-        kind=SecurityFailure.REFRESH_TOKEN,
-        actor="anonymous",
-        address=address,
-        subject=subject,
-        reason=reason,
-    )
 
 
 async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> None:

@@ -15,13 +15,15 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.models import AuditAction
 from auth import actions, totp
+from auth.failures import Failure, record_failure
 from auth.login import REPLAYED_CODE, WRONG_CODE, WRONG_PASSWORD
 from auth.models import User
 from auth.queries import Principal, user_by_id
 from auth.services import AuthServices
 from auth.throttle import Source, Throttle
-from auth.tokens import SECOND_FACTOR_CHANGE, ExpiredToken
+from auth.tokens import SECOND_FACTOR_CHANGE, TokenRejected
 from core.db import Database
 from core.errors import Conflict, KokousError, NotAuthenticated, ValidationFailed
 from core.text import translatable
@@ -33,6 +35,15 @@ CHANGE = "second factor change"
 # How long a proven second-factor change may take: from the password and code to the new app's first code.
 CHANGE_MINUTES = 10
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A wrong password or code: `error` for the person, `reason` and `purpose` for the audit log."""
+
+    error: KokousError
+    reason: str
+    purpose: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +76,19 @@ class CredentialFlow:
         name, correct = await self._password(principal, password, address)
         async with self.db.write() as session:
             user = await self._user(session, principal)
-            result: actions.SessionTokens | KokousError
+            result: actions.SessionTokens | Refusal
             if not correct:
-                result = await self._wrong(
-                    session, user, address, "step-up", NotAuthenticated(WRONG_PASSWORD)
-                )
+                result = Refusal(NotAuthenticated(WRONG_PASSWORD), "wrong password", "step-up")
             elif user.totp_secret is None:
                 raise Conflict(NO_SECOND_FACTOR)
             else:
                 method = await self._code(session, user, code, address, "step-up")
                 result = (
                     method
-                    if isinstance(method, KokousError)
+                    if isinstance(method, Refusal)
                     else await self._grant(session, user, principal, method)
                 )
-        return await self._settle(result, name, address)
+        return await self._settle(result, principal, name, address)
 
     async def _grant(
         self, session: AsyncSession, user: User, principal: Principal, method: str
@@ -101,15 +110,15 @@ class CredentialFlow:
         name, correct = await self._password(principal, current, address)
         async with self.db.write() as session:
             user = await self._user(session, principal)
-            result: KokousError | None = None
+            result: Refusal | None = None
             if correct:
                 await actions.do_change_password(
                     session, user=user, new=new, address=address, keep_session=principal.session_family
                 )
             else:
                 wrong = ValidationFailed(WRONG_CURRENT_PASSWORD, field="current_password")
-                result = await self._wrong(session, user, address, "password change", wrong)
-        await self._settle(result, name, address)
+                result = Refusal(wrong, "wrong password", "password change")
+        await self._settle(result, principal, name, address)
 
     async def start_second_factor_change(
         self, principal: Principal, *, password: str, code: str, address: str
@@ -120,20 +129,18 @@ class CredentialFlow:
         name, correct = await self._password(principal, password, address)
         async with self.db.write() as session:
             user = await self._user(session, principal)
-            result: SecondFactorChange | KokousError
+            result: SecondFactorChange | Refusal
             if not correct:
                 wrong = ValidationFailed(WRONG_CURRENT_PASSWORD, field="current_password")
-                result = await self._wrong(session, user, address, CHANGE, wrong)
+                result = Refusal(wrong, "wrong password", CHANGE)
             else:
                 proof = (
                     "password"
                     if user.totp_secret is None
                     else await self._code(session, user, code, address, CHANGE)
                 )
-                result = (
-                    proof if isinstance(proof, KokousError) else await self._begin(session, user, principal)
-                )
-        return await self._settle(result, name, address)
+                result = proof if isinstance(proof, Refusal) else await self._begin(session, user, principal)
+        return await self._settle(result, principal, name, address)
 
     async def _begin(self, session: AsyncSession, user: User, principal: Principal) -> SecondFactorChange:
         secret = await actions.do_start_totp_enrolment(session, user=user, fresh=True)
@@ -184,7 +191,7 @@ class CredentialFlow:
         try:
             claims = self.svc.tokens.decode(ticket, audience=SECOND_FACTOR_CHANGE, now=self.db.clock())
         except NotAuthenticated as exc:
-            return "", "expired" if isinstance(exc, ExpiredToken) else "invalid"
+            return "", exc.reason if isinstance(exc, TokenRejected) else "invalid"
         if claims.subject != str(principal.user_id):
             return "", "another user"
         if claims.extra.get("sid") != principal.session_family:
@@ -196,15 +203,16 @@ class CredentialFlow:
         pending, reason = self._check_ticket(principal, ticket)
         if not reason:
             return pending
-        async with self.db.write() as session:
-            await actions.do_record_security_failure(
-                session,
-                kind=actions.SecurityFailure.CHANGE_TICKET,
-                actor=principal.actor,
-                address=address,
-                subject=principal.actor,
-                reason=reason,
-            )
+        failure = Failure(
+            AuditAction.TOKEN_REJECTED,
+            "change_ticket",
+            principal.actor,
+            principal.actor,
+            reason,
+            address,
+            {"token": "second-factor change"},
+        )
+        await record_failure(self.db, failure)
         raise Conflict(START_AGAIN)
 
     # ---- the proof --------------------------------------------------------------------------------
@@ -228,8 +236,8 @@ class CredentialFlow:
 
     async def _code(
         self, session: AsyncSession, user: User, code: str, address: str, purpose: str
-    ) -> str | KokousError:
-        """The method ("otp" or "recovery"), or the error for a wrong or replayed code (recorded)."""
+    ) -> str | Refusal:
+        """The method ("otp" or "recovery"), or the refusal of a wrong or replayed code."""
         outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
         if outcome not in ("wrong", "replayed"):
             return outcome
@@ -237,34 +245,23 @@ class CredentialFlow:
         error: KokousError = ValidationFailed(message, field="code")
         if purpose == "step-up":  # the API's step-up has always answered a wrong proof with 401
             error = NotAuthenticated(error.template)
-        return await self._wrong(session, user, address, purpose, error, reason=f"{outcome} code")
+        return Refusal(error, f"{outcome} code", purpose)
 
-    async def _wrong(
-        self,
-        session: AsyncSession,
-        user: User,
-        address: str,
-        purpose: str,
-        error: KokousError,
-        *,
-        reason: str = "wrong password",
-    ) -> KokousError:
-        subject = actions.user_subject(user)
-        await actions.do_record_security_failure(
-            session,
-            kind=actions.SecurityFailure.REAUTHENTICATION,
-            actor=subject,
-            address=address,
-            subject=subject,
-            reason=reason,
-            detail={"purpose": purpose},
-        )
-        return error
-
-    async def _settle(self, result: T | KokousError, name: str, address: str) -> T:
-        """A failure counts against the source, raised after its record committed; a success clears it."""
-        if isinstance(result, KokousError):
+    async def _settle(self, result: T | Refusal, principal: Principal, name: str, address: str) -> T:
+        """A refusal is recorded (after the proof's transaction) and counted against the source; a success
+        clears the source's failures."""
+        if isinstance(result, Refusal):
+            failure = Failure(
+                AuditAction.REAUTH_FAILED,
+                "reauthentication",
+                principal.actor,
+                principal.actor,
+                result.reason,
+                address,
+                {"purpose": result.purpose},
+            )
+            await record_failure(self.db, failure)
             await self.throttle.failed(name, Source(address))
-            raise result
+            raise result.error
         await self.throttle.succeeded(name, Source(address))
         return result

@@ -12,12 +12,14 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.models import AuditAction
 from auth import actions, totp
+from auth.failures import Failure, record_failure
 from auth.models import User
 from auth.queries import normalise_username, requires_second_factor, user_by_id, user_by_username
 from auth.services import AuthServices
 from auth.throttle import Source, Throttle
-from auth.tokens import DEVICE, SECOND_FACTOR, Claims, ExpiredToken
+from auth.tokens import DEVICE, SECOND_FACTOR, Claims, TokenRejected
 from core.db import Database
 from core.errors import KokousError, NotAuthenticated
 from core.text import translatable
@@ -32,7 +34,8 @@ DEVICE_DAYS = 365
 
 
 class StaleStep(NotAuthenticated):
-    """A genuine step token that no longer fits the account (recorded as token.rejected, not a guess)."""
+    """A genuine step token that no longer fits the account: recorded as token.rejected, not counted as a
+    guess against the source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,28 +178,30 @@ class LoginFlow:
                 raise NotAuthenticated(STEP_EXPIRED)
         except NotAuthenticated as exc:
             if token:  # no token at all is a missing cookie, not a guess
-                expired = isinstance(exc, ExpiredToken)
-                subject = f"user:{exc.subject}" if isinstance(exc, ExpiredToken) else f"address:{address}"
-                await self._reject_step(subject, address, "expired" if expired else "invalid")
+                rejected = (
+                    exc if isinstance(exc, TokenRejected) else TokenRejected(STEP_EXPIRED, reason="invalid")
+                )
+                subject = f"user:{rejected.subject}" if rejected.subject else f"address:{address}"
+                await self._reject("step", subject, address, rejected.reason)
             raise
         return claims, name
 
-    async def _reject_step(self, subject: str, address: str, reason: str) -> None:
-        async with self.db.write() as session:
-            await actions.do_record_security_failure(
-                session,
-                kind=actions.SecurityFailure.STEP_TOKEN,
-                actor="anonymous",
-                address=address,
-                subject=subject,
-                reason=reason,
-            )
+    async def _reject(self, token: str, subject: str, address: str, reason: str) -> None:
+        """A refused step or refresh token: audited, and summarised when one source floods them."""
+        failure = Failure(
+            AuditAction.TOKEN_REJECTED,
+            f"{token}_token",
+            "anonymous",
+            subject,
+            reason,
+            address,
+            {"token": token},
+        )
+        await record_failure(self.db, failure)
 
-    async def _step_user(
-        self, session: AsyncSession, claims: Claims, stage: str, address: str
-    ) -> User | None:
-        """The token's user, or None (recorded) when the token no longer fits the account: another stage,
-        a new password, a code accepted since, a second factor set up since, or a disabled account."""
+    async def _step_user(self, session: AsyncSession, claims: Claims, stage: str) -> User | None:
+        """The token's user, or None when the token no longer fits the account: another stage, a new
+        password, a code accepted since, a second factor set up since, or a disabled account."""
         user = await user_by_id(session, int(claims.subject))
         if (
             user is not None
@@ -207,15 +212,12 @@ class LoginFlow:
             and (stage != "enrol" or user.totp_secret is None)
         ):
             return user
-        await actions.do_record_security_failure(
-            session,
-            kind=actions.SecurityFailure.STEP_TOKEN,
-            actor="anonymous",
-            address=address,
-            subject=f"user:{claims.subject}",
-            reason="stale",
-        )
         return None
+
+    async def _stale(self, claims: Claims, address: str) -> StaleStep:
+        """Record a step token that no longer fits its account (after the step's transaction)."""
+        await self._reject("step", f"user:{claims.subject}", address, "stale")
+        return StaleStep(STEP_EXPIRED)
 
     async def second_factor(
         self, *, step_token: str, code: str, address: str, user_agent: str
@@ -225,10 +227,11 @@ class LoginFlow:
         claims, name = await self._step_claims(step_token, address)
         await self.throttle.guess(name, source)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "verify", address)
-            result: actions.SessionTokens | KokousError = StaleStep(STEP_EXPIRED)
+            user = await self._step_user(session, claims, "verify")
             if user is not None:
                 result = await self._check_code(session, user, code, address, user_agent)
+        if user is None:
+            raise await self._stale(claims, address)
         return self._remember(await self._settle(result, name, source), name)
 
     def _step_source(self, step_token: str, address: str) -> Source:
@@ -252,10 +255,7 @@ class LoginFlow:
         )
 
     async def _settle(self, result: T | KokousError, name: str, source: Source) -> T:
-        """Count a failure against the source, or clear its failures after a completed sign-in. A stale
-        step token is not a guess: it is refused without counting."""
-        if isinstance(result, StaleStep):
-            raise result
+        """Count a failure against the source, or clear its failures after a completed sign-in."""
         if isinstance(result, KokousError):
             await self.throttle.failed(name, source)
             raise result
@@ -265,12 +265,12 @@ class LoginFlow:
     async def start_enrolment(self, *, step_token: str, address: str = "unknown") -> Enrolment:
         claims, _ = await self._step_claims(step_token, address)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "enrol", address)
+            user = await self._step_user(session, claims, "enrol")
             if user is not None:
                 secret = await actions.do_start_totp_enrolment(session, user=user)
                 uri = totp.provisioning_uri(secret, account=user.username)
         if user is None:
-            raise StaleStep(STEP_EXPIRED)
+            raise await self._stale(claims, address)
         return Enrolment(secret, uri)
 
     async def confirm_enrolment(
@@ -281,10 +281,11 @@ class LoginFlow:
         claims, name = await self._step_claims(step_token, address)
         await self.throttle.guess(name, source)
         async with self.db.write() as session:
-            user = await self._step_user(session, claims, "enrol", address)
-            result: tuple[actions.SessionTokens, list[str]] | KokousError = StaleStep(STEP_EXPIRED)
+            user = await self._step_user(session, claims, "enrol")
             if user is not None:
                 result = await self._enrol(session, user, code, address, user_agent)
+        if user is None:
+            raise await self._stale(claims, address)
         tokens, codes = await self._settle(result, name, source)
         return self._remember(tokens, name), codes
 
@@ -306,4 +307,7 @@ class LoginFlow:
                 return await actions.do_refresh_session(session, refresh_token=refresh_token, address=address)
             except NotAuthenticated as exc:
                 failure = exc  # leave the block normally so the reuse record and revocation commit
+        if isinstance(failure, TokenRejected):  # unknown, expired, or of a disabled account
+            subject = f"user:{failure.subject}" if failure.subject else f"address:{address}"
+            await self._reject("refresh", subject, address, failure.reason)
         raise failure

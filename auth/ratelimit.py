@@ -1,4 +1,4 @@
-"""Fixed-window attempt counters and remembered failures, in memory (one process) or Redis (all workers)."""
+"""Fixed-window counters, remembered failures and tallies: in memory (one process) or Redis (all workers)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,18 @@ class Limiter(Protocol):
         """Drop the failures under `key`."""
         ...
 
+    async def add(self, key: str, name: str, *, amount: int = 1, ttl: int) -> None:
+        """Count `amount` more of `name` in the tally `key`, which is kept `ttl` seconds after this."""
+        ...
+
+    async def take(self, key: str) -> dict[str, int]:
+        """The tally `key`, removed in the same step, so that only one caller (of all workers) gets it."""
+        ...
+
+    async def tallies(self, prefix: str) -> list[str]:
+        """The keys of the tallies that start with `prefix`."""
+        ...
+
 
 def _window(window: int, now: float) -> tuple[int, int]:
     start = int(now // window) * window
@@ -54,6 +66,7 @@ class MemoryLimiter:
         self._clock = clock
         self._counts: dict[tuple[str, int], int] = {}
         self._failures: dict[str, Failures] = {}
+        self._tallies: dict[str, tuple[float, dict[str, int]]] = {}
 
     async def hit(self, key: str, *, window: int) -> Hit:
         start, retry = _window(window, self._clock().timestamp())
@@ -83,6 +96,21 @@ class MemoryLimiter:
 
     async def forget(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    async def add(self, key: str, name: str, *, amount: int = 1, ttl: int) -> None:
+        _, counts = self._tallies.get(key, (0.0, {}))
+        counts[name] = counts.get(name, 0) + amount
+        self._tallies[key] = (self._clock().timestamp() + ttl, counts)
+
+    async def take(self, key: str) -> dict[str, int]:
+        expires, counts = self._tallies.pop(key, (0.0, {}))
+        return counts if expires > self._clock().timestamp() else {}
+
+    async def tallies(self, prefix: str) -> list[str]:
+        now = self._clock().timestamp()
+        for stale in [k for k, (expires, _) in self._tallies.items() if expires <= now]:
+            del self._tallies[stale]
+        return [k for k in self._tallies if k.startswith(prefix)]
 
     def _sweep(self, start: int, window: int) -> None:
         if len(self._counts) > 10_000:
@@ -141,3 +169,33 @@ class RedisLimiter:
 
     async def forget(self, key: str) -> None:
         await self._redis.delete(f"{self._prefix}fail:{key}")
+
+    def _tally(self, key: str) -> str:
+        return f"{self._prefix}tally:{key}"
+
+    async def add(self, key: str, name: str, *, amount: int = 1, ttl: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self._tally(key), name, amount)
+            pipe.expire(self._tally(key), ttl)
+            await pipe.execute()
+
+    async def take(self, key: str) -> dict[str, int]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._tally(key))
+            pipe.delete(self._tally(key))
+            counts, _ = await pipe.execute()
+        return {_text(name): int(value) for name, value in counts.items()}
+
+    async def tallies(self, prefix: str) -> list[str]:
+        start = self._tally("")
+        found = self._redis.scan_iter(match=f"{_glob_escaped(start + prefix)}*")
+        return [_text(name)[len(start) :] async for name in found]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally by a Redis glob pattern."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

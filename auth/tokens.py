@@ -17,10 +17,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwt
 from jose.backends import ECKey
-from jose.exceptions import JOSEError
+from jose.exceptions import JOSEError, JWSError
 
 from core.errors import NotAuthenticated
 from core.keys import write_private_key
+from core.text import translatable
 
 ALGORITHM = "ES256"
 ACCESS = "kokous:access"
@@ -49,12 +50,20 @@ def assert_crypto_backend() -> None:
         )
 
 
-class ExpiredToken(NotAuthenticated):
-    """A token whose signature is good but whose time is up; `subject` is its `sub` claim."""
+class TokenRejected(NotAuthenticated):
+    """A token that was not accepted. `reason` says why, for the audit log; `forged` is False only when an
+    honest token can fail so (it expired), True when it cannot have come from this service as it is.
+    `subject` is the `sub` claim of a token whose signature was good (an expired one), else empty."""
 
-    def __init__(self, subject: str) -> None:
-        super().__init__("The sign-in has expired. Please sign in again.")
+    def __init__(self, template: str, *, reason: str, forged: bool = True, subject: str = "") -> None:
+        super().__init__(template)
+        self.reason = reason
+        self.forged = forged
         self.subject = subject
+
+
+INVALID = translatable("The sign-in token is not valid.")
+EXPIRED = translatable("The sign-in has expired. Please sign in again.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +127,9 @@ class TokenService:
             self._verified[(token, audience)] = claims
         # Expiry against our clock (not the library's), so tests can move time.
         if now.timestamp() >= claims["exp"]:
-            raise ExpiredToken(str(claims["sub"]))
-        if claims["iat"] > now.timestamp() + 60:
-            raise NotAuthenticated("The sign-in token is not valid.")
+            raise TokenRejected(EXPIRED, reason="expired", forged=False, subject=str(claims["sub"]))
+        if claims["iat"] > now.timestamp() + 60:  # signed by this service: its clocks disagree
+            raise TokenRejected(INVALID, reason="issued in the future", forged=False)
         extra = {k: v for k, v in claims.items() if k not in REQUIRED}
         return Claims(
             subject=str(claims["sub"]),
@@ -132,10 +141,12 @@ class TokenService:
         )
 
     def _verify(self, token: str, audience: str) -> dict[str, Any]:
+        header = _header(token)
+        if header.get("alg") != ALGORITHM:
+            raise TokenRejected(INVALID, reason="wrong algorithm")
+        if header.get("kid") != self.key_id:
+            raise TokenRejected(INVALID, reason="unknown key id")
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("alg") != ALGORITHM or header.get("kid") != self.key_id:
-                raise NotAuthenticated("The sign-in token is not valid.")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self.public_pem,
@@ -145,10 +156,21 @@ class TokenService:
                 options=LIBRARY_CHECKS,
             )
         except JOSEError as exc:
-            raise NotAuthenticated("The sign-in token is not valid.") from exc
+            # python-jose wraps a failed signature check (JWSError); claims are checked after it: a token
+            # signed here, but not for this audience or issuer, or without a required claim.
+            signature = isinstance(exc, JWSError) or isinstance(exc.__context__, JWSError)
+            raise TokenRejected(INVALID, reason="bad signature" if signature else "invalid claims") from exc
         if not all(_is_time(claims.get(name)) for name in TIME_CLAIMS):
-            raise NotAuthenticated("The sign-in token is not valid.")
+            raise TokenRejected(INVALID, reason="invalid claims")
         return claims
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        header: dict[str, Any] = jwt.get_unverified_header(token)
+    except JOSEError as exc:
+        raise TokenRejected(INVALID, reason="malformed") from exc
+    return header
 
 
 def _is_time(value: object) -> bool:

@@ -18,6 +18,7 @@ from audit.models import AuditAction
 from auth.actions import do_grant_role, do_revoke_role
 from auth.models import Role, User
 from auth.queries import user_id_of
+from core.bounds import EXPLANATION, LONG_TEXT, check_length, check_lengths, length_of, valid_id
 from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -107,7 +108,15 @@ async def organisation(session: AsyncSession) -> Organisation | None:
     return (await session.execute(select(Organisation).limit(1))).scalar_one_or_none()
 
 
+ORGANISATION_TEXT = {
+    "name": length_of(Organisation.name),
+    "name_sv": length_of(Organisation.name_sv),
+    "council_tabling_minority": length_of(Organisation.council_tabling_minority),
+}
+
+
 def _check_organisation(settings: OrganisationSettings) -> None:
+    check_lengths(settings, ORGANISATION_TEXT)
     if not settings.name.strip():
         raise ValidationFailed("The municipality needs a name.", field="name")
     if not 1 <= settings.default_call_period_days <= 60:
@@ -168,9 +177,13 @@ class BodySpec:
     meetings_public_by_default: bool | None = None
 
 
+BODY_TEXT = {"name": length_of(Body.name), "name_sv": length_of(Body.name_sv)}
+
+
 def _check_body(spec: BodySpec) -> None:
     if not spec.slug or len(spec.slug) > 64 or not all(c.isalnum() or c == "-" for c in spec.slug):
         raise ValidationFailed("The short name is 1–64 letters, digits or dashes.", field="slug")
+    check_lengths(spec, BODY_TEXT)
     if not spec.name.strip():
         raise ValidationFailed("A body needs a name.", field="name")
     kind = _choice(BodyKind, spec.kind, "kind")
@@ -202,7 +215,9 @@ async def do_create_body(session: AsyncSession, *, spec: BodySpec, actor: str) -
     _check_body(spec)
     if (await session.execute(select(Body.id).where(Body.slug == spec.slug))).first():
         raise Conflict("The short name {slug} is already taken.", slug=spec.slug)
-    if spec.parent_id is not None and await session.get(Body, spec.parent_id) is None:
+    if spec.parent_id is not None and (
+        not valid_id(spec.parent_id) or await session.get(Body, spec.parent_id) is None
+    ):
         raise ValidationFailed("The parent body does not exist.", field="parent_id")
     body = Body(**_body_values(spec), created_at=_now(session), active=True)
     session.add(body)
@@ -252,14 +267,17 @@ class MembershipSpec:
 
 async def _check_membership(session: AsyncSession, body: Body, spec: MembershipSpec) -> MemberRole:
     role = _choice(MemberRole, spec.role, "role")
+    check_length(spec.title, length_of(Membership.title), field="title")
     if spec.term_end is not None and spec.term_end < spec.term_start:
         raise ValidationFailed("The term cannot end before it starts.", field="term_end")
-    if await session.get(User, spec.user_id) is None:
+    if not valid_id(spec.user_id) or await session.get(User, spec.user_id) is None:
         raise ValidationFailed("No such user.", field="user_id")
     if spec.deputy_for_id is not None:
         if role != MemberRole.DEPUTY:
             raise ValidationFailed("Only a deputy stands in for a member.", field="deputy_for_id")
-        principal = await session.get(Membership, spec.deputy_for_id)
+        principal = (
+            await session.get(Membership, spec.deputy_for_id) if valid_id(spec.deputy_for_id) else None
+        )
         if principal is None or principal.body_id != body.id or principal.role != MemberRole.MEMBER:
             raise ValidationFailed(
                 "A personal deputy stands in for a member of the same body.", field="deputy_for_id"
@@ -378,6 +396,7 @@ def _check_meeting(spec: MeetingSpec) -> MeetingMode:
         raise ValidationFailed(
             "Say where the meeting is held, or that it is held electronically.", field="place"
         )
+    check_length(spec.place, length_of(Meeting.place), field="place")
     return mode
 
 
@@ -512,11 +531,22 @@ class ItemSpec:
 
 
 ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemSpec))
+ITEM_TEXT = {
+    "title": length_of(AgendaItem.title),
+    "preparer": length_of(AgendaItem.preparer),
+    "preparer_contact": length_of(AgendaItem.preparer_contact),
+    "description": LONG_TEXT,
+    "proposal": LONG_TEXT,
+    "confidentiality_basis": length_of(AgendaItem.confidentiality_basis),
+    "public_summary": LONG_TEXT,
+}
+CHANGE_REASON = length_of(AgendaItemVersion.reason)
 
 
 async def _check_item(session: AsyncSession, spec: ItemSpec) -> None:
     if not spec.title.strip():
         raise ValidationFailed("An item needs a title.", field="title")
+    check_lengths(spec, ITEM_TEXT)
     publicity = _choice(Publicity, spec.publicity, "publicity")
     mode = _choice(DecisionMode, spec.decision_mode, "decision_mode")
     if publicity != Publicity.PUBLIC and not spec.confidentiality_basis.strip():
@@ -530,7 +560,9 @@ async def _check_item(session: AsyncSession, spec: ItemSpec) -> None:
         )
     if spec.deadline_at is not None and spec.deadline_at.tzinfo is None:
         raise ValidationFailed("The deadline needs a time zone.", field="deadline_at")
-    if spec.presenter_id is not None and await session.get(User, spec.presenter_id) is None:
+    if spec.presenter_id is not None and (
+        not valid_id(spec.presenter_id) or await session.get(User, spec.presenter_id) is None
+    ):
         raise ValidationFailed("No such presenter.", field="presenter_id")
 
 
@@ -595,6 +627,7 @@ async def do_update_item(
         meeting.status, Operation.EDIT, translatable("A cancelled meeting's agenda cannot be changed.")
     )
     await _check_item(session, spec)
+    check_length(reason, CHANGE_REASON, field="reason")
     new = dataclasses.asdict(spec)
     changed = sorted(k for k in ITEM_FIELDS if getattr(item, k) != new[k])
     if not changed:
@@ -958,7 +991,7 @@ def _queue(session: AsyncSession, meeting: Meeting, kind: str, mails: list[Mail]
 
 # ---- cancellation -------------------------------------------------------------------------------
 
-REASON_MAX = 500  # Meeting.cancel_reason
+REASON_MAX = length_of(Meeting.cancel_reason)
 
 
 async def do_cancel_meeting(
@@ -1040,6 +1073,7 @@ async def do_declare_disqualification(
         translatable("The meeting has been cancelled: a disqualification can no longer be declared."),
     )
     chosen = _choice(DisqualificationGround, ground, "ground")
+    check_length(explanation, EXPLANATION, field="explanation")
     if chosen == DisqualificationGround.OTHER and not explanation.strip():
         raise ValidationFailed("Explain the ground when it is 'other'.", field="explanation")
     now = _now(session)

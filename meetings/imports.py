@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from auth.actions import do_create_user
+from auth.addresses import normalise_email
 from auth.models import User
 from auth.queries import normalise_username
 from core.errors import ValidationFailed
@@ -51,7 +52,6 @@ ROLE_WORDS: dict[str, MemberRole] = {
 }
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 FINNISH_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 # ---- reading the file -----------------------------------------------------------------------------
@@ -268,10 +268,15 @@ class _Cells:
         return name
 
     def email(self) -> str | None:
+        """One address (never a list, a name or a header), kept normalised as accounts keep it."""
         value = self.text("email", limit=320)
-        if value and not EMAIL.fullmatch(value):
-            self.fail("email", f"email {value} is not an e-mail address")
-        return value or None
+        if not value:
+            return None
+        try:
+            return normalise_email(value)
+        except ValidationFailed:
+            self.fail("email", f"email {value!r} is not one e-mail address")
+            return None
 
     def role(self) -> MemberRole | None:
         value = self.text("role", required=True)

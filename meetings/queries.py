@@ -1,4 +1,9 @@
-"""What a viewer sees of bodies, meetings and agendas: shaped here, so no page or API can show more."""
+"""What a viewer sees of bodies, members, meetings and agendas: shaped here, so no page or API can show more.
+
+These views are the one projection that the pages render and the API encodes. A fact the viewer may not know
+is None (or left out of a list) here, never merely left out of a template: so the public's API answer holds
+exactly the facts its page shows (tests/web/test_public_projection.py).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from meetings.models import (
     AgendaItemVersion,
     Attachment,
     Body,
+    DecisionMode,
     Disqualification,
     Meeting,
     MeetingStatus,
@@ -56,17 +62,17 @@ class ItemView:
     id: int
     section: int
     publicity: str
-    title: str | None  # None: a wholly confidential item, shown only as a mention
+    title: str | None  # None: a wholly confidential item, shown only as a mention, and so are the rest
     description: str | None
     proposal: str | None
     public_summary: str | None
-    confidentiality_basis: str
-    presenter: str
-    preparer: str
-    preparer_contact: str | None
-    decision_mode: str
-    deadline_at: datetime | None
-    version: int
+    confidentiality_basis: str | None
+    presenter: str | None
+    preparer: str | None
+    preparer_contact: str | None  # the body's only
+    decision_mode: str | None
+    deadline_at: datetime | None  # only for the electronic decision procedure
+    version: int | None  # the body's only: changes after the call are theirs to compare
     attachments: tuple[AttachmentView, ...]
     disqualifications: tuple[DisqualificationView, ...]
     my_disqualification: DisqualificationView | None
@@ -82,12 +88,12 @@ class MeetingView:
     year: int
     starts_at: datetime
     ends_at: datetime | None
-    place: str
-    mode: str
+    place: str | None  # None where the agenda is not shown: a closed meeting says only when it is
+    mode: str | None
     is_public: bool
     status: str
     call_sent_at: datetime | None
-    agenda_version: int
+    agenda_version: int | None  # the body's only
     agenda_visible: bool
     can_manage: bool
     cancelled_at: datetime | None = None
@@ -101,6 +107,8 @@ class AgendaView:
 
 
 def meeting_view(viewer: Viewer, meeting: Meeting, body: Body) -> MeetingView:
+    shown = agenda_visible(viewer, meeting)
+    insider = viewer.reads(body.id)
     return MeetingView(
         meeting.id,
         body.id,
@@ -110,16 +118,16 @@ def meeting_view(viewer: Viewer, meeting: Meeting, body: Body) -> MeetingView:
         meeting.year,
         meeting.starts_at,
         meeting.ends_at,
-        meeting.place,
-        meeting.mode,
+        meeting.place if shown else None,
+        meeting.mode if shown else None,
         meeting.is_public,
         meeting.status,
         meeting.call_sent_at,
-        meeting.agenda_version,
-        agenda_visible(viewer, meeting),
+        meeting.agenda_version if insider else None,
+        shown,
         viewer.manages(body.id),
         meeting.cancelled_at,
-        meeting.cancel_reason if viewer.reads(body.id) and meeting.cancel_reason else None,
+        meeting.cancel_reason if insider and meeting.cancel_reason else None,
     )
 
 
@@ -176,6 +184,7 @@ def _item_view(
     # One's own declaration only while one reads the body: a former member's view is the public's (and cached
     # as the public's, web/cache.py agenda_key).
     mine = next((d for d in declarations if d.user_id == viewer.user_id), None) if insider else None
+    procedure = item.decision_mode == DecisionMode.DECISION_PROCEDURE
     return ItemView(
         id=item.id,
         section=item.section,
@@ -184,13 +193,13 @@ def _item_view(
         description=item.description if full else None,
         proposal=item.proposal if full else None,
         public_summary=item.public_summary if item.publicity == Publicity.PARTLY_CONFIDENTIAL else None,
-        confidentiality_basis=item.confidentiality_basis,
-        presenter=names.get(item.presenter_id or 0, ""),
-        preparer="" if mention else item.preparer,
+        confidentiality_basis=None if mention else item.confidentiality_basis,
+        presenter=None if mention else names.get(item.presenter_id or 0, ""),
+        preparer=None if mention else item.preparer,
         preparer_contact=item.preparer_contact if insider else None,
-        decision_mode=item.decision_mode,
-        deadline_at=item.deadline_at,
-        version=item.version,
+        decision_mode=None if mention else item.decision_mode,
+        deadline_at=item.deadline_at if procedure and not mention else None,
+        version=item.version if insider else None,
         attachments=tuple(
             _attachment_view(a)
             for a in attachments
@@ -297,9 +306,47 @@ async def bodies(session: AsyncSession, *, include_inactive: bool = False) -> li
 
 
 @dataclass(frozen=True, slots=True)
+class BodyView:
+    """A body as its page shows it; the settings only administrators change are None for everyone else."""
+
+    id: int
+    slug: str
+    name: str
+    name_sv: str
+    kind: str
+    seats: int  # the statutory seat count (R-QUORUM-1)
+    meetings_public_by_default: bool
+    active: bool | None = None
+    parent_id: int | None = None
+    call_period_days: int | None = None
+    electronic_meetings_allowed: bool | None = None
+    decision_procedure_allowed: bool | None = None
+    checking_method: str | None = None
+
+
+def body_view(viewer: Viewer, body: Body) -> BodyView:
+    shown = (
+        body.id,
+        body.slug,
+        body.name,
+        body.name_sv,
+        body.kind,
+        body.seats,
+        body.meetings_public_by_default,
+    )
+    if not viewer.is_admin:
+        return BodyView(*shown)
+    settings = (body.call_period_days, body.electronic_meetings_allowed, body.decision_procedure_allowed)
+    return BodyView(*shown, body.active, body.parent_id, *settings, body.checking_method)
+
+
+@dataclass(frozen=True, slots=True)
 class MemberView:
+    """One role of one person in a body: public (R-PUB-3: no contact details), but for the account's id,
+    which only those who manage the body or the accounts are given."""
+
     membership_id: int
-    user_id: int
+    user_id: int | None
     name: str
     role: str
     term_start: date
@@ -308,14 +355,17 @@ class MemberView:
     title: str
 
 
-async def body_members(session: AsyncSession, body: Body, *, on: date) -> list[MemberView]:
+async def body_members(session: AsyncSession, viewer: Viewer, body: Body, *, on: date) -> list[MemberView]:
     query = (
         select(Membership, User.display_name)
         .join(User, Membership.user_id == User.id)
         .where(Membership.body_id == body.id, active_on(on))
         .order_by(Membership.role, User.display_name)
     )
+    ids = viewer.is_admin or viewer.manages(body.id)
     return [
-        MemberView(m.id, m.user_id, name, m.role, m.term_start, m.term_end, m.deputy_for_id, m.title)
+        MemberView(
+            m.id, m.user_id if ids else None, name, m.role, m.term_start, m.term_end, m.deputy_for_id, m.title
+        )
         for m, name in (await session.execute(query)).tuples()
     ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,3 +118,21 @@ def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Settings are always passed explicitly; a stray KOKOUS_* variable must not change a test.
     for name in [n for n in os.environ if n.startswith("KOKOUS_") and not n.startswith("KOKOUS_TEST")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def standalone_app(tmp_path: Path, clock: FixedClock) -> tuple[Litestar, AppContext]:
+    """An app on a SQLite database of its own, for Litestar's synchronous TestClient: its portal thread runs
+    an event loop of its own, and the shared test connection must not be used from another loop."""
+    settings = Settings(data_dir=tmp_path, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE)
+    context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
+
+    async def migrate() -> None:
+        await migration.upgrade(context.db.engine)
+        await context.db.engine.dispose()  # no pooled connection may outlive this loop
+
+    # In a thread of its own: asyncio.run must not touch the test session's event loop.
+    worker = threading.Thread(target=asyncio.run, args=(migrate(),))
+    worker.start()
+    worker.join()
+    return create_app(settings, context=context, background_jobs=False), context

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import checkpoint_if_stale
+from auth.failures import WINDOW_SECONDS, flush_failure_summaries
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, begin_read
@@ -35,7 +36,7 @@ from meetings.delivery import (
 )
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
-from web.guards import spend_step_up
+from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
@@ -140,6 +141,20 @@ async def _checkpoint_loop(context: AppContext, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def failure_summary_loop(context: AppContext, interval: float) -> None:
+    """Summaries of refusals left out in windows that have ended (auth.failures); at shutdown, of all."""
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await flush_failure_summaries(context.db)
+            except Exception:
+                log.exception("failure summary job failed")
+    finally:
+        with contextlib.suppress(Exception):
+            await flush_failure_summaries(context.db, everything=True)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -161,6 +176,7 @@ def create_app(
         jobs = [
             asyncio.create_task(_checkpoint_loop(context, 60)),
             asyncio.create_task(_mail_loop(context, 30)),
+            asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
         ]
         if not background_jobs:
             for job in jobs:
@@ -195,7 +211,7 @@ def create_app(
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
-        guards=[csrf_guard],
+        guards=[ids_in_range, csrf_guard],
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, https=settings.https),
             DefineMiddleware(BodyLimitMiddleware),

@@ -91,7 +91,7 @@ async def _people(session: AsyncSession, bodies: dict[str, Body], term: date) ->
             username=person.username,
             display_name=person.display_name,
             password=password,
-            email=f"{person.username}@demo.kokous.invalid",
+            email=f"{person.username}@demo.kokous.test",
             actor=ACTOR,
         )
         for role in person.roles:
@@ -164,7 +164,7 @@ async def _executive_meeting(
         ItemSpec(
             title="Talousarvion toteutuminen tammi–lokakuussa",
             preparer="talousjohtaja Pekka Laskija",
-            preparer_contact="pekka.laskija@demo.kokous.invalid",
+            preparer_contact="pekka.laskija@demo.kokous.test",
             description="Käyttötalouden menot ovat toteutuneet 81-prosenttisesti.",
             proposal="Kunnanhallitus merkitsee toteutuman tiedoksi.",
         ),

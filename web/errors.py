@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from core.bounds import TOO_LONG
 from core.errors import (
     Conflict,
     Forbidden,
@@ -109,6 +111,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, NotFoundException):
         return respond(request, HTTP_404_NOT_FOUND, "Not found.")
     if isinstance(exc, ValidationException):
+        bound = _beyond_bound(exc)
+        if bound is not None:
+            return kokous_error(request, bound)
         invalid = KokousError("The request is not valid: {problem}", problem=_first_problem(exc))
         return respond(request, HTTP_400_BAD_REQUEST, invalid.message, error=invalid)
     status = exc.status_code
@@ -118,6 +123,31 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         else translatable("Something went wrong on our side.")
     )
     return respond(request, status, message)
+
+
+# msgspec's words for a value beyond a bound that a struct declares (core.bounds): a 422 naming the field, in
+# the same words as the domain's own check, rather than a 400 about the request's shape.
+TOO_MANY = translatable("At most {max} values fit here.")
+AT_MOST = translatable("The number can be at most {max}.")
+AT_LEAST = translatable("The number must be at least {min}.")
+BOUNDS = (
+    (re.compile(r"Expected `str` of length <= (\d+)"), TOO_LONG, "max"),
+    (re.compile(r"Expected `array` of length <= (\d+)"), TOO_MANY, "max"),
+    (re.compile(r"Expected `int` <= (-?\d+)"), AT_MOST, "max"),
+    (re.compile(r"Expected `int` >= (-?\d+)"), AT_LEAST, "min"),
+)
+
+
+def _beyond_bound(exc: ValidationException) -> ValidationFailed | None:
+    extra = exc.extra
+    if not (isinstance(extra, list) and extra and isinstance(extra[0], dict)):
+        return None
+    message, key = str(extra[0].get("message", "")), extra[0].get("key")
+    for pattern, template, bound in BOUNDS:
+        if found := pattern.match(message):
+            limit = {bound: int(found.group(1))}
+            return ValidationFailed(template, field=str(key) if key else None, **limit)
+    return None
 
 
 def _first_problem(exc: ValidationException) -> str:

@@ -12,15 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actions import STEP_UP_NEEDED, do_return_step_up, do_use_step_up
 from auth.models import Role
 from auth.queries import Principal, step_up_usable
-from core.errors import Forbidden, NotAuthenticated
+from core.bounds import valid_id
+from core.errors import Forbidden, NotAuthenticated, NotFound
 from web.security import app_context, auth_failure, record_denial
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 STEP_UP = "kokous_step_up"  # the scope key of a step-up that a guard let through
 
 
-async def deny(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
-    await record_denial(connection, reason)
+async def deny(connection: ASGIConnection[Any, Any, Any, Any], reason: str, *, kind: str) -> None:
+    await record_denial(connection, reason, kind=kind)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -32,7 +33,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not isinstance(connection.scope.get("user"), Principal):
-        await deny(connection, "not signed in")
+        await deny(connection, "not signed in", kind="not_signed_in")
         principal_of(connection)
 
 
@@ -43,7 +44,7 @@ def has_role(*roles: Role) -> Guard:
         await signed_in(connection, handler)
         principal = principal_of(connection)
         if not any(principal.has_role(role) for role in roles):
-            await deny(connection, f"requires role {' or '.join(roles)}")
+            await deny(connection, f"requires role {' or '.join(roles)}", kind="role")
             raise Forbidden("You do not have the right to do this.")
 
     return guard
@@ -66,7 +67,7 @@ async def recent_step_up(connection: ASGIConnection[Any, Any, Any, Any], handler
             connection.scope[STEP_UP] = nonce  # type: ignore[literal-required]
             return
         reason = "step-up used or expired"
-    await deny(connection, reason)
+    await deny(connection, reason, kind="step_up")
     raise Forbidden(STEP_UP_NEEDED)
 
 
@@ -86,3 +87,11 @@ async def return_step_up(connection: ASGIConnection[Any, Any, Any, Any], session
     if isinstance(nonce, str) and isinstance(principal, Principal):
         family = principal.session_family
         await do_return_step_up(session, nonce=nonce, user_id=principal.user_id, family=family)
+
+
+async def ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The app's first guard: every number in a route's path is an id (`{meeting_id:int}` …), and one that
+    no row can have (0, negative, beyond the INTEGER keys) is not found, as a missing one is, before any
+    other guard or the database sees it (a database fails on a number wider than its column)."""
+    if any(isinstance(value, int) and not valid_id(value) for value in connection.path_params.values()):
+        raise NotFound("Not found.")

@@ -1,40 +1,59 @@
-"""Request and response bodies of the JSON API (msgspec Structs; ORM objects never leave as JSON)."""
+"""Request and response bodies of the JSON API (msgspec Structs; ORM objects never leave as JSON).
+
+Every field a request may carry has a type and a bound (core.bounds): a value beyond it is refused with a 422
+that names the field (web/errors.py) before anything else reads it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from auth.models import RoleGrant, User
+from auth.passwords import MAX_LENGTH as PASSWORD_MAX
+from core.bounds import MAX_ID, WORD, length_of
+
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Word = Annotated[str, msgspec.Meta(max_length=WORD)]
+Password = Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX)]
+StepToken = Annotated[str, msgspec.Meta(max_length=4096)]  # a signed JWT of a few hundred characters
+RefreshToken = Annotated[str, msgspec.Meta(max_length=256)]  # "rt_" and 43 characters
+Code = Annotated[str, msgspec.Meta(max_length=64)]  # six digits, or a recovery code
+Username = Annotated[str, msgspec.Meta(max_length=length_of(User.username))]
+DisplayName = Annotated[str, msgspec.Meta(max_length=length_of(User.display_name))]
+Email = Annotated[str, msgspec.Meta(max_length=length_of(User.email))]
+Scope = Annotated[str, msgspec.Meta(max_length=length_of(RoleGrant.scope))]
+
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
+    username: Username
+    password: Password
     # The device token of an earlier sign-in to this account: the client is then throttled on its own.
-    device_token: str = ""
+    device_token: StepToken = ""
 
 
 class SecondFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
-    step_token: str
-    code: str
+    step_token: StepToken
+    code: Code
 
 
 class EnrolmentRequest(msgspec.Struct, forbid_unknown_fields=True):
-    step_token: str
+    step_token: StepToken
 
 
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: str
+    refresh_token: RefreshToken
 
 
 class StepUpRequest(msgspec.Struct, forbid_unknown_fields=True):
-    password: str
-    code: str
+    password: Password
+    code: Code
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
-    current_password: str
-    new_password: str
+    current_password: Password
+    new_password: Password
 
 
 class TokenPair(msgspec.Struct):
@@ -71,16 +90,16 @@ class Me(msgspec.Struct):
 
 
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    display_name: str
-    password: str
-    email: str | None = None
-    roles: list[str] = []
+    username: Username
+    display_name: DisplayName
+    password: Password
+    email: Email | None = None
+    roles: Annotated[list[Word], msgspec.Meta(max_length=10)] = []
 
 
 class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
-    scope: str = ""
+    role: Word
+    scope: Scope = ""
 
 
 class UserOut(msgspec.Struct):

@@ -18,9 +18,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth.actions import do_record_denied_access
+from audit.models import AuditAction
+from auth.failures import Failure, record_failure
 from auth.queries import Principal, load_principal
-from auth.tokens import ACCESS
+from auth.tokens import ACCESS, TokenRejected
 from core.config import Settings
 from core.errors import Forbidden, NotAuthenticated
 from core.text import translatable
@@ -81,6 +82,8 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
             claims = context.auth.tokens.decode(token, audience=ACCESS, now=context.db.clock())
         except NotAuthenticated as exc:
             connection.state.auth_failure = exc.message
+            if isinstance(exc, TokenRejected) and exc.forged:
+                await _record_forgery(connection, exc, via)
             return AuthenticationResult(user=None, auth=None)
         async with context.db.read(bounded=True) as session:
             principal = await load_principal(
@@ -93,6 +96,24 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if principal is None:
             connection.state.auth_failure = translatable("This sign-in was ended. Please sign in again.")
         return AuthenticationResult(user=principal, auth=claims)
+
+
+async def _record_forgery(
+    connection: ASGIConnection[Any, Any, Any, Any], exc: TokenRejected, via: str
+) -> None:
+    """A token that no honest client holds (an expired one is normal): the request goes on as anonymous, and
+    the attempt is audited, summarised when one source floods it (auth.failures)."""
+    method = connection.scope.get("method", "WEBSOCKET")
+    failure = Failure(
+        AuditAction.TOKEN_REJECTED,
+        "forged_token",
+        "anonymous",
+        f"route:{method} {connection.scope['path']}"[:200],
+        exc.reason,
+        client_address(connection),
+        {"via": via},
+    )
+    await record_failure(app_context(connection).db, failure)
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -154,16 +175,17 @@ async def _form(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any
     return dict(await request.form())
 
 
-async def record_denial(connection: ASGIConnection[Any, Any, Any, Any], reason: str) -> None:
-    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction."""
+async def record_denial(
+    connection: ASGIConnection[Any, Any, Any, Any], reason: str, *, kind: str = "refused"
+) -> None:
+    """Every denied access is an audit entry (DESIGN.md §4), in its own transaction; a flood from one address
+    is summarised (auth.failures). `kind` is what is counted: "not_signed_in", "role", "not_found" …"""
     connection.scope["kokous_denied"] = True  # type: ignore[typeddict-unknown-key]
     principal = connection.scope.get("user")
     actor = principal.actor if isinstance(principal, Principal) else "anonymous"
     subject = f"route:{connection.scope.get('method', 'WEBSOCKET')} {connection.scope['path']}"[:200]
-    async with app_context(connection).db.write() as session:
-        await do_record_denied_access(
-            session, actor=actor, subject=subject, reason=reason, address=client_address(connection)
-        )
+    failure = Failure(AuditAction.ACCESS_DENIED, kind, actor, subject, reason, client_address(connection))
+    await record_failure(app_context(connection).db, failure)
 
 
 def new_csrf_token() -> str:
@@ -277,11 +299,12 @@ class WebSocketOriginMiddleware:
     async def _record(self, scope: Scope, origin: str) -> None:
         context: AppContext = scope["app"].state.context
         client = scope.get("client")
-        async with context.db.write() as session:
-            await do_record_denied_access(
-                session,
-                actor="anonymous",
-                subject=f"route:WEBSOCKET {scope['path']}"[:200],
-                reason=f"origin not allowed: {origin[:100] or 'none'}",
-                address=client[0] if client else "unknown",
-            )
+        failure = Failure(
+            AuditAction.ACCESS_DENIED,
+            "origin",
+            "anonymous",
+            f"route:WEBSOCKET {scope['path']}"[:200],
+            f"origin not allowed: {origin[:100] or 'none'}",
+            client[0] if client else "unknown",
+        )
+        await record_failure(context.db, failure)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import Principal
 from core.clock import LOCAL
-from core.errors import Forbidden
+from core.errors import Forbidden, NotFound
 from meetings.access import Hidden, Viewer, viewer_for
 from web.security import app_context, record_denial
 
@@ -22,12 +22,17 @@ async def current_viewer(request: Request[Any, Any, Any], session: NamedDependen
 
 
 async def record_hidden(exc: Exception, scope: Any) -> None:
-    """After-exception hook: a hidden object or a refused action is a denied access (DESIGN.md §4).
+    """After-exception hook: a hidden or missing object or a refused action is a denied access (DESIGN.md §4).
 
-    Guards record their own refusals; this catches those raised by access functions and handlers.
+    Guards record their own refusals; this catches those raised by access functions and handlers. A missing
+    object is recorded exactly as a hidden one (same kind, same work), so that neither the answer nor its
+    timing tells whether the object exists; only the reason, for the auditor, says which it was.
     """
     if scope.get("type") != "http" or scope.get("kokous_denied"):
         return
-    if isinstance(exc, Hidden | Forbidden):
-        request: Request[Any, Any, Any] = Request(scope)
-        await record_denial(request, f"{'hidden' if isinstance(exc, Hidden) else 'forbidden'}: {exc.message}")
+    request: Request[Any, Any, Any] = Request(scope)
+    if isinstance(exc, NotFound):
+        found = "hidden" if isinstance(exc, Hidden) else "missing"
+        await record_denial(request, f"{found}: {exc.message}", kind="not_found")
+    elif isinstance(exc, Forbidden):
+        await record_denial(request, f"forbidden: {exc.message}", kind="forbidden")

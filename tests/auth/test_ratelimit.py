@@ -67,3 +67,24 @@ async def test_failures_can_be_forgotten(limiter: Limiter) -> None:
     await limiter.forget("pair")
     assert (await limiter.failures("pair", memory=600)).count == 0
     assert (await limiter.failures("other", memory=600)).count == 1
+
+
+async def test_a_tally_counts_by_name_and_is_taken_once(limiter: Limiter) -> None:
+    await limiter.add("failure-tally:60:2001:db8::1", "not_found", ttl=3600)
+    await limiter.add("failure-tally:60:2001:db8::1", "not_found", amount=2, ttl=3600)
+    await limiter.add("failure-tally:60:2001:db8::1", "csrf", ttl=3600)
+    await limiter.add("failure-tally:120:192.0.2.1", "csrf", ttl=3600)
+    await limiter.add("other:1", "csrf", ttl=3600)
+    assert sorted(await limiter.tallies("failure-tally:")) == [
+        "failure-tally:120:192.0.2.1",
+        "failure-tally:60:2001:db8::1",
+    ]
+    assert await limiter.take("failure-tally:60:2001:db8::1") == {"not_found": 3, "csrf": 1}
+    assert await limiter.take("failure-tally:60:2001:db8::1") == {}
+    assert await limiter.tallies("failure-tally:") == ["failure-tally:120:192.0.2.1"]
+
+
+async def test_a_prefix_with_glob_characters_is_matched_literally(limiter: Limiter) -> None:
+    await limiter.add("a*:1", "x", ttl=60)
+    await limiter.add("ab:1", "x", ttl=60)
+    assert await limiter.tallies("a*") == ["a*:1"]

@@ -13,7 +13,7 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from auth.tokens import ACCESS, REQUIRED, SECOND_FACTOR, TokenService
+from auth.tokens import ACCESS, REQUIRED, SECOND_FACTOR, TokenRejected, TokenService
 from core.clock import FixedClock
 from core.errors import NotAuthenticated
 
@@ -191,3 +191,40 @@ def test_the_memory_of_verified_tokens_is_bounded(
         tokens.decode(token, audience=ACCESS, now=clock())
     assert len(tokens._verified) == 3
     assert tokens.decode(issued[0], audience=ACCESS, now=clock()).subject == "7"  # verified again
+
+
+def _forgeries(tmp_path: Path, tokens: TokenService, clock: FixedClock) -> dict[str, str]:
+    now = int(clock().timestamp())
+    claims = {"sub": "1", "aud": ACCESS, "iss": ISSUER, "iat": now, "exp": now + 600, "jti": "x"}
+    header, _, signature = issue(tokens, clock).split(".")
+    hs256 = f"{b64({'alg': 'HS256', 'kid': tokens.key_id})}.{b64(claims)}"
+    mac = hmac.new(tokens.public_pem.encode(), hs256.encode(), hashlib.sha256).digest()
+    stranger = TokenService.load_or_create(tmp_path / "other.pem", issuer=ISSUER)
+    return {
+        "bad signature": f"{header}.{b64(claims | {'sub': '7'})}.{signature}",
+        "wrong algorithm": hs256 + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode(),
+        "unknown key id": issue(stranger, clock),
+        "malformed": "not-a-token",
+        "invalid claims": tokens.issue(
+            subject="7", audience=SECOND_FACTOR, now=clock(), lifetime=timedelta(minutes=5)
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "reason", ["bad signature", "wrong algorithm", "unknown key id", "malformed", "invalid claims"]
+)
+def test_a_refusal_says_why_and_that_no_honest_client_holds_such_a_token(
+    tmp_path: Path, tokens: TokenService, clock: FixedClock, reason: str
+) -> None:
+    with pytest.raises(TokenRejected) as refused:
+        tokens.decode(_forgeries(tmp_path, tokens, clock)[reason], audience=ACCESS, now=clock())
+    assert (refused.value.reason, refused.value.forged) == (reason, True)
+
+
+def test_an_expired_token_is_not_taken_for_a_forgery(tokens: TokenService, clock: FixedClock) -> None:
+    token = issue(tokens, clock)
+    clock.advance(minutes=10)
+    with pytest.raises(TokenRejected) as refused:
+        tokens.decode(token, audience=ACCESS, now=clock())
+    assert (refused.value.reason, refused.value.forged) == ("expired", False)

@@ -310,7 +310,18 @@ NOT_A_DATE = "is not a date; write it as 1.8.2025 or 2025-08-01"
             "name",
             "name is 201 characters long; at most 200 fit",
         ),
-        ("aino;Aino;aino.kunta.test;member;1.6.2025;;;", "email", "email aino.kunta.test is not an e-mail"),
+        (
+            "aino;Aino;aino.kunta.test;member;1.6.2025;;;",
+            "email",
+            "email 'aino.kunta.test' is not one e-mail",
+        ),
+        ("aino;Aino;a@x.fi, b@y.fi;member;1.6.2025;;;", "email", "email 'a@x.fi, b@y.fi' is not one e-mail"),
+        ("aino;Aino;Aino <a@x.fi>;member;1.6.2025;;;", "email", "email 'Aino <a@x.fi>' is not one e-mail"),
+        (
+            'aino;Aino;"a@x.fi\r\nBcc: b@y.fi";member;1.6.2025;;;',
+            "email",
+            "email 'a@x.fi\\r\\nBcc: b@y.fi' is not one e-mail",
+        ),
         (
             "aino;Aino;;boss;1.6.2025;;;",
             "role",

@@ -567,9 +567,12 @@ async def test_the_public_cannot_tell_a_hidden_attachment_from_a_missing_one(
 
     assert (hidden.status_code, hidden.content) == (missing.status_code, missing.content)
     assert hidden.status_code == 404
-    [denied] = await audit_entries(context, "access.denied")
+    # Both are recorded alike (web.viewer.record_hidden); only the reason tells the auditor which it was.
+    denied, absent = await audit_entries(context, "access.denied")
     assert denied.subject == f"route:GET /api/attachments/{attachment_id}"
     assert json.loads(denied.data)["reason"] == "hidden: No such attachment."
+    assert absent.subject == "route:GET /api/attachments/999999"
+    assert json.loads(absent.data)["reason"] == "missing: No such attachment."
     assert await agenda_attachments(client, world.public_meeting, {}) == []
 
 

@@ -1,19 +1,24 @@
-"""The app's background mail job purges the outbox at most once an hour."""
+"""The app's background jobs: the mail job purges the outbox at most once an hour; the failure summary job
+writes what it has counted when it stops."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from audit.models import AuditAction
+from auth.failures import FULL_PER_WINDOW, Failure, record_failure
 from core.clock import FixedClock
 from meetings.delivery import queue_mail
 from meetings.mail import Mail, Recipient
 from meetings.models import OutboxMessage
 from tests.factories import audit_entries
 from tests.meetings.test_delivery import CALENDAR, add_message
-from web.app import purge_outbox_when_due
+from web.app import failure_summary_loop, purge_outbox_when_due
 from web.context import AppContext
 
 OLD = timedelta(days=31)
@@ -54,3 +59,19 @@ async def test_queued_mail_wakes_the_delivery_job_after_the_commit(
         queue_mail(session, kind="test", reference="test:2", mails=[mail])
         assert not context.mail_waiting.is_set()
     assert context.mail_waiting.is_set()
+
+
+async def test_the_failure_summary_job_writes_every_tally_when_it_stops(context: AppContext) -> None:
+    """At shutdown (the job is cancelled) even the window in progress is summarised: no count is lost."""
+    denial = Failure(
+        AuditAction.ACCESS_DENIED, "not_found", "anonymous", "route:GET /x", "missing", "192.0.2.99"
+    )
+    for _ in range(FULL_PER_WINDOW + 3):
+        await record_failure(context.db, denial)
+    job = asyncio.create_task(failure_summary_loop(context, 3600))
+    await asyncio.sleep(0)
+    job.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await job
+    [summary] = await audit_entries(context, AuditAction.FAILURES_SUMMARISED)
+    assert json.loads(summary.data)["suppressed"] == {"not_found": 3}

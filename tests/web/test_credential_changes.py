@@ -201,8 +201,7 @@ async def test_a_wrong_current_password_is_recorded_and_slowed(
     assert len(failed) == 3
     assert {(e.actor, e.subject) for e in failed} == {(f"user:{user_id}", f"user:{user_id}")}
     assert failed[0].data == (
-        f'{{"address":"{CLIENT}","kind":"reauthentication",'
-        '"purpose":"password change","reason":"wrong password"}'
+        f'{{"address":"{CLIENT}","purpose":"password change","reason":"wrong password"}}'
     )
     clock.advance(seconds=1)
     assert (await change(PASSWORD)).status_code == 204

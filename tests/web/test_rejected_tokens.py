@@ -31,7 +31,7 @@ async def test_an_unknown_refresh_token_is_recorded(client: httpx.AsyncClient, c
     assert response.status_code == 401
     actor, subject, data = await last_rejection(context)
     assert (actor, subject) == ("anonymous", f"address:{CLIENT}")
-    assert data == f'{{"address":"{CLIENT}","kind":"refresh token","reason":"unknown"}}'
+    assert data == f'{{"address":"{CLIENT}","reason":"unknown","token":"refresh"}}'
     client.cookies.set("kokous_refresh", "rt_another-guess", path="/auth/refresh")
     page = await client.get("/auth/refresh?next=/account")
     assert page.status_code == 303
@@ -72,7 +72,7 @@ async def test_a_forged_step_token_is_recorded(
     assert response.status_code == 401
     actor, subject, data = await last_rejection(context)
     assert (actor, subject) == ("anonymous", f"address:{CLIENT}")
-    assert data == f'{{"address":"{CLIENT}","kind":"step token","reason":"invalid"}}'
+    assert data == f'{{"address":"{CLIENT}","reason":"unknown key id","token":"step"}}'
     assert len(await audit_entries(context, "totp.failed")) == 0  # no code was checked
 
 
@@ -125,3 +125,17 @@ async def test_an_enrolment_step_cannot_replace_a_second_factor_set_up_since(
     assert (actor, subject) == ("anonymous", f"user:{user.id}")
     assert '"reason":"stale"' in data
     assert len(await audit_entries(context, "totp.enrolment_started")) == 1  # only the one made elsewhere
+
+
+async def test_a_flood_of_refresh_token_guesses_is_summarised(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
+    for n in range(7):
+        assert (await client.post("/api/auth/refresh", json={"refresh_token": f"rt_{n}"})).status_code == 401
+    assert len(await audit_entries(context, "token.rejected")) == 5  # then only counted (auth.failures)
+    clock.advance(seconds=60)
+    await client.post("/api/auth/refresh", json={"refresh_token": "rt_next"})
+    [summary] = await audit_entries(context, "failures.summarised")
+    assert summary.subject == f"address:{CLIENT}"
+    assert '"suppressed":{"refresh_token":2}' in summary.data
+    assert len(await audit_entries(context, "token.rejected")) == 6

@@ -11,7 +11,8 @@ from tests.conftest import BASE_URL
 from web.context import AppContext
 
 
-def test_same_origin_socket_is_accepted(app: Litestar) -> None:
+def test_same_origin_socket_is_accepted(standalone_app: tuple[Litestar, AppContext]) -> None:
+    app, _ = standalone_app
     with (
         TestClient(app, base_url=BASE_URL) as client,
         client.websocket_connect("/ws/health", headers={"origin": BASE_URL}) as socket,
@@ -27,7 +28,10 @@ def ping(client: TestClient[Litestar], headers: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://kokous.test", ""])
-def test_foreign_or_missing_origin_is_refused(app: Litestar, origin: str) -> None:
+def test_foreign_or_missing_origin_is_refused(
+    standalone_app: tuple[Litestar, AppContext], origin: str
+) -> None:
+    app, _ = standalone_app
     headers = {"origin": origin} if origin else {}
     with TestClient(app, base_url=BASE_URL) as client, pytest.raises(WebSocketDisconnect) as refused:
         ping(client, headers)

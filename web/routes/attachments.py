@@ -4,7 +4,7 @@ may see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import Forbidden, ValidationFailed
 from meetings.access import PUBLIC, Viewer, access_attachment, access_item, attachment_visible
 from meetings.attachments import (
+    TEXT_MAX,
     attachment_limit,
     check_attachment,
     do_add_attachment,
@@ -73,12 +74,15 @@ def attachment_out(a: Attachment) -> AttachmentOut:
     )
 
 
+Line = Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
+
+
 class AttachmentChange(msgspec.Struct, forbid_unknown_fields=True):
     """A PATCH: the fields left out keep their values."""
 
-    title: str | None = None
+    title: Line | None = None
     is_public: bool | None = None
-    confidentiality_basis: str | None = None
+    confidentiality_basis: Line | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import MediaType, Request, Response, Router, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
@@ -28,6 +29,7 @@ from web.security import app_context
 
 Req = Request[Any, Any, Any]
 auditor = has_role(Role.AUDITOR)
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # an entry's number: a BIGINT
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -71,7 +73,7 @@ async def entries(
     actor: FromQuery[str | None] = None,
     action: FromQuery[str | None] = None,
     subject: FromQuery[str | None] = None,
-    before: FromQuery[int | None] = None,
+    before: FromQuery[Seq | None] = None,
     limit: FromQuery[int] = 50,
 ) -> AuditPage:
     if not 1 <= limit <= 1000:
@@ -151,7 +153,7 @@ async def audit_page(
     until: FromQuery[str | None] = None,
     actor: FromQuery[str | None] = None,
     action: FromQuery[str | None] = None,
-    before: FromQuery[int | None] = None,
+    before: FromQuery[Seq | None] = None,
 ) -> Response[str]:
     form = {"since": since or "", "until": until or "", "actor": actor or "", "action": action or ""}
     error = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, delete, get, post, put
@@ -12,78 +12,62 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import Role
+from core.bounds import MAX_ID, length_of
 from core.clock import LOCAL
 from core.errors import NotFound
 from meetings import actions
 from meetings.access import Viewer, access_body
 from meetings.models import Body, Membership, Organisation
-from meetings.queries import MemberView, bodies, body_members
+from meetings.queries import BodyView, MemberView, bodies, body_members, body_view
 from web.guards import has_role, principal_of, recent_step_up
+from web.schemas import Id, Word
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 
 
+OrganisationName = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["name"])]
+Fraction = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["council_tabling_minority"])]
+BodyName = Annotated[str, msgspec.Meta(max_length=actions.BODY_TEXT["name"])]
+Slug = Annotated[str, msgspec.Meta(max_length=length_of(Body.slug))]
+Title = Annotated[str, msgspec.Meta(max_length=length_of(Membership.title))]
+# Counts and days: the domain checks their ranges; these only keep them within the INTEGER columns.
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_ID)]
+
+
 class OrganisationIO(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    name_sv: str = ""
-    default_call_period_days: int = 4
-    call_day_count: str = "sending_day_excluded"
-    council_tabling_minority: str = "1/4"
-    minutes_retention_days: int = 365
-    default_checking_method: str = "checkers"
-    attachment_max_bytes: int = 50 * 1024 * 1024
+    name: OrganisationName
+    name_sv: OrganisationName = ""
+    default_call_period_days: Count = 4
+    call_day_count: Word = "sending_day_excluded"
+    council_tabling_minority: Fraction = "1/4"
+    minutes_retention_days: Count = 365
+    default_checking_method: Word = "checkers"
+    attachment_max_bytes: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 50 * 1024 * 1024
 
 
 class BodyIn(msgspec.Struct, forbid_unknown_fields=True):
-    slug: str
-    name: str
-    kind: str
-    seats: int
-    name_sv: str = ""
-    parent_id: int | None = None
-    call_period_days: int | None = None
+    slug: Slug
+    name: BodyName
+    kind: Word
+    seats: Count
+    name_sv: BodyName = ""
+    parent_id: Id | None = None
+    call_period_days: Count | None = None
     electronic_meetings_allowed: bool = False
     decision_procedure_allowed: bool = False
-    checking_method: str | None = None
+    checking_method: Word | None = None
     meetings_public_by_default: bool | None = None
 
 
-class BodyOut(msgspec.Struct):
-    id: int
-    slug: str
-    name: str
-    name_sv: str
-    kind: str
-    seats: int
-    parent_id: int | None
-    call_period_days: int | None
-    electronic_meetings_allowed: bool
-    decision_procedure_allowed: bool
-    checking_method: str | None
-    meetings_public_by_default: bool
-    active: bool
-
-
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
-    user_id: int
-    role: str
+    user_id: Id
+    role: Word
     term_start: date
     term_end: date | None = None
-    deputy_for_id: int | None = None
-    title: str = ""
-
-
-class MemberOut(msgspec.Struct):
-    membership_id: int
-    user_id: int
-    name: str
-    role: str
-    term_start: date
-    term_end: date | None
-    deputy_for_id: int | None
-    title: str
+    deputy_for_id: Id | None = None
+    title: Title = ""
 
 
 def organisation_out(org: Organisation | None) -> OrganisationIO:
@@ -91,14 +75,6 @@ def organisation_out(org: Organisation | None) -> OrganisationIO:
         return OrganisationIO(name="")
     fields = {f: getattr(org, f) for f in OrganisationIO.__struct_fields__}
     return OrganisationIO(**fields)
-
-
-def body_out(body: Body) -> BodyOut:
-    return BodyOut(**{f: getattr(body, f) for f in BodyOut.__struct_fields__})
-
-
-def member_out(member: MemberView) -> MemberOut:
-    return MemberOut(**{f: getattr(member, f) for f in MemberOut.__struct_fields__})
 
 
 def _today(request: Req) -> date:
@@ -122,24 +98,28 @@ async def put_organisation(
 @get("/bodies")
 async def list_bodies(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
-) -> list[BodyOut]:
-    """Every active body; public information (R-CALL-7)."""
-    return [body_out(b) for b in await bodies(session, include_inactive=viewer.is_admin)]
+) -> list[BodyView]:
+    """Every active body; public information (R-CALL-7), as the bodies' pages show it."""
+    return [body_view(viewer, b) for b in await bodies(session, include_inactive=viewer.is_admin)]
 
 
 @post("/bodies", guards=[admin, recent_step_up], status_code=201)
 async def create_body(
-    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[BodyIn]
-) -> BodyOut:
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    data: JSONBody[BodyIn],
+) -> BodyView:
     spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    return body_out(await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor))
+    body = await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor)
+    return body_view(viewer, body)
 
 
 @get("/bodies/{body_id:int}")
 async def get_body(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], body_id: FromPath[int]
-) -> BodyOut:
-    return body_out(await access_body(session, viewer, body_id))
+) -> BodyView:
+    return body_view(viewer, await access_body(session, viewer, body_id))
 
 
 @put("/bodies/{body_id:int}", guards=[admin, recent_step_up])
@@ -149,12 +129,11 @@ async def update_body(
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
     data: JSONBody[BodyIn],
-) -> BodyOut:
+) -> BodyView:
     body = await access_body(session, viewer, body_id)
     spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    return body_out(
-        await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
-    )
+    await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
+    return body_view(viewer, body)
 
 
 @get("/bodies/{body_id:int}/members")
@@ -163,10 +142,10 @@ async def list_members(
     session: NamedDependency[AsyncSession],
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
-) -> list[MemberOut]:
-    """Who sits in a body is public; e-mail addresses and other personal data are not listed."""
+) -> list[MemberView]:
+    """Who sits in a body is public, as its page shows; e-mail addresses and other personal data are not."""
     body = await access_body(session, viewer, body_id)
-    return [member_out(m) for m in await body_members(session, body, on=_today(request))]
+    return await body_members(session, viewer, body, on=_today(request))
 
 
 @post("/bodies/{body_id:int}/members", guards=[admin, recent_step_up], status_code=201)
@@ -176,16 +155,14 @@ async def add_member(
     viewer: NamedDependency[Viewer],
     body_id: FromPath[int],
     data: JSONBody[MembershipIn],
-) -> MemberOut:
+) -> MemberView:
     body = await access_body(session, viewer, body_id)
     spec = actions.MembershipSpec(**msgspec.structs.asdict(data))
     membership = await actions.do_add_membership(
         session, body=body, spec=spec, actor=principal_of(request).actor
     )
-    member = next(
-        m for m in await body_members(session, body, on=spec.term_start) if m.membership_id == membership.id
-    )
-    return member_out(member)
+    added = await body_members(session, viewer, body, on=spec.term_start)
+    return next(m for m in added if m.membership_id == membership.id)
 
 
 @delete("/bodies/{body_id:int}/members/{membership_id:int}", guards=[admin, recent_step_up], status_code=204)

@@ -171,12 +171,12 @@ def item_form(item: AgendaItem) -> ItemForm:
 
 
 async def presenters(
-    session: AsyncSession, meeting: Meeting, rows: list[AgendaItem], view: AgendaView
+    session: AsyncSession, viewer: Viewer, meeting: Meeting, rows: list[AgendaItem], view: AgendaView
 ) -> list[tuple[str, str]]:
     """Everyone with a role in the body on the meeting day, and any item's presenter who no longer has one."""
     body = await parent_row(session, Body, meeting.body_id)
-    members = await body_members(session, body, on=meeting.starts_at.astimezone(LOCAL).date())
-    names = {i.id: i.presenter for i in view.items}
+    members = await body_members(session, viewer, body, on=meeting.starts_at.astimezone(LOCAL).date())
+    names = {i.id: i.presenter or "" for i in view.items}
     options = {(str(m.user_id), m.name) for m in members}
     options |= {(str(r.presenter_id), names[r.id]) for r in rows if r.presenter_id}
     return sorted(options, key=lambda option: option[1])
@@ -194,7 +194,7 @@ async def editor_context(
         cancel_reason=meeting.cancel_reason,
         cancel_form=CancelForm(),
         problems=await actions.check_call(session, meeting) if draft else [],
-        presenters=await presenters(session, meeting, rows, context["view"]),
+        presenters=await presenters(session, viewer, meeting, rows, context["view"]),
         forms={row.id: item_form(row) for row in rows},
         details=meeting_form(meeting),
         new_item=ItemForm(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response, Router, delete, get, post, put
@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.bounds import EXPLANATION, LONG_TEXT, length_of
 from core.errors import Forbidden
 from meetings import actions
 from meetings.access import (
@@ -23,7 +24,7 @@ from meetings.access import (
     access_meeting_and_body,
 )
 from meetings.delivery import default_sender
-from meetings.models import MeetingStatus
+from meetings.models import Meeting, MeetingStatus
 from meetings.queries import (
     AgendaView,
     ItemView,
@@ -36,41 +37,49 @@ from meetings.queries import (
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
 from web.limits import LONG_TEXT_BODY
+from web.schemas import Id, Word
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 
 
+Place = Annotated[str, msgspec.Meta(max_length=length_of(Meeting.place))]
+ItemTitle = Annotated[str, msgspec.Meta(max_length=actions.ITEM_TEXT["title"])]
+Line = Annotated[str, msgspec.Meta(max_length=actions.ITEM_TEXT["preparer"])]  # 300, as the others below
+Document = Annotated[str, msgspec.Meta(max_length=LONG_TEXT)]
+Reason = Annotated[str, msgspec.Meta(max_length=actions.CHANGE_REASON)]
+
+
 class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: datetime
-    place: str
-    mode: str = "in_person"
+    place: Place
+    mode: Word = "in_person"
     ends_at: datetime | None = None
     is_public: bool | None = None
 
 
 class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
-    presenter_id: int | None = None
-    preparer: str = ""
-    preparer_contact: str = ""
-    description: str = ""
-    proposal: str = ""
-    publicity: str = "public"
-    confidentiality_basis: str = ""
-    public_summary: str = ""
-    decision_mode: str = "meeting"
+    title: ItemTitle
+    presenter_id: Id | None = None
+    preparer: Line = ""
+    preparer_contact: Line = ""
+    description: Document = ""
+    proposal: Document = ""
+    publicity: Word = "public"
+    confidentiality_basis: Line = ""
+    public_summary: Document = ""
+    decision_mode: Word = "meeting"
     deadline_at: datetime | None = None
-    reason: str = ""  # required for changes after the call
+    reason: Reason = ""  # required for changes after the call
 
 
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
-    order: list[int]
+    order: Annotated[list[Id], msgspec.Meta(max_length=1000)]
 
 
 class DeclarationIn(msgspec.Struct, forbid_unknown_fields=True):
-    ground: str
-    explanation: str = ""
+    ground: Word
+    explanation: Annotated[str, msgspec.Meta(max_length=EXPLANATION)] = ""
 
 
 class ProblemOut(msgspec.Struct):
@@ -90,7 +99,7 @@ class CallSentOut(msgspec.Struct):
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str = ""  # required once the call was sent: it goes to everyone called
+    reason: Annotated[str, msgspec.Meta(max_length=actions.REASON_MAX)] = ""  # required once called
 
 
 class CancelledOut(msgspec.Struct):

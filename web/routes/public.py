@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,12 +45,14 @@ from meetings.models import (
 )
 from meetings.queries import (
     AgendaView,
+    BodyView,
     ItemView,
     MemberView,
     agenda,
     bodies,
     body_meetings,
     body_members,
+    body_view,
     item_versions,
     item_view,
     upcoming_for,
@@ -96,6 +98,11 @@ class Times:
         return f"{local.day}.{local.month}.{local.year}"
 
     @staticmethod
+    def calendar(day: date) -> str:
+        """A date without a time, the Finnish way: 1.6.2025."""
+        return f"{day.day}.{day.month}.{day.year}"
+
+    @staticmethod
     def clock(moment: datetime) -> str:
         local = moment.astimezone(LOCAL)
         return f"{local.hour}.{local.minute:02d}"
@@ -118,12 +125,6 @@ class Times:
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
-    name: str
-    roles: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Change:
     """One change made to an item after the call: what it replaced and why."""
 
@@ -142,7 +143,7 @@ def page_context(request: Req, **values: Any) -> dict[str, Any]:
     return {"times": Times(translator_for(request)), **values}
 
 
-def body_name(body: Body, language: str) -> str:
+def body_name(body: Body | BodyView, language: str) -> str:
     return (body.name_sv or body.name) if language == "sv" else body.name
 
 
@@ -158,14 +159,10 @@ async def body_by_slug(session: AsyncSession, viewer: Viewer, slug: str) -> Body
     return found
 
 
-def people(members: list[MemberView]) -> list[Person]:
-    """Each person once with their roles: public information, no contact details (R-PUB-3)."""
-    roles: dict[tuple[str, int], set[str]] = {}
-    for member in members:
-        roles.setdefault((member.name, member.user_id), set()).add(member.role)
+def by_seniority(members: list[MemberView]) -> list[MemberView]:
+    """The chair first, the secretary and others last; each role a row, as the API lists them (R-PUB-3)."""
     rank = {str(role): n for n, role in enumerate(ROLE_ORDER)}
-    found = [Person(name, tuple(sorted(r, key=lambda x: rank.get(x, 99)))) for (name, _), r in roles.items()]
-    return sorted(found, key=lambda p: (rank.get(p.roles[0], 99), p.name))
+    return sorted(members, key=lambda m: (rank.get(m.role, 99), m.name, m.membership_id))
 
 
 async def body_context(
@@ -173,14 +170,15 @@ async def body_context(
 ) -> dict[str, Any]:
     today = now_local(request).replace(hour=0, minute=0, second=0, microsecond=0)
     meetings = await body_meetings(session, viewer, body)
-    members = await body_members(session, body, on=today.date())
+    members = await body_members(session, viewer, body, on=today.date())
     return page_context(
         request,
-        body=body,
+        body=body_view(viewer, body),
         name=body_name(body, language_of(request)),
         upcoming=[m for m in reversed(meetings) if m.starts_at >= today],
         past=[m for m in meetings if m.starts_at < today],
-        people=people(members),
+        members=by_seniority(members),
+        member_names={m.membership_id: m.name for m in members},
         manages=viewer.manages(body.id),
         **extra,
     )
@@ -210,7 +208,7 @@ def changes_of(versions: list[AgendaItemVersion], item: AgendaItem) -> list[Chan
 async def item_changes(session: AsyncSession, viewer: Viewer, view: AgendaView) -> dict[int, list[Change]]:
     found = {}
     for shown in view.items:
-        if shown.version > 1:
+        if shown.version is not None and shown.version > 1:
             item, _ = await access_item(session, viewer, shown.id)
             found[item.id] = changes_of(await item_versions(session, item), item)
     return found
@@ -239,7 +237,7 @@ async def meeting_context(
 async def bodies_page(
     request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
 ) -> Response[str]:
-    listed = await bodies(session, include_inactive=viewer.is_admin)
+    listed = [body_view(viewer, b) for b in await bodies(session, include_inactive=viewer.is_admin)]
     language = language_of(request)
     named = [(b, body_name(b, language)) for b in listed]
     return render(request, "bodies.html", page_context(request, bodies=named))

@@ -1,0 +1,49 @@
+"""Bounds on every input: ids within the database's keys, and text within the columns that keep it.
+
+The API's structs declare the same bounds (msgspec), so an over-long field is refused before it is even
+built; the domain checks them again for every other way in (forms, CLI, imports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import QueryableAttribute
+
+from core.errors import ValidationFailed
+from core.text import translatable
+
+# INTEGER primary keys on PostgreSQL (SQLite's hold 64 bits): the narrowest id column, so every id's bound.
+MAX_ID = 2**31 - 1
+# Text columns have no length of their own: an item's description or proposal is at most about 100 pages
+# (its request may carry 1 MiB, web.limits.LONG_TEXT_BODY), an explanation a paragraph or two.
+LONG_TEXT = 300_000
+EXPLANATION = 5_000
+# A word from a closed list (a role, a mode, a publicity): its columns are String(32) at most.
+WORD = 32
+TOO_LONG = translatable("At most {max} characters fit here.")
+
+
+def valid_id(value: int) -> bool:
+    """Could a row have this id? Anything else is not found, without asking the database (which would
+    fail on a number wider than its column)."""
+    return 1 <= value <= MAX_ID
+
+
+def length_of(column: QueryableAttribute[Any]) -> int:
+    """The characters a String column holds, e.g. length_of(Meeting.place) == 300."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no length")
+    return length
+
+
+def check_length(value: str, limit: int, *, field: str) -> None:
+    if len(value) > limit:
+        raise ValidationFailed(TOO_LONG, field=field, max=limit)
+
+
+def check_lengths(values: Any, limits: dict[str, int]) -> None:
+    """Each named text attribute of `values` (a spec) within its limit; the first one beyond is refused."""
+    for field, limit in limits.items():
+        check_length(getattr(values, field) or "", limit, field=field)
