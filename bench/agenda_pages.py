@@ -51,22 +51,15 @@ from bench.login_storm import listening_socket, wait_ready
 from bench.report import Figure, Section, Target, median, percentile
 from bench.server import bench_settings
 from core.clock import LOCAL, system_clock
-from meetings.actions import (
-    BodySpec,
-    ItemSpec,
-    MeetingSpec,
-    MembershipSpec,
-    OrganisationSettings,
-    do_add_item,
-    do_add_membership,
-    do_create_body,
-    do_create_meeting,
-    do_send_call,
-    do_update_organisation,
-    meeting_items,
-)
-from meetings.attachments import attachment_limit, do_add_attachment
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.attachments import attachment_limit, do_add_attachment
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
+from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import Meeting, Publicity
+from meetings.queries import meeting_items
 from meetings.storage import attachment_store
 from web import migration
 from web.context import build_context

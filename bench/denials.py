@@ -20,7 +20,8 @@ from bench.report import Figure, Section, median
 from core.clock import system_clock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
-from meetings import actions
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from web import migration
 from web.app import create_app
 
@@ -31,11 +32,11 @@ MISSING = 7_654_321
 async def _hidden_meeting(db: Database) -> int:
     """A draft meeting, which the public may not know of."""
     async with db.write() as session:
-        spec = actions.BodySpec(slug="kh", name="Kunnanhallitus", kind="executive", seats=9)
-        body = await actions.do_create_body(session, spec=spec, actor="system:bench")
+        spec = BodySpec(slug="kh", name="Kunnanhallitus", kind="executive", seats=9)
+        body = await do_create_body(session, spec=spec, actor="system:bench")
         when = system_clock() + timedelta(days=30)
-        meeting = actions.MeetingSpec(starts_at=when, place="Kunnantalo")
-        return (await actions.do_create_meeting(session, body=body, spec=meeting, actor="system:bench")).id
+        meeting = MeetingSpec(starts_at=when, place="Kunnantalo")
+        return (await do_create_meeting(session, body=body, spec=meeting, actor="system:bench")).id
 
 
 async def _timed(app: Litestar, path: str, address: str) -> float:

@@ -6,7 +6,8 @@ built; the domain checks them again for every other way in (forms, CLI, imports)
 
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import QueryableAttribute
 
@@ -22,6 +23,7 @@ EXPLANATION = 5_000
 # A word from a closed list (a role, a mode, a publicity): its columns are String(32) at most.
 WORD = 32
 TOO_LONG = translatable("At most {max} characters fit here.")
+E = TypeVar("E", bound=StrEnum)
 
 
 def valid_id(value: int) -> bool:
@@ -47,3 +49,14 @@ def check_lengths(values: Any, limits: dict[str, int]) -> None:
     """Each named text attribute of `values` (a spec) within its limit; the first one beyond is refused."""
     for field, limit in limits.items():
         check_length(getattr(values, field) or "", limit, field=field)
+
+
+def check_choice(enum: type[E], value: str, field: str) -> E:
+    """One word of a closed list (a role, a mode), or a ValidationFailed that lists the words."""
+    try:
+        return enum(value)
+    except ValueError as exc:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValidationFailed(
+            "{name} must be one of: {allowed}.", field=field, name=field, allowed=allowed
+        ) from exc

@@ -26,7 +26,7 @@ from auth.addresses import normalise_email
 from auth.models import User
 from auth.queries import normalise_username
 from core.errors import ValidationFailed
-from meetings.actions import MembershipSpec, do_add_membership
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, MemberRole, Membership
 
 MAX_BYTES = 1024 * 1024

@@ -33,6 +33,7 @@ from meetings.models import (
     MeetingStatus,
     MemberRole,
     Membership,
+    Organisation,
     Publicity,
 )
 
@@ -369,3 +370,12 @@ async def body_members(session: AsyncSession, viewer: Viewer, body: Body, *, on:
         )
         for m, name in (await session.execute(query)).tuples()
     ]
+
+
+async def organisation(session: AsyncSession) -> Organisation | None:
+    return (await session.execute(select(Organisation).limit(1))).scalar_one_or_none()
+
+
+async def meeting_items(session: AsyncSession, meeting: Meeting) -> list[AgendaItem]:
+    query = select(AgendaItem).where(AgendaItem.meeting_id == meeting.id).order_by(AgendaItem.position)
+    return list((await session.execute(query)).scalars().all())

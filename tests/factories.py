@@ -92,7 +92,7 @@ async def make_body(
     procedure: bool = True,
     name: str = "Kunnanhallitus",
 ) -> int:
-    from meetings.actions import BodySpec, do_create_body
+    from meetings.actions.bodies import BodySpec, do_create_body
 
     async with context.db.write() as session:
         body = await do_create_body(
@@ -115,7 +115,7 @@ async def add_member(
 ) -> int:
     from datetime import date
 
-    from meetings.actions import MembershipSpec, do_add_membership
+    from meetings.actions.memberships import MembershipSpec, do_add_membership
     from meetings.models import Body
 
     async with context.db.write() as session:

@@ -16,9 +16,13 @@ from auth import actions
 from auth.models import Role, User
 from auth.queries import user_by_username
 from core.clock import LOCAL
-from meetings import actions as meeting_actions
-from meetings.actions import BodySpec, ItemSpec, MeetingSpec, MembershipSpec, OrganisationSettings
-from meetings.attachments import do_add_attachment
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.attachments import do_add_attachment
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
+from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
 
@@ -98,7 +102,7 @@ async def _people(session: AsyncSession, bodies: dict[str, Body], term: date) ->
             await actions.do_grant_role(session, user=user, role=role, actor=ACTOR)
         for slug, seat in person.seats:
             deputy_for = members.get("member") if seat == "deputy" else None
-            membership = await meeting_actions.do_add_membership(
+            membership = await do_add_membership(
                 session,
                 body=bodies[slug],
                 spec=MembershipSpec(user_id=user.id, role=seat, term_start=term, deputy_for_id=deputy_for),
@@ -148,7 +152,7 @@ async def _executive_meeting(
 ) -> Meeting:
     """A closed, hybrid executive board meeting with every kind of item."""
     day = today + timedelta(days=8)
-    meeting = await meeting_actions.do_create_meeting(
+    meeting = await do_create_meeting(
         session,
         body=body,
         spec=MeetingSpec(
@@ -183,7 +187,7 @@ async def _executive_meeting(
             proposal="Kunnanhallitus antaa liitteen mukaisen lausunnon.",
         ),
     ):
-        item = await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+        item = await do_add_item(session, meeting=meeting, spec=spec, actor=actor)
         if spec.publicity == "confidential":
             await _confidential_attachment(session, store, meeting, item, actor)
     return meeting
@@ -192,7 +196,7 @@ async def _executive_meeting(
 async def _council_meeting(session: AsyncSession, body: Body, today: date, actor: str) -> Meeting:
     """A public council meeting: the public agenda shows its public items."""
     day = today + timedelta(days=10)
-    meeting = await meeting_actions.do_create_meeting(
+    meeting = await do_create_meeting(
         session,
         body=body,
         spec=MeetingSpec(
@@ -220,7 +224,7 @@ async def _council_meeting(session: AsyncSession, body: Body, today: date, actor
             proposal="Valtuusto hyväksyy kaupan.",
         ),
     ):
-        await meeting_actions.do_add_item(session, meeting=meeting, spec=spec, actor=actor)
+        await do_add_item(session, meeting=meeting, spec=spec, actor=actor)
     return meeting
 
 
@@ -235,14 +239,12 @@ async def seed(
     session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
 ) -> list[tuple[DemoPerson, str]]:
     """The demo municipality: bodies, people, and two meetings whose calls have been sent."""
-    await meeting_actions.do_update_organisation(
+    await do_update_organisation(
         session,
         settings=OrganisationSettings(name="Esimerkkilän kunta", name_sv="Exempelby kommun"),
         actor=ACTOR,
     )
-    bodies = {
-        spec.slug: await meeting_actions.do_create_body(session, spec=spec, actor=ACTOR) for spec in BODIES
-    }
+    bodies = {spec.slug: await do_create_body(session, spec=spec, actor=ACTOR) for spec in BODIES}
     today = now.astimezone(LOCAL).date()
     logins = await _people(session, bodies, today - timedelta(days=200))
     secretary = f"user:{await _user_id(session, 'secretary')}"
@@ -250,9 +252,7 @@ async def seed(
         await _executive_meeting(session, bodies["kh"], today, secretary, store),
         await _council_meeting(session, bodies["valtuusto"], today, secretary),
     ):
-        await meeting_actions.do_send_call(
-            session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary
-        )
+        await do_send_call(session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary)
     return logins
 
 

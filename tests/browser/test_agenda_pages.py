@@ -62,7 +62,11 @@ async def seed() -> None:
     from auth.models import User
     from core.clock import LOCAL, FixedClock
     from core.config import settings_from_env
-    from meetings import actions
+    from meetings.actions.agenda import ItemSpec, do_add_item
+    from meetings.actions.bodies import BodySpec, do_create_body
+    from meetings.actions.call import do_send_call
+    from meetings.actions.meetings import MeetingSpec, do_create_meeting
+    from meetings.actions.memberships import MembershipSpec, do_add_membership
     from web.context import build_context
 
     # Two minutes ago, so that the secretary's enrolment code is older than the one typed at sign-in.
@@ -70,8 +74,8 @@ async def seed() -> None:
     context = build_context(settings_from_env(), clock=clock)
     day = (clock() + timedelta(days=12)).astimezone(LOCAL).replace(hour=16, minute=0, second=0, microsecond=0)
     async with context.db.write() as session:
-        spec = actions.BodySpec(slug="sivistys", name="Sivistyslautakunta", kind="committee", seats=7)
-        body = await actions.do_create_body(session, spec=spec, actor="system:seed")
+        spec = BodySpec(slug="sivistys", name="Sivistyslautakunta", kind="committee", seats=7)
+        body = await do_create_body(session, spec=spec, actor="system:seed")
         ids = {}
         for username, name, roles in (
             ("sakari", "Sakari Sihteeri", ("secretary",)),
@@ -83,8 +87,8 @@ async def seed() -> None:
             )
             ids[username] = user.id
             for role in roles:
-                membership = actions.MembershipSpec(user_id=user.id, role=role, term_start=date(2026, 1, 1))
-                await actions.do_add_membership(session, body=body, spec=membership, actor="system:seed")
+                membership = MembershipSpec(user_id=user.id, role=role, term_start=date(2026, 1, 1))
+                await do_add_membership(session, body=body, spec=membership, actor="system:seed")
         secretary = await session.get(User, ids["sakari"])
         assert secretary is not None
         secret = await auth_actions.do_start_totp_enrolment(session, user=secretary)
@@ -92,10 +96,10 @@ async def seed() -> None:
             session, user=secretary, code=totp.code_at(secret, clock())
         )
         actor = f"user:{ids['sakari']}"
-        public = await actions.do_create_meeting(
+        public = await do_create_meeting(
             session,
             body=body,
-            spec=actions.MeetingSpec(starts_at=day, place="Valtuustosali", is_public=True),
+            spec=MeetingSpec(starts_at=day, place="Valtuustosali", is_public=True),
             actor=actor,
         )
         for spec_values in (
@@ -107,15 +111,15 @@ async def seed() -> None:
                 "confidentiality_basis": "JulkL 24 § 1 mom 30 k",
             },
         ):
-            item = actions.ItemSpec(presenter_id=ids["helena"], preparer="Rehtori Rauni", **spec_values)  # type: ignore[arg-type]
-            await actions.do_add_item(session, meeting=public, spec=item, actor=actor)
-        await actions.do_send_call(
+            item = ItemSpec(presenter_id=ids["helena"], preparer="Rehtori Rauni", **spec_values)  # type: ignore[arg-type]
+            await do_add_item(session, meeting=public, spec=item, actor=actor)
+        await do_send_call(
             session, meeting=public, base_url="http://127.0.0.1", sender="kokous@kunta.example", actor=actor
         )
-        draft = await actions.do_create_meeting(
+        draft = await do_create_meeting(
             session,
             body=body,
-            spec=actions.MeetingSpec(starts_at=day + timedelta(days=7), place="Kunnantalo", is_public=True),
+            spec=MeetingSpec(starts_at=day + timedelta(days=7), place="Kunnantalo", is_public=True),
             actor=actor,
         )
     await context.db.dispose()

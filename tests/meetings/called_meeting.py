@@ -12,7 +12,10 @@ from sqlalchemy import select
 from auth.actions import do_create_user
 from auth.models import User
 from core.clock import LOCAL
-from meetings import actions
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_cancel_meeting, do_create_meeting, do_update_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, InvitationRecipient, Meeting, OutboxMessage
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, make_body, make_person
@@ -45,13 +48,13 @@ async def make_town(context: AppContext) -> Town:
         body = await session.get(Body, body_id)
         assert body is not None
         starts_at = datetime(2026, 12, 10, 16, 0, tzinfo=LOCAL)
-        spec = actions.MeetingSpec(starts_at=starts_at, place="Kunnantalo")
-        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor=actor)
-        await actions.do_add_item(session, meeting=meeting, spec=actions.ItemSpec(PUBLIC_TITLE), actor=actor)
-        secret = actions.ItemSpec(
+        spec = MeetingSpec(starts_at=starts_at, place="Kunnantalo")
+        meeting = await do_create_meeting(session, body=body, spec=spec, actor=actor)
+        await do_add_item(session, meeting=meeting, spec=ItemSpec(PUBLIC_TITLE), actor=actor)
+        secret = ItemSpec(
             SECRET_TITLE, publicity="confidential", confidentiality_basis="JulkL 24 § 1 mom 32 k"
         )
-        await actions.do_add_item(session, meeting=meeting, spec=secret, actor=actor)
+        await do_add_item(session, meeting=meeting, spec=secret, actor=actor)
     return Town(meeting.id, actor, body_id)
 
 
@@ -68,8 +71,8 @@ async def member_for(context: AppContext, town: Town, username: str, start: date
         )
         body = await session.get(Body, town.body_id)
         assert body is not None
-        spec = actions.MembershipSpec(user_id=user.id, role="member", term_start=start, term_end=end)
-        await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+        spec = MembershipSpec(user_id=user.id, role="member", term_start=start, term_end=end)
+        await do_add_membership(session, body=body, spec=spec, actor="system:test")
     return user
 
 
@@ -77,16 +80,14 @@ async def send_call(context: AppContext, town: Town) -> None:
     async with context.db.write() as session:
         meeting = await session.get(Meeting, town.meeting_id)
         assert meeting is not None
-        await actions.do_send_call(
-            session, meeting=meeting, base_url=BASE_URL, sender=SENDER, actor=town.actor
-        )
+        await do_send_call(session, meeting=meeting, base_url=BASE_URL, sender=SENDER, actor=town.actor)
 
 
 async def cancel(context: AppContext, town: Town, reason: str) -> int:
     async with context.db.write() as session:
         meeting = await session.get(Meeting, town.meeting_id)
         assert meeting is not None
-        return await actions.do_cancel_meeting(
+        return await do_cancel_meeting(
             session, meeting=meeting, reason=reason, base_url=BASE_URL, sender=SENDER, actor=town.actor
         )
 
@@ -97,8 +98,8 @@ async def change(context: AppContext, town: Town, **changes: object) -> None:
         meeting = await session.get(Meeting, town.meeting_id)
         assert meeting is not None
         details = {k: getattr(meeting, k) for k in ("starts_at", "ends_at", "place", "mode", "is_public")}
-        spec = actions.MeetingSpec(**(details | changes))
-        await actions.do_update_meeting(
+        spec = MeetingSpec(**(details | changes))
+        await do_update_meeting(
             session, meeting=meeting, spec=spec, base_url=BASE_URL, sender=SENDER, actor=town.actor
         )
 

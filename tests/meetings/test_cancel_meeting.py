@@ -16,7 +16,7 @@ from auth.models import User
 from auth.queries import user_by_username
 from core.clock import LOCAL
 from core.errors import InvalidTransition, ValidationFailed
-from meetings.actions import do_end_membership
+from meetings.actions.memberships import do_end_membership
 from meetings.delivery import to_email
 from meetings.models import MeetingStatus, Membership
 from tests.conftest import START

@@ -1,7 +1,7 @@
 """Changes to one meeting run one after another (decision 0007): on PostgreSQL, two real transactions at once.
 
 The first change acts and holds its transaction open; the second reads its rows and acts in a transaction of
-its own, and must wait on `meetings.actions.lock_meeting` until the first commits, then build on what it
+its own, and must wait on `meetings.lock_meeting` until the first commits, then build on what it
 committed. The shared fixtures bind every session to one rolled-back connection and cannot show this, so each
 test here gets a database of its own, cloned from one that is migrated and seeded (a called meeting) once.
 """
@@ -32,8 +32,11 @@ from core.clock import LOCAL, FixedClock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
 from core.errors import InvalidTransition
-from meetings import actions
-from meetings.attachments import do_add_attachment, do_remove_attachment
+from meetings.actions.agenda import ITEM_FIELDS, ItemSpec, do_add_item, do_update_item
+from meetings.actions.attachments import do_add_attachment, do_remove_attachment
+from meetings.actions.call import do_send_call
+from meetings.actions.disqualifications import do_declare_disqualification
+from meetings.actions.meetings import MeetingSpec, do_cancel_meeting, do_create_meeting, do_update_meeting
 from meetings.models import (
     AgendaItem,
     AgendaItemVersion,
@@ -230,8 +233,8 @@ SECOND_TIME = datetime(2026, 12, 10, 18, 0, tzinfo=LOCAL)
 def moving_to(town: Town, starts_at: datetime) -> Step:
     async def step(session: AsyncSession) -> Meeting:
         meeting = await the_meeting(session, town)
-        spec = actions.MeetingSpec(starts_at=starts_at, place=meeting.place, mode=meeting.mode)
-        return await actions.do_update_meeting(
+        spec = MeetingSpec(starts_at=starts_at, place=meeting.place, mode=meeting.mode)
+        return await do_update_meeting(
             session, meeting=meeting, spec=spec, base_url=BASE_URL, sender=SENDER, actor=town.actor
         )
 
@@ -275,8 +278,8 @@ def describing(town: Town, description: str, reason: str) -> Step:
     async def step(session: AsyncSession) -> AgendaItem:
         meeting = await the_meeting(session, town)
         item = await public_item(session, town)
-        spec = actions.ItemSpec(**{k: getattr(item, k) for k in actions.ITEM_FIELDS})
-        return await actions.do_update_item(
+        spec = ItemSpec(**{k: getattr(item, k) for k in ITEM_FIELDS})
+        return await do_update_item(
             session,
             item=item,
             meeting=meeting,
@@ -327,7 +330,7 @@ async def test_a_declaration_waiting_on_a_cancellation_is_refused(world: World) 
         assert member is not None
 
     async def cancelling(session: AsyncSession) -> int:
-        return await actions.do_cancel_meeting(
+        return await do_cancel_meeting(
             session,
             meeting=await the_meeting(session, town),
             reason="Kokous perutaan, koska asiat siirtyvät.",
@@ -339,7 +342,7 @@ async def test_a_declaration_waiting_on_a_cancellation_is_refused(world: World) 
     async def declaring(session: AsyncSession) -> object:
         user = await session.get(User, member.id)
         assert user is not None
-        return await actions.do_declare_disqualification(
+        return await do_declare_disqualification(
             session,
             item=await public_item(session, town),
             user_id=user.id,
@@ -432,12 +435,10 @@ async def draft(world: World, day: int, titles: tuple[str, ...]) -> int:
     async with world.context.db.write() as session:
         body = await session.get(Body, world.town.body_id)
         assert body is not None
-        spec = actions.MeetingSpec(starts_at=datetime(2026, 12, day, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
-        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor=world.town.actor)
+        spec = MeetingSpec(starts_at=datetime(2026, 12, day, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
+        meeting = await do_create_meeting(session, body=body, spec=spec, actor=world.town.actor)
         for title in titles:
-            await actions.do_add_item(
-                session, meeting=meeting, spec=actions.ItemSpec(title), actor=world.town.actor
-            )
+            await do_add_item(session, meeting=meeting, spec=ItemSpec(title), actor=world.town.actor)
         return meeting.id
 
 
@@ -445,7 +446,7 @@ def calling(town: Town, meeting_id: int) -> Step:
     async def step(session: AsyncSession) -> int:
         meeting = await session.get(Meeting, meeting_id)
         assert meeting is not None
-        return await actions.do_send_call(
+        return await do_send_call(
             session, meeting=meeting, base_url=BASE_URL, sender=SENDER, actor=town.actor
         )
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from audit.models import AuditAction
 from auth.models import Role, User
 from core.errors import ValidationFailed
-from meetings.actions import BodySpec, MembershipSpec, do_add_membership, do_create_body
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.imports import (
     MAX_BYTES,
     MAX_ROWS,

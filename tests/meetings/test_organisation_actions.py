@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict, ValidationFailed
-from meetings import actions
+from meetings.actions.bodies import BodySpec, do_update_body
+from meetings.actions.memberships import do_end_membership
+from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import Body, Membership
 from tests.factories import add_member, audit_entries, make_body, make_user
 from web.context import AppContext
@@ -33,18 +35,18 @@ async def _body(context: AppContext, body_id: int) -> Body:
 async def test_organisation_settings_are_checked(
     context: AppContext, change: dict[str, object], field: str
 ) -> None:
-    settings = actions.OrganisationSettings(name="Esimerkkilä", **change)  # type: ignore[arg-type]
+    settings = OrganisationSettings(name="Esimerkkilä", **change)  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed) as refused:
         async with context.db.write() as session:
-            await actions.do_update_organisation(session, settings=settings, actor=ADMIN)
+            await do_update_organisation(session, settings=settings, actor=ADMIN)
     assert refused.value.field == field
 
 
 async def test_organisation_update_is_audited_once_and_idempotent(context: AppContext) -> None:
-    settings = actions.OrganisationSettings(name="Esimerkkilä", default_call_period_days=5)
+    settings = OrganisationSettings(name="Esimerkkilä", default_call_period_days=5)
     for _ in range(2):
         async with context.db.write() as session:
-            await actions.do_update_organisation(session, settings=settings, actor=ADMIN)
+            await do_update_organisation(session, settings=settings, actor=ADMIN)
     assert len(await audit_entries(context, "organisation.updated")) == 1
 
 
@@ -104,8 +106,8 @@ async def test_ending_a_secretary_role_takes_away_the_second_factor_requirement(
     async with context.db.write() as session:
         membership = await session.get(Membership, membership_id)
         assert membership is not None
-        await actions.do_end_membership(session, membership=membership, actor=ADMIN)
-        await actions.do_end_membership(session, membership=membership, actor=ADMIN)  # idempotent
+        await do_end_membership(session, membership=membership, actor=ADMIN)
+        await do_end_membership(session, membership=membership, actor=ADMIN)  # idempotent
     actions_seen = [e.action for e in await audit_entries(context)]
     assert actions_seen.count("membership.ended") == 1
     assert actions_seen[-2:] == ["membership.ended", "role.revoked"]
@@ -113,7 +115,7 @@ async def test_ending_a_secretary_role_takes_away_the_second_factor_requirement(
 
 async def test_changing_a_body_records_the_changed_fields(context: AppContext) -> None:
     body = await _body(context, await make_body(context))
-    spec = actions.BodySpec(
+    spec = BodySpec(
         slug="kh",
         name="Kunnanhallitus",
         kind="executive",
@@ -123,6 +125,6 @@ async def test_changing_a_body_records_the_changed_fields(context: AppContext) -
     )
     async with context.db.write() as session:
         merged = await session.merge(body)
-        await actions.do_update_body(session, body=merged, spec=spec, actor=ADMIN)
+        await do_update_body(session, body=merged, spec=spec, actor=ADMIN)
     entry = (await audit_entries(context, "body.updated"))[-1]
     assert '"changed":["seats"]' in entry.data

@@ -13,8 +13,10 @@ from sqlalchemy import update
 from auth.actions import do_set_active
 from auth.queries import user_by_username
 from core.clock import LOCAL
-from meetings import actions
+from meetings.actions.agenda import ITEM_FIELDS, ItemSpec, do_update_item
+from meetings.actions.meetings import MeetingSpec, do_update_meeting
 from meetings.models import Meeting
+from meetings.queries import meeting_items
 from tests.conftest import BASE_URL
 from tests.factories import audit_entries
 from tests.meetings.called_meeting import (
@@ -213,8 +215,8 @@ async def test_sequence_is_read_back_from_the_database(context: AppContext, town
         assert meeting.calendar_sequence == 1
         moved = update(Meeting).where(Meeting.id == town.meeting_id).values(calendar_sequence=7)
         await session.execute(moved.execution_options(synchronize_session=False))
-        spec = actions.MeetingSpec(starts_at=LATER, place=meeting.place, mode=meeting.mode)
-        await actions.do_update_meeting(
+        spec = MeetingSpec(starts_at=LATER, place=meeting.place, mode=meeting.mode)
+        await do_update_meeting(
             session, meeting=meeting, spec=spec, base_url=BASE_URL, sender=SENDER, actor=town.actor
         )
 
@@ -232,13 +234,11 @@ async def test_agenda_changes_read_the_version_afresh(context: AppContext, town:
         meeting = await session.get(Meeting, town.meeting_id)
         assert meeting is not None
         before = meeting.agenda_version
-        [item] = [i for i in await actions.meeting_items(session, meeting) if i.position == 1]
+        [item] = [i for i in await meeting_items(session, meeting) if i.position == 1]
         bumped = update(Meeting).where(Meeting.id == town.meeting_id).values(agenda_version=before + 5)
         await session.execute(bumped.execution_options(synchronize_session=False))
-        spec = actions.ItemSpec(
-            **{k: getattr(item, k) for k in actions.ITEM_FIELDS} | {"title": "Uusi otsikko"}
-        )
-        await actions.do_update_item(
+        spec = ItemSpec(**{k: getattr(item, k) for k in ITEM_FIELDS} | {"title": "Uusi otsikko"})
+        await do_update_item(
             session, item=item, meeting=meeting, spec=spec, reason="Otsikko tarkentui.", actor=town.actor
         )
 

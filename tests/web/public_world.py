@@ -8,8 +8,12 @@ from datetime import date, datetime
 
 from auth.actions import do_create_user
 from core.clock import LOCAL
-from meetings import actions
-from meetings.attachments import do_add_attachment
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.attachments import do_add_attachment
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_cancel_meeting, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import AgendaItem, Body, Meeting
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD
@@ -66,16 +70,16 @@ async def person(
             email=f"{username}@kunta.test",
             actor="system:test",
         )
-        spec = actions.MembershipSpec(
+        spec = MembershipSpec(
             user_id=user.id, role=role, term_start=date(2025, 6, 1), term_end=date(2029, 5, 31), **extra
         )  # type: ignore[arg-type]
-        membership = await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+        membership = await do_add_membership(session, body=body, spec=spec, actor="system:test")
     return membership.id, user.id
 
 
 async def _body(context: AppContext) -> Body:
     async with context.db.write() as session:
-        spec = actions.BodySpec(
+        spec = BodySpec(
             slug="sivistys",
             name="Sivistyslautakunta",
             kind="committee",
@@ -83,27 +87,27 @@ async def _body(context: AppContext) -> Body:
             name_sv="Bildningsnämnden",
             electronic_meetings_allowed=True,
         )
-        return await actions.do_create_body(session, spec=spec, actor="system:test")
+        return await do_create_body(session, spec=spec, actor="system:test")
 
 
 async def _meeting(context: AppContext, body: Body, *, public: bool, day: int, place: str) -> Meeting:
     async with context.db.write() as session:
-        spec = actions.MeetingSpec(
+        spec = MeetingSpec(
             starts_at=datetime(2026, 12, day, 16, 0, tzinfo=LOCAL),
             ends_at=datetime(2026, 12, day, 18, 30, tzinfo=LOCAL),
             place=place,
             mode="hybrid",
             is_public=public,
         )
-        return await actions.do_create_meeting(session, body=body, spec=spec, actor="system:test")
+        return await do_create_meeting(session, body=body, spec=spec, actor="system:test")
 
 
 async def _item(context: AppContext, meeting: Meeting, actor: str, **values: object) -> int:
     async with context.db.write() as session:
         row = await session.get(Meeting, meeting.id)
         assert row is not None
-        spec = actions.ItemSpec(**values)  # type: ignore[arg-type]
-        return (await actions.do_add_item(session, meeting=row, spec=spec, actor=actor)).id
+        spec = ItemSpec(**values)  # type: ignore[arg-type]
+        return (await do_add_item(session, meeting=row, spec=spec, actor=actor)).id
 
 
 async def _attach(context: AppContext, item_id: int, filename: str, actor: str, *, public: bool) -> int:
@@ -132,14 +136,14 @@ async def _call(context: AppContext, meeting: Meeting, actor: str) -> None:
     async with context.db.write() as session:
         row = await session.get(Meeting, meeting.id)
         assert row is not None
-        await actions.do_send_call(session, meeting=row, base_url=BASE_URL, sender=SENDER, actor=actor)
+        await do_send_call(session, meeting=row, base_url=BASE_URL, sender=SENDER, actor=actor)
 
 
 async def _cancel(context: AppContext, meeting: Meeting, actor: str) -> None:
     async with context.db.write() as session:
         row = await session.get(Meeting, meeting.id)
         assert row is not None
-        await actions.do_cancel_meeting(
+        await do_cancel_meeting(
             session, meeting=row, reason="Ei käsiteltävää.", base_url=BASE_URL, sender=SENDER, actor=actor
         )
 

@@ -17,7 +17,12 @@ from litestar import Litestar
 from litestar.types import Message
 
 from core.clock import FixedClock
-from meetings import actions
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
+from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import BodyKind, Meeting, MeetingStatus, MemberRole, Publicity
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
 from tests.meetings.test_archives import bomb
@@ -53,14 +58,14 @@ class World:
 
 async def _body(context: AppContext, slug: str, people: dict[int, MemberRole]) -> Any:
     async with context.db.write() as session:
-        body = await actions.do_create_body(
+        body = await do_create_body(
             session,
-            spec=actions.BodySpec(slug=slug, name=slug.title(), kind=BodyKind.COMMITTEE, seats=9),
+            spec=BodySpec(slug=slug, name=slug.title(), kind=BodyKind.COMMITTEE, seats=9),
             actor="system:test",
         )
         for user_id, role in people.items():
-            spec = actions.MembershipSpec(user_id=user_id, role=role, term_start=date(2026, 1, 1))
-            await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+            spec = MembershipSpec(user_id=user_id, role=role, term_start=date(2026, 1, 1))
+            await do_add_membership(session, body=body, spec=spec, actor="system:test")
         return body
 
 
@@ -69,19 +74,15 @@ async def _meeting(
 ) -> list[int]:
     """A meeting with one item per publicity in `items`; returns the meeting id and the item ids."""
     async with context.db.write() as session:
-        spec = actions.MeetingSpec(starts_at=MEETING_DAY, place="Valtuustosali", is_public=public)
-        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor="system:test")
+        spec = MeetingSpec(starts_at=MEETING_DAY, place="Valtuustosali", is_public=public)
+        meeting = await do_create_meeting(session, body=body, spec=spec, actor="system:test")
         ids = [meeting.id]
         for publicity in items:
             basis = "" if publicity == Publicity.PUBLIC else BASIS
-            item_spec = actions.ItemSpec(
-                title=f"Asia {publicity}", publicity=publicity, confidentiality_basis=basis
-            )
-            ids.append(
-                (await actions.do_add_item(session, meeting=meeting, spec=item_spec, actor="system:test")).id
-            )
+            item_spec = ItemSpec(title=f"Asia {publicity}", publicity=publicity, confidentiality_basis=basis)
+            ids.append((await do_add_item(session, meeting=meeting, spec=item_spec, actor="system:test")).id)
         if call:
-            await actions.do_send_call(
+            await do_send_call(
                 session,
                 meeting=meeting,
                 base_url="https://kokous.test",
@@ -238,8 +239,8 @@ async def test_an_unchanged_attachment_is_not_sent_again(client: httpx.AsyncClie
 
 async def _limit(context: AppContext, limit: int) -> None:
     async with context.db.write() as session:
-        settings = actions.OrganisationSettings(name="Esimerkkilä", attachment_max_bytes=limit)
-        await actions.do_update_organisation(session, settings=settings, actor="system:test")
+        settings = OrganisationSettings(name="Esimerkkilä", attachment_max_bytes=limit)
+        await do_update_organisation(session, settings=settings, actor="system:test")
 
 
 @pytest.mark.parametrize(

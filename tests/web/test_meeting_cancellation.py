@@ -15,7 +15,9 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from core.clock import LOCAL, FixedClock
-from meetings import actions
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from meetings.models import Body, OutboxMessage
 from tests.conftest import BASE_URL
 from tests.factories import (
@@ -234,10 +236,10 @@ async def test_editor_says_so_when_nobody_could_be_told(context: AppContext, bro
     async with context.db.write() as session:
         body = await session.get(Body, body_id)
         assert body is not None
-        spec = actions.MeetingSpec(starts_at=datetime(2026, 12, 10, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
-        meeting = await actions.do_create_meeting(session, body=body, spec=spec, actor=actor)
-        await actions.do_add_item(session, meeting=meeting, spec=actions.ItemSpec("Talousarvio"), actor=actor)
-        sent = await actions.do_send_call(
+        spec = MeetingSpec(starts_at=datetime(2026, 12, 10, 16, 0, tzinfo=LOCAL), place="Kunnantalo")
+        meeting = await do_create_meeting(session, body=body, spec=spec, actor=actor)
+        await do_add_item(session, meeting=meeting, spec=ItemSpec("Talousarvio"), actor=actor)
+        sent = await do_send_call(
             session, meeting=meeting, base_url=BASE_URL, sender="kokous@kokous.test", actor=actor
         )
     assert sent == 0

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import FixedClock
-from meetings.actions import do_end_membership
+from meetings.actions.memberships import do_end_membership
 from meetings.models import Membership, OutboxMessage
 from tests.factories import api_login, audit_entries, enrol_totp, make_body, make_person
 from web.context import AppContext

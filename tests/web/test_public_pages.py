@@ -21,7 +21,11 @@ from sqlalchemy import select
 
 from auth import actions as auth_actions
 from core.clock import LOCAL, FixedClock
-from meetings import actions
+from meetings.actions.agenda import ItemSpec, do_add_item, do_update_item
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import AgendaItem, Attachment, Body, Meeting, MeetingStatus
 from tests import factories
 from tests.conftest import BASE_URL
@@ -77,31 +81,31 @@ async def seat(context: AppContext, body: Body, username: str, *roles: str) -> i
             actor="system:test",
         )
         for role in roles:
-            spec = actions.MembershipSpec(user_id=user.id, role=role, term_start=date(2026, 1, 1))
-            await actions.do_add_membership(session, body=body, spec=spec, actor="system:test")
+            spec = MembershipSpec(user_id=user.id, role=role, term_start=date(2026, 1, 1))
+            await do_add_membership(session, body=body, spec=spec, actor="system:test")
     return user.id
 
 
 async def make_body(context: AppContext, slug: str, name: str) -> Body:
     async with context.db.write() as session:
-        spec = actions.BodySpec(slug=slug, name=name, kind="committee", seats=7, name_sv=name + " (sv)")
-        return await actions.do_create_body(session, spec=spec, actor="system:test")
+        spec = BodySpec(slug=slug, name=name, kind="committee", seats=7, name_sv=name + " (sv)")
+        return await do_create_body(session, spec=spec, actor="system:test")
 
 
 async def make_meeting(context: AppContext, body: Body, *, public: bool, day: int = 10) -> Meeting:
     async with context.db.write() as session:
-        spec = actions.MeetingSpec(
+        spec = MeetingSpec(
             starts_at=datetime(2026, 12, day, 16, 0, tzinfo=LOCAL), place="Kunnantalo", is_public=public
         )
-        return await actions.do_create_meeting(session, body=body, spec=spec, actor="system:test")
+        return await do_create_meeting(session, body=body, spec=spec, actor="system:test")
 
 
 async def add_item(context: AppContext, meeting: Meeting, actor: str, **values: object) -> AgendaItem:
     async with context.db.write() as session:
         row = await session.get(Meeting, meeting.id)
         assert row is not None
-        spec = actions.ItemSpec(**{"title": PUBLIC_TITLE, **values})  # type: ignore[arg-type]
-        return await actions.do_add_item(session, meeting=row, spec=spec, actor=actor)
+        spec = ItemSpec(**{"title": PUBLIC_TITLE, **values})  # type: ignore[arg-type]
+        return await do_add_item(session, meeting=row, spec=spec, actor=actor)
 
 
 async def attach(
@@ -130,7 +134,7 @@ async def send_call(context: AppContext, meeting: Meeting, actor: str) -> None:
     async with context.db.write() as session:
         row = await session.get(Meeting, meeting.id)
         assert row is not None
-        await actions.do_send_call(
+        await do_send_call(
             session, meeting=row, base_url=BASE_URL, sender="kokous@kunta.example", actor=actor
         )
 
@@ -278,8 +282,8 @@ async def test_the_draft_page_shows_each_change_at_once(
     async with context.db.write() as session:
         draft = await session.get(Meeting, town.draft)
         assert draft is not None
-        await actions.do_add_item(
-            session, meeting=draft, spec=actions.ItemSpec(title="Uusi asia luonnokseen"), actor="system:test"
+        await do_add_item(
+            session, meeting=draft, spec=ItemSpec(title="Uusi asia luonnokseen"), actor="system:test"
         )
     assert "Uusi asia luonnokseen" in (await secretary.get(f"/meetings/{town.draft}", headers=HTML)).text
 
@@ -569,19 +573,19 @@ async def test_cached_public_page_follows_every_change_after_the_call(
     async with context.db.write() as session:
         body = await session.get(Body, body_id)
         assert body is not None
-        meeting = await actions.do_create_meeting(
+        meeting = await do_create_meeting(
             session,
             body=body,
-            spec=actions.MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=True),
+            spec=MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=True),
             actor=f"user:{secretary.id}",
         )
-        item = await actions.do_add_item(
+        item = await do_add_item(
             session,
             meeting=meeting,
-            spec=actions.ItemSpec(title="Katujen talvikunnossapito"),
+            spec=ItemSpec(title="Katujen talvikunnossapito"),
             actor=f"user:{secretary.id}",
         )
-        await actions.do_send_call(
+        await do_send_call(
             session,
             meeting=meeting,
             base_url="https://kokous.test",
@@ -598,11 +602,11 @@ async def test_cached_public_page_follows_every_change_after_the_call(
         meeting_row = await session.get(Meeting, meeting_id)
         assert stored is not None
         assert meeting_row is not None
-        await actions.do_update_item(
+        await do_update_item(
             session,
             item=stored,
             meeting=meeting_row,
-            spec=actions.ItemSpec(title="Katujen auraus"),
+            spec=ItemSpec(title="Katujen auraus"),
             reason="Otsikko tarkennettu",
             actor=f"user:{secretary.id}",
         )
@@ -621,18 +625,14 @@ async def test_cached_member_view_follows_declarations_and_keeps_each_browsers_t
         body = await session.get(Body, body_id)
         assert body is not None
         actor = f"user:{secretary.id}"
-        meeting = await actions.do_create_meeting(
+        meeting = await do_create_meeting(
             session,
             body=body,
-            spec=actions.MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=False),
+            spec=MeetingSpec(starts_at=clock() + timedelta(days=10), place="Sali", is_public=False),
             actor=actor,
         )
-        item = await actions.do_add_item(
-            session, meeting=meeting, spec=actions.ItemSpec(title="Poikkeamislupa"), actor=actor
-        )
-        await actions.do_send_call(
-            session, meeting=meeting, base_url=BASE_URL, sender="k@kokous.test", actor=actor
-        )
+        item = await do_add_item(session, meeting=meeting, spec=ItemSpec(title="Poikkeamislupa"), actor=actor)
+        await do_send_call(session, meeting=meeting, base_url=BASE_URL, sender="k@kokous.test", actor=actor)
         meeting_id, item_id = meeting.id, item.id
     headers = await factories.api_login(client, "jasen3")
     before = await client.get(f"/meetings/{meeting_id}", headers=headers)

@@ -15,7 +15,10 @@ from litestar import Litestar
 from litestar.types import Message, Receive, Scope, Send
 
 from core.clock import FixedClock
-from meetings import actions
+from meetings.actions.agenda import ItemSpec, do_add_item
+from meetings.actions.bodies import BodySpec, do_create_body
+from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import BodyKind, MemberRole
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, audit_entries, enrol_totp, make_user, next_code
@@ -86,19 +89,13 @@ async def item_id(context: AppContext) -> int:
     """An item of a draft meeting whose body has the secretary `sihteeri`."""
     secretary = await make_user(context, "sihteeri")
     async with context.db.write() as session:
-        spec = actions.BodySpec(slug="tekninen", name="Tekninen", kind=BodyKind.COMMITTEE, seats=9)
-        body = await actions.do_create_body(session, spec=spec, actor="system:test")
-        seat = actions.MembershipSpec(
-            user_id=secretary.id, role=MemberRole.SECRETARY, term_start=date(2026, 1, 1)
-        )
-        await actions.do_add_membership(session, body=body, spec=seat, actor="system:test")
-        when = actions.MeetingSpec(
-            starts_at=datetime(2026, 12, 10, 14, tzinfo=UTC), place="Sali", is_public=True
-        )
-        meeting = await actions.do_create_meeting(session, body=body, spec=when, actor="system:test")
-        item = await actions.do_add_item(
-            session, meeting=meeting, spec=actions.ItemSpec(title="Asia"), actor="system:test"
-        )
+        spec = BodySpec(slug="tekninen", name="Tekninen", kind=BodyKind.COMMITTEE, seats=9)
+        body = await do_create_body(session, spec=spec, actor="system:test")
+        seat = MembershipSpec(user_id=secretary.id, role=MemberRole.SECRETARY, term_start=date(2026, 1, 1))
+        await do_add_membership(session, body=body, spec=seat, actor="system:test")
+        when = MeetingSpec(starts_at=datetime(2026, 12, 10, 14, tzinfo=UTC), place="Sali", is_public=True)
+        meeting = await do_create_meeting(session, body=body, spec=when, actor="system:test")
+        item = await do_add_item(session, meeting=meeting, spec=ItemSpec(title="Asia"), actor="system:test")
         return item.id
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, ValidationFailed
 from meetings.access import PUBLIC, Viewer, access_attachment, access_item, attachment_visible
-from meetings.attachments import (
+from meetings.actions.attachments import (
     TEXT_MAX,
     attachment_limit,
     check_attachment,

@@ -15,10 +15,12 @@ from auth.models import Role
 from core.bounds import MAX_ID, length_of
 from core.clock import LOCAL
 from core.errors import NotFound
-from meetings import actions
 from meetings.access import Viewer, access_body
+from meetings.actions.bodies import BODY_TEXT, BodySpec, do_create_body, do_update_body
+from meetings.actions.memberships import MembershipSpec, do_add_membership, do_end_membership
+from meetings.actions.organisation import ORGANISATION_TEXT, OrganisationSettings, do_update_organisation
 from meetings.models import Body, Membership, Organisation
-from meetings.queries import BodyView, MemberView, bodies, body_members, body_view
+from meetings.queries import BodyView, MemberView, bodies, body_members, body_view, organisation
 from web.guards import has_role, principal_of, recent_step_up
 from web.schemas import Id, Word
 from web.security import BOUNDED_READS, app_context
@@ -27,9 +29,9 @@ Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 
 
-OrganisationName = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["name"])]
-Fraction = Annotated[str, msgspec.Meta(max_length=actions.ORGANISATION_TEXT["council_tabling_minority"])]
-BodyName = Annotated[str, msgspec.Meta(max_length=actions.BODY_TEXT["name"])]
+OrganisationName = Annotated[str, msgspec.Meta(max_length=ORGANISATION_TEXT["name"])]
+Fraction = Annotated[str, msgspec.Meta(max_length=ORGANISATION_TEXT["council_tabling_minority"])]
+BodyName = Annotated[str, msgspec.Meta(max_length=BODY_TEXT["name"])]
 Slug = Annotated[str, msgspec.Meta(max_length=length_of(Body.slug))]
 Title = Annotated[str, msgspec.Meta(max_length=length_of(Membership.title))]
 # Counts and days: the domain checks their ranges; these only keep them within the INTEGER columns.
@@ -83,15 +85,15 @@ def _today(request: Req) -> date:
 
 @get("/organisation", guards=[admin])
 async def get_organisation(session: NamedDependency[AsyncSession]) -> OrganisationIO:
-    return organisation_out(await actions.organisation(session))
+    return organisation_out(await organisation(session))
 
 
 @put("/organisation", guards=[admin, recent_step_up])
 async def put_organisation(
     request: Req, session: NamedDependency[AsyncSession], data: JSONBody[OrganisationIO]
 ) -> OrganisationIO:
-    settings = actions.OrganisationSettings(**msgspec.structs.asdict(data))
-    org = await actions.do_update_organisation(session, settings=settings, actor=principal_of(request).actor)
+    settings = OrganisationSettings(**msgspec.structs.asdict(data))
+    org = await do_update_organisation(session, settings=settings, actor=principal_of(request).actor)
     return organisation_out(org)
 
 
@@ -110,8 +112,8 @@ async def create_body(
     viewer: NamedDependency[Viewer],
     data: JSONBody[BodyIn],
 ) -> BodyView:
-    spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    body = await actions.do_create_body(session, spec=spec, actor=principal_of(request).actor)
+    spec = BodySpec(**msgspec.structs.asdict(data))
+    body = await do_create_body(session, spec=spec, actor=principal_of(request).actor)
     return body_view(viewer, body)
 
 
@@ -131,8 +133,8 @@ async def update_body(
     data: JSONBody[BodyIn],
 ) -> BodyView:
     body = await access_body(session, viewer, body_id)
-    spec = actions.BodySpec(**msgspec.structs.asdict(data))
-    await actions.do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
+    spec = BodySpec(**msgspec.structs.asdict(data))
+    await do_update_body(session, body=body, spec=spec, actor=principal_of(request).actor)
     return body_view(viewer, body)
 
 
@@ -157,10 +159,8 @@ async def add_member(
     data: JSONBody[MembershipIn],
 ) -> MemberView:
     body = await access_body(session, viewer, body_id)
-    spec = actions.MembershipSpec(**msgspec.structs.asdict(data))
-    membership = await actions.do_add_membership(
-        session, body=body, spec=spec, actor=principal_of(request).actor
-    )
+    spec = MembershipSpec(**msgspec.structs.asdict(data))
+    membership = await do_add_membership(session, body=body, spec=spec, actor=principal_of(request).actor)
     added = await body_members(session, viewer, body, on=spec.term_start)
     return next(m for m in added if m.membership_id == membership.id)
 
@@ -172,7 +172,7 @@ async def end_member(
     membership = await session.get(Membership, membership_id)
     if membership is None or membership.body_id != body_id:
         raise NotFound("No such membership in this body.")
-    await actions.do_end_membership(session, membership=membership, actor=principal_of(request).actor)
+    await do_end_membership(session, membership=membership, actor=principal_of(request).actor)
 
 
 bodies_router = Router(

@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import LOCAL
 from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
-from meetings import actions
 from meetings.access import Hidden, Viewer, access_attachment, access_item, access_meeting, parent_row
-from meetings.attachments import do_add_attachment, do_update_attachment
+from meetings.actions.agenda import ItemSpec, do_add_item, do_remove_item, do_reorder_items, do_update_item
+from meetings.actions.attachments import do_add_attachment, do_update_attachment
+from meetings.actions.call import do_send_call
+from meetings.actions.meetings import MeetingSpec, do_cancel_meeting, do_create_meeting, do_update_meeting
 from meetings.delivery import default_sender
+from meetings.lawfulness import check_call
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
 from meetings.queries import AgendaView, agenda, body_members
 from meetings.storage import TooLarge, UnsupportedType
@@ -109,8 +112,8 @@ def required_time(text: str, field: str) -> datetime:
     return found
 
 
-def meeting_spec(form: MeetingForm) -> actions.MeetingSpec:
-    return actions.MeetingSpec(
+def meeting_spec(form: MeetingForm) -> MeetingSpec:
+    return MeetingSpec(
         starts_at=required_time(form.starts_at, "starts_at"),
         place=form.place,
         mode=form.mode,
@@ -127,9 +130,9 @@ def _presenter(value: str) -> int | None:
     return int(value)
 
 
-def item_spec(form: ItemForm) -> actions.ItemSpec:
+def item_spec(form: ItemForm) -> ItemSpec:
     procedure = form.decision_mode == DecisionMode.DECISION_PROCEDURE
-    return actions.ItemSpec(
+    return ItemSpec(
         title=form.title.strip(),
         presenter_id=_presenter(form.presenter_id),
         preparer=form.preparer.strip(),
@@ -193,7 +196,7 @@ async def editor_context(
         cancelled=meeting.status == MeetingStatus.CANCELLED,
         cancel_reason=meeting.cancel_reason,
         cancel_form=CancelForm(),
-        problems=await actions.check_call(session, meeting) if draft else [],
+        problems=await check_call(session, meeting) if draft else [],
         presenters=await presenters(session, viewer, meeting, rows, context["view"]),
         forms={row.id: item_form(row) for row in rows},
         details=meeting_form(meeting),
@@ -248,7 +251,7 @@ async def create_meeting(
     try:
         async with session.begin_nested():
             spec = meeting_spec(data)
-            meeting = await actions.do_create_meeting(
+            meeting = await do_create_meeting(
                 session, body=body, spec=spec, actor=principal_of(request).actor
             )
     except ValidationFailed as exc:
@@ -285,7 +288,7 @@ async def update_details(
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_update_meeting(
+        await do_update_meeting(
             session,
             meeting=meeting,
             spec=meeting_spec(data),
@@ -318,7 +321,7 @@ async def add_item(
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_add_item(session, meeting=meeting, spec=item_spec(data), actor=actor)
+        await do_add_item(session, meeting=meeting, spec=item_spec(data), actor=actor)
 
     return await attempt(
         request,
@@ -350,7 +353,7 @@ async def update_item(
 
     async def work() -> None:
         spec = item_spec(data)
-        await actions.do_update_item(
+        await do_update_item(
             session, item=item, meeting=meeting, spec=spec, reason=data.reason.strip(), actor=actor
         )
 
@@ -378,7 +381,7 @@ async def move_item(
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_reorder_items(session, meeting=meeting, order=order, actor=actor)
+        await do_reorder_items(session, meeting=meeting, order=order, actor=actor)
 
     return await attempt(request, session, viewer, meeting_id, work, failed="agenda", done="item-moved")
 
@@ -395,7 +398,7 @@ async def remove_item(
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_remove_item(session, item=item, meeting=meeting, actor=actor)
+        await do_remove_item(session, item=item, meeting=meeting, actor=actor)
 
     return await attempt(request, session, viewer, meeting_id, work, failed="agenda", done="item-removed")
 
@@ -413,7 +416,7 @@ async def send_call(
     actor = principal_of(request).actor
 
     async def work() -> None:
-        await actions.do_send_call(
+        await do_send_call(
             session,
             meeting=meeting,
             base_url=context.settings.base_url,
@@ -442,7 +445,7 @@ async def cancel_meeting(
         nonlocal done
         if data.confirm != "yes":
             raise ValidationFailed("Tick the box to confirm that the meeting is cancelled.", field="confirm")
-        queued = await actions.do_cancel_meeting(
+        queued = await do_cancel_meeting(
             session,
             meeting=meeting,
             reason=data.reason,

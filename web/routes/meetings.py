@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.bounds import EXPLANATION, LONG_TEXT, length_of
 from core.errors import Forbidden
-from meetings import actions
 from meetings.access import (
     DECLARERS,
     Viewer,
@@ -23,7 +22,26 @@ from meetings.access import (
     access_meeting,
     access_meeting_and_body,
 )
+from meetings.actions.agenda import (
+    CHANGE_REASON,
+    ITEM_TEXT,
+    ItemSpec,
+    do_add_item,
+    do_remove_item,
+    do_reorder_items,
+    do_update_item,
+)
+from meetings.actions.call import do_send_call
+from meetings.actions.disqualifications import do_declare_disqualification, do_withdraw_disqualification
+from meetings.actions.meetings import (
+    REASON_MAX,
+    MeetingSpec,
+    do_cancel_meeting,
+    do_create_meeting,
+    do_update_meeting,
+)
 from meetings.delivery import default_sender
+from meetings.lawfulness import check_call as problems_of_call
 from meetings.models import Meeting, MeetingStatus
 from meetings.queries import (
     AgendaView,
@@ -44,10 +62,10 @@ Req = Request[Any, Any, Any]
 
 
 Place = Annotated[str, msgspec.Meta(max_length=length_of(Meeting.place))]
-ItemTitle = Annotated[str, msgspec.Meta(max_length=actions.ITEM_TEXT["title"])]
-Line = Annotated[str, msgspec.Meta(max_length=actions.ITEM_TEXT["preparer"])]  # 300, as the others below
+ItemTitle = Annotated[str, msgspec.Meta(max_length=ITEM_TEXT["title"])]
+Line = Annotated[str, msgspec.Meta(max_length=ITEM_TEXT["preparer"])]  # 300, as the others below
 Document = Annotated[str, msgspec.Meta(max_length=LONG_TEXT)]
-Reason = Annotated[str, msgspec.Meta(max_length=actions.CHANGE_REASON)]
+Reason = Annotated[str, msgspec.Meta(max_length=CHANGE_REASON)]
 
 
 class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -99,7 +117,7 @@ class CallSentOut(msgspec.Struct):
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=actions.REASON_MAX)] = ""  # required once called
+    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] = ""  # required once called
 
 
 class CancelledOut(msgspec.Struct):
@@ -124,10 +142,10 @@ def agenda_out(view: AgendaView) -> dict[str, Any]:
     return {"meeting": as_dict(view.meeting), "items": [as_dict(i) for i in view.items]}
 
 
-def item_spec(data: ItemIn) -> actions.ItemSpec:
+def item_spec(data: ItemIn) -> ItemSpec:
     values = msgspec.structs.asdict(data)
     values.pop("reason")
-    return actions.ItemSpec(**values)
+    return ItemSpec(**values)
 
 
 @get("/bodies/{body_id:int}/meetings")
@@ -149,10 +167,10 @@ async def create_meeting(
     body = await access_body(session, viewer, body_id)
     if not viewer.manages(body.id):
         raise Forbidden("Only the body's secretary plans its meetings.")
-    meeting = await actions.do_create_meeting(
+    meeting = await do_create_meeting(
         session,
         body=body,
-        spec=actions.MeetingSpec(**msgspec.structs.asdict(data)),
+        spec=MeetingSpec(**msgspec.structs.asdict(data)),
         actor=principal_of(request).actor,
     )
     return agenda_out(await agenda(session, viewer, meeting))
@@ -193,9 +211,9 @@ async def update_meeting(
 ) -> dict[str, Any]:
     """After the call a new time, place or mode is e-mailed with an updated invitation, after the commit."""
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
-    spec = actions.MeetingSpec(**msgspec.structs.asdict(data))
+    spec = MeetingSpec(**msgspec.structs.asdict(data))
     context = app_context(request)
-    await actions.do_update_meeting(
+    await do_update_meeting(
         session,
         meeting=meeting,
         spec=spec,
@@ -220,7 +238,7 @@ async def add_item(
     data: JSONBody[ItemIn],
 ) -> dict[str, Any]:
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
-    item = await actions.do_add_item(
+    item = await do_add_item(
         session, meeting=meeting, spec=item_spec(data), actor=principal_of(request).actor
     )
     return as_dict(_one(await agenda(session, viewer, meeting), item.id))
@@ -239,7 +257,7 @@ async def update_item(
     data: JSONBody[ItemIn],
 ) -> dict[str, Any]:
     item, meeting = await access_item(session, viewer, item_id, manage=True)
-    await actions.do_update_item(
+    await do_update_item(
         session,
         item=item,
         meeting=meeting,
@@ -258,7 +276,7 @@ async def remove_item(
     item_id: FromPath[int],
 ) -> None:
     item, meeting = await access_item(session, viewer, item_id, manage=True)
-    await actions.do_remove_item(session, item=item, meeting=meeting, actor=principal_of(request).actor)
+    await do_remove_item(session, item=item, meeting=meeting, actor=principal_of(request).actor)
 
 
 @put("/meetings/{meeting_id:int}/order", guards=[signed_in])
@@ -270,9 +288,7 @@ async def reorder(
     data: JSONBody[OrderIn],
 ) -> dict[str, Any]:
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
-    await actions.do_reorder_items(
-        session, meeting=meeting, order=data.order, actor=principal_of(request).actor
-    )
+    await do_reorder_items(session, meeting=meeting, order=data.order, actor=principal_of(request).actor)
     return agenda_out(await agenda(session, viewer, meeting))
 
 
@@ -295,7 +311,7 @@ async def check_call(
 ) -> CallCheckOut:
     """Would the call go out now? Every problem with the rule it breaks."""
     meeting = await access_meeting(session, viewer, meeting_id, manage=True)
-    problems = await actions.check_call(session, meeting)
+    problems = await problems_of_call(session, meeting)
     return CallCheckOut(not problems, [ProblemOut(p.rule, p.message, p.section) for p in problems])
 
 
@@ -310,7 +326,7 @@ async def send_call(
     if not viewer.calls(meeting.body_id):
         raise Forbidden("Only the body's chair or secretary sends the call.")
     settings = app_context(request).settings
-    sent = await actions.do_send_call(
+    sent = await do_send_call(
         session,
         meeting=meeting,
         base_url=settings.base_url,
@@ -333,7 +349,7 @@ async def cancel_meeting(
     if not viewer.calls(meeting.body_id):
         raise Forbidden("Only the body's chair or secretary cancels the meeting.")
     context = app_context(request)
-    sent = await actions.do_cancel_meeting(
+    sent = await do_cancel_meeting(
         session,
         meeting=meeting,
         reason=data.reason,
@@ -364,7 +380,7 @@ async def declare(
     if not viewer.roles_in(meeting.body_id) & DECLARERS:
         raise Forbidden("Only those who take part in handling the item declare a disqualification.")
     principal = principal_of(request)
-    await actions.do_declare_disqualification(
+    await do_declare_disqualification(
         session,
         item=item,
         user_id=principal.user_id,
@@ -384,9 +400,7 @@ async def withdraw(
 ) -> None:
     item, _ = await access_item(session, viewer, item_id)
     principal = principal_of(request)
-    await actions.do_withdraw_disqualification(
-        session, item=item, user_id=principal.user_id, actor=principal.actor
-    )
+    await do_withdraw_disqualification(session, item=item, user_id=principal.user_id, actor=principal.actor)
 
 
 meetings_router = Router(

@@ -22,7 +22,7 @@ from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.text import translatable
-from meetings import actions, lifecycle
+from meetings import lifecycle
 from meetings.access import (
     DECLARERS,
     PUBLIC,
@@ -32,7 +32,8 @@ from meetings.access import (
     access_meeting_and_body,
     parent_row,
 )
-from meetings.actions import ITEM_FIELDS
+from meetings.actions.agenda import ITEM_FIELDS
+from meetings.actions.disqualifications import do_declare_disqualification, do_withdraw_disqualification
 from meetings.lifecycle import Operation
 from meetings.models import (
     AgendaItem,
@@ -386,7 +387,7 @@ async def declare(
         async with session.begin_nested():
             if data.ground not in GROUNDS:
                 raise ValidationFailed("Choose the ground of the disqualification.", field="ground")
-            await actions.do_declare_disqualification(
+            await do_declare_disqualification(
                 session,
                 item=item,
                 user_id=principal.user_id,
@@ -410,9 +411,7 @@ async def withdraw(
     item, meeting = await item_in(session, viewer, meeting_id, item_id)
     _declarer(viewer, meeting)
     principal = principal_of(request)
-    await actions.do_withdraw_disqualification(
-        session, item=item, user_id=principal.user_id, actor=principal.actor
-    )
+    await do_withdraw_disqualification(session, item=item, user_id=principal.user_id, actor=principal.actor)
     return Redirect(f"/meetings/{meeting_id}?done=withdrawn#item-{item_id}", status_code=303)
 
 

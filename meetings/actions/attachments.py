@@ -16,9 +16,10 @@ from core.errors import InvalidTransition, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.access import parent_row
-from meetings.actions import lock_meeting, organisation
 from meetings.lifecycle import Operation
+from meetings.locks import lock_meeting
 from meetings.models import AgendaItem, Attachment, Meeting, MeetingStatus, Publicity
+from meetings.queries import organisation
 
 DEFAULT_MAX_BYTES = (
     50 * 1024 * 1024
