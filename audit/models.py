@@ -15,6 +15,7 @@ class AuditAction(StrEnum):
 
     LOGIN_SUCCEEDED = "login.succeeded"
     LOGIN_FAILED = "login.failed"
+    # No longer written (no account is locked since sign-in throttling); kept to filter older entries by.
     LOGIN_LOCKED = "login.locked"
     LOGIN_RATE_LIMITED = "login.rate_limited"
     LOGOUT = "session.logged_out"
@@ -22,6 +23,7 @@ class AuditAction(StrEnum):
     SESSION_STEPPED_UP = "session.stepped_up"
     TOKEN_REUSED = "token.reused"
     TOKEN_REJECTED = "token.rejected"
+    REAUTH_FAILED = "reauth.failed"
     TOTP_ENROLMENT_STARTED = "totp.enrolment_started"
     TOTP_ENROLLED = "totp.enrolled"
     TOTP_FAILED = "totp.failed"

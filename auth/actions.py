@@ -6,24 +6,31 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
 from auth import totp
 from auth.addresses import normalise_email
-from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, User
+from auth.models import RecoveryCode, RefreshToken, Role, RoleGrant, StepUp, User
+from auth.notices import NoticeKind, notify
 from auth.passwords import check_password_policy
 from auth.queries import normalise_username, user_by_username
 from auth.services import AuthServices
-from auth.tokens import ACCESS
+from auth.tokens import ACCESS, EXPIRED, TokenRejected
 from core.bounds import check_length, length_of
+from core.clock import rfc3339
 from core.db import session_clock, session_service
-from core.errors import Conflict, NotAuthenticated, ValidationFailed
+from core.errors import Conflict, Forbidden, NotAuthenticated, ValidationFailed
+from core.text import translatable
 
 SYSTEM = "system"
+# A step-up allows one sensitive action within this many seconds (docs/security.md).
+STEP_UP_SECONDS = 600
+STEP_UP_NEEDED = translatable("Confirm your identity again (password and code) to make this change.")
 # Stored instead of a hash for accounts without a password: no argon2 hash ever equals it.
 NO_PASSWORD = "!no-password"  # noqa: S105 (a marker that matches no password)
 
@@ -78,7 +85,6 @@ async def do_create_user(
         password_changed_at=now,
         password_hash=await services(session).hasher.hash(password) if password else NO_PASSWORD,
         is_active=True,
-        failed_logins=0,
         roles=[],
     )
     session.add(user)
@@ -131,30 +137,50 @@ async def do_revoke_role(
     return True
 
 
-async def do_set_password(session: AsyncSession, *, user: User, password: str, actor: str) -> None:
-    """Replace the password and end every session of the user. Audit: password.changed."""
+async def do_set_password(
+    session: AsyncSession,
+    *,
+    user: User,
+    password: str,
+    actor: str,
+    address: str = "",
+    keep_session: str | None = None,
+) -> None:
+    """Replace the password, end every session of the user but `keep_session`, and e-mail the user.
+
+    Audit: password.changed, saying whether the user was e-mailed (not without an address).
+    """
     check_password_policy(password, username=user.username)
     user.password_hash = await services(session).hasher.hash(password)
     user.password_changed_at = session_clock(session)()
-    user.failed_logins = 0
-    user.locked_until = None
-    await _revoke_all_sessions(session, user)
+    await _end_sessions(session, user, keep=keep_session)
+    by_self = actor == user_subject(user)
+    kind = NoticeKind.PASSWORD_CHANGED if by_self else NoticeKind.PASSWORD_SET
+    notified = await notify(session, user, kind, address=address)
     await record(
         session,
         AuditAction.PASSWORD_CHANGED,
         actor=actor,
         subject=user_subject(user),
-        data={"by": "self" if actor == user_subject(user) else "administrator"},
+        data={"by": "self" if by_self else "administrator", "notified": notified} | _where(address),
     )
 
 
-async def do_change_password(session: AsyncSession, *, user: User, current: str, new: str) -> None:
-    """The user's own change: the current password must match. Audit: password.changed."""
-    if not await services(session).hasher.verify(user.password_hash, current):
-        raise ValidationFailed("The current password is wrong.", field="current_password")
-    if current == new:
-        raise ValidationFailed("The new password must differ from the current one.", field="new_password")
-    await do_set_password(session, user=user, password=new, actor=user_subject(user))
+def _where(address: str) -> dict[str, str]:
+    """The client's address for an audit entry's data; none for the command line."""
+    return {"address": address} if address else {}
+
+
+async def do_change_password(
+    session: AsyncSession, *, user: User, new: str, address: str, keep_session: str | None
+) -> None:
+    """The user's own new password: their other sessions end and they are e-mailed. Audit: password.changed.
+
+    Precondition: the caller has checked the current password (auth.credentials, throttled and recorded).
+    """
+    await do_set_password(
+        session, user=user, password=new, actor=user_subject(user), address=address, keep_session=keep_session
+    )
 
 
 async def do_rehash_password(session: AsyncSession, *, user: User, new_hash: str) -> None:
@@ -169,31 +195,29 @@ async def do_set_active(session: AsyncSession, *, user: User, active: bool, acto
         return
     user.is_active = active
     if not active:
-        await _revoke_all_sessions(session, user)
+        await _end_sessions(session, user)
     action = AuditAction.USER_ENABLED if active else AuditAction.USER_DISABLED
     await record(session, action, actor=actor, subject=user_subject(user))
 
 
-async def _revoke_all_sessions(session: AsyncSession, user: User) -> None:
-    now = session_clock(session)()
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+async def _end_sessions(session: AsyncSession, user: User, *, keep: str | None = None) -> None:
+    """Revoke the user's logins, all of them or all but the family `keep` (the one making the change)."""
+    ended = [RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None)]
+    if keep is not None:
+        ended.append(RefreshToken.family != keep)
+    await session.execute(update(RefreshToken).where(*ended).values(revoked_at=session_clock(session)()))
 
 
-# ---- failures and lockout -------------------------------------------------------------------
+# ---- failures -------------------------------------------------------------------------------
 
 
 async def do_record_login_failure(
-    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str, count: bool = True
-) -> bool:
-    """Count a failed password or second-factor check. Audit: login.failed (+ login.locked).
+    session: AsyncSession, *, user: User | None, username: str, address: str, reason: str
+) -> None:
+    """Record a failed password or second-factor check. Audit: login.failed.
 
-    Returns True when this failure locked the account.
+    It counts nothing: the sign-in flow slows the address down (auth/throttle.py), and no account is locked.
     """
-    settings = services(session).settings
     subject = user_subject(user) if user else f"username:{normalise_username(username)[:64]}"
     await record(
         session,
@@ -202,31 +226,23 @@ async def do_record_login_failure(
         subject=subject,
         data={"reason": reason, "address": address},
     )
-    if user is None or not count:
-        return False
-    user.failed_logins += 1
-    if user.failed_logins < settings.lockout_threshold:
-        return False
-    user.locked_until = session_clock(session)() + timedelta(minutes=settings.lockout_minutes)
-    user.failed_logins = 0
-    await record(
-        session,
-        AuditAction.LOGIN_LOCKED,
-        actor=SYSTEM,
-        subject=subject,
-        data={"until": user.locked_until.isoformat(), "address": address},
-    )
-    return True
 
 
-async def do_record_rate_limited(session: AsyncSession, *, address: str, scope: str) -> None:
-    """Audit: login.rate_limited (first refusal in a window)."""
+async def do_record_rate_limited(
+    session: AsyncSession, *, address: str, scope: str, subject: str | None = None
+) -> None:
+    """Audit: login.rate_limited (the first refusal of a window or of a wait).
+
+    `scope` "login" is the address's window (subject `address:<ip>`); "account" is an address waiting before
+    its next guess at one account (subject `username:<name>`, with the address in the data).
+    """
+    data = {"scope": scope} if subject is None else {"scope": scope, "address": address}
     await record(
         session,
         AuditAction.LOGIN_RATE_LIMITED,
         actor="anonymous",
-        subject=f"address:{address}",
-        data={"scope": scope},
+        subject=subject or f"address:{address}",
+        data=data,
     )
 
 
@@ -240,10 +256,17 @@ class SessionTokens:
     csrf_token: str
     expires_in: int
     family: str
+    device: str = ""  # a device token for the browser, after a completed sign-in (auth.login)
 
 
 def _issue_access(
-    session: AsyncSession, user: User, family: str, methods: tuple[str, ...], csrf: str, auth_time: datetime
+    session: AsyncSession,
+    user: User,
+    family: str,
+    methods: tuple[str, ...],
+    csrf: str,
+    auth_time: datetime,
+    **step_up: str,
 ) -> str:
     svc = services(session)
     return svc.tokens.issue(
@@ -255,6 +278,7 @@ def _issue_access(
         amr=list(methods),
         csrf=_digest(csrf),
         auth_time=int(auth_time.timestamp()),
+        **step_up,
     )
 
 
@@ -286,8 +310,6 @@ async def do_start_session(
     session: AsyncSession, *, user: User, methods: tuple[str, ...], address: str, user_agent: str
 ) -> SessionTokens:
     """A completed login. Audit: login.succeeded."""
-    user.failed_logins = 0
-    user.locked_until = None
     family = secrets.token_hex(16)
     refresh = await _new_refresh(session, user, family, methods)
     csrf = secrets.token_urlsafe(24)
@@ -309,7 +331,11 @@ async def do_start_session(
 
 
 async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
-    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse."""
+    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse.
+
+    An unknown or expired token, or one of a disabled account, raises TokenRejected with the reason, which
+    the caller records (auth.failures) once this transaction is over.
+    """
     now = session_clock(session)()
     found = (
         await session.execute(
@@ -317,7 +343,7 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         )
     ).scalar_one_or_none()
     if found is None:
-        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+        raise TokenRejected(EXPIRED, reason="unknown")
     user = await session.get(User, found.user_id)
     if found.used_at is not None or found.revoked_at is not None:
         await _revoke_family(session, found.family, now)
@@ -330,7 +356,8 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
         )
         raise NotAuthenticated("This sign-in was ended. Please sign in again.")
     if found.expires_at <= now or user is None or not user.is_active:
-        raise NotAuthenticated("The sign-in has expired. Please sign in again.")
+        reason = "expired" if found.expires_at <= now else "disabled account"
+        raise TokenRejected(EXPIRED, reason=reason, forged=False, subject=str(found.user_id))
     found.used_at = now
     methods = tuple(found.methods.split(","))
     refresh = await _new_refresh(session, user, found.family, methods, found.authenticated_at)
@@ -373,13 +400,14 @@ async def do_end_session(session: AsyncSession, *, user_id: int, family: str) ->
 # ---- second factor --------------------------------------------------------------------------
 
 
-async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
+async def do_start_totp_enrolment(session: AsyncSession, *, user: User, fresh: bool = False) -> str:
     """Keep a fresh secret as pending until a code proves the phone has it. Audit: totp.enrolment_started.
 
-    Idempotent: while an enrolment is pending its secret is returned again, so reloading the page
-    shows the same QR code.
+    Idempotent unless `fresh`: while an enrolment is pending its secret is returned again, so reloading the
+    sign-in's enrolment page shows the same QR code. A change from the account page is always `fresh`, so no
+    secret shown earlier (to whoever started that enrolment) can become the active one.
     """
-    if user.totp_pending_secret is not None:
+    if user.totp_pending_secret is not None and not fresh:
         return services(session).secrets.open(user.totp_pending_secret)
     secret = totp.new_secret()
     user.totp_pending_secret = services(session).secrets.seal(secret)
@@ -389,10 +417,15 @@ async def do_start_totp_enrolment(session: AsyncSession, *, user: User) -> str:
     return secret
 
 
-async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: str) -> list[str] | None:
+async def do_confirm_totp_enrolment(
+    session: AsyncSession, *, user: User, code: str, address: str = "", keep_session: str | None = None
+) -> list[str] | None:
     """Activate the pending secret if `code` matches it; returns new recovery codes, or None if wrong.
 
-    Audit: totp.enrolled, or totp.failed for a wrong code. Replaces earlier recovery codes.
+    Replaces an active second factor and the earlier recovery codes, ends every session of the user but
+    `keep_session`, and e-mails the user. Precondition: the caller has made sure the person proved who they
+    are (the sign-in's password step, or auth.credentials). Audit: totp.enrolled (saying whether a second
+    factor was replaced and whether the user was e-mailed), or totp.failed for a wrong code.
     """
     if user.totp_pending_secret is None:
         raise Conflict("No second-factor enrolment is in progress; start again.")
@@ -408,6 +441,7 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
             data={"reason": "wrong enrolment code"},
         )
         return None
+    replaced = user.totp_secret is not None
     user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
     user.totp_last_step, user.totp_enrolled_at = step, now
     codes = totp.new_recovery_codes()
@@ -417,7 +451,16 @@ async def do_confirm_totp_enrolment(session: AsyncSession, *, user: User, code: 
         .values(used_at=now)
     )
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
-    await record(session, AuditAction.TOTP_ENROLLED, actor=user_subject(user), subject=user_subject(user))
+    await _end_sessions(session, user, keep=keep_session)
+    kind = NoticeKind.SECOND_FACTOR_REPLACED if replaced else NoticeKind.SECOND_FACTOR_ADDED
+    notified = await notify(session, user, kind, address=address)
+    await record(
+        session,
+        AuditAction.TOTP_ENROLLED,
+        actor=user_subject(user),
+        subject=user_subject(user),
+        data={"replaced": replaced, "notified": notified} | _where(address),
+    )
     return codes
 
 
@@ -479,8 +522,9 @@ async def _use_recovery_code(session: AsyncSession, *, user: User, code: str, ad
     return "recovery"
 
 
-async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> None:
-    """Remove the second factor (lost phone) and end the user's sessions. Audit: totp.reset.
+async def do_reset_totp(session: AsyncSession, *, user: User, actor: str, address: str = "") -> None:
+    """Remove the second factor (lost phone), end the user's sessions and e-mail the user. Audit: totp.reset,
+    saying whether the user was e-mailed.
 
     Roles that require a second factor enrol again at their next sign-in; others sign in with a password.
     """
@@ -492,16 +536,25 @@ async def do_reset_totp(session: AsyncSession, *, user: User, actor: str) -> Non
         .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
         .values(used_at=now)
     )
-    await _revoke_all_sessions(session, user)
-    await record(session, AuditAction.TOTP_RESET, actor=actor, subject=user_subject(user))
+    await _end_sessions(session, user)
+    notified = await notify(session, user, NoticeKind.SECOND_FACTOR_RESET, address=address)
+    await record(
+        session,
+        AuditAction.TOTP_RESET,
+        actor=actor,
+        subject=user_subject(user),
+        data={"notified": notified} | _where(address),
+    )
 
 
 async def do_step_up_session(
     session: AsyncSession, *, user: User, family: str, csrf: str, methods: tuple[str, ...] = ("pwd", "otp")
 ) -> SessionTokens:
-    """Re-issue the session's tokens after password and second factor were proven again just now.
+    """Re-issue the session's tokens after password and second factor were proven again just now, with a
+    step-up good for one sensitive action within STEP_UP_SECONDS (`step_up.use`). Only the access token issued
+    here carries it (claim `sup`); refreshed ones do not.
 
-    Audit: session.stepped_up. Admin changes and signatures require a recent step-up.
+    Audit: session.stepped_up. Admin changes and signatures require an unused step-up.
     """
     now = session_clock(session)()
     await session.execute(
@@ -509,13 +562,55 @@ async def do_step_up_session(
         .where(RefreshToken.family == family, RefreshToken.used_at.is_(None))
         .values(used_at=now)
     )
+    nonce = secrets.token_hex(16)
+    expires = now + timedelta(seconds=STEP_UP_SECONDS)
+    session.add(StepUp(nonce=nonce, user_id=user.id, family=family, granted_at=now, expires_at=expires))
     refresh = await _new_refresh(session, user, family, methods, now)
-    access = _issue_access(session, user, family, methods, csrf, now)
+    access = _issue_access(session, user, family, methods, csrf, now, sup=nonce)
     await record(
         session,
         AuditAction.SESSION_STEPPED_UP,
         actor=user_subject(user),
         subject=user_subject(user),
-        data={"session": family},
+        data={"session": family, "until": rfc3339(expires)},
     )
     return SessionTokens(access, refresh, csrf, services(session).settings.access_token_minutes * 60, family)
+
+
+async def do_use_step_up(session: AsyncSession, *, nonce: str, user_id: int, family: str) -> None:
+    """Spend the step-up `nonce` on the sensitive action of this transaction: a step-up allows one action,
+    and is not spent when that action fails, since it is rolled back with it.
+
+    Precondition: the caller's guard found it usable; this claims it, so that of two requests racing with one
+    step-up only the first gets it. Raises Forbidden for a step-up used, expired or not this session's.
+    Audit: none of its own; the action it allows writes its entry in the same transaction.
+    """
+    now = session_clock(session)()
+    claimed = await session.execute(
+        update(StepUp)
+        .where(
+            StepUp.nonce == nonce,
+            StepUp.user_id == user_id,
+            StepUp.family == family,
+            StepUp.used_at.is_(None),
+            StepUp.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", claimed).rowcount != 1:
+        raise Forbidden(STEP_UP_NEEDED)
+
+
+async def do_return_step_up(session: AsyncSession, *, nonce: str, user_id: int, family: str) -> None:
+    """Give back a step-up spent in this transaction by a request that changed nothing after all (a preview,
+    or a refusal answered without raising), so that it still allows the change that follows.
+
+    Audit: none (nothing changed). Idempotent.
+    """
+    await session.execute(
+        update(StepUp)
+        .where(StepUp.nonce == nonce, StepUp.user_id == user_id, StepUp.family == family)
+        .values(used_at=None)
+        .execution_options(synchronize_session=False)
+    )

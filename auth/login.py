@@ -6,24 +6,36 @@ one: SQLite's single write lock is never held while a hash is computed.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit.models import AuditAction
 from auth import actions, totp
+from auth.failures import Failure, record_failure
 from auth.models import User
-from auth.queries import Principal, normalise_username, requires_second_factor, user_by_id, user_by_username
+from auth.queries import normalise_username, requires_second_factor, user_by_id, user_by_username
 from auth.services import AuthServices
-from auth.tokens import SECOND_FACTOR
+from auth.throttle import Source, Throttle
+from auth.tokens import DEVICE, SECOND_FACTOR, Claims, TokenRejected
 from core.db import Database
-from core.errors import Conflict, KokousError, NotAuthenticated, RateLimited
+from core.errors import KokousError, NotAuthenticated
 from core.text import translatable
 
 WRONG_PASSWORD = translatable("Wrong username or password.")
 WRONG_CODE = translatable("The code is not correct. Check the time on your phone and try again.")
 REPLAYED_CODE = translatable("That code was already used. Wait for the next code and try again.")
+STEP_EXPIRED = translatable("This sign-in step has expired. Please sign in again.")
+T = TypeVar("T")
+# How long a browser that signed in is known as a device of that account (docs/security.md).
+DEVICE_DAYS = 365
+
+
+class StaleStep(NotAuthenticated):
+    """A genuine step token that no longer fits the account: recorded as token.rejected, not counted as a
+    guess against the source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,37 +57,24 @@ class Enrolment:
         return totp.qr_svg(self.uri)
 
 
-# How long failed attempts on an unknown name are remembered (a real account's count lasts until it signs in).
-FAILURE_MEMORY_SECONDS = 24 * 3600
-LOCKED = translatable("Too many failed sign-in attempts. Try again in {minutes} minutes.")
-
-
-def _locked(retry_after: int) -> RateLimited:
-    return RateLimited(LOCKED, retry_after=retry_after, minutes=max(1, -(-retry_after // 60)))
-
-
 class LoginFlow:
     def __init__(self, db: Database, svc: AuthServices) -> None:
         self.db = db
         self.svc = svc
         self.settings = svc.settings
+        self.throttle = Throttle(db, svc)
 
-    async def _throttle(self, address: str) -> None:
-        hit = await self.svc.limiter.hit(
-            f"login-address:{address}", window=self.settings.address_window_seconds
-        )
-        if hit.over(self.settings.address_attempts_per_window):
-            if hit.count == self.settings.address_attempts_per_window + 1:
-                async with self.db.write() as session:
-                    await actions.do_record_rate_limited(session, address=address, scope="login")
-            raise RateLimited(
-                "Too many sign-in attempts from your network. Please wait and try again.",
-                retry_after=hit.retry_after,
-            )
+    async def password(
+        self, *, username: str, password: str, address: str, user_agent: str, device: str = ""
+    ) -> PasswordStep:
+        """Known and unknown names take the same path: the same throttle, one read, one hash, one write.
 
-    async def password(self, *, username: str, password: str, address: str, user_agent: str) -> PasswordStep:
-        await self._throttle(address)
+        `device` is the device token that this browser got at an earlier sign-in to this account, if any.
+        """
         name = normalise_username(username)
+        source = self._source(name, address, device)
+        await self.throttle.address(source)
+        await self.throttle.guess(name, source)
         async with self.db.read(bounded=True) as session:
             user = await user_by_username(session, name)
             stored = user.password_hash if user else None
@@ -83,35 +82,36 @@ class LoginFlow:
         fresh_hash = None
         if correct and stored and self.svc.hasher.needs_rehash(stored):
             fresh_hash = await self.svc.hasher.hash(password)
-        if user is None:
-            await self._unknown_user_failure(name, address)
         async with self.db.write() as session:
             outcome = await self._finish_password(
-                session, name, stored, correct, fresh_hash, address, user_agent
+                session, name, stored, correct, fresh_hash, source, user_agent
             )
-        # A failure is raised only after its audit entry and counters have committed.
+        # A failure is raised only after its audit entry has committed.
         if isinstance(outcome, KokousError):
+            await self.throttle.failed(name, source)
             raise outcome
+        if outcome.tokens is not None:
+            await self.throttle.succeeded(name, source)
+            return replace(outcome, tokens=self._remember(outcome.tokens, name))
         return outcome
 
-    async def _unknown_user_failure(self, name: str, address: str) -> None:
-        """Unknown names lock exactly like real accounts (same attempt, same duration, no extension), so a
-        lockout reveals nothing about which accounts exist."""
-        limiter, lock_key = self.svc.limiter, f"login-lock:{name}"
-        remaining = await limiter.locked_for(lock_key)
-        reason = "account locked" if remaining else "unknown user"
-        async with self.db.write() as session:
-            await actions.do_record_login_failure(
-                session, user=None, username=name, address=address, reason=reason
-            )
-        if remaining:
-            raise _locked(remaining)
-        hit = await limiter.hit(f"login-user:{name}", window=FAILURE_MEMORY_SECONDS)
-        if hit.count >= self.settings.lockout_threshold:
-            await limiter.clear(f"login-user:{name}")
-            await limiter.lock(lock_key, seconds=self.settings.lockout_minutes * 60)
-            raise _locked(self.settings.lockout_minutes * 60)
-        raise NotAuthenticated(WRONG_PASSWORD)
+    def _source(self, name: str, address: str, device: str) -> Source:
+        """The address, with the device id of a device token issued for this very account (else none)."""
+        if device:
+            try:
+                claims = self.svc.tokens.decode(device, audience=DEVICE, now=self.db.clock())
+            except NotAuthenticated:
+                return Source(address)
+            if claims.subject == name:
+                return Source(address, claims.token_id)
+        return Source(address)
+
+    def _remember(self, tokens: actions.SessionTokens, name: str) -> actions.SessionTokens:
+        """A completed sign-in: the browser gets a device token for this account (docs/security.md)."""
+        device = self.svc.tokens.issue(
+            subject=name, audience=DEVICE, now=self.db.clock(), lifetime=timedelta(days=DEVICE_DAYS)
+        )
+        return replace(tokens, device=device)
 
     async def _finish_password(
         self,
@@ -120,15 +120,18 @@ class LoginFlow:
         stored: str | None,
         correct: bool,
         fresh_hash: str | None,
-        address: str,
+        source: Source,
         user_agent: str,
     ) -> PasswordStep | KokousError:
+        address = source.address
         user = await user_by_username(session, name)
-        if user is None or user.password_hash != stored:
+        if user is None:
+            await actions.do_record_login_failure(
+                session, user=None, username=name, address=address, reason="unknown user"
+            )
+            return NotAuthenticated(WRONG_PASSWORD)
+        if user.password_hash != stored:
             raise NotAuthenticated(WRONG_PASSWORD)  # changed under us: ask again
-        locked = await self._refuse_if_locked(session, user, address)
-        if locked is not None:
-            return locked
         if not correct or not user.is_active:
             reason = "wrong password" if not correct else "disabled account"
             return await self._fail(session, user, address, reason)
@@ -136,7 +139,7 @@ class LoginFlow:
             await actions.do_rehash_password(session, user=user, new_hash=fresh_hash)
         if user.totp_secret is not None or requires_second_factor(user):
             stage = "verify" if user.totp_secret is not None else "enrol"
-            return PasswordStep(None, stage, self._step_token(user, stage))
+            return PasswordStep(None, stage, self._step_token(user, stage, source))
         tokens = await actions.do_start_session(
             session, user=user, methods=("pwd",), address=address, user_agent=user_agent
         )
@@ -145,151 +148,166 @@ class LoginFlow:
     async def _fail(
         self, session: AsyncSession, user: User, address: str, reason: str, message: str = WRONG_PASSWORD
     ) -> KokousError:
-        locked = await actions.do_record_login_failure(
+        await actions.do_record_login_failure(
             session, user=user, username=user.username, address=address, reason=reason
         )
-        if locked:
-            retry = self.settings.lockout_minutes * 60
-            return _locked(retry)
         return NotAuthenticated(message)
 
-    def _step_token(self, user: User, stage: str) -> str:
+    def _step_token(self, user: User, stage: str, source: Source) -> str:
+        """Proof of the password for the next step. It is spent once the step succeeds: `tls`, the last
+        accepted TOTP step, moves on with the code (an enrolment token, once a second factor exists)."""
         return self.svc.tokens.issue(
             subject=str(user.id),
             audience=SECOND_FACTOR,
             now=self.db.clock(),
             lifetime=timedelta(minutes=self.settings.mfa_token_minutes),
             stage=stage,
+            name=user.username,
             pwc=int(user.password_changed_at.timestamp()),
+            tls=user.totp_last_step,
+            dev=source.device,  # the next step is throttled as this one was
         )
 
-    async def _step_user(self, session: AsyncSession, token: str, stage: str) -> User:
-        claims = self.svc.tokens.decode(token, audience=SECOND_FACTOR, now=self.db.clock())
+    async def _step_claims(self, token: str, address: str) -> tuple[Claims, str]:
+        """The step token's claims and the username it was issued for (the throttle's account). A forged
+        or expired token is recorded before it is refused."""
+        try:
+            claims = self.svc.tokens.decode(token, audience=SECOND_FACTOR, now=self.db.clock())
+            name = claims.extra.get("name")
+            if not isinstance(name, str):
+                raise NotAuthenticated(STEP_EXPIRED)
+        except NotAuthenticated as exc:
+            if token:  # no token at all is a missing cookie, not a guess
+                rejected = (
+                    exc if isinstance(exc, TokenRejected) else TokenRejected(STEP_EXPIRED, reason="invalid")
+                )
+                subject = f"user:{rejected.subject}" if rejected.subject else f"address:{address}"
+                await self._reject("step", subject, address, rejected.reason)
+            raise
+        return claims, name
+
+    async def _reject(self, token: str, subject: str, address: str, reason: str) -> None:
+        """A refused step or refresh token: audited, and summarised when one source floods them."""
+        failure = Failure(
+            AuditAction.TOKEN_REJECTED,
+            f"{token}_token",
+            "anonymous",
+            subject,
+            reason,
+            address,
+            {"token": token},
+        )
+        await record_failure(self.db, failure)
+
+    async def _step_user(self, session: AsyncSession, claims: Claims, stage: str) -> User | None:
+        """The token's user, or None when the token no longer fits the account: another stage, a new
+        password, a code accepted since, a second factor set up since, or a disabled account."""
         user = await user_by_id(session, int(claims.subject))
         if (
-            user is None
-            or not user.is_active
-            or claims.extra.get("stage") != stage
-            or claims.extra.get("pwc") != int(user.password_changed_at.timestamp())
+            user is not None
+            and user.is_active
+            and claims.extra.get("stage") == stage
+            and claims.extra.get("pwc") == int(user.password_changed_at.timestamp())
+            and claims.extra.get("tls") == user.totp_last_step
+            and (stage != "enrol" or user.totp_secret is None)
         ):
-            raise NotAuthenticated("This sign-in step has expired. Please sign in again.")
-        return user
+            return user
+        return None
 
-    async def _refuse_if_locked(self, session: AsyncSession, user: User, address: str) -> RateLimited | None:
-        """An attempt on a locked account is refused and recorded, and does not extend the lock."""
-        now = self.db.clock()
-        if user.locked_until is None or user.locked_until <= now:
-            return None
-        await actions.do_record_login_failure(
-            session, user=user, username=user.username, address=address, reason="account locked", count=False
-        )
-        return _locked(int((user.locked_until - now).total_seconds()))
+    async def _stale(self, claims: Claims, address: str) -> StaleStep:
+        """Record a step token that no longer fits its account (after the step's transaction)."""
+        await self._reject("step", f"user:{claims.subject}", address, "stale")
+        return StaleStep(STEP_EXPIRED)
 
     async def second_factor(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> actions.SessionTokens:
-        await self._throttle(address)
+        source = self._step_source(step_token, address)
+        await self.throttle.address(source)
+        claims, name = await self._step_claims(step_token, address)
+        await self.throttle.guess(name, source)
         async with self.db.write() as session:
-            user = await self._step_user(session, step_token, "verify")
-            locked = await self._refuse_if_locked(session, user, address)
-            outcome = (
-                "locked"
-                if locked
-                else await actions.do_check_second_factor(session, user=user, code=code, address=address)
-            )
-            if locked:
-                result: actions.SessionTokens | KokousError = locked
-            elif outcome in ("wrong", "replayed"):
-                result = await self._fail(
-                    session,
-                    user,
-                    address,
-                    f"{outcome} code",
-                    REPLAYED_CODE if outcome == "replayed" else WRONG_CODE,
-                )
-            else:
-                methods = ("pwd", "otp") if outcome == "otp" else ("pwd", "recovery")
-                result = await actions.do_start_session(
-                    session, user=user, methods=methods, address=address, user_agent=user_agent
-                )
+            user = await self._step_user(session, claims, "verify")
+            if user is not None:
+                result = await self._check_code(session, user, code, address, user_agent)
+        if user is None:
+            raise await self._stale(claims, address)
+        return self._remember(await self._settle(result, name, source), name)
+
+    def _step_source(self, step_token: str, address: str) -> Source:
+        """The source the password step was throttled as, named by its step token (checked again after)."""
+        try:
+            claims = self.svc.tokens.decode(step_token, audience=SECOND_FACTOR, now=self.db.clock())
+        except NotAuthenticated:
+            return Source(address)
+        return Source(address, str(claims.extra.get("dev") or ""))
+
+    async def _check_code(
+        self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
+    ) -> actions.SessionTokens | KokousError:
+        outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
+        if outcome in ("wrong", "replayed"):
+            message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
+            return await self._fail(session, user, address, f"{outcome} code", message)
+        methods = ("pwd", "otp") if outcome == "otp" else ("pwd", "recovery")
+        return await actions.do_start_session(
+            session, user=user, methods=methods, address=address, user_agent=user_agent
+        )
+
+    async def _settle(self, result: T | KokousError, name: str, source: Source) -> T:
+        """Count a failure against the source, or clear its failures after a completed sign-in."""
         if isinstance(result, KokousError):
+            await self.throttle.failed(name, source)
             raise result
+        await self.throttle.succeeded(name, source)
         return result
 
     async def start_enrolment(self, *, step_token: str, address: str = "unknown") -> Enrolment:
+        claims, _ = await self._step_claims(step_token, address)
         async with self.db.write() as session:
-            user = await self._step_user(session, step_token, "enrol")
-            locked = await self._refuse_if_locked(session, user, address)
-            if locked is None:
+            user = await self._step_user(session, claims, "enrol")
+            if user is not None:
                 secret = await actions.do_start_totp_enrolment(session, user=user)
                 uri = totp.provisioning_uri(secret, account=user.username)
-        if locked is not None:
-            raise locked
+        if user is None:
+            raise await self._stale(claims, address)
         return Enrolment(secret, uri)
 
     async def confirm_enrolment(
         self, *, step_token: str, code: str, address: str, user_agent: str
     ) -> tuple[actions.SessionTokens, list[str]]:
-        await self._throttle(address)
+        source = self._step_source(step_token, address)
+        await self.throttle.address(source)
+        claims, name = await self._step_claims(step_token, address)
+        await self.throttle.guess(name, source)
         async with self.db.write() as session:
-            user = await self._step_user(session, step_token, "enrol")
-            locked = await self._refuse_if_locked(session, user, address)
-            codes = None if locked else await actions.do_confirm_totp_enrolment(session, user=user, code=code)
-            if locked:
-                failure: KokousError = locked
-            elif codes is None:
-                failure = await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
-            else:
-                tokens = await actions.do_start_session(
-                    session, user=user, methods=("pwd", "otp"), address=address, user_agent=user_agent
-                )
+            user = await self._step_user(session, claims, "enrol")
+            if user is not None:
+                result = await self._enrol(session, user, code, address, user_agent)
+        if user is None:
+            raise await self._stale(claims, address)
+        tokens, codes = await self._settle(result, name, source)
+        return self._remember(tokens, name), codes
+
+    async def _enrol(
+        self, session: AsyncSession, user: User, code: str, address: str, user_agent: str
+    ) -> tuple[actions.SessionTokens, list[str]] | KokousError:
+        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=code, address=address)
         if codes is None:
-            raise failure
+            return await self._fail(session, user, address, "wrong enrolment code", WRONG_CODE)
+        tokens = await actions.do_start_session(
+            session, user=user, methods=("pwd", "otp"), address=address, user_agent=user_agent
+        )
         return tokens, codes
 
     async def refresh(self, *, refresh_token: str, address: str) -> actions.SessionTokens:
-        await self._throttle(address)
+        await self.throttle.address(Source(address))
         async with self.db.write() as session:
             try:
                 return await actions.do_refresh_session(session, refresh_token=refresh_token, address=address)
             except NotAuthenticated as exc:
                 failure = exc  # leave the block normally so the reuse record and revocation commit
+        if isinstance(failure, TokenRejected):  # unknown, expired, or of a disabled account
+            subject = f"user:{failure.subject}" if failure.subject else f"address:{address}"
+            await self._reject("refresh", subject, address, failure.reason)
         raise failure
-
-    async def step_up(
-        self, principal: Principal, *, password: str, code: str, address: str
-    ) -> actions.SessionTokens:
-        """Prove password and second factor again within a session (before admin changes and signatures)."""
-        await self._throttle(address)
-        async with self.db.read(bounded=True) as session:
-            user = await user_by_id(session, principal.user_id)
-            stored = user.password_hash if user else None
-        correct = await self.svc.hasher.verify(stored, password)
-        async with self.db.write() as session:
-            user = await user_by_id(session, principal.user_id)
-            if user is None:
-                raise NotAuthenticated("Please sign in.")
-            result: actions.SessionTokens | KokousError
-            locked = await self._refuse_if_locked(session, user, address)
-            if locked is not None:
-                result = locked
-            elif not correct:
-                result = await self._fail(session, user, address, "step-up: wrong password")
-            elif user.totp_secret is None:
-                result = Conflict("Set up a second factor on your account page first.")
-            else:
-                outcome = await actions.do_check_second_factor(session, user=user, code=code, address=address)
-                if outcome in ("wrong", "replayed"):
-                    message = REPLAYED_CODE if outcome == "replayed" else WRONG_CODE
-                    result = await self._fail(session, user, address, f"step-up: {outcome} code", message)
-                else:
-                    result = await actions.do_step_up_session(
-                        session,
-                        user=user,
-                        family=principal.session_family,
-                        csrf=secrets.token_urlsafe(24),
-                        methods=("pwd", outcome),
-                    )
-        if isinstance(result, KokousError):
-            raise result
-        return result

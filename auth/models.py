@@ -36,8 +36,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The TOTP secret, encrypted with the data directory's secret-box key (auth/secretbox.py).
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_pending_secret: Mapped[str | None] = mapped_column(String(255))
@@ -90,3 +88,18 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_refresh_token_user_family", "user_id", "family"),)
+
+
+class StepUp(Base):
+    """Password and second factor proven again within a session: good for one sensitive action, soon
+    (docs/security.md). The access token that the step-up issued carries `nonce` as its `sup` claim."""
+
+    __tablename__ = "step_up"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    family: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.models import SECOND_FACTOR_ROLES, RefreshToken, Role, RoleGrant, User
+from auth.models import SECOND_FACTOR_ROLES, RefreshToken, Role, RoleGrant, StepUp, User
 
 
 def user_id_of(actor: str) -> int | None:
@@ -34,10 +35,11 @@ def requires_second_factor(user: User) -> bool:
 
 
 # The user, whether the login's newest refresh token is unrevoked (1), revoked (0) or missing (NULL), and
-# their role grants; built once, so its compiled form and cache key are reused.
+# their role grants; built once, so its compiled form and cache key are reused. The login must be the user's
+# own: a token whose session id names another user's login finds no row, so it is refused.
 _LIVE = (
     select(case((RefreshToken.revoked_at.is_(None), 1), else_=0))
-    .where(RefreshToken.family == bindparam("family"))
+    .where(RefreshToken.family == bindparam("family"), RefreshToken.user_id == bindparam("user_id"))
     .order_by(RefreshToken.id.desc())
     .limit(1)
     .scalar_subquery()
@@ -74,9 +76,9 @@ class Principal:
 async def load_principal(
     session: AsyncSession, *, user_id: int, family: str, methods: tuple[str, ...], via: str
 ) -> Principal | None:
-    """The person behind a token, if their account is active and that login is live: a login's tokens
-    are live until its family is revoked (logout, reuse, admin action), i.e. while its newest refresh token
-    is unrevoked.
+    """The person behind a token, if their account is active and that login is live and theirs: a login's
+    tokens are live until its family is revoked (logout, reuse, admin action), i.e. while its newest refresh
+    token is unrevoked.
 
     Runs on every signed-in request, so it is one statement (a row per role grant) and builds no ORM objects.
     """
@@ -86,3 +88,18 @@ async def load_principal(
     row = rows[0]
     roles = frozenset((r.role, r.scope) for r in rows if r.role is not None)
     return Principal(user_id, row.username, row.display_name, roles, family, methods, via)
+
+
+async def step_up_usable(session: AsyncSession, principal: Principal, nonce: str, now: datetime) -> bool:
+    """Whether the step-up `nonce` is this session's, unused and not expired (the guard's check;
+    auth.actions.do_use_step_up then claims it in the action's transaction)."""
+    found = await session.execute(
+        select(StepUp.id).where(
+            StepUp.nonce == nonce,
+            StepUp.user_id == principal.user_id,
+            StepUp.family == principal.session_family,
+            StepUp.used_at.is_(None),
+            StepUp.expires_at > now,
+        )
+    )
+    return found.first() is not None

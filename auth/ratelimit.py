@@ -1,4 +1,4 @@
-"""Fixed-window attempt counters and tallies, in memory for one process or in Redis across workers."""
+"""Fixed-window counters, remembered failures and tallies: in memory (one process) or Redis (all workers)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,28 @@ class Hit:
         return self.count > limit
 
 
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """The failures remembered under a key: how many, and when the latest was (a timestamp; 0 for none)."""
+
+    count: int = 0
+    last: float = 0.0
+
+
 class Limiter(Protocol):
     async def hit(self, key: str, *, window: int) -> Hit: ...
 
     async def peek(self, key: str, *, window: int) -> Hit: ...
 
-    async def clear(self, key: str) -> None: ...
+    async def fail(self, key: str, *, memory: int) -> Failures:
+        """Count one more failure under `key`. The count is forgotten once `memory` seconds pass after the
+        latest failure (judged by the limiter's clock), so each failure keeps the earlier ones in mind."""
+        ...
 
-    async def lock(self, key: str, *, seconds: int) -> None: ...
+    async def failures(self, key: str, *, memory: int) -> Failures: ...
 
-    async def locked_for(self, key: str) -> int:
-        """Seconds until `key`'s lock ends; 0 when it is not locked."""
+    async def forget(self, key: str) -> None:
+        """Drop the failures under `key`."""
         ...
 
     async def add(self, key: str, name: str, *, amount: int = 1, ttl: int) -> None:
@@ -54,7 +65,7 @@ class MemoryLimiter:
     def __init__(self, clock: Clock = system_clock) -> None:
         self._clock = clock
         self._counts: dict[tuple[str, int], int] = {}
-        self._locks: dict[str, float] = {}
+        self._failures: dict[str, Failures] = {}
         self._tallies: dict[str, tuple[float, dict[str, int]]] = {}
 
     async def hit(self, key: str, *, window: int) -> Hit:
@@ -68,19 +79,23 @@ class MemoryLimiter:
         start, retry = _window(window, self._clock().timestamp())
         return Hit(self._counts.get((key, start), 0), max(retry, 1))
 
-    async def clear(self, key: str) -> None:
-        for stored in [k for k in self._counts if k[0] == key]:
-            del self._counts[stored]
+    async def fail(self, key: str, *, memory: int) -> Failures:
+        now = self._clock().timestamp()
+        known = await self.failures(key, memory=memory)
+        self._failures[key] = found = Failures(known.count + 1, now)
+        if len(self._failures) > 10_000:
+            for stale in [k for k, f in self._failures.items() if now - f.last >= memory]:
+                del self._failures[stale]
+        return found
 
-    async def lock(self, key: str, *, seconds: int) -> None:
-        self._locks[key] = self._clock().timestamp() + seconds
+    async def failures(self, key: str, *, memory: int) -> Failures:
+        found = self._failures.get(key)
+        if found is None or self._clock().timestamp() - found.last >= memory:
+            return Failures()
+        return found
 
-    async def locked_for(self, key: str) -> int:
-        remaining = self._locks.get(key, 0.0) - self._clock().timestamp()
-        if remaining <= 0:
-            self._locks.pop(key, None)
-            return 0
-        return max(1, int(remaining + 0.999))
+    async def forget(self, key: str) -> None:
+        self._failures.pop(key, None)
 
     async def add(self, key: str, name: str, *, amount: int = 1, ttl: int) -> None:
         _, counts = self._tallies.get(key, (0.0, {}))
@@ -103,11 +118,27 @@ class MemoryLimiter:
                 del self._counts[stale]
 
 
+# Atomically: forget failures older than the memory (by the caller's clock), count one more, remember when.
+# Redis's own expiry only collects the key afterwards, since tests move the clock and Redis's does not move.
+_FAIL = """
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local now = tonumber(ARGV[1])
+local memory = tonumber(ARGV[2])
+local count = 0
+if now - last < memory then count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0') end
+count = count + 1
+redis.call('HSET', KEYS[1], 'count', count, 'last', ARGV[1])
+redis.call('EXPIRE', KEYS[1], memory + 1)
+return count
+"""
+
+
 class RedisLimiter:
     def __init__(self, redis: Redis, *, prefix: str = "kokous:rl:", clock: Clock = system_clock) -> None:
         self._clock = clock
         self._redis = redis
         self._prefix = prefix
+        self._fail = redis.register_script(_FAIL)
 
     def _key(self, key: str, start: int) -> str:
         return f"{self._prefix}{key}:{start}"
@@ -126,19 +157,18 @@ class RedisLimiter:
         value = await self._redis.get(self._key(key, start))
         return Hit(int(value or 0), max(retry, 1))
 
-    async def clear(self, key: str) -> None:
-        async for name in self._redis.scan_iter(match=f"{self._prefix}{key}:*"):
-            await self._redis.delete(name)
+    async def fail(self, key: str, *, memory: int) -> Failures:
+        now = self._clock().timestamp()
+        count = await self._fail(keys=[f"{self._prefix}fail:{key}"], args=[repr(now), memory])
+        return Failures(int(count), now)
 
-    async def lock(self, key: str, *, seconds: int) -> None:
-        # The lock's end is stored (by our clock) as well as enforced by Redis's expiry.
-        until = self._clock().timestamp() + seconds
-        await self._redis.set(f"{self._prefix}lock:{key}", str(until), ex=seconds + 1)
+    async def failures(self, key: str, *, memory: int) -> Failures:
+        count, last = await self._redis.hmget(f"{self._prefix}fail:{key}", ["count", "last"])
+        found = Failures(int(count or 0), float(last or 0))
+        return found if self._clock().timestamp() - found.last < memory else Failures()
 
-    async def locked_for(self, key: str) -> int:
-        value = await self._redis.get(f"{self._prefix}lock:{key}")
-        remaining = float(value or 0) - self._clock().timestamp()
-        return max(1, int(remaining + 0.999)) if remaining > 0 else 0
+    async def forget(self, key: str) -> None:
+        await self._redis.delete(f"{self._prefix}fail:{key}")
 
     def _tally(self, key: str) -> str:
         return f"{self._prefix}tally:{key}"

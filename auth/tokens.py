@@ -26,6 +26,8 @@ from core.text import translatable
 ALGORITHM = "ES256"
 ACCESS = "kokous:access"
 SECOND_FACTOR = "kokous:second-factor"
+SECOND_FACTOR_CHANGE = "kokous:second-factor-change"
+DEVICE = "kokous:device"
 REQUIRED = ("exp", "iat", "iss", "aud", "sub", "jti")
 TIME_CLAIMS = ("exp", "iat")
 # python-jose turns `verify_<claim>` back on for every `require_<claim>` and then compares `exp` and `nbf`
@@ -50,12 +52,14 @@ def assert_crypto_backend() -> None:
 
 class TokenRejected(NotAuthenticated):
     """A token that was not accepted. `reason` says why, for the audit log; `forged` is False only when an
-    honest token can fail so (it expired), True when it cannot have come from this service as it is."""
+    honest token can fail so (it expired), True when it cannot have come from this service as it is.
+    `subject` is the `sub` claim of a token whose signature was good (an expired one), else empty."""
 
-    def __init__(self, template: str, *, reason: str, forged: bool = True) -> None:
+    def __init__(self, template: str, *, reason: str, forged: bool = True, subject: str = "") -> None:
         super().__init__(template)
         self.reason = reason
         self.forged = forged
+        self.subject = subject
 
 
 INVALID = translatable("The sign-in token is not valid.")
@@ -123,7 +127,7 @@ class TokenService:
             self._verified[(token, audience)] = claims
         # Expiry against our clock (not the library's), so tests can move time.
         if now.timestamp() >= claims["exp"]:
-            raise TokenRejected(EXPIRED, reason="expired", forged=False)
+            raise TokenRejected(EXPIRED, reason="expired", forged=False, subject=str(claims["sub"]))
         if claims["iat"] > now.timestamp() + 60:  # signed by this service: its clocks disagree
             raise TokenRejected(INVALID, reason="issued in the future", forged=False)
         extra = {k: v for k, v in claims.items() if k not in REQUIRED}

@@ -34,8 +34,14 @@ class Settings:
     access_token_minutes: int = 10
     refresh_token_days: int = 14
     mfa_token_minutes: int = 5
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    # Sign-in throttling (docs/security.md): free failures per (account, address), then waits of 1 s, 2 s,
+    # 4 s … up to the maximum; failures are forgotten after a quiet spell of `throttle_memory_seconds`.
+    throttle_free_failures: int = 3
+    throttle_max_delay_seconds: int = 300
+    throttle_memory_seconds: int = 24 * 3600
+    # Failures per day on one account, from all addresses, above which an address that has failed on it
+    # waits out the day; addresses that have not failed are never refused.
+    account_guard_failures: int = 300
     address_attempts_per_window: int = 30
     address_window_seconds: int = 300
     password_profile: PasswordProfile = field(default_factory=PasswordProfile)

@@ -36,8 +36,9 @@ from meetings.delivery import (
 )
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
-from web.guards import ids_in_range
+from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
+from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
@@ -75,6 +76,7 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
     async with db.session(write=write, bounded=bounded) as session, session.begin():
         if not write:
             await begin_read(session)
+        await spend_step_up(request, session)
         yield session
 
 
@@ -205,6 +207,7 @@ def create_app(
             public_router,
             meeting_pages_router,
             pages_router,
+            account_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},

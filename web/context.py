@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from audit.notes import Signer, load_or_create_signer
+from auth.credentials import CredentialFlow
 from auth.login import LoginFlow
+from auth.notices import NOTICES
 from auth.passwords import Hasher
 from auth.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from auth.secretbox import SecretBox
@@ -18,6 +20,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
 from meetings.delivery import MAIL_QUEUED
+from meetings.notices import OutboxNotices
 from web.cache import PageCache, page_cache
 
 
@@ -28,6 +31,7 @@ class AppContext:
     auth: AuthServices
     signer: Signer
     login: LoginFlow
+    credentials: CredentialFlow
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     pages: PageCache = field(default_factory=page_cache)
@@ -58,7 +62,7 @@ def build_context(
     )
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
-    db.services.update({"auth": auth, "audit_signer": signer})
-    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth))
+    db.services.update({"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices()})
+    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth), CredentialFlow(db, auth))
     db.signals.subscribe(MAIL_QUEUED, lambda _: context.mail_waiting.set())
     return context

@@ -61,6 +61,14 @@ def _status(exc: KokousError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST)
 
 
+def refused_form(
+    request: Request[Any, Any, Any], template: str, context: dict[str, Any], exc: KokousError
+) -> Response[Any]:
+    """A form page again with `exc` in it (`error`), its status, and when to retry after a RateLimited."""
+    headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return render(request, template, context | {"error": exc}, status_code=_status(exc), headers=headers)
+
+
 def respond(
     request: Request[Any, Any, Any],
     status: int,

@@ -29,6 +29,8 @@ Scope = Annotated[str, msgspec.Meta(max_length=length_of(RoleGrant.scope))]
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     password: Password
+    # The device token of an earlier sign-in to this account: the client is then throttled on its own.
+    device_token: StepToken = ""
 
 
 class SecondFactorRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,6 +67,7 @@ class LoginResponse(msgspec.Struct, omit_defaults=True):
     status: str  # "signed_in" | "second_factor_required" | "enrolment_required"
     tokens: TokenPair | None = None
     step_token: str | None = None
+    device_token: str | None = None  # with tokens: send it with the next sign-in to this account
 
 
 class EnrolmentStart(msgspec.Struct):
@@ -75,6 +78,7 @@ class EnrolmentStart(msgspec.Struct):
 class EnrolmentDone(msgspec.Struct):
     tokens: TokenPair
     recovery_codes: list[str]
+    device_token: str
 
 
 class Me(msgspec.Struct):

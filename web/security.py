@@ -33,6 +33,7 @@ ACCESS_COOKIE = "kokous_access"
 REFRESH_COOKIE = "kokous_refresh"
 CSRF_COOKIE = "kokous_csrf"
 STEP_COOKIE = "kokous_step"
+DEVICE_COOKIE = "kokous_device"  # a known device of an account (auth.login), seen only by the sign-in pages
 LANG_COOKIE = "kokous_lang"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"

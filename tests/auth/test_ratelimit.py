@@ -37,21 +37,36 @@ async def test_counts_within_a_window_and_resets_after_it(limiter: Limiter, cloc
     assert (await limiter.hit("login-address:192.0.2.1", window=300)).count == 1
 
 
-async def test_keys_are_independent_and_clearable(limiter: Limiter) -> None:
+async def test_keys_are_independent(limiter: Limiter) -> None:
     await limiter.hit("a", window=60)
     await limiter.hit("a", window=60)
     assert (await limiter.peek("b", window=60)).count == 0
-    await limiter.clear("a")
-    assert (await limiter.peek("a", window=60)).count == 0
+    assert (await limiter.peek("a", window=60)).count == 2
 
 
-async def test_locks_last_their_time_and_then_end(limiter: Limiter, clock: FixedClock) -> None:
-    assert await limiter.locked_for("login-lock:ghost") == 0
-    await limiter.lock("login-lock:ghost", seconds=900)
-    clock.advance(seconds=300)
-    assert await limiter.locked_for("login-lock:ghost") == 600
-    clock.advance(seconds=600)
-    assert await limiter.locked_for("login-lock:ghost") == 0
+async def test_failures_are_remembered_for_a_while_after_the_latest(
+    limiter: Limiter, clock: FixedClock
+) -> None:
+    assert (await limiter.failures("pair", memory=600)).count == 0
+    first = await limiter.fail("pair", memory=600)
+    assert (first.count, first.last) == (1, clock().timestamp())
+    clock.advance(seconds=500)
+    second = await limiter.fail("pair", memory=600)
+    assert (second.count, second.last) == (2, clock().timestamp())
+    clock.advance(seconds=599)  # 1099 s after the first failure, 599 s after the latest
+    assert await limiter.failures("pair", memory=600) == second
+    assert (await limiter.failures("other", memory=600)).count == 0
+    clock.advance(seconds=1)
+    assert (await limiter.failures("pair", memory=600)).count == 0
+    assert (await limiter.fail("pair", memory=600)).count == 1
+
+
+async def test_failures_can_be_forgotten(limiter: Limiter) -> None:
+    await limiter.fail("pair", memory=600)
+    await limiter.fail("other", memory=600)
+    await limiter.forget("pair")
+    assert (await limiter.failures("pair", memory=600)).count == 0
+    assert (await limiter.failures("other", memory=600)).count == 1
 
 
 async def test_a_tally_counts_by_name_and_is_taken_once(limiter: Limiter) -> None:

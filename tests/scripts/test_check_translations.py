@@ -34,7 +34,7 @@ NEW = (
     "A refusal that nobody has translated.",
     "A text shown later that nobody has translated.",
 )
-LOCKED = "Too many failed sign-in attempts. Try again in {minutes} minutes."
+LOCKED = "Too many failed attempts. Try again in {minutes} min."  # auth/throttle.py
 
 
 def check(locale_dir: Path, *extra_sources: Path) -> subprocess.CompletedProcess[str]:

@@ -43,19 +43,30 @@ async def step_up(client: httpx.AsyncClient, headers: Headers, secret: str, cloc
 
 
 @pytest.fixture
-async def admin(client: httpx.AsyncClient, context: AppContext, clock: FixedClock) -> Headers:
-    """An admin who has just stepped up."""
+async def signed_in_admin(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> tuple[Headers, str]:
     await make_user(context, "aino", roles=(Role.ADMIN,))
     secret = await enrol_totp(context, "aino")
-    headers = await api_login(client, "aino", secret=secret, clock=clock)
-    return await step_up(client, headers, secret, clock)
+    return await api_login(client, "aino", secret=secret, clock=clock), secret
 
 
 @pytest.fixture
-async def body_id(client: httpx.AsyncClient, context: AppContext, admin: Headers) -> int:
+async def admin(
+    client: httpx.AsyncClient, clock: FixedClock, signed_in_admin: tuple[Headers, str]
+) -> Headers:
+    """An admin who has just stepped up: good for one change (docs/security.md)."""
+    return await step_up(client, *signed_in_admin, clock)
+
+
+@pytest.fixture
+async def body_id(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, signed_in_admin: tuple[Headers, str]
+) -> int:
     await make_user(context, "liisa")  # already has an account: the import must not create or change it
     spec = {"slug": "tela", "name": "Tekninen lautakunta", "kind": "committee", "seats": 7}
-    response = await client.post("/api/bodies", headers=admin, json=spec)
+    headers = await step_up(client, *signed_in_admin, clock)
+    response = await client.post("/api/bodies", headers=headers, json=spec)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 

@@ -62,11 +62,13 @@ async def test_form_login_sets_strict_httponly_cookies(
     cookies = response.headers.get_list("set-cookie")
     access = next(c for c in cookies if c.startswith("kokous_access="))
     refresh = next(c for c in cookies if c.startswith("kokous_refresh="))
-    for cookie in (access, refresh):
+    device = next(c for c in cookies if c.startswith("kokous_device="))  # a known device (docs/security.md)
+    for cookie in (access, refresh, device):
         assert "HttpOnly" in cookie
         assert "samesite=strict" in cookie.lower()
         assert "Secure" in cookie
     assert "Path=/auth/refresh" in refresh
+    assert "Path=/login" in device
     account = await client.get("/account")
     assert account.status_code == 200
     assert "Liisa" in account.text
@@ -182,17 +184,20 @@ async def test_member_may_add_a_second_factor_and_then_needs_it(
     await make_user(context, "liisa")
     await form_login(client, "liisa")
     offer = await client.get("/account/second-factor")
-    started = await client.post("/account/second-factor/start", data={"csrf_token": csrf_from(offer.text)})
+    started = await client.post(
+        "/account/second-factor/start",
+        data={"current_password": PASSWORD, "csrf_token": csrf_from(offer.text)},
+    )
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', started.text)
     assert secret
-    wrong = await client.post(
-        "/account/second-factor", data={"code": "000000", "csrf_token": csrf_from(started.text)}
-    )
+    ticket = re.search(r'name="ticket" value="([^"]+)"', started.text)
+    assert ticket
+    form = {"ticket": ticket.group(1), "csrf_token": csrf_from(started.text)}
+    wrong = await client.post("/account/second-factor", data=form | {"code": "000000"})
     assert wrong.status_code == 422
-    done = await client.post(
-        "/account/second-factor",
-        data={"code": totp.code_at(secret.group(1), clock()), "csrf_token": csrf_from(started.text)},
-    )
+    assert secret.group(0) in wrong.text  # a mistyped code keeps the new secret on the page
+    code = totp.code_at(secret.group(1), clock())
+    done = await client.post("/account/second-factor", data=form | {"code": code})
     assert done.status_code == 200
     assert done.text.count("<li><code>") == 10
     client.cookies.clear()

@@ -77,6 +77,7 @@ async def test_a_new_password_ends_the_other_sessions(service: Service) -> None:
     )
     assert changed.status_code == 204, changed.text
     assert (await service.client.get("/api/me", headers=other)).status_code == 401
+    assert (await service.client.get("/api/me", headers=mine)).status_code == 200
 
 
 async def test_a_disabled_account_and_a_revoked_role_end_access_at_once(service: Service) -> None:

@@ -63,7 +63,7 @@ async def test_admin_changes_need_a_recent_step_up(
     assert actions[-4:] == ["access.denied", "session.stepped_up", "user.created", "role.granted"]
 
 
-async def test_step_up_with_a_wrong_code_fails_and_counts(
+async def test_step_up_with_a_wrong_code_fails_and_is_recorded(
     client: httpx.AsyncClient, context: AppContext, admin: tuple[dict[str, str], str]
 ) -> None:
     headers, _ = admin
@@ -71,30 +71,41 @@ async def test_step_up_with_a_wrong_code_fails_and_counts(
         "/api/auth/step-up", headers=headers, json={"password": PASSWORD, "code": "000000"}
     )
     assert response.status_code == 401
-    assert '"reason":"step-up: wrong code"' in (await audit_entries(context, "login.failed"))[-1].data
+    failed = (await audit_entries(context, "reauth.failed"))[-1]
+    assert failed.actor == failed.subject
+    assert failed.subject.startswith("user:")
+    assert '"purpose":"step-up"' in failed.data
+    assert '"reason":"wrong code"' in failed.data
 
 
 async def test_admin_grants_and_revokes_roles_and_resets_second_factor(
     client: httpx.AsyncClient, context: AppContext, admin: tuple[dict[str, str], str], clock: FixedClock
 ) -> None:
-    headers, secret = admin
-    headers = await step_up(client, headers, secret, clock)
+    signed_in, secret = admin
     mikko = await make_user(context, "mikko", roles=(Role.SECRETARY,))
     await enrol_totp(context, "mikko")
+    headers = await step_up(client, signed_in, secret, clock)  # one step-up for each change
     granted = await client.post(f"/api/users/{mikko.id}/roles", headers=headers, json={"role": "auditor"})
     assert {"role": "auditor", "scope": ""} in granted.json()["roles"]
+    headers = await step_up(client, signed_in, secret, clock)
     revoked = await client.delete(f"/api/users/{mikko.id}/roles/secretary", headers=headers)
     assert {"role": "secretary", "scope": ""} not in revoked.json()["roles"]
+    headers = await step_up(client, signed_in, secret, clock)
     reset = await client.post(f"/api/users/{mikko.id}/second-factor/reset", headers=headers)
     assert reset.json()["second_factor"] is False
-    assert [e.action for e in await audit_entries(context)][-3:] == [
+    assert [e.action for e in await audit_entries(context)][-6:] == [
+        "session.stepped_up",
         "role.granted",
+        "session.stepped_up",
         "role.revoked",
+        "session.stepped_up",
         "totp.reset",
     ]
+    headers = await step_up(client, signed_in, secret, clock)
     unknown = await client.post(f"/api/users/{mikko.id}/roles", headers=headers, json={"role": "emperor"})
     assert unknown.status_code == 422
     assert "known roles" in unknown.json()["error"]
+    # A refused change does not spend the step-up: the transaction that would have spent it was rolled back.
     missing = await client.post("/api/users/999999/roles", headers=headers, json={"role": "member"})
     assert missing.status_code == 404
 
@@ -102,9 +113,10 @@ async def test_admin_grants_and_revokes_roles_and_resets_second_factor(
 async def test_duplicate_username_is_a_conflict_that_changes_nothing(
     client: httpx.AsyncClient, context: AppContext, admin: tuple[dict[str, str], str], clock: FixedClock
 ) -> None:
-    headers, secret = admin
-    headers = await step_up(client, headers, secret, clock)
+    signed_in, secret = admin
+    headers = await step_up(client, signed_in, secret, clock)
     assert (await client.post("/api/users/", headers=headers, json=NEW_USER)).status_code == 201
+    headers = await step_up(client, signed_in, secret, clock)
     before = len(await audit_entries(context))
     again = await client.post("/api/users/", headers=headers, json=NEW_USER | {"roles": ["admin"]})
     assert again.status_code == 409

@@ -10,8 +10,7 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions
-from auth.queries import Principal, user_by_id
-from core.errors import NotAuthenticated, ValidationFailed
+from auth.queries import Principal
 from web.guards import principal_of, signed_in
 from web.schemas import (
     EnrolmentDone,
@@ -46,9 +45,10 @@ async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
         password=data.password,
         address=client_address(request),
         user_agent=user_agent(request),
+        device=data.device_token,
     )
     if step.tokens is not None:
-        return LoginResponse("signed_in", tokens=token_pair(step.tokens))
+        return LoginResponse("signed_in", tokens=token_pair(step.tokens), device_token=step.tokens.device)
     status = "second_factor_required" if step.next_step == "verify" else "enrolment_required"
     return LoginResponse(status, step_token=step.step_token)
 
@@ -61,7 +61,7 @@ async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> Lo
         address=client_address(request),
         user_agent=user_agent(request),
     )
-    return LoginResponse("signed_in", tokens=token_pair(tokens))
+    return LoginResponse("signed_in", tokens=token_pair(tokens), device_token=tokens.device)
 
 
 @post("/enrolment", status_code=200)
@@ -80,7 +80,7 @@ async def confirm_enrolment(request: Req, data: JSONBody[SecondFactorRequest]) -
         address=client_address(request),
         user_agent=user_agent(request),
     )
-    return EnrolmentDone(token_pair(tokens), codes)
+    return EnrolmentDone(token_pair(tokens), codes, tokens.device)
 
 
 @post("/refresh", status_code=200)
@@ -99,7 +99,7 @@ async def logout(request: Req, session: NamedDependency[AsyncSession]) -> None:
 
 @post("/step-up", status_code=200, guards=[signed_in])
 async def step_up(request: Req, data: JSONBody[StepUpRequest]) -> TokenPair:
-    tokens = await app_context(request).login.step_up(
+    tokens = await app_context(request).credentials.step_up(
         principal_of(request), password=data.password, code=data.code, address=client_address(request)
     )
     return token_pair(tokens)
@@ -123,15 +123,14 @@ async def me(request: Req) -> Me:
 
 
 @post("/me/password", status_code=204, guards=[signed_in])
-async def change_password(
-    request: Req, session: NamedDependency[AsyncSession], data: JSONBody[PasswordChange]
-) -> None:
-    user = await user_by_id(session, principal_of(request).user_id)
-    if user is None:
-        raise NotAuthenticated("Please sign in.")
-    if not data.new_password:
-        raise ValidationFailed("A new password is required.", field="new_password")
-    await actions.do_change_password(session, user=user, current=data.current_password, new=data.new_password)
+async def change_password(request: Req, data: JSONBody[PasswordChange]) -> None:
+    """Throttled like a sign-in; this session stays, the others end. The flow opens its own transactions."""
+    await app_context(request).credentials.change_password(
+        principal_of(request),
+        current=data.current_password,
+        new=data.new_password,
+        address=client_address(request),
+    )
 
 
 me_router = Router(path="/api", route_handlers=[me, change_password], tags=["account"])

@@ -16,7 +16,7 @@ from auth.models import Role
 from core.errors import ValidationFailed
 from meetings import imports
 from meetings.access import Viewer, access_body
-from web.guards import has_role, principal_of, recent_step_up
+from web.guards import has_role, principal_of, recent_step_up, return_step_up
 from web.uploads import Collected, multipart_boundary, read_upload
 
 Req = Request[Any, Any, Any]
@@ -98,6 +98,8 @@ async def import_members(
     else:
         actor = principal_of(request).actor
         report = await imports.do_import_members(session, body=body, csv_bytes=data, actor=actor)
+    if dry_run or report.rejections:
+        await return_step_up(request, session)  # nothing changed: the step-up is still good for the import
     status = HTTP_422_UNPROCESSABLE_ENTITY if report.rejections else HTTP_200_OK
     return Response(report_out(report, dry_run=dry_run), status_code=status)
 

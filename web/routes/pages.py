@@ -1,4 +1,4 @@
-"""Browser pages for signing in and out, the second factor, language choice and the account."""
+"""Browser pages for signing in and out, the second factor at sign-in, and language choice."""
 
 from __future__ import annotations
 
@@ -13,17 +13,15 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth import actions, totp
-from auth.login import WRONG_CODE, Enrolment
-from auth.models import User
-from auth.queries import user_by_id
-from core.errors import Conflict, KokousError, NotAuthenticated, RateLimited, ValidationFailed
-from web.errors import STATUS
-from web.guards import principal_of, signed_in
+from auth import actions
+from auth.login import DEVICE_DAYS
+from core.errors import Conflict, NotAuthenticated, RateLimited
+from web.errors import refused_form
 from web.i18n import LANGUAGES
 from web.pages import render
 from web.security import (
     BOUNDED_READS,
+    DEVICE_COOKIE,
     LANG_COOKIE,
     REFRESH_COOKIE,
     STEP_COOKIE,
@@ -62,35 +60,24 @@ def _signed_in(request: Req, tokens: actions.SessionTokens, target: str) -> Resp
         csrf=tokens.csrf_token,
         refresh_days=context.settings.refresh_token_days,
     )
-    cookies.append(
-        Cookie(
-            key=STEP_COOKIE,
-            value="",
-            path="/login",
-            max_age=0,
-            httponly=True,
-            secure=context.settings.https,
-            samesite="strict",
-        )
-    )
+    cookies.append(_login_cookie(request, STEP_COOKIE, "", max_age=0))
+    if tokens.device:  # this browser is now a known device of the account (docs/security.md)
+        cookies.append(_login_cookie(request, DEVICE_COOKIE, tokens.device, max_age=DEVICE_DAYS * 86400))
     return Redirect(safe_next(target), status_code=303, cookies=cookies)
 
 
 def _step_cookie(request: Req, token: str) -> Cookie:
-    context = app_context(request)
-    return Cookie(
-        key=STEP_COOKIE,
-        value=token,
-        path="/login",
-        httponly=True,
-        secure=context.settings.https,
-        samesite="strict",
-        max_age=context.settings.mfa_token_minutes * 60,
+    return _login_cookie(
+        request, STEP_COOKIE, token, max_age=app_context(request).settings.mfa_token_minutes * 60
     )
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+def _login_cookie(request: Req, key: str, value: str, *, max_age: int) -> Cookie:
+    """A cookie only the sign-in pages (/login…) get back: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    https = app_context(request).settings.https
+    return Cookie(
+        key=key, value=value, path="/login", httponly=True, secure=https, samesite="strict", max_age=max_age
+    )
 
 
 @dataclass
@@ -105,14 +92,6 @@ class LoginForm:
 class CodeForm:
     code: str = ""
     next: str = "/"
-    csrf_token: str = ""
-
-
-@dataclass
-class PasswordForm:
-    current_password: str = ""
-    new_password: str = ""
-    repeat_password: str = ""
     csrf_token: str = ""
 
 
@@ -135,16 +114,10 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
             password=data.password,
             address=client_address(request),
             user_agent=_agent(request),
+            device=request.cookies.get(DEVICE_COOKIE, ""),
         )
     except (NotAuthenticated, RateLimited) as exc:
-        headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return render(
-            request,
-            "login.html",
-            {"next": target, "username": data.username, "error": exc},
-            status_code=_status(exc),
-            headers=headers,
-        )
+        return refused_form(request, "login.html", {"next": target, "username": data.username}, exc)
     if step.tokens is not None:
         return _signed_in(request, step.tokens, target)
     where = "/login/code" if step.next_step == "verify" else "/login/enrol"
@@ -171,7 +144,7 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited) as exc:
-        return render(request, "code.html", {"next": target, "error": exc}, status_code=_status(exc))
+        return refused_form(request, "code.html", {"next": target}, exc)
     return _signed_in(request, tokens, target)
 
 
@@ -197,9 +170,7 @@ async def enrol_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response
             user_agent=_agent(request),
         )
     except (NotAuthenticated, RateLimited, Conflict) as exc:
-        return render(
-            request, "enrol.html", {"next": target, "enrolment": None, "error": exc}, status_code=_status(exc)
-        )
+        return refused_form(request, "enrol.html", {"next": target, "enrolment": None}, exc)
     signed = _signed_in(request, tokens, target)
     return render(request, "recovery.html", {"codes": codes, "next": target}, cookies=list(signed.cookies))
 
@@ -246,69 +217,6 @@ async def language(request: Req, lang: FromQuery[str] = "fi", next: FromQuery[st
     return Redirect(safe_next(next), status_code=303, cookies=[cookie])
 
 
-@get("/account", media_type=MediaType.HTML, guards=[signed_in])
-async def account(request: Req) -> Response[str]:
-    return render(request, "account.html")
-
-
-@post("/account/password", media_type=MediaType.HTML, guards=[signed_in])
-async def account_password(
-    request: Req, session: NamedDependency[AsyncSession], data: URLEncodedBody[PasswordForm]
-) -> Response[Any]:
-    user = await _me(session, request)
-    try:
-        if data.new_password != data.repeat_password:
-            raise ValidationFailed("The new passwords do not match.", field="repeat_password")
-        await actions.do_change_password(
-            session, user=user, current=data.current_password, new=data.new_password
-        )
-    except ValidationFailed as exc:
-        return render(request, "account.html", {"error": exc}, status_code=422)
-    # Changing the password ends every session, this one included.
-    return Redirect(
-        "/login?changed=1", status_code=303, cookies=cleared_cookies(app_context(request).settings.https)
-    )
-
-
-@get("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in])
-async def account_second_factor(request: Req, session: NamedDependency[AsyncSession]) -> Response[str]:
-    """Anyone may add a second factor; roles that require it were made to at sign-in."""
-    user = await _me(session, request)
-    return render(request, "account_enrol.html", {"enrolment": None, "enabled": user.totp_secret is not None})
-
-
-@post("/account/second-factor/start", media_type=MediaType.HTML, guards=[signed_in])
-async def account_second_factor_start(request: Req, session: NamedDependency[AsyncSession]) -> Response[str]:
-    user = await _me(session, request)
-    secret = await actions.do_start_totp_enrolment(session, user=user)
-    enrolment = Enrolment(secret, totp.provisioning_uri(secret, account=user.username))
-    return render(
-        request, "account_enrol.html", {"enrolment": enrolment, "enabled": user.totp_secret is not None}
-    )
-
-
-@post("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in])
-async def account_second_factor_confirm(
-    request: Req, session: NamedDependency[AsyncSession], data: URLEncodedBody[CodeForm]
-) -> Response[Any]:
-    user = await _me(session, request)
-    try:
-        codes = await actions.do_confirm_totp_enrolment(session, user=user, code=data.code)
-    except Conflict as exc:
-        return render(request, "account_enrol.html", {"enrolment": None, "error": exc}, status_code=409)
-    if codes is None:
-        error = ValidationFailed(WRONG_CODE, field="code")
-        return render(request, "account_enrol.html", {"enrolment": None, "error": error}, status_code=422)
-    return render(request, "recovery.html", {"codes": codes, "next": "/account"})
-
-
-async def _me(session: AsyncSession, request: Req) -> User:
-    user = await user_by_id(session, principal_of(request).user_id)
-    if user is None:
-        raise NotAuthenticated("Please sign in.")
-    return user
-
-
 pages_router = Router(
     path="/",
     opt=BOUNDED_READS,
@@ -323,10 +231,5 @@ pages_router = Router(
         logout,
         refresh,
         language,
-        account,
-        account_password,
-        account_second_factor,
-        account_second_factor_start,
-        account_second_factor_confirm,
     ],
 )

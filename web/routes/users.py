@@ -16,6 +16,7 @@ from auth.queries import user_by_id
 from core.errors import NotFound, ValidationFailed
 from web.guards import has_role, principal_of, recent_step_up
 from web.schemas import NewUser, RoleChange, UserOut
+from web.security import client_address
 
 Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
@@ -106,7 +107,8 @@ async def reset_second_factor(
     request: Req, session: NamedDependency[AsyncSession], user_id: FromPath[int]
 ) -> UserOut:
     user = await _user(session, user_id)
-    await actions.do_reset_totp(session, user=user, actor=principal_of(request).actor)
+    actor = principal_of(request).actor
+    await actions.do_reset_totp(session, user=user, actor=actor, address=client_address(request))
     return user_out(user)
 
 
