@@ -1,0 +1,84 @@
+"""The minutes as an HTML page and as a PDF/A-3 document, both from the one template in minutes/templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from importlib.resources import files
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from core.clock import LOCAL
+from meetings.rules.voting import Choice
+from minutes.document import Instruction, MinutesDocument
+from minutes.labels import labels
+
+# PDF/A-3 (ISO 19005-3), level B: the visual appearance is preserved; files may be attached (DESIGN.md §8).
+PDF_VARIANT = "pdf/a-3b"
+
+
+def local_moment(moment: datetime) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local.day}.{local.month}.{local.year} klo {local:%H.%M}"
+
+
+def local_clock(moment: datetime) -> str:
+    return f"{moment.astimezone(LOCAL):%H.%M}"
+
+
+def local_day(day: date) -> str:
+    return f"{day.day}.{day.month}.{day.year}"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("minutes", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+    )
+    env.filters.update(moment=local_moment, clock=local_clock, day=local_day)
+    return env
+
+
+@cache
+def stylesheet() -> str:
+    return files("minutes").joinpath("templates/minutes.css").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionGroup:
+    """Items that share the same instructions are listed once, as municipalities' minutes do."""
+
+    instruction: Instruction
+    sections: tuple[int, ...]
+
+
+def instruction_groups(document: MinutesDocument) -> list[InstructionGroup]:
+    groups: dict[Instruction, list[int]] = {}
+    for item in document.items:
+        groups.setdefault(item.instruction, []).append(item.section)
+    return [InstructionGroup(instruction, tuple(sections)) for instruction, sections in groups.items()]
+
+
+def render_html(document: MinutesDocument) -> str:
+    """The minutes as one self-contained HTML page (styles inline, no scripts, no external resources)."""
+    template = environment().get_template("minutes.html")
+    return template.render(
+        doc=document,
+        t=labels(document.language),
+        name=lambda person_id: document.person(person_id).name,
+        choices=list(Choice),
+        instruction_groups=instruction_groups(document),
+        css=stylesheet(),
+    )
+
+
+def render_pdf(document: MinutesDocument) -> bytes:
+    """The same page as a PDF/A-3b document, fonts embedded, ready to be signed (minutes.pades)."""
+    from weasyprint import HTML  # imported here: WeasyPrint loads pango at import time
+
+    pdf: bytes = HTML(string=render_html(document)).write_pdf(pdf_variant=PDF_VARIANT)
+    return pdf
