@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from minutes.render import render_html, render_pdf
-from tests.minutes.conftest import require_tool, run
+from minutes.render import render_html
+from tests.minutes.conftest import Signed, require_tool, run
 from tests.minutes.sample import CONFIDENTIAL_BASIS, sample_minutes
 
 # What a reader of the authoritative minutes must find (R-MIN-2, R-MIN-3, R-VOTE-3, R-DISSENT-1, R-RECT-5).
@@ -74,8 +74,10 @@ def test_the_page_carries_every_element(page: str) -> None:
     assert not missing
 
 
-def test_the_pdf_carries_every_element(tmp_path_factory: pytest.TempPathFactory) -> None:
-    text = pdf_text(render_pdf(sample_minutes()), tmp_path_factory)
+def test_the_signed_pdf_carries_every_element(
+    signed: Signed, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    text = pdf_text(signed.pdf, tmp_path_factory)
     missing = [e for e in EXPECTED if words(e) not in text]
     assert not missing
 
