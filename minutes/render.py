@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -76,9 +77,21 @@ def render_html(document: MinutesDocument) -> str:
     )
 
 
+def _without_object_streams(_document: Any, pdf: Any) -> None:
+    """Write a classic cross-reference table instead of object streams; the streams stay compressed.
+
+    Whoever checks a signature reads every object of the file (pyHanko's difference analysis of the chair's
+    certified revision), and pyHanko reads objects packed in object streams about four times slower than
+    plain ones: 4 s instead of 1 s for a 160-page council meeting. The file grows by about half.
+    """
+    write = pdf.write
+    pdf.write = lambda output, version, identifier, _compress: write(output, version, identifier, False)
+
+
 def render_pdf(document: MinutesDocument) -> bytes:
     """The same page as a PDF/A-3b document, fonts embedded, ready to be signed (minutes.pades)."""
     from weasyprint import HTML  # imported here: WeasyPrint loads pango at import time
 
-    pdf: bytes = HTML(string=render_html(document)).write_pdf(pdf_variant=PDF_VARIANT)
+    html = HTML(string=render_html(document))
+    pdf: bytes = html.write_pdf(pdf_variant=PDF_VARIANT, finisher=_without_object_streams)
     return pdf

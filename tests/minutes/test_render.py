@@ -30,7 +30,9 @@ EXPECTED = (
     " – kannatti Veikko Varapuheenjohtaja",
     "ei kannatettu, raukesi",
     "Äänestys 1 (sähköinen äänestys)",
-    "Ville Varajäsen TYHJÄ",
+    "JAA (2): Paula Puheenjohtaja, Tarja Tarkastaja",  # every member's stance (R-VOTE-3)
+    "EI (2): Veikko Varapuheenjohtaja, Jaana Jäsen",
+    "TYHJÄ (1): Ville Varajäsen",
     "JAA 2, EI 2, TYHJÄ 1, POISSA 0",
     "Äänet menivät tasan; puheenjohtajan kannattama ehdotus voitti",
     "Tarja Tarkastaja: Hakija on hänen sisarensa. (HL 28 § 1 mom. 2 k.)",  # disqualification and grounds
@@ -98,3 +100,10 @@ def test_swedish_minutes_use_swedish_headings() -> None:
 def test_a_language_without_wording_is_refused() -> None:
     with pytest.raises(ValueError, match="no wording"):
         render_html(replace(sample_minutes(), language="de"))
+
+
+def test_the_pdf_has_a_plain_cross_reference_table(signed: Signed) -> None:
+    """Objects outside object streams keep verification fast (minutes.render); streams stay compressed."""
+    assert b"/ObjStm" not in signed.unsigned_pdf
+    assert b"\nxref\n" in signed.unsigned_pdf
+    assert b"/FlateDecode" in signed.unsigned_pdf
