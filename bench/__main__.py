@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, login_storm
+from bench import agenda_pages, audit_append, audit_verify, login_storm, minutes
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -28,11 +28,16 @@ async def _agenda() -> list[Section]:
     return [await agenda_pages.run()]
 
 
+async def _minutes() -> list[Section]:
+    return [await minutes.run()]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "login": _login,
     "append": audit_append.run,
     "verify": _verify,
     "agenda": _agenda,
+    "minutes": _minutes,
 }
 
 
