@@ -44,7 +44,13 @@ def _claims(token: str) -> tuple[SignatureClaims, x509.Certificate]:
     return SignatureClaims.from_json(json.loads(payload)), certificate
 
 
-def _finding(token: str, digest: str, anchors: TrustAnchors) -> SignatureFinding:
+def named_signer(document: Any, role: str) -> str | None:
+    """Who the minutes themselves name for `role` (R-MIN-2 legality data), if they say."""
+    legality = document.get("legality") if isinstance(document, dict) else None
+    return str(legality[role]) if isinstance(legality, dict) and role in legality else None
+
+
+def _finding(token: str, document: Any, digest: str, anchors: TrustAnchors) -> SignatureFinding:
     try:
         claims, certificate = _claims(token)
     except (JOSEError, ValueError, KeyError, TypeError) as exc:
@@ -54,6 +60,9 @@ def _finding(token: str, digest: str, anchors: TrustAnchors) -> SignatureFinding
         )
     signed_at = datetime.fromtimestamp(claims.signed_at, UTC)
     untrusted = chains_to(certificate, anchors.ca, signed_at)
+    named = named_signer(document, claims.role.value)
+    if named != claims.subject:
+        untrusted.append(f"signed as {claims.role.value} by {claims.subject}, but the minutes name {named}")
     intact = claims.minutes_sha256 == digest
     changed = [] if intact else ["the document's SHA-256 is not the one signed"]
     return SignatureFinding(
@@ -77,6 +86,6 @@ def verify_json(data: bytes, anchors: TrustAnchors) -> Verification:
         result.problems.append(f"not a signed minutes file: {exc}")
         return result
     digest = content_hash(document)
-    result.signatures = [_finding(str(token), digest, anchors) for token in tokens]
+    result.signatures = [_finding(str(token), document, digest, anchors) for token in tokens]
     result.problems += [f"no {role} signature" for role in roles_missing(result.signatures)]
     return result

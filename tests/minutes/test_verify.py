@@ -11,7 +11,7 @@ import pytest
 from audit.actions import record, write_checkpoint
 from audit.models import AuditAction
 from minutes.document import SignerRole
-from minutes.jws import signed_file
+from minutes.jws import sign_document, signed_file
 from minutes.pades import PdfSigner, sign_pdf
 from minutes.serialise import document_json
 from minutes.verify import TrustAnchors, Verdict, verify_bytes
@@ -98,6 +98,25 @@ def test_a_signer_from_another_ca_is_unknown(
     code, out = check(getattr(signed, kind), "--ca", str(stranger.data_dir / "public" / "minutes-ca.pem"))
     assert code == Verdict.UNKNOWN_SIGNER == 4
     assert "UNKNOWN signer" in out
+
+
+def test_a_json_signature_by_someone_the_minutes_do_not_name_is_unknown(
+    check, signed: Signed, installation: Installation
+) -> None:  # type: ignore[no-untyped-def]
+    """A member with a certificate from the same CA signing as the chair is not the chair (R-CHECK-1)."""
+    body = json.loads(signed.json)
+    impostor = installation.ca.signer("u3", "Jaana Jäsen", now=START)
+    token = sign_document(
+        body["document"],
+        role=SignerRole.CHAIR,
+        subject="u3",
+        credential=impostor,
+        signed_at=START,
+        checkpoint=signed.chair_note,
+    )
+    code, out = check(signed_file(body["document"], [token, body["signatures"][1]]))
+    assert code == Verdict.UNKNOWN_SIGNER
+    assert "signed as chair by u3, but the minutes name u1" in out
 
 
 @pytest.mark.parametrize("kind", ["pdf", "json"])
