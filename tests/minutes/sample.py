@@ -13,6 +13,7 @@ from meetings.rules.voting import Choice, ProposalKind
 from minutes.document import (
     AttendanceChange,
     AttendanceEvent,
+    Candidate,
     Capacity,
     Checking,
     Confidentiality,
@@ -20,6 +21,8 @@ from minutes.document import (
     Convening,
     Disqualification,
     Dissent,
+    Election,
+    ElectionMethod,
     Interruption,
     Item,
     Legality,
@@ -123,6 +126,19 @@ TRANSPORT = Item(
         Proposal("C", ProposalKind.TABLING, "Asia pannaan pöydälle.", proposer="u5"),
     ),
     votes=(TIED_VOTE,),
+    elections=(
+        Election(
+            title="Hankinnan valvojan valinta",
+            method=ElectionMethod.MAJORITY,
+            secret_ballot=True,
+            seats=1,
+            candidates=(
+                Candidate("Jaana Jäsen", 3, elected=True),
+                Candidate("Veikko Varapuheenjohtaja", 2),
+            ),
+            ballots_cast=5,
+        ),
+    ),
     statements=(Statement("u8", "Kertoi reitin 4 ajoajoista."),),
     dissents=(
         Dissent("u3", Ground.VOTED_AGAINST, "Pitkä reitti vaarantaa pienten oppilaiden turvallisuuden."),

@@ -80,6 +80,17 @@ def test_tied_vote_records_every_stance(content: dict[str, Any]) -> None:
     assert vote["winner"] == "A"
 
 
+def test_elections_record_method_and_result_not_ballots(content: dict[str, Any]) -> None:
+    """R-MIN-2 elections (method, result); R-ELECT-8: a secret ballot keeps no voter's choice."""
+    election = item(content, 10)["elections"][0]
+    assert (election["method"], election["secret_ballot"], election["seats"]) == ("majority", True, 1)
+    assert [(c["name"], c["votes"], c["elected"]) for c in election["candidates"]] == [
+        ("Jaana Jäsen", 3, True),
+        ("Veikko Varapuheenjohtaja", 2, False),
+    ]
+    assert "stances" not in election
+
+
 def test_item_data(content: dict[str, Any]) -> None:
     """R-MIN-2 item data: presenter, description, base proposal, proposals with proposer and seconders,
     statements, the decision and how it was reached, dissents with reasons (R-DISSENT-1)."""

@@ -4,12 +4,13 @@ is gone once the last rectification or appeal period has ended (R-PUB-4): in the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from core.clock import LOCAL
-from minutes.document import CopyKind, MinutesDocument
+from minutes.document import Confidentiality, CopyKind, MinutesDocument, Publicity
 from minutes.instructions import personal_data_removal_at
 from minutes.redaction import public_copy
 from minutes.render import render_html, render_pdf
@@ -117,3 +118,20 @@ def test_the_authoritative_copy_is_untouched() -> None:
     assert copy.copy == CopyKind.PUBLIC
     assert original.copy == CopyKind.AUTHORITATIVE
     assert original == sample_minutes()
+
+
+def test_a_partly_confidential_item_shows_its_public_description() -> None:
+    """R-PUB-2, JulkL 10 §: the public part is published, the confidential part is not."""
+    document = sample_minutes()
+    secret = replace(
+        document.items[0],
+        confidentiality=Confidentiality(
+            Publicity.PARTLY_CONFIDENTIAL, "JulkL 24 § 1 mom. 20 k.", "Reitin muutos."
+        ),
+    )
+    copy = public_copy(replace(document, items=(secret, *document.items[1:])), now=PUBLISHED_AT)
+    assert copy.items[0].description == "Reitin muutos."
+    assert copy.items[0].decision == secret.decision
+    assert "Osittain salassa pidettävä. Salassapitoperuste: JulkL 24 § 1 mom. 20 k." in html_text(
+        render_html(copy)
+    )

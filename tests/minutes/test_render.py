@@ -35,6 +35,8 @@ EXPECTED = (
     "TYHJÄ (1): Ville Varajäsen",
     "JAA 2, EI 2, TYHJÄ 1, POISSA 0",
     "Äänet menivät tasan; puheenjohtajan kannattama ehdotus voitti",
+    "Hankinnan valvojan valinta (enemmistövaali, suljetuin lipuin)",
+    "Annettuja ääniä: 5.",
     "Tarja Tarkastaja: Hakija on hänen sisarensa. (HL 28 § 1 mom. 2 k.)",  # disqualification and grounds
     f"Salassapitoperuste: {CONFIDENTIAL_BASIS}",
     "Päätös tehtiin sähköisessä päätöksentekomenettelyssä (KL 100 §).",
@@ -74,6 +76,7 @@ def test_the_page_carries_every_element(page: str) -> None:
     text = html_text(page)
     missing = [e for e in EXPECTED if words(e) not in text]
     assert not missing
+    assert "Jaana Jäsen 3 valittu Veikko Varapuheenjohtaja 2" in text  # the election's table, row by row
 
 
 def test_the_signed_pdf_carries_every_element(
