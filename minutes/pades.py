@@ -169,16 +169,31 @@ def _embed_checkpoint(writer: IncrementalPdfFileWriter, note: str, moment: datet
             }
         )
     )
+    _register(writer, spec)
+
+
+def _register(writer: IncrementalPdfFileWriter, spec: generic.IndirectObject) -> None:
+    """Add the file to the catalogue's embedded files (a flat name tree, as WeasyPrint writes it) and /AF."""
     root = writer.root
-    names = root.get_object().get("/Names")
-    names = names.get_object() if names is not None else generic.DictionaryObject()
-    tree = generic.ArrayObject([generic.pdf_string(CHECKPOINT_FILE), spec])
-    names[_name("/EmbeddedFiles")] = generic.DictionaryObject({_name("/Names"): tree})
-    if "/Names" in root and isinstance(root.raw_get("/Names"), generic.IndirectObject):
+    if "/Names" not in root:
+        root[_name("/Names")] = generic.DictionaryObject()
+    names = root["/Names"]
+    if "/EmbeddedFiles" not in names:
+        names[_name("/EmbeddedFiles")] = writer.add_object(
+            generic.DictionaryObject({_name("/Names"): generic.ArrayObject()})
+        )
+    tree = names.raw_get("/EmbeddedFiles")
+    tree.get_object()["/Names"].extend([generic.pdf_string(CHECKPOINT_FILE), spec])
+    if isinstance(tree, generic.IndirectObject):
+        writer.update_container(tree.get_object())
+    # WeasyPrint lists each of its files twice in /AF; once is what PDF/A-3 means.
+    files = [*root.get("/AF", generic.ArrayObject()), spec]
+    unique = {entry.idnum: entry for entry in files if isinstance(entry, generic.IndirectObject)}
+    root[_name("/AF")] = generic.ArrayObject(unique.values())
+    if isinstance(names, generic.IndirectObject) or isinstance(
+        root.raw_get("/Names"), generic.IndirectObject
+    ):
         writer.update_container(names)
-    else:
-        root[_name("/Names")] = names
-    root[_name("/AF")] = generic.ArrayObject([spec])
     writer.update_root()
 
 

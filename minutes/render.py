@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -14,9 +14,11 @@ from core.clock import LOCAL
 from meetings.rules.voting import Choice
 from minutes.document import Instruction, MinutesDocument
 from minutes.labels import labels
+from minutes.serialise import canonical, document_json
 
 # PDF/A-3 (ISO 19005-3), level B: the visual appearance is preserved; files may be attached (DESIGN.md §8).
 PDF_VARIANT = "pdf/a-3b"
+SOURCE_FILE = "minutes.json"
 
 
 def local_moment(moment: datetime) -> str:
@@ -89,9 +91,26 @@ def _without_object_streams(_document: Any, pdf: Any) -> None:
 
 
 def render_pdf(document: MinutesDocument) -> bytes:
-    """The same page as a PDF/A-3b document, fonts embedded, ready to be signed (minutes.pades)."""
-    from weasyprint import HTML  # imported here: WeasyPrint loads pango at import time
+    """The same page as a PDF/A-3b document, fonts embedded, ready to be signed (minutes.pades).
 
+    The document's canonical JSON travels inside as the PDF/A-3 associated file `minutes.json` (relationship
+    Source): machines read the content from it, and a verifier learns whom the minutes name as signers.
+    """
+    from weasyprint import HTML, Attachment  # imported here: WeasyPrint loads pango at import time
+
+    moment = document.meeting.ended_at.astimezone(
+        UTC
+    )  # not the machine's clock (decision 0008); WeasyPrint writes Z
+    source = Attachment(
+        string=canonical(document_json(document)),
+        name=SOURCE_FILE,
+        description="Pöytäkirjan sisältö koneluettavana (RFC 8785 JSON)",
+        created=moment,
+        modified=moment,
+        relationship="Source",
+    )
     html = HTML(string=render_html(document))
-    pdf: bytes = html.write_pdf(pdf_variant=PDF_VARIANT, finisher=_without_object_streams)
+    pdf: bytes = html.write_pdf(
+        pdf_variant=PDF_VARIANT, attachments=[source], finisher=_without_object_streams
+    )
     return pdf

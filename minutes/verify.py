@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -152,6 +153,12 @@ async def verify_bytes(data: bytes, anchors: TrustAnchors) -> Verification:
     if file_kind(data) == "PDF":
         return await verify_pdf(data, anchors)
     return verify_json(data, anchors)
+
+
+def named_signer(document: Any, role: str) -> str | None:
+    """Who the minutes themselves name for `role` (R-MIN-2 legality data), if they say."""
+    legality = document.get("legality") if isinstance(document, dict) else None
+    return str(legality[role]) if isinstance(legality, dict) and role in legality else None
 
 
 def roles_missing(findings: Sequence[SignatureFinding]) -> list[str]:

@@ -20,6 +20,7 @@ from minutes.verify import (
     Verification,
     chains_to,
     check_checkpoint,
+    named_signer,
     roles_missing,
 )
 
@@ -42,12 +43,6 @@ def _claims(token: str) -> tuple[SignatureClaims, x509.Certificate]:
     )
     payload = jws.verify(token, public.decode(), algorithms=[ALGORITHM])
     return SignatureClaims.from_json(json.loads(payload)), certificate
-
-
-def named_signer(document: Any, role: str) -> str | None:
-    """Who the minutes themselves name for `role` (R-MIN-2 legality data), if they say."""
-    legality = document.get("legality") if isinstance(document, dict) else None
-    return str(legality[role]) if isinstance(legality, dict) and role in legality else None
 
 
 def _finding(token: str, document: Any, digest: str, anchors: TrustAnchors) -> SignatureFinding:

@@ -4,10 +4,12 @@ certification (DocMDP), revisions added after the last signature, and each signa
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
@@ -17,12 +19,14 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from minutes.pades import FIELD_NAMES, asn1_certificate, checkpoint_of
+from minutes.render import SOURCE_FILE
 from minutes.verify import (
     SignatureFinding,
     TrustAnchors,
     Verification,
     chains_to,
     check_checkpoint,
+    named_signer,
     roles_missing,
 )
 
@@ -38,7 +42,30 @@ def _context(anchors: TrustAnchors, moment: datetime) -> ValidationContext:
     )
 
 
-async def _finding(signature: Any, anchors: TrustAnchors, last: bool) -> SignatureFinding:
+def source_document(reader: PdfFileReader) -> Any:
+    """The minutes' own JSON that rendering attached (minutes.render.SOURCE_FILE), if the PDF has it."""
+    try:
+        names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    except KeyError:
+        return None
+    entries = [names[i] for i in range(len(names))]
+    for name, spec in zip(entries[::2], entries[1::2], strict=False):
+        if str(name) == SOURCE_FILE:
+            return json.loads(spec["/EF"]["/F"].data)
+    return None
+
+
+def signer_problems(certificate: x509.Certificate, role: str, document: Any) -> list[str]:
+    """R-CHECK-1: the chair and the secretary the minutes name, not just anyone with a certificate."""
+    if document is None:
+        return [f"the PDF carries no {SOURCE_FILE} naming its {role}"]
+    ids = certificate.subject.get_attributes_for_oid(NameOID.USER_ID)
+    subject = str(ids[0].value) if ids else None
+    named = named_signer(document, role)
+    return [] if named == subject else [f"signed as {role} by {subject}, but the minutes name {named}"]
+
+
+async def _finding(signature: Any, anchors: TrustAnchors, last: bool, document: Any) -> SignatureFinding:
     claimed = signature.self_reported_timestamp
     # Kokous's signatures always state their time; without one the path is checked at the certificate's start.
     signed_at = claimed or signature.signer_cert.not_valid_before
@@ -56,8 +83,10 @@ async def _finding(signature: Any, anchors: TrustAnchors, last: bool) -> Signatu
         untrusted.append("the certificate path to the CA does not validate")
     if claimed is None:
         untrusted.append("the signature states no signing time")
+    role = ROLES.get(signature.field_name, signature.field_name)
+    untrusted += signer_problems(certificate, role, document)
     return SignatureFinding(
-        role=ROLES.get(signature.field_name, signature.field_name),
+        role=role,
         signer=certificate.subject.rfc4514_string(),
         signed_at=signed_at,
         intact=not changed,
@@ -70,10 +99,12 @@ async def _finding(signature: Any, anchors: TrustAnchors, last: bool) -> Signatu
 async def verify_pdf(data: bytes, anchors: TrustAnchors) -> Verification:
     result = Verification("PDF")
     try:
-        signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
-        count = len(signatures)
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+        document = source_document(reader)
         for index, signature in enumerate(signatures):
-            result.signatures.append(await _finding(signature, anchors, last=index == count - 1))
+            last = index == len(signatures) - 1
+            result.signatures.append(await _finding(signature, anchors, last, document))
     except (PdfReadError, SignatureValidationError, ValueError, KeyError) as exc:
         result.modified = True
         result.problems.append(f"the file cannot be read as a signed PDF: {exc}")

@@ -3,12 +3,16 @@ the chair certifies allowing form filling, the secretary countersigns, one chang
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
 import pikepdf
 import pytest
+import rfc8785
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import async_validate_pdf_signature, read_certification_data
@@ -87,6 +91,17 @@ def test_each_signature_carries_its_checkpoint(signed: Signed) -> None:
     with pikepdf.open(io.BytesIO(signed.pdf)) as pdf:
         attached = pdf.attachments["audit-checkpoint.txt"].get_file().read_bytes()
     assert attached.decode() == signed.chair_note
+
+
+def test_the_pdf_carries_the_same_content_as_the_json(signed: Signed) -> None:
+    """The attached minutes.json is the canonical document the JSON signatures' hash names."""
+    with pikepdf.open(io.BytesIO(signed.pdf)) as pdf:
+        source = pdf.attachments["minutes.json"].get_file().read_bytes()
+    signed_hash = json.loads(
+        base64.urlsafe_b64decode(json.loads(signed.json)["signatures"][0].split(".")[1] + "==")
+    )
+    assert hashlib.sha256(source).hexdigest() == signed_hash["minutes_sha256"]
+    assert source == rfc8785.dumps(json.loads(signed.json)["document"])
 
 
 def test_pdfsig_validates_both_signatures(signed: Signed, nss_db: str, tmp_path: Path) -> None:

@@ -67,12 +67,13 @@ def test_info_dictionary_agrees_with_xmp(pdf: pikepdf.Pdf) -> None:
 def test_attachments_are_associated_files(pdf: pikepdf.Pdf) -> None:
     """6.8: embedded files are associated files (/AF, /AFRelationship) with a MIME type and a date."""
     specs = list(pdf.Root.AF)
-    assert [str(s.UF) for s in specs] == ["audit-checkpoint.txt"]
-    for spec in specs:
-        assert str(spec.AFRelationship) == "/Supplement"
-        stream = spec.EF.F
-        assert str(stream.Subtype) == "/text/plain"
-        assert "/ModDate" in stream.Params
+    found = {str(s.UF): (str(s.AFRelationship), str(s.EF.F.Subtype)) for s in specs}
+    assert found == {
+        "minutes.json": ("/Source", "/application/json"),
+        "audit-checkpoint.txt": ("/Supplement", "/text/plain"),
+    }
+    assert len(specs) == len(found)
+    assert all("/ModDate" in s.EF.F.Params for s in specs)
 
 
 def test_no_encryption_scripts_or_external_content(pdf: pikepdf.Pdf) -> None:

@@ -3,10 +3,12 @@ is gone once the last rectification or appeal period has ended (R-PUB-4): in the
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pikepdf
 import pytest
 
 from core.clock import LOCAL
@@ -24,6 +26,7 @@ from tests.minutes.sample import (
 )
 from tests.minutes.test_render import html_text, pdf_text
 
+KINDS = ["html", "pdf", "pdf's minutes.json", "json"]
 CONFIDENTIAL_FACTS = (
     CONFIDENTIAL_TITLE,
     "Asiakas 123",
@@ -40,9 +43,13 @@ def removal_at() -> datetime:
 
 
 def formats(document: MinutesDocument, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    pdf = render_pdf(document)
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        source = opened.attachments["minutes.json"].get_file().read_bytes().decode()
     return {
         "html": html_text(render_html(document)),
-        "pdf": pdf_text(render_pdf(document), tmp_path_factory),
+        "pdf": pdf_text(pdf, tmp_path_factory),
+        "pdf's minutes.json": source,
         "json": json.dumps(document_json(document), ensure_ascii=False),
     }
 
@@ -63,12 +70,12 @@ def test_personal_data_comes_off_when_the_last_period_ends(removal_at: datetime)
     assert str(removal_at) == "2026-12-22 00:00:00+02:00"
 
 
-@pytest.mark.parametrize("kind", ["html", "pdf", "json"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_confidential_item_is_only_a_mention(published: dict[str, str], kind: str) -> None:
     text = published[kind]
     assert CONFIDENTIAL_BASIS in text
     assert not [fact for fact in CONFIDENTIAL_FACTS if fact in text]
-    if kind != "json":
+    if "json" not in kind:
         assert "§ 11 Salassa pidettävä asia Kokouksessa käsiteltiin salassa pidettävä asia." in text
 
 
@@ -89,19 +96,19 @@ def test_the_public_json_item_holds_nothing_but_the_mention() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", ["html", "pdf", "json"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_personal_data_stays_until_the_period_ends(published: dict[str, str], kind: str) -> None:
     assert PRIVATE_NAME in published[kind]
 
 
-@pytest.mark.parametrize("kind", ["html", "pdf", "json"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_no_personal_data_after_the_removal_date(depersonalised: dict[str, str], kind: str) -> None:
     text = depersonalised[kind]
     assert PRIVATE_NAME not in text
     assert "Koulukuljetusten hankinnan ehdot hyväksyttiin" in text  # the depersonalised text stands instead
     assert "Paula Puheenjohtaja" in text  # members acting in office keep their names
     assert not [fact for fact in CONFIDENTIAL_FACTS if fact in text]
-    if kind != "json":
+    if "json" not in kind:
         assert "Henkilötiedot on poistettu verkosta muutoksenhakuajan päätyttyä (KL 140 §)." in text
 
 

@@ -119,6 +119,17 @@ def test_a_json_signature_by_someone_the_minutes_do_not_name_is_unknown(
     assert "signed as chair by u3, but the minutes name u1" in out
 
 
+async def test_a_pdf_signature_by_someone_the_minutes_do_not_name_is_unknown(
+    signed: Signed, installation: Installation
+) -> None:
+    impostor = installation.ca.signer("u3", "Jaana Jäsen", now=START)
+    signer = PdfSigner(SignerRole.CHAIR, impostor, installation.ca.certificate, START, signed.chair_note)
+    anchors = TrustAnchors.load(ca=None, vkey=None, data_dir=installation.data_dir)
+    checked = await verify_bytes(await sign_pdf(signed.unsigned_pdf, signer), anchors)
+    assert checked.verdict == Verdict.UNKNOWN_SIGNER
+    assert "signed as chair by u3, but the minutes name u1" in checked.report()
+
+
 @pytest.mark.parametrize("kind", ["pdf", "json"])
 def test_a_checkpoint_by_another_key_is_bad(check, signed: Signed, stranger: Installation, kind: str) -> None:  # type: ignore[no-untyped-def]
     code, out = check(getattr(signed, kind), "--vkey", stranger.audit.verifier.vkey)
