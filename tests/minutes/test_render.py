@@ -110,3 +110,12 @@ def test_the_pdf_has_a_plain_cross_reference_table(signed: Signed) -> None:
     assert b"/ObjStm" not in signed.unsigned_pdf
     assert b"\nxref\n" in signed.unsigned_pdf
     assert b"/FlateDecode" in signed.unsigned_pdf
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_every_wording_is_translated(language: str) -> None:
+    """A Finnish phrase left in a Swedish or English copy would be a defect in a legal record."""
+    from minutes.labels import FI, labels
+
+    same = [key for key, text in labels(language).items() if text == FI[key]]
+    assert same == ["section"]  # "§" is the same in every language
