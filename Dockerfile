@@ -6,9 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     KOKOUS_DATA_DIR=/data
 
-# Fonts and text shaping for PDF minutes; libsrtp/opus/vpx come inside the aiortc and av wheels.
+# Fonts and text shaping for PDF minutes (WeasyPrint); libsrtp/opus/vpx come inside the aiortc and av wheels.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b \
+      libharfbuzz-subset0 fontconfig fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 kokous \

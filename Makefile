@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install Kokous with its development tools.
+install: $(STAMP)  ## Create .venv and install Kokous with its development tools (and Debian's PDF libraries).
+	@bash scripts/install-pdf-deps.sh
 
 run: install  ## Migrate, seed the demo if the database is empty, and serve on http://127.0.0.1:8000.
 	$(BIN)/kokous db upgrade

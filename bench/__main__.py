@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, denials, login_storm
+from bench import agenda_pages, audit_append, audit_verify, denials, login_storm, minutes
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -32,12 +32,17 @@ async def _denials() -> list[Section]:
     return [await denials.run()]
 
 
+async def _minutes() -> list[Section]:
+    return [await minutes.run()]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "login": _login,
     "append": audit_append.run,
     "verify": _verify,
     "agenda": _agenda,
     "denials": _denials,
+    "minutes": _minutes,
 }
 
 

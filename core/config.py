@@ -63,6 +63,11 @@ class Settings:
         return f"{parts.scheme}://{parts.netloc}"
 
     @property
+    def host(self) -> str:
+        """The service's host name: it names the audit log's origin and the minutes' CA."""
+        return urlsplit(self.base_url).netloc
+
+    @property
     def audit_origin(self) -> str:
         """The C2SP checkpoint origin line: the service's host name and the log's path."""
         return f"{urlsplit(self.base_url).netloc}/audit"

@@ -1,5 +1,5 @@
-"""The `kokous` command: serve, migrate, seed the demo, manage users, verify and export the audit log, purge
-old e-mail."""
+"""The `kokous` command: serve, migrate, seed the demo, manage users, verify and export the audit log, verify
+signed minutes, purge old e-mail."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from core.config import Settings, settings_from_env
 from core.errors import KokousError
 from meetings.delivery import default_sender, do_purge_outbox, outbox_cutoff
 from meetings.storage import attachment_store
+from minutes.verify import TrustAnchors, verify_bytes
 from web import demo, migration
 from web.context import AppContext, build_context
 
@@ -213,6 +214,20 @@ async def mail_purge(context: AppContext) -> int:
     return 0
 
 
+# ---- minutes -------------------------------------------------------------------------------
+
+
+def minutes_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Check a signed minutes PDF or JSON file without the server or its database (exit codes:
+    minutes.verify.Verdict)."""
+    anchors = TrustAnchors.load(
+        ca=Path(args.ca) if args.ca else None, vkey=args.vkey, data_dir=settings.data_dir
+    )
+    verification = asyncio.run(verify_bytes(Path(args.file).read_bytes(), anchors))
+    print(verification.report(), end="")
+    return int(verification.verdict)
+
+
 # ---- serve ----------------------------------------------------------------------------------
 
 
@@ -279,6 +294,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="file (default: standard output)")
     e.add_argument("--checkpoints", help="also write the signed checkpoints to this file")
     a.add_parser("checkpoint", help="sign a checkpoint now")
+    n = sub.add_parser("minutes", help="signed minutes").add_subparsers(dest="minutes_command", required=True)
+    mv = n.add_parser("verify", help="check a signed minutes PDF or JSON file, offline")
+    mv.add_argument("file")
+    mv.add_argument(
+        "--ca", help="the municipality's CA certificate (default: $KOKOUS_DATA_DIR/public/minutes-ca.pem)"
+    )
+    mv.add_argument(
+        "--vkey", help="the audit log's verifier key (default: $KOKOUS_DATA_DIR/public/audit-checkpoint.vkey)"
+    )
     o = sub.add_parser("mail", help="the e-mail outbox").add_subparsers(dest="mail_command", required=True)
     o.add_parser("purge", help="delete delivered and given-up e-mail older than KOKOUS_OUTBOX_DAYS")
     return top
@@ -289,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_env()
     if args.command == "serve":
         return serve(settings, args)
+    if args.command == "minutes":
+        try:
+            return minutes_verify(settings, args)
+        except (OSError, ValueError) as exc:
+            print(f"Cannot verify {args.file}: {exc}", file=sys.stderr)
+            return 1
     try:
         return asyncio.run(_with_context(settings, lambda ctx: dispatch(ctx, args)))
     except KokousError as exc:

@@ -21,6 +21,7 @@ from core.config import Settings
 from core.db import Database, create_engine
 from meetings.delivery import MAIL_QUEUED
 from meetings.notices import OutboxNotices
+from minutes.ca import MunicipalCA, publish_audit_key
 from web.cache import PageCache, page_cache
 
 
@@ -32,6 +33,7 @@ class AppContext:
     signer: Signer
     login: LoginFlow
     credentials: CredentialFlow
+    minutes_ca: MunicipalCA
     # Set after a commit that queued e-mail, so the delivery job wakes at once instead of at its next tick.
     mail_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     pages: PageCache = field(default_factory=page_cache)
@@ -53,6 +55,9 @@ def build_context(
     """Load or create the keys in the data directory and wire the services to one Database."""
     keys = settings.data_dir / "keys"
     signer = load_or_create_signer(keys / "audit-ed25519.pem", settings.audit_origin)
+    # The minutes' CA and the audit key's verifier are published for anyone who checks signed minutes.
+    minutes_ca = MunicipalCA.load_or_create(settings.data_dir, municipality=settings.host, now=clock())
+    publish_audit_key(settings.data_dir, signer.verifier.vkey)
     auth = AuthServices(
         settings=settings,
         hasher=Hasher(settings.password_profile, concurrency=settings.hash_concurrency),
@@ -62,7 +67,11 @@ def build_context(
     )
     if db is None:
         db = Database(create_engine(settings.resolved_database_url), clock=clock)
-    db.services.update({"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices()})
-    context = AppContext(settings, db, auth, signer, LoginFlow(db, auth), CredentialFlow(db, auth))
+    db.services.update(
+        {"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices(), "minutes_ca": minutes_ca}
+    )
+    context = AppContext(
+        settings, db, auth, signer, LoginFlow(db, auth), CredentialFlow(db, auth), minutes_ca
+    )
     db.signals.subscribe(MAIL_QUEUED, lambda _: context.mail_waiting.set())
     return context
