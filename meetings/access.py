@@ -40,6 +40,9 @@ class Capability(StrEnum):
     CANCEL = "cancel"  # cancel a meeting that has been called (a draft is cancelled by whoever prepares it)
     DECLARE = "declare"  # declare one's own disqualification for an item (R-DISQ-5)
     SEE_DECLARATIONS = "see_declarations"  # everyone's declarations, to decide on them (R-DISQ-4)
+    RUN = "run"  # chair a held meeting: open, declare, items, floor, voting order, votes, close (R-PROP-1)
+    RECORD_ATTENDANCE = "record_attendance"  # mark who is in the room, and who has left (R-MIN-3)
+    SPEAK = "speak"  # ask for the floor (the right to speak: members, deputies, presenters, attendees)
 
 
 NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
@@ -56,6 +59,9 @@ GRANTS: dict[Capability, frozenset[MemberRole]] = {
     Capability.CANCEL: frozenset({R.CHAIR, R.VICE_CHAIR}),
     Capability.DECLARE: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER}),
     Capability.SEE_DECLARATIONS: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+    Capability.RUN: frozenset({R.CHAIR, R.VICE_CHAIR}),
+    Capability.RECORD_ATTENDANCE: frozenset({R.SECRETARY, R.CHAIR, R.VICE_CHAIR}),
+    Capability.SPEAK: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER, R.ATTENDEE}),
 }
 
 

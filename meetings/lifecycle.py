@@ -35,6 +35,8 @@ class Operation(StrEnum):
     ARRANGE_AGENDA = "arrange_agenda"  # add, remove and reorder items: the § numbers are not fixed yet
     EDIT = "edit"  # change the meeting's details, items and attachments (after the call with a reason)
     DECLARE = "declare"  # declare or withdraw a disqualification for an item
+    ATTEND = "attend"  # record arrivals, departures and connections
+    PROCEED = "proceed"  # handle items: the floor, proposals, votes, decisions
 
 
 S, E = MeetingStatus, MeetingEvent
@@ -56,6 +58,8 @@ PERMITTED: dict[Operation, frozenset[MeetingStatus]] = {
     Operation.ARRANGE_AGENDA: frozenset({S.DRAFT}),
     Operation.EDIT: frozenset({S.DRAFT, S.CALLED}),
     Operation.DECLARE: frozenset({S.DRAFT, S.CALLED, S.HELD, S.SUSPENDED}),
+    Operation.ATTEND: frozenset({S.HELD, S.SUSPENDED}),
+    Operation.PROCEED: frozenset({S.HELD}),  # a suspended meeting decides nothing (R-PROP-1, R-EMEET-8)
 }
 
 # Why a move is refused, by the state it is tried in; the message is shown to the person who tried.
@@ -99,6 +103,7 @@ def permits(status: str, operation: Operation) -> bool:
     return MeetingStatus(status) in PERMITTED[operation]
 
 
+SUSPENDED_NOW = translatable("The meeting is suspended: the chair resumes it first.")
 UNDER_WAY = translatable("The meeting is under way: this can no longer be changed.")
 OVER = translatable("The meeting has been closed: this can no longer be changed.")
 
@@ -113,6 +118,8 @@ def require(status: str, operation: Operation, refusal: str) -> None:
     if permits(status, operation):
         return
     current = MeetingStatus(status)
+    if current == S.SUSPENDED and operation == Operation.PROCEED:
+        raise InvalidTransition(SUSPENDED_NOW)
     if current in (S.HELD, S.SUSPENDED):
         raise InvalidTransition(UNDER_WAY)
     raise InvalidTransition(OVER if current == S.CLOSED else refusal)

@@ -146,6 +146,10 @@ class Membership(Base):
     term_start: Mapped[date] = mapped_column(Date)
     term_end: Mapped[date | None] = mapped_column(Date)
     title: Mapped[str] = mapped_column(String(200), default="")  # e.g. the presenter's office
+    # The council group or joint list, and a deputy councillor's place in its election result: the next
+    # deputy of a prevented councillor's group takes the seat (R-DEP-1).
+    group: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    rank: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -38,11 +38,16 @@ class MembershipSpec:
     term_end: date | None = None
     deputy_for_id: int | None = None
     title: str = ""
+    group: str = ""  # the council group or joint list (R-DEP-1)
+    rank: int | None = None  # a council deputy's place in the group's election result (R-DEP-1)
 
 
 async def _check_membership(session: AsyncSession, body: Body, spec: MembershipSpec) -> MemberRole:
     role = check_choice(MemberRole, spec.role, "role")
     check_length(spec.title, length_of(Membership.title), field="title")
+    check_length(spec.group, length_of(Membership.group), field="group")
+    if spec.rank is not None and (role != MemberRole.DEPUTY or not 1 <= spec.rank <= 1000):
+        raise ValidationFailed("Only a deputy has a rank, from 1 to 1000.", field="rank")
     if spec.term_end is not None and spec.term_end < spec.term_start:
         raise ValidationFailed("The term cannot end before it starts.", field="term_end")
     if not valid_id(spec.user_id) or await session.get(User, spec.user_id) is None:
@@ -97,6 +102,8 @@ async def do_add_membership(
         term_end=spec.term_end,
         deputy_for_id=spec.deputy_for_id,
         title=spec.title,
+        group=spec.group.strip(),
+        rank=spec.rank,
         created_at=session_clock(session)(),
     )
     session.add(membership)
@@ -112,6 +119,7 @@ async def do_add_membership(
             "role": str(role),
             "term_start": spec.term_start.isoformat(),
             "term_end": spec.term_end.isoformat() if spec.term_end else None,
+            **({"group": spec.group.strip(), "rank": spec.rank} if spec.group.strip() else {}),
         },
     )
     if role in AUTH_ROLE:

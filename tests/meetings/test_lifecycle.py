@@ -70,6 +70,10 @@ def test_an_opened_meeting_cannot_be_cancelled(status: S, message: str) -> None:
         (Operation.EDIT, {S.DRAFT, S.CALLED}),
         # R-DISQ-5: a disqualification is declared for items still to be handled.
         (Operation.DECLARE, {S.DRAFT, S.CALLED, S.HELD, S.SUSPENDED}),
+        # R-MIN-3: arrivals and departures are recorded while the meeting lasts, also when it is suspended.
+        (Operation.ATTEND, {S.HELD, S.SUSPENDED}),
+        # R-PROP-1, R-EMEET-8: a suspended meeting handles nothing until it is resumed.
+        (Operation.PROCEED, {S.HELD}),
     ],
 )
 def test_what_each_state_permits(operation: Operation, permitted: set[S]) -> None:

@@ -1,0 +1,1 @@
+"""A held meeting's live state and event log (DESIGN.md §6): models, actions, queries."""
