@@ -20,6 +20,7 @@ from tests.factories import add_member, make_body, make_person, make_user
 from web.context import AppContext
 
 SEATS = 5
+SECRET_TITLE = "Virkasuhteen päättäminen, Matti Meikäläinen"
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Board:
         return f"user:{person}"
 
 
-async def make_board(context: AppContext, clock: FixedClock) -> Board:
+async def make_board(context: AppContext, clock: FixedClock, *, public: bool = False) -> Board:
     body_id = await make_body(context, "kh", kind="executive", seats=SEATS)
     people: dict[str, int] = {}
     members, deputies = [], []
@@ -53,7 +54,9 @@ async def make_board(context: AppContext, clock: FixedClock) -> Board:
     await add_member(context, body_id, members[0], "chair")
     secretary = await make_person(context, "sihteeri", body_id, "secretary")
     presenter = await make_person(context, "esittelija", body_id, "presenter")
-    meeting_id, items = await _called_meeting(context, clock, body_id, presenter.id, secretary.id, members[0])
+    meeting_id, items = await _called_meeting(
+        context, clock, body_id, presenter.id, secretary.id, members[0], public
+    )
     people |= {"sihteeri": secretary.id, "esittelija": presenter.id}
     return Board(
         body_id, meeting_id, items, members, deputies, members[0], secretary.id, presenter.id, people
@@ -67,21 +70,37 @@ async def _membership_id(context: AppContext, body_id: int, user_id: int) -> int
 
 
 async def _called_meeting(
-    context: AppContext, clock: FixedClock, body_id: int, presenter: int, secretary: int, chair: int
+    context: AppContext,
+    clock: FixedClock,
+    body_id: int,
+    presenter: int,
+    secretary: int,
+    chair: int,
+    public: bool,
 ) -> tuple[int, list[int]]:
     day = (clock() + timedelta(days=5)).astimezone(LOCAL).replace(hour=16, minute=0, second=0, microsecond=0)
     async with context.db.write() as session:
         body = await session.get(Body, body_id)
         assert body is not None
         meeting = await do_create_meeting(
-            session, body=body, spec=MeetingSpec(starts_at=day, place="Kunnantalo"), actor=f"user:{secretary}"
+            session,
+            body=body,
+            spec=MeetingSpec(starts_at=day, place="Kunnantalo", is_public=public),
+            actor=f"user:{secretary}",
         )
         items = []
-        for title, proposal in (
-            ("Talousarvio 2027", "Hallitus hyväksyy talousarvion."),
-            ("Koulun peruskorjaus", "Hallitus päättää peruskorjauksesta."),
+        for title, proposal, publicity in (
+            ("Talousarvio 2027", "Hallitus hyväksyy talousarvion.", "public"),
+            (SECRET_TITLE, "Hallitus päättää virkasuhteesta.", "confidential"),
         ):
-            spec = ItemSpec(title, presenter_id=presenter, proposal=proposal)
+            basis = "JulkL 24 § 1 mom 29 k" if publicity == "confidential" else ""
+            spec = ItemSpec(
+                title,
+                presenter_id=presenter,
+                proposal=proposal,
+                publicity=publicity,
+                confidentiality_basis=basis,
+            )
             items.append(
                 (await do_add_item(session, meeting=meeting, spec=spec, actor=f"user:{secretary}")).id
             )
