@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KOKOUS_DATA_DIR ?= var
 
-.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint types imports migrations-check bench fmt migration clean browser-deps
+.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint types imports migrations-check bench fmt migration clean browser-deps media-deps
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,7 +26,10 @@ run: install  ## Migrate, seed the demo if the database is empty, and serve on h
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing (needs root).
 	@bash scripts/install-browser.sh
 
-test: install browser-deps  ## Run the test suite on SQLite, then on PostgreSQL when KOKOUS_TEST_DATABASE_URL is set.
+media-deps:  ## Install Debian's iproute2 and nftables for the media tests when missing (needs root).
+	@bash scripts/install-media-tools.sh
+
+test: install browser-deps media-deps  ## Run the test suite on SQLite, then on PostgreSQL when KOKOUS_TEST_DATABASE_URL is set.
 	$(BIN)/pytest -q
 	@if [ -n "$$KOKOUS_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$KOKOUS_TEST_DATABASE_URL)"; \

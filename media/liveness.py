@@ -16,8 +16,9 @@ class State(StrEnum):
 
 
 class Liveness:
-    """Lost once no sign came for `lost_after`; back once signs came, without a gap longer than `gap`,
-    for `back_after`. The first sign after joining counts at once: there is nothing to smooth yet."""
+    """Lost once no sign came for `lost_after`; back once signs have kept coming, without a gap longer than
+    `gap`, over `back_after` (one stray packet is not a return). The first sign after joining counts at
+    once: there is nothing to smooth yet."""
 
     def __init__(
         self, joined_at: datetime, *, lost_after: timedelta, back_after: timedelta, gap: timedelta
@@ -50,4 +51,4 @@ class Liveness:
             return False
         if self.state is State.PENDING:
             return True
-        return now - self._run_start >= self._back_after
+        return self.last_seen - self._run_start >= self._back_after

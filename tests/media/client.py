@@ -59,14 +59,17 @@ class ToneTrack(MediaStreamTrack):
 
 
 class ColourTrack(MediaStreamTrack):
-    """A picture of one colour, VIDEO_FPS frames a second."""
+    """A picture of one colour, VIDEO_FPS frames a second; with `grain`, new noise in every frame, which
+    takes several packets a picture."""
 
     kind = "video"
 
-    def __init__(self, colour: tuple[int, int, int]) -> None:
+    def __init__(self, colour: tuple[int, int, int], *, grain: int = 0) -> None:
         super().__init__()
         width, height = VIDEO_SIZE
-        self._image = np.full((height, width, 3), colour, dtype=np.uint8)
+        self._image = np.full((height, width, 3), colour, dtype=np.int16)
+        self._grain = grain
+        self._random = np.random.default_rng(0)
         self._count = 0
         self._start: float | None = None
 
@@ -77,7 +80,10 @@ class ColourTrack(MediaStreamTrack):
         wait = self._start + self._count / VIDEO_FPS - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        frame = VideoFrame.from_ndarray(self._image, format="rgb24")
+        image = self._image
+        if self._grain:
+            image = image + self._random.integers(-self._grain, self._grain, image.shape, dtype=np.int16)
+        frame = VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), format="rgb24")
         frame.pts = self._count * 90_000 // VIDEO_FPS
         frame.time_base = fractions.Fraction(1, 90_000)
         self._count += 1
@@ -108,6 +114,7 @@ class Member:
         *,
         frequency: float | None = None,
         colour: tuple[int, int, int] | None = None,
+        grain: int = 0,
         listen_only: bool = False,
         heartbeat_seconds: float = 0.5,
     ) -> None:
@@ -122,7 +129,7 @@ class Member:
         else:
             self.pc.addTrack(self.tone)
             if colour is not None:
-                self.pc.addTrack(ColourTrack(colour))
+                self.pc.addTrack(ColourTrack(colour, grain=grain))
             else:
                 self.pc.addTransceiver("video", direction="recvonly")
         self.channel = self.pc.createDataChannel("heartbeat")

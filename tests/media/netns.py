@@ -73,6 +73,8 @@ class Namespace:
                 _setns(home.fileno())
 
     def nft(self, script: str) -> str:
+        if shutil.which("nft") is None:
+            raise Unavailable("nft is missing: install Debian's nftables (make media-deps)")
         return _run("ip", "netns", "exec", self.name, "nft", script)
 
     @contextmanager
