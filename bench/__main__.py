@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, login_storm
+from bench import agenda_pages, audit_append, audit_verify, login_storm, media, media_soak
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -33,6 +33,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "append": audit_append.run,
     "verify": _verify,
     "agenda": _agenda,
+    "media": media.run,
+    "media-soak": media_soak.run,
 }
 
 
