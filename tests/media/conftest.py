@@ -5,8 +5,10 @@ CI sets KOKOUS_REQUIRE_MEDIA=1: there a namespace that cannot be made fails the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -41,10 +43,19 @@ def namespace() -> Iterator[Namespace]:
 
 
 @pytest.fixture
-def inside(namespace: Namespace) -> Iterator[Namespace]:
-    """The test's thread (and so the event loop) opens its sockets in the namespace."""
+async def inside(namespace: Namespace) -> AsyncIterator[Namespace]:
+    """The test's thread (and so the event loop) opens its sockets in the namespace.
+
+    A thread started meanwhile stays in the namespace for good, so the loop's worker threads (which the hub's
+    video encoder uses) are replaced on the way in and out: later tests' workers must reach the real
+    loopback (an SMTP server, a database)."""
+    loop = asyncio.get_running_loop()
+    workers = ThreadPoolExecutor(thread_name_prefix="media-test")
+    loop.set_default_executor(workers)
     with namespace.entered():
         yield namespace
+    loop.set_default_executor(ThreadPoolExecutor())
+    workers.shutdown(wait=False)
 
 
 @pytest.fixture
