@@ -26,7 +26,9 @@ class Measured:
     rss: int
     lag_p99: float
     latencies: list[float]
+    bursts: int
     connected: int
+    hub_connected: int
 
 
 async def measure(namespace: Namespace, members: int, *, speaking: bool) -> Measured:
@@ -45,7 +47,9 @@ async def measure(namespace: Namespace, members: int, *, speaking: bool) -> Meas
         rss=last.rss,
         lag_p99=last.lag_p99,
         latencies=[x for r in reports for x in r["latencies"]],
+        bursts=sum(r["bursts"] for r in reports),
         connected=sum(r["connected"] for r in reports),
+        hub_connected=last.connected,
     )
 
 
@@ -65,6 +69,7 @@ def figures(run: Measured, idle: Measured, small: Measured) -> list[Figure]:
                 f"mouth-to-ear median, {n} members", 1000 * median(run.latencies), "ms", base, "10 members"
             ),
             Figure(f"mouth-to-ear p95, {n} members", 1000 * percentile(run.latencies, 0.95), "ms"),
+            Figure(f"bursts heard by the probes, {n} members", 100 * len(run.latencies) / run.bursts, "%"),
         ]
     return found
 
@@ -74,7 +79,10 @@ def section(idle: Measured, runs: list[Measured]) -> Section:
     for run in runs:
         result.figures += figures(run, idle, runs[0])
         if run.connected != run.members:
-            result.failures.append(f"{run.members} members: only {run.connected} stayed connected")
+            result.failures.append(
+                f"{run.members} members: only {run.connected} stayed connected "
+                f"({run.hub_connected} as the hub saw it at the end of the measurement)"
+            )
         if not run.latencies:
             result.failures.append(f"{run.members} members: no burst arrived at the probes")
     largest = runs[-1]

@@ -55,6 +55,7 @@ def stats(room: Room, lag: LagProbe) -> dict[str, Any]:
         "lag_p50": percentile(samples, 0.5),
         "lag_p99": percentile(samples, 0.99),
         "peers": len(room_stats.peers),
+        "connected": sum(p.connection == "connected" for p in room_stats.peers),
         "queued": sum(p.queued_packets for p in room_stats.peers),
         "max_queued": max((p.queued_packets for p in room_stats.peers), default=0),
         "decoded": sum(p.audio_frames_decoded + p.video_frames_decoded for p in room_stats.peers),

@@ -37,6 +37,7 @@ BURST_FRAMES = 10  # 200 ms of tone at the start of every second
 CYCLE_FRAMES = 50
 VIDEO_FPS = 15
 ONSET_RMS = 1500.0
+QUIET_FRAMES = 10
 JOIN_BATCH = 5
 
 
@@ -135,8 +136,9 @@ class BenchMember:
             await asyncio.sleep(2.0)
 
     async def _listen(self, track: MediaStreamTrack) -> None:
-        """Note the arrival of each burst: a loud 20 ms frame after a quiet one."""
-        quiet = False
+        """Note the arrival of each burst: a loud 20 ms frame after at least QUIET_FRAMES quiet ones (a
+        dropout inside a burst is not a new burst)."""
+        quiet = 0
         try:
             while True:
                 frame = await track.recv()
@@ -144,9 +146,9 @@ class BenchMember:
                     continue
                 samples = frame.to_ndarray().reshape(-1, 2)[:, 0].astype(np.float64)
                 loud = float(np.sqrt(np.mean(samples**2))) > ONSET_RMS
-                if loud and quiet:
+                if loud and quiet >= QUIET_FRAMES:
                     self.onsets.append(time.monotonic())
-                quiet = not loud
+                quiet = 0 if loud else quiet + 1
         except MediaStreamError:
             return
 
@@ -197,7 +199,8 @@ async def run(args: argparse.Namespace) -> None:
     sent_at = members[0].audio.sent_at if args.speaker else []
     found = [x for i in probes for x in latencies(sent_at, members[i].onsets)]
     connected = sum(m.pc.connectionState == "connected" for m in members)
-    print(json.dumps({"latencies": found, "connected": connected}), flush=True)
+    expected = len(sent_at) * len(probes)
+    print(json.dumps({"latencies": found, "bursts": expected, "connected": connected}), flush=True)
     for member in members:
         for task in member.tasks:
             task.cancel()

@@ -29,10 +29,18 @@ class Sample:
     rss: int
     lag_p99: float
     max_queued: int
+    connected: int  # peers whose connection the hub sees up
 
     @classmethod
     def of(cls, stats: dict[str, Any]) -> Sample:
-        return cls(stats["cpu"], stats["wall"], stats["rss"], stats["lag_p99"], stats["max_queued"])
+        return cls(
+            stats["cpu"],
+            stats["wall"],
+            stats["rss"],
+            stats["lag_p99"],
+            stats["max_queued"],
+            stats["connected"],
+        )
 
 
 def cpu_share(first: Sample, last: Sample) -> float:
