@@ -23,6 +23,7 @@ MB = 1024 * 1024
 class Measured:
     members: int
     cpu: float
+    members_cpu: float
     rss: int
     lag_p99: float
     latencies: list[float]
@@ -37,13 +38,15 @@ async def measure(namespace: Namespace, members: int, *, speaking: bool) -> Meas
         if speaking:
             await room.ask({"op": "floor", "peers": ["m000", "m001"], "video": "m000"})
         await asyncio.sleep(WARM_SECONDS)
-        first = await room.sample()
+        first, members_before = await room.sample(), room.members_cpu()
         await asyncio.sleep(MEASURE_SECONDS)
         last: Sample = await room.sample()
+        members_cpu = (room.members_cpu() - members_before) / (last.wall - first.wall)
         reports = await room.finish_members()
     return Measured(
         members=members,
         cpu=cpu_share(first, last),
+        members_cpu=members_cpu,
         rss=last.rss,
         lag_p99=last.lag_p99,
         latencies=[x for r in reports for x in r["latencies"]],
@@ -57,6 +60,7 @@ def figures(run: Measured, idle: Measured, small: Measured) -> list[Figure]:
     n = run.members
     found = [
         Figure(f"hub CPU, {n} members", 100 * run.cpu, "% core", 100 * idle.cpu, "1 idle member"),
+        Figure(f"member processes' CPU, {n} members", 100 * run.members_cpu, "% core"),
         Figure(f"hub RSS, {n} members", run.rss / MB, "MB", idle.rss / MB, "1 idle member"),
         Figure(
             f"event-loop lag p99, {n} members", 1000 * run.lag_p99, "ms", 1000 * idle.lag_p99, "1 idle member"

@@ -21,6 +21,7 @@ from typing import Any
 
 import av
 import numpy as np
+import numpy.typing as npt
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCBundlePolicy
@@ -36,7 +37,8 @@ FRAME = 960
 BURST_FRAMES = 10  # 200 ms of tone at the start of every second
 CYCLE_FRAMES = 50
 VIDEO_FPS = 15
-ONSET_RMS = 1500.0
+BURST_HZ = 1000.0
+BURST_LEVEL = 2000.0  # of the tone's 8000
 QUIET_FRAMES = 10
 JOIN_BATCH = 5
 
@@ -136,8 +138,8 @@ class BenchMember:
             await asyncio.sleep(2.0)
 
     async def _listen(self, track: MediaStreamTrack) -> None:
-        """Note the arrival of each burst: a loud 20 ms frame after at least QUIET_FRAMES quiet ones (a
-        dropout inside a burst is not a new burst)."""
+        """Note the arrival of each burst: a 20 ms frame with the burst's tone after at least QUIET_FRAMES
+        frames without it (the chair's own tone and a dropout inside a burst do not count)."""
         quiet = 0
         try:
             while True:
@@ -145,12 +147,20 @@ class BenchMember:
                 if not isinstance(frame, AudioFrame):
                     continue
                 samples = frame.to_ndarray().reshape(-1, 2)[:, 0].astype(np.float64)
-                loud = float(np.sqrt(np.mean(samples**2))) > ONSET_RMS
+                loud = burst_level(samples) > BURST_LEVEL
                 if loud and quiet >= QUIET_FRAMES:
                     self.onsets.append(time.monotonic())
                 quiet = 0 if loud else quiet + 1
         except MediaStreamError:
             return
+
+
+def burst_level(samples: npt.NDArray[np.float64]) -> float:
+    """The amplitude of the burst's tone in the samples (a Hann-windowed Fourier coefficient)."""
+    window = np.hanning(len(samples))
+    t = np.arange(len(samples)) / RATE
+    coefficient = np.sum(samples * window * np.exp(-2j * np.pi * BURST_HZ * t))
+    return float(2 * abs(coefficient) / np.sum(window))
 
 
 class Control:
@@ -180,7 +190,7 @@ def latencies(sent_at: list[float], onsets: list[float]) -> list[float]:
 async def run(args: argparse.Namespace) -> None:
     reader, writer = await asyncio.open_unix_connection(args.socket, limit=1 << 20)
     control = Control(reader, writer)
-    background, burst = opus_cycle(300.0, burst=False), opus_cycle(1000.0, burst=True)
+    background, burst = opus_cycle(300.0, burst=False), opus_cycle(BURST_HZ, burst=True)
     video = vp8_cycle() if args.speaker else None
     members = [
         BenchMember(
@@ -199,7 +209,9 @@ async def run(args: argparse.Namespace) -> None:
     sent_at = members[0].audio.sent_at if args.speaker else []
     found = [x for i in probes for x in latencies(sent_at, members[i].onsets)]
     connected = sum(m.pc.connectionState == "connected" for m in members)
-    expected = len(sent_at) * len(probes)
+    # Bursts count from the first one heard: before it the floor was not yet given.
+    first_heard = min((o for i in probes for o in members[i].onsets), default=float("inf"))
+    expected = len([s for s in sent_at if s >= first_heard - 1.0]) * len(probes)
     print(json.dumps({"latencies": found, "bursts": expected, "connected": connected}), flush=True)
     for member in members:
         for task in member.tasks:

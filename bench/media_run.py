@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 120.0
 PROBES = 3
 # Members per process: past this, one process's event loop would be the bottleneck, not the hub.
-MEMBERS_PER_PROCESS = 45
+MEMBERS_PER_PROCESS = 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,15 @@ class BenchRoom:
 
     async def sample(self) -> Sample:
         return Sample.of(await self.ask({"op": "stats"}))
+
+    def members_cpu(self) -> float:
+        """CPU seconds the member processes used so far (`ip netns exec` execs, so the pid is Python's)."""
+        ticks = 0
+        for process in self.members:
+            with open(f"/proc/{process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     async def finish_members(self) -> list[dict[str, Any]]:
         """End the members; each reports its probes' latencies and how many were still connected."""

@@ -72,6 +72,7 @@ class Peer:
         self._heartbeat = False
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_connection)
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the peer's offer and return the answer, ICE candidates included (aiortc does not trickle)."""
@@ -104,6 +105,11 @@ class Peer:
         if self.role is not Role.PARTICIPANT or self.waiting:
             return False
         return self.audible if transceiver.kind == "audio" else self.video_source
+
+    def _on_connection(self) -> None:
+        # A failed connection is usually ICE consent expiring: no answer to a check within 0.5 s, six
+        # times in a row (aioice), so a long event-loop stall on either side can end it.
+        log.info("media peer %s: connection %s", self.id, self.pc.connectionState)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         reader = asyncio.ensure_future(self._read(track))
