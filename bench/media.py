@@ -16,6 +16,7 @@ WARM_SECONDS = 5.0
 MEASURE_SECONDS = 20.0
 CPU_TARGET = 0.5  # of one core, at 85 members
 LATENCY_TARGET = 0.250
+STARVED_LAG = 0.100
 MB = 1024 * 1024
 
 
@@ -92,8 +93,19 @@ def section(idle: Measured, runs: list[Measured]) -> Section:
     largest = runs[-1]
     per_member = (largest.cpu - idle.cpu) / (largest.members - 1)
     result.figures.append(Figure("hub CPU per extra member", 100 * per_member, "% core"))
+    # A hub whose loop runs this late, or whose members drop, did not get the CPU it wanted: its figure is the
+    # share the machine gave it, not its demand, and cannot show the target.
+    starved = largest.lag_p99 > STARVED_LAG or largest.hub_connected < largest.members
+    if starved:
+        result.notes.append(
+            f"at {largest.members} members the hub was starved (loop lag p99 {largest.lag_p99 * 1000:.0f} "
+            f"ms, {largest.hub_connected} connected): its CPU is the share it got, not its demand"
+        )
     result.targets += [
-        Target(f"{largest.members} members under {CPU_TARGET:.0%} of one core", largest.cpu < CPU_TARGET),
+        Target(
+            f"{largest.members} members under {CPU_TARGET:.0%} of one core, not starved",
+            largest.cpu < CPU_TARGET and not starved,
+        ),
         Target(
             f"mouth-to-ear p95 under {LATENCY_TARGET * 1000:.0f} ms at {largest.members} members",
             bool(largest.latencies) and percentile(largest.latencies, 0.95) < LATENCY_TARGET,
