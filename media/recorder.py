@@ -60,5 +60,9 @@ class Recorder:
         self._container.mux(copy)
         self.packets += 1
 
+    def pause(self) -> None:
+        """Packets stop for a while (a closed item): video resumes in the file at the next keyframe."""
+        self._video_started = False
+
     def close(self) -> None:
         self._container.close()

@@ -132,10 +132,13 @@ class Room:
         """Stop the public peers' stream and the recording during a closed item (R-EMEET-6), or resume."""
         if self._public != on:
             self._public = on
+            if self._recorder is not None:
+                self._recorder.pause()
             for peer in self.peers.values():
                 if peer.role is Role.PUBLIC:
                     peer.audio_out.restart()
                     peer.video_out.restart()
+            self._encoder.request_keyframe()
 
     def record(self, path: Path | None) -> None:
         """Record the public stream to a .webm (audio and video) or .ogg/.opus file, or stop recording."""
