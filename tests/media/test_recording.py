@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import av
@@ -78,3 +79,29 @@ async def test_a_closed_item_is_left_out_of_an_ogg_recording(
 async def test_a_recording_must_be_webm_or_ogg(room: Room, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="webm"):
         room.record(tmp_path / "meeting.mp4")
+
+
+async def test_after_a_closed_item_the_recorded_picture_resumes_at_a_keyframe(
+    room: Room, join: Joiner, tmp_path: Path
+) -> None:
+    await join(Member("chair", frequency=440.0, colour=(30, 200, 30), grain=40))
+    room.set_floor({"chair"}, video="chair")
+    await asyncio.sleep(0.5)
+    path = tmp_path / "meeting.webm"
+
+    room.record(path)
+    await asyncio.sleep(1.0)
+    room.set_public_stream(False)
+    await asyncio.sleep(1.0)
+    room.set_public_stream(True)
+    await asyncio.sleep(1.0)
+    room.record(None)
+
+    with av.open(str(path)) as container:
+        video = [
+            (float(p.pts * p.time_base), p.is_keyframe) for p in container.demux(video=0) if p.pts is not None
+        ]
+    after_gap = next(
+        keyframe for (before, _), (at, keyframe) in itertools.pairwise(video) if at - before > 0.5
+    )
+    assert after_gap
