@@ -41,9 +41,11 @@ async def test_speech_and_pictures_arrive_through_two_per_cent_loss(
         dropped = loss.dropped()
 
     assert dropped > 20
-    for second in range(SECONDS):
-        audio = listener.received.audio_between(start + second, start + second + 1)
-        assert tones_in(audio) == {440.0}, f"second {second}"
+    # Speech arrives, with gaps: aiortc's audio jitter buffer (at the hub and at this listener) waits for 16
+    # packets after a lost one before it gives up on it, about 0.3 s of silence per loss (decision 0009).
+    assert tones_in(listener.received.audio_between(start)) == {440.0}
+    seconds = [tones_in(listener.received.audio_between(start + s, start + s + 1)) for s in range(SECONDS)]
+    assert seconds.count({440.0}) >= SECONDS - 2, seconds
     pictures = len(listener.received.colours_since(start))
     assert pictures >= 0.8 * SECONDS * VIDEO_FPS
     # Lost video packets were asked for and sent again, to the listener and to the hub.
