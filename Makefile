@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export KOKOUS_DATA_DIR ?= var
 
-.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint messages types imports migrations-check bench fmt migration clean browser-deps
+.PHONY: help install run test test-timeshift test-sqlite test-postgresql check lint messages types imports migrations-check bench fmt migration clean browser-deps media-deps
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,22 +27,27 @@ run: install  ## Migrate, seed the demo if the database is empty, and serve on h
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing (needs root).
 	@bash scripts/install-browser.sh
 
-test: install browser-deps  ## Run the test suite on SQLite, then on PostgreSQL when KOKOUS_TEST_DATABASE_URL is set.
-	$(BIN)/pytest -q
+media-deps:  ## Install Debian's iproute2 and nftables for the media tests when missing (needs root).
+	@bash scripts/install-media-tools.sh
+
+# The long media tests (the soak) are `slow` and `media`; `make bench` runs them. The media tests do not
+# touch the database, so the PostgreSQL pass leaves them out.
+test: install browser-deps media-deps  ## Run the test suite on SQLite, then on PostgreSQL when KOKOUS_TEST_DATABASE_URL is set.
+	$(BIN)/pytest -q -m "not (slow and media)"
 	@if [ -n "$$KOKOUS_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$KOKOUS_TEST_DATABASE_URL)"; \
-		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser"; \
+		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser and not media"; \
 	fi
 
 # Dates on which the machine's clock must not matter: the nights Helsinki's clocks spring forward
 # (2027) and fall back (2031, years ahead). Tests read time only from their clock (docs/decisions/0008).
 TIMESHIFTS ?= 2027-03-28T00:30:00 2031-10-26T00:30:00
 
-test-timeshift: install  ## Run the suite (SQLite, no browser) with the machine's clock moved by faketime.
+test-timeshift: install media-deps  ## Run the suite (SQLite, no browser) with the machine's clock moved by faketime.
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install faketime" >&2; exit 1; }
 	@for moment in $(TIMESHIFTS); do \
 		echo "== with the machine's clock at $$moment UTC"; \
-		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "not browser" || exit 1; \
+		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not (slow and media)" || exit 1; \
 	done
 
 lint: install  ## ruff, and Finnish and Swedish translations for every message.

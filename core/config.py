@@ -22,6 +22,34 @@ class PasswordProfile:
 TEST_PASSWORD_PROFILE = PasswordProfile(time_cost=1, memory_cost_kib=8, parallelism=1)
 # Delivered e-mail, and e-mail given up, is deleted after this many days (it holds addresses and text).
 DEFAULT_OUTBOX_DAYS = 30
+# A member whose media has been gone this long counts as disconnected (R-EMEET-8).
+DEFAULT_MEDIA_LOST_AFTER_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """The media hub's settings (docs/media.md). Only the ICE servers and the loss time come from variables;
+    the rest are the measured defaults of docs/decisions/0009-media-hub.md."""
+
+    # STUN/TURN URLs such as "stun:stun.example.fi:3478" or "turn:turn.example.fi:3478?transport=udp";
+    # none on a LAN or loopback.
+    ice_servers: tuple[str, ...] = ()
+    turn_username: str | None = None
+    turn_password: str | None = None
+    # A peer whose media and heartbeat are gone this long is reported lost (R-EMEET-8) ...
+    lost_after_seconds: float = DEFAULT_MEDIA_LOST_AFTER_SECONDS
+    # ... and back once they have arrived again, without a gap, this long (hysteresis).
+    back_after_seconds: float = 2.0
+    heartbeat_seconds: float = 2.0
+    audio_bitrate: int = 32_000
+    video_bitrate: int = 300_000
+    video_width: int = 320
+    video_height: int = 240
+    video_fps: int = 15
+    keyframe_seconds: float = 2.0
+    min_keyframe_gap_seconds: float = 0.5
+    # Packets waiting for one subscriber's sender; about 1.3 s of audio.
+    queue_packets: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +76,7 @@ class Settings:
     hash_concurrency: int | None = None  # None: one per two cores
     log_level: str = "INFO"
     outbox_days: int = DEFAULT_OUTBOX_DAYS
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
     def resolved_database_url(self) -> str:
@@ -82,6 +111,29 @@ def _days(env: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds (got {text!r})")
+    return value
+
+
+def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
+    servers = tuple(url for url in env.get("KOKOUS_MEDIA_ICE_SERVERS", "").replace(",", " ").split() if url)
+    return MediaSettings(
+        ice_servers=servers,
+        turn_username=env.get("KOKOUS_MEDIA_TURN_USERNAME") or None,
+        turn_password=env.get("KOKOUS_MEDIA_TURN_PASSWORD") or None,
+        lost_after_seconds=_seconds(env, "KOKOUS_MEDIA_LOST_AFTER", DEFAULT_MEDIA_LOST_AFTER_SECONDS),
+    )
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("KOKOUS_DATA_DIR", "var"))
@@ -97,4 +149,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         password_profile=profile,
         log_level=env.get("KOKOUS_LOG_LEVEL", "INFO"),
         outbox_days=_days(env, "KOKOUS_OUTBOX_DAYS", DEFAULT_OUTBOX_DAYS),
+        media=media_settings_from_env(env),
     )

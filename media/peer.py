@@ -1,0 +1,163 @@
+"""One peer's connection to the hub: negotiation, the tracks it sends and receives, and its signs of life."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Hashable
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
+
+from core.config import MediaSettings
+from media.events import Role
+from media.fanout import PacketTrack
+from media.hooks import route_keyframe_requests, set_receiving
+from media.liveness import Liveness
+
+log = logging.getLogger(__name__)
+FrameSink = Callable[[str, str, Frame], None]
+# The heartbeat is echoed so that the page can measure the round trip; anything longer is not a heartbeat.
+MAX_HEARTBEAT = 64
+REMOTE_REPORTS = ("remote-outbound-rtp", "remote-inbound-rtp")
+
+
+def configuration(settings: MediaSettings) -> RTCConfiguration:
+    """No servers means none: aiortc's default would ask a public STUN server."""
+    servers = [
+        RTCIceServer(urls=url, username=settings.turn_username, credential=settings.turn_password)
+        if url.startswith(("turn:", "turns:"))
+        else RTCIceServer(urls=url)
+        for url in settings.ice_servers
+    ]
+    return RTCConfiguration(iceServers=servers)
+
+
+class Peer:
+    def __init__(
+        self,
+        peer_id: str,
+        role: Role,
+        *,
+        settings: MediaSettings,
+        liveness: Liveness,
+        sink: FrameSink,
+        want_keyframe: Callable[[], None],
+    ) -> None:
+        self.id = peer_id
+        self.role = role
+        self.liveness = liveness
+        self.waiting = False
+        self.audible = False
+        self.video_source = False
+        self.heartbeats = 0
+        self.frames = {"audio": 0, "video": 0}
+        self.audio_out = PacketTrack("audio", capacity=settings.queue_packets, want_keyframe=want_keyframe)
+        self.video_out = PacketTrack("video", capacity=settings.queue_packets, want_keyframe=want_keyframe)
+        self.pc = RTCPeerConnection(configuration(settings))
+        self._sink = sink
+        self._want_keyframe = want_keyframe
+        self._readers: set[asyncio.Task[None]] = set()
+        self._signs: Hashable = ()
+        self._heartbeat = False
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_connection)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Apply the peer's offer and return the answer, ICE candidates included (aiortc does not trickle)."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        self._attach_senders()
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self.apply_receiving()
+        return self.pc.localDescription.sdp
+
+    def _attach_senders(self) -> None:
+        outs: dict[str, PacketTrack] = {"audio": self.audio_out, "video": self.video_out}
+        for transceiver in self.pc.getTransceivers():
+            out = outs.pop(transceiver.kind, None)
+            if out is None:
+                if transceiver.sender.track is None:
+                    transceiver.direction = "inactive"
+                continue
+            transceiver.direction = "sendrecv" if self.role is Role.PARTICIPANT else "sendonly"
+            if transceiver.sender.track is None:
+                transceiver.sender.replaceTrack(out)
+            if transceiver.kind == "video":
+                route_keyframe_requests(transceiver.sender, self._want_keyframe)
+
+    def apply_receiving(self) -> None:
+        """Decode only what the room uses: the audible peers' audio and the video source's video."""
+        for transceiver in self.pc.getTransceivers():
+            set_receiving(transceiver.receiver, self._wants(transceiver))
+
+    def _wants(self, transceiver: RTCRtpTransceiver) -> bool:
+        if self.role is not Role.PARTICIPANT or self.waiting:
+            return False
+        return self.audible if transceiver.kind == "audio" else self.video_source
+
+    def _on_connection(self) -> None:
+        # A failed connection is usually ICE consent expiring: no answer to a check within 0.5 s, six
+        # times in a row (aioice), so a long event-loop stall on either side can end it.
+        log.info("media peer %s: connection %s", self.id, self.pc.connectionState)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        reader = asyncio.ensure_future(self._read(track))
+        self._readers.add(reader)
+        reader.add_done_callback(self._readers.discard)
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        """Every received track is read to its end, whether or not its frames are used."""
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, Frame):
+                    self.frames[track.kind] += 1
+                    self._sink(self.id, track.kind, frame)
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        @channel.on("message")
+        def _heartbeat(message: str | bytes) -> None:
+            self.heartbeats += 1
+            self._heartbeat = True
+            if isinstance(message, str) and len(message) <= MAX_HEARTBEAT and channel.readyState == "open":
+                channel.send(message)
+
+    async def alive_since_last_look(self) -> bool:
+        """Whether a heartbeat or an RTCP report came since the last call (reports flow even while the
+        receiver is off)."""
+        signs: list[Hashable] = []
+        for transceiver in self.pc.getTransceivers():
+            for part in (transceiver.receiver, transceiver.sender):
+                report = await part.getStats()
+                signs += [(s.id, s.timestamp) for s in report.values() if s.type in REMOTE_REPORTS]
+        changed = tuple(signs) != self._signs and bool(signs)
+        self._signs = tuple(signs)
+        heartbeat, self._heartbeat = self._heartbeat, False
+        return changed or heartbeat
+
+    @property
+    def queued(self) -> int:
+        return self.audio_out.depth + self.video_out.depth
+
+    @property
+    def dropped(self) -> int:
+        return self.audio_out.dropped + self.video_out.dropped
+
+    async def close(self) -> None:
+        self.audio_out.stop()
+        self.video_out.stop()
+        await self.pc.close()
+        for reader in list(self._readers):
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)

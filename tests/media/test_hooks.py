@@ -1,0 +1,89 @@
+"""Each aiortc internal the hub uses (media/hooks.py), shown to do its job with real peers, and the version
+pin that guards them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiortc
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from core.clock import system_clock
+from media import Hub, Room
+from media.hooks import set_receiving
+from tests.media.client import ColourTrack, Member
+from tests.media.conftest import TEST_MEDIA, Joiner
+from tests.media.netns import Namespace
+
+
+def test_the_hub_refuses_an_aiortc_it_was_not_tested_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aiortc, "__version__", "1.17.0")
+    with pytest.raises(RuntimeError, match=r"tested with aiortc 1\.16\.0, not 1\.17\.0"):
+        Hub(TEST_MEDIA, clock=system_clock)
+
+
+def test_a_receiver_without_the_flag_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="_enabled"):
+        set_receiving(object(), False)  # type: ignore[arg-type]
+
+
+@pytest.mark.media
+async def test_aiortc_switches_receivers_back_on_at_every_negotiation(inside: Namespace) -> None:
+    """Why the hub must switch receivers off again after every negotiation."""
+    client, server = (RTCPeerConnection(RTCConfiguration(iceServers=[])) for _ in range(2))
+    try:
+        client.addTransceiver("audio")
+        await client.setLocalDescription(await client.createOffer())
+        await server.setRemoteDescription(client.localDescription)
+        (transceiver,) = server.getTransceivers()
+        set_receiving(transceiver.receiver, False)
+        await server.setLocalDescription(await server.createAnswer())
+        assert transceiver.receiver._enabled is True
+    finally:
+        await client.close()
+        await server.close()
+
+
+@pytest.mark.media
+async def test_receivers_stay_off_for_a_member_without_the_floor_after_renegotiation(
+    room: Room, join: Joiner
+) -> None:
+    await join(Member("chair", frequency=440.0))
+    member = await join(Member("member", frequency=660.0))
+    room.set_floor({"chair"}, video="chair")
+
+    # The member turns the camera on: a new offer on the same connection.
+    member.pc.addTrack(ColourTrack((0, 200, 0)))
+    await member.pc.setLocalDescription(await member.pc.createOffer())
+    answer = await room.renegotiate("member", member.pc.localDescription.sdp)
+    await member.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    await asyncio.sleep(1.0)
+
+    peer = room.peers["member"]
+    assert [t.receiver._enabled for t in peer.pc.getTransceivers()] == [False, False]
+    assert room.stats().peer("member").audio_frames_decoded == 0
+    assert room.stats().peer("member").video_frames_decoded == 0
+
+    room.set_floor({"chair", "member"}, video="member")
+    await asyncio.sleep(1.0)
+    assert room.stats().peer("member").audio_frames_decoded > 0
+    assert room.stats().peer("member").video_frames_decoded > 0
+
+
+@pytest.mark.media
+async def test_a_picture_loss_report_reaches_the_shared_encoder(room: Room, join: Joiner) -> None:
+    await join(Member("chair", frequency=440.0, colour=(200, 200, 0)))
+    watcher = await join(Member("watcher", frequency=660.0))
+    room.set_floor({"chair"}, video="chair")
+    await asyncio.sleep(1.0)
+    video = next(t.receiver for t in watcher.pc.getTransceivers() if t.kind == "video")
+    (ssrc,) = {s.ssrc for s in (await video.getStats()).values() if s.type == "inbound-rtp"}
+    before = room.stats()
+
+    await video._send_rtcp_pli(ssrc)  # what a browser sends when it lost a picture
+    await asyncio.sleep(TEST_MEDIA.min_keyframe_gap_seconds + 0.3)
+
+    after = room.stats()
+    assert after.keyframe_requests > before.keyframe_requests
+    assert after.keyframes > before.keyframes
