@@ -315,7 +315,8 @@ async def test_member_sees_everything_and_chair_sees_declarations(town: Town, lo
     for text in (SECRET_TITLE, SECRET_TEXT, SECRET_BASIS, SECRET_FILE, PARTLY_TEXT, CONTACT):
         assert text in page.text
     assert shown("Members' view.") in page.text
-    assert fi("Edit the agenda") not in page.text
+    assert fi("Agenda editor") not in page.text
+    assert f"/meetings/{town.public}/edit" not in page.text
     secret = town.items[1]
     declared = await post_form(
         member, f"/meetings/{town.public}/items/{secret}/disqualification", ground="party", explanation="Isä."
