@@ -7,8 +7,9 @@ that a closed item is being handled. A closed meeting shows the public nothing l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -250,3 +251,19 @@ def _named(view: LiveView, names: dict[int, str]) -> LiveView:
 def may_follow(viewer: Viewer, meeting: Meeting) -> bool:
     """The body follows its meetings; the public only a public one (R-EMEET-5)."""
     return viewer.can(Capability.READ, meeting.body_id) or meeting.is_public
+
+
+def as_json(view: LiveView) -> dict[str, Any]:
+    """The snapshot as JSON (`GET /api/meetings/{id}/live`, the WebSocket's first message): the dataclasses'
+    fields, times in ISO 8601 with their offset, and `names` keyed by the person's id as a string."""
+    return _jsonable(asdict(view))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value

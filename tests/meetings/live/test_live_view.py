@@ -4,6 +4,8 @@ R-PUB-2)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.clock import FixedClock
@@ -11,7 +13,7 @@ from meetings.access import PUBLIC, Viewer
 from meetings.live.actions.attendance import do_record_arrival
 from meetings.live.actions.items import do_close_discussion, do_decide_without_vote, do_take_up_item
 from meetings.live.models import LiveMeeting
-from meetings.live.queries import live_view, may_follow
+from meetings.live.queries import as_json, live_view, may_follow
 from meetings.models import Meeting, MemberRole
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
 from web.context import AppContext
@@ -52,6 +54,16 @@ async def test_the_body_and_the_public_see_a_public_item_alike(context: AppConte
     assert inside.current.proposals == outside.current.proposals  # R-VOTE-3: the proceedings are public
     assert outside.quorum.quorate  # three of five (R-QUORUM-1)
     assert outside.names[board.members[0]] == "M1"
+
+
+async def test_the_snapshot_is_plain_json(context: AppContext, board: Board) -> None:
+    await take_up(context, board, board.items[0])
+    member = Viewer(board.members[1], False, {board.body_id: frozenset({MemberRole.MEMBER})})
+    snapshot = json.loads(json.dumps(as_json(await view_of(context, board, member))))
+    assert snapshot["meeting_id"] == board.meeting_id
+    assert snapshot["current"]["id"] == board.items[0]
+    assert snapshot["names"][str(board.members[0])] == "M1"
+    assert snapshot["quorum"]["quorate"] is True
 
 
 async def test_a_confidential_item_shows_the_public_only_that_it_is_handled(
