@@ -256,7 +256,8 @@ def may_follow(viewer: Viewer, meeting: Meeting) -> bool:
 def as_json(view: LiveView) -> dict[str, Any]:
     """The snapshot as JSON (`GET /api/meetings/{id}/live`, the WebSocket's first message): the dataclasses'
     fields, times in ISO 8601 with their offset, and `names` keyed by the person's id as a string."""
-    return _jsonable(asdict(view))
+    snapshot: dict[str, Any] = _jsonable(asdict(view))
+    return snapshot
 
 
 def _jsonable(value: Any) -> Any:
