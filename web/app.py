@@ -38,12 +38,14 @@ from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
+from web.realtime.fanout import LiveFanOut
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.live_ws import follow_meeting
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
@@ -166,6 +168,7 @@ def create_app(
     configure_logging(settings.log_level)
     warn_if_plain_http(settings)
     context = context or build_context(settings, db=db, clock=clock)
+    live = LiveFanOut(context.db, redis_url=settings.redis_url)  # docs/live.md, decision 0011
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -181,9 +184,11 @@ def create_app(
         if not background_jobs:
             for job in jobs:
                 job.cancel()
+        await live.start()
         try:
             yield
         finally:
+            await live.stop()
             for job in jobs:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -195,6 +200,7 @@ def create_app(
         route_handlers=[
             health,
             ws_health,
+            follow_meeting,
             auth_router,
             me_router,
             audit_api,
@@ -223,6 +229,6 @@ def create_app(
         after_exception=[record_hidden],
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
         logging_config=None,  # core.logging already writes JSON lines
-        state=State({"context": context}),
+        state=State({"context": context, "live": live}),
         lifespan=[lifespan],
     )

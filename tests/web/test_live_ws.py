@@ -1,0 +1,369 @@
+"""The live meeting over WebSocket in one process (in-memory fan-out): a snapshot, then every event in order;
+a reconnect catches up from the log; the public never learns of a confidential item (R-EMEET-5, R-PUB-2/3);
+refusals close with the protocol's codes (docs/live.md, "WebSocket protocol")."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from anyio.from_thread import BlockingPortal
+from litestar import Litestar
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+from litestar.testing.websocket_test_session import WebSocketTestSession
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import FixedClock
+from meetings.live.actions.attendance import do_record_arrival
+from meetings.live.actions.items import do_close_discussion, do_decide_without_vote, do_take_up_item
+from meetings.live.actions.proposals import do_make_proposal
+from meetings.live.events import events_after
+from meetings.live.models import LiveMeeting
+from tests.conftest import BASE_URL
+from tests.factories import PASSWORD, add_member, audit_entries, make_body, make_user
+from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
+from web.context import AppContext
+from web.realtime.fanout import LiveFanOut
+from web.realtime.hub import Connection, Limits, Outgoing
+from web.routes import live_ws
+
+WAIT = 5.0
+SECRET_PROPOSAL = "Irtisanotaan Matti Meikäläinen."
+Action = Callable[[AsyncSession, Any], Awaitable[object]]
+
+
+@dataclass
+class Live:
+    app: Litestar
+    context: AppContext
+    client: TestClient[Litestar]
+    portal: BlockingPortal
+    board: Board
+
+    @property
+    def path(self) -> str:
+        return f"/ws/meetings/{self.board.meeting_id}"
+
+    @property
+    def fanout(self) -> LiveFanOut:
+        fanout: LiveFanOut = self.app.state.live
+        return fanout
+
+    def act(self, action: Action) -> None:
+        """Run a domain action in the app's event loop, on its database, as a request would."""
+
+        async def run() -> None:
+            async with self.context.db.write() as session:
+                await action(session, await meeting_of(session, self.board))
+
+        self.portal.call(run)
+
+    def arrive(self, person: int) -> None:
+        chair = self.board.actor(self.board.chair)
+        self.act(lambda s, m: do_record_arrival(s, meeting=m, user_id=person, remote=True, actor=chair))
+
+    def take_up(self, item_id: int) -> None:
+        async def action(session: AsyncSession, meeting: Any) -> None:
+            item = await item_of(session, item_id)
+            await do_take_up_item(
+                session, meeting=meeting, item=item, actor=self.board.actor(self.board.chair)
+            )
+
+        self.act(action)
+
+    def propose(self, item_id: int, person: int, text: str) -> None:
+        async def action(session: AsyncSession, meeting: Any) -> None:
+            item = await item_of(session, item_id)
+            await do_make_proposal(
+                session,
+                meeting=meeting,
+                item=item,
+                user_id=person,
+                kind="counter",
+                text=text,
+                actor=self.board.actor(person),
+            )
+
+        self.act(action)
+
+    def finish(self, item_id: int) -> None:
+        async def action(session: AsyncSession, meeting: Any) -> None:
+            item = await item_of(session, item_id)
+            chair = self.board.actor(self.board.chair)
+            await do_close_discussion(session, meeting=meeting, item=item, actor=chair)
+            await do_decide_without_vote(session, meeting=meeting, item=item, actor=chair)
+
+        self.act(action)
+
+    def version(self) -> int:
+        async def read() -> int:
+            async with self.context.db.read() as session:
+                live = await session.get(LiveMeeting, self.board.meeting_id)
+                assert live is not None
+                return live.version
+
+        return self.portal.call(read)
+
+    def log_types(self, after: int) -> list[tuple[int, str]]:
+        async def read() -> list[tuple[int, str]]:
+            async with self.context.db.read() as session:
+                return [
+                    (e.version, e.type) for e in await events_after(session, self.board.meeting_id, after)
+                ]
+
+        return self.portal.call(read)
+
+    def token(self, username: str) -> str:
+        response = self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        token: str = response.json()["tokens"]["access_token"]
+        return token
+
+    def connect(self, *, as_user: str | None = None, query: str = "", **headers: str) -> WebSocketTestSession:
+        sent = {"origin": BASE_URL, **headers}
+        if as_user is not None:
+            sent["cookie"] = f"kokous_access={self.token(as_user)}"
+        return self.client.websocket_connect(self.path + query, headers=sent)
+
+
+def receive(socket: WebSocketTestSession) -> dict[str, Any]:
+    """The next message that is not a ping."""
+    while True:
+        message: dict[str, Any] = socket.receive_json(timeout=WAIT)
+        if message["kind"] != "ping":
+            return message
+
+
+def until(socket: WebSocketTestSession, version: int) -> list[dict[str, Any]]:
+    """Messages until one at `version` (events, or a public snapshot) has arrived."""
+    got = []
+    while not got or got[-1].get("version", -1) < version:
+        got.append(receive(socket))
+    return got
+
+
+def closed_with(socket: WebSocketTestSession) -> int:
+    with pytest.raises(WebSocketDisconnect) as closed:
+        receive(socket)
+    return closed.value.code
+
+
+def live_for(
+    standalone_app: tuple[Litestar, AppContext], clock: FixedClock, *, public: bool
+) -> Iterator[Live]:
+    app, context = standalone_app
+    with TestClient(app, base_url=BASE_URL) as client:
+        portal = client.blocking_portal
+        board = portal.call(functools.partial(make_board, context, clock, public=public))
+        portal.call(hold, context, clock, board)
+        yield Live(app, context, client, portal, board)
+
+
+@pytest.fixture
+def live(standalone_app: tuple[Litestar, AppContext], clock: FixedClock) -> Iterator[Live]:
+    """A public meeting, opened: its first item public, its second confidential."""
+    yield from live_for(standalone_app, clock, public=True)
+
+
+@pytest.fixture
+def closed_meeting(standalone_app: tuple[Litestar, AppContext], clock: FixedClock) -> Iterator[Live]:
+    yield from live_for(standalone_app, clock, public=False)
+
+
+def test_a_member_gets_the_snapshot_then_every_event_in_order(live: Live) -> None:
+    board = live.board
+    with live.connect(as_user="m2") as socket:
+        first = receive(socket)
+        assert first["kind"] == "snapshot"
+        start = first["version"]
+        assert first["state"]["version"] == start == live.version()
+        for person in board.members[:3]:
+            live.arrive(person)
+        live.take_up(board.items[0])
+        live.propose(board.items[0], board.members[2], "Palautetaan valmisteluun.")
+        end = live.version()
+        got = until(socket, end)
+    assert [m["kind"] for m in got] == ["event"] * len(got)
+    assert [(m["version"], m["type"]) for m in got] == live.log_types(start)  # every event, in order
+    made = next(m for m in got if m["type"] == "proposal.made")
+    assert made["item"] == board.items[0]
+    assert made["at"]
+
+
+def test_a_reconnect_with_after_replays_the_missed_events_without_a_snapshot(live: Live) -> None:
+    with live.connect(as_user="m2") as socket:
+        seen = receive(socket)["version"]
+    live.arrive(live.board.members[0])
+    live.take_up(live.board.items[0])
+    with live.connect(as_user="m2", query=f"?after={seen}") as socket:
+        got = until(socket, live.version())
+    assert [m["kind"] for m in got] == ["event"] * len(got)
+    assert [m["version"] for m in got] == list(range(seen + 1, live.version() + 1))
+
+
+def test_a_client_that_cannot_be_replayed_or_asks_gets_a_snapshot(live: Live) -> None:
+    now = live.version()
+    with live.connect(as_user="m2", query=f"?after={now + 50}") as socket:  # from another life of the server
+        assert receive(socket)["kind"] == "snapshot"
+        socket.send_json({"snapshot": True})  # what a client that saw a gap does
+        again = receive(socket)
+        assert (again["kind"], again["version"]) == ("snapshot", now)
+        socket.send_json({"hello": 1})
+        assert receive(socket)["kind"] == "error"
+    with live.connect(as_user="m2", query="?after=-1") as socket:
+        assert closed_with(socket) == live_ws.BAD_REQUEST
+
+
+def test_a_lost_message_is_read_from_the_log_and_delivered_in_order(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = live.fanout.hub
+    deliver = hub.event
+    lost: list[int] = []
+
+    def lossy(event: Any) -> None:  # the first event after the snapshot never arrives
+        if not lost:
+            lost.append(event.version)
+            return
+        deliver(event)
+
+    with live.connect(as_user="m2") as socket:
+        start = receive(socket)["version"]
+        monkeypatch.setattr(hub, "event", lossy)
+        live.arrive(live.board.members[0])
+        live.arrive(live.board.members[1])
+        got = until(socket, live.version())
+    assert lost == [start + 1]
+    assert [m["version"] for m in got] == list(range(start + 1, live.version() + 1))
+
+
+def test_the_public_gets_snapshots_and_nothing_of_a_confidential_item(live: Live) -> None:
+    board = live.board
+    for person in board.members[:3]:
+        live.arrive(person)
+    live.take_up(board.items[0])
+    with live.connect() as public, live.connect(as_user="m2") as member:
+        first = receive(public)
+        assert first["kind"] == "snapshot"
+        assert first["state"]["current"]["title"] == "Talousarvio 2027"
+        receive(member)
+        live.finish(board.items[0])
+        live.take_up(board.items[1])
+        live.propose(board.items[1], board.members[2], SECRET_PROPOSAL)  # the public sees no change
+        live.arrive(board.members[3])  # a change the public sees (R-VOTE-3: attendance is public)
+        end = live.version()
+        inside = until(member, end)
+        outside = until(public, end)
+    assert SECRET_PROPOSAL in json.dumps(inside, ensure_ascii=False)
+    assert {m["kind"] for m in outside} == {"snapshot"}
+    text = json.dumps(outside, ensure_ascii=False)
+    assert SECRET_TITLE not in text
+    assert SECRET_PROPOSAL not in text
+    last = outside[-1]["state"]["current"]
+    assert last["closed"] is True
+    assert last["title"] is None
+    assert last["proposals"] == []
+
+
+def test_a_member_of_another_body_follows_as_the_public(live: Live) -> None:
+    async def outsider() -> None:
+        other = await make_body(live.context, "ltk", kind="committee", seats=3)
+        person = await make_user(live.context, "toinen")
+        await add_member(live.context, other, person.id, "member")
+
+    live.portal.call(outsider)
+    for person in live.board.members[:3]:
+        live.arrive(person)
+    live.take_up(live.board.items[0])
+    live.finish(live.board.items[0])
+    live.take_up(live.board.items[1])
+    with live.connect(as_user="toinen") as socket:
+        first = receive(socket)
+        live.propose(live.board.items[1], live.board.members[2], SECRET_PROPOSAL)
+        live.arrive(live.board.members[3])  # attendance is public: this comes as a snapshot
+        got = until(socket, live.version())
+    assert first["state"]["current"]["closed"] is True
+    assert {m["kind"] for m in got} == {"snapshot"}
+    assert SECRET_PROPOSAL not in json.dumps([first, *got], ensure_ascii=False)
+
+
+def test_the_public_is_refused_a_closed_meeting(closed_meeting: Live) -> None:
+    with closed_meeting.connect() as socket:
+        assert closed_with(socket) == live_ws.FORBIDDEN
+    denied = closed_meeting.portal.call(audit_entries, closed_meeting.context, "access.denied")
+    assert denied[-1].subject == f"route:WEBSOCKET {closed_meeting.path}"
+    with closed_meeting.client.websocket_connect(
+        "/ws/meetings/999999", headers={"origin": BASE_URL}
+    ) as socket:
+        assert closed_with(socket) == live_ws.NOT_FOUND
+
+
+def test_a_member_may_follow_their_closed_meeting(closed_meeting: Live) -> None:
+    with closed_meeting.connect(as_user="m3") as socket:
+        assert receive(socket)["kind"] == "snapshot"
+
+
+def test_a_cross_site_handshake_is_refused(live: Live) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, live.connect(origin="https://evil.example") as socket:
+        receive(socket)
+    assert refused.value.code == 1008
+    with live.connect(as_user="m2", **{"sec-fetch-site": "cross-site"}) as socket:
+        assert closed_with(socket) == live_ws.POLICY
+
+
+def test_a_signed_out_session_stops_receiving(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign-in is checked again on a timer (REVALIDATE_SECONDS), not on each event."""
+    monkeypatch.setattr(live_ws, "REVALIDATE_SECONDS", 0.2)
+    token = live.token("m2")
+    headers = {"origin": BASE_URL, "authorization": f"Bearer {token}"}
+    with live.client.websocket_connect(live.path, headers=headers) as socket:
+        assert receive(socket)["kind"] == "snapshot"
+        response = live.client.post("/api/auth/logout", headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 204
+        assert closed_with(socket) == live_ws.SIGNED_OUT
+
+
+def test_a_client_too_slow_to_keep_up_is_closed(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    live.fanout.hub.limits = Limits(queue=2)
+
+    async def stuck(self: live_ws.Follower, text: str) -> None:
+        if self.connection.version is not None:  # after the snapshot, the client reads nothing
+            import asyncio
+
+            await asyncio.sleep(60)
+        await self.socket.send_text(text)
+
+    monkeypatch.setattr(live_ws.Follower, "send", stuck)
+    with live.connect(as_user="m2") as socket:
+        assert receive(socket)["kind"] == "snapshot"
+        for person in live.board.members:
+            live.arrive(person)
+        assert closed_with(socket) == live_ws.TOO_SLOW
+
+
+def test_a_connection_queue_is_bounded() -> None:
+    connection = Connection(1, insider=True, person=1, address="a", limit=2)
+    for version in (1, 2, 3):
+        connection.offer(Outgoing("event", version, "{}"))
+    assert connection.queue.qsize() == 2
+    assert connection.overflowed.is_set()
+
+
+def test_a_person_s_connections_are_bounded(live: Live) -> None:
+    live.fanout.hub.limits = Limits(per_person=1)
+    with live.connect(as_user="m2") as first:
+        receive(first)
+        with live.connect(as_user="m2") as second:
+            assert closed_with(second) == live_ws.TOO_MANY
+
+
+def test_a_message_over_the_size_limit_closes_the_connection(live: Live) -> None:
+    with live.connect() as socket:
+        receive(socket)
+        socket.send_text("x" * (live_ws.MESSAGE_BYTES + 1))
+        assert closed_with(socket) == live_ws.TOO_BIG

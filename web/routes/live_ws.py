@@ -1,0 +1,336 @@
+"""`/ws/meetings/{meeting_id}`: a live meeting over WebSocket (the protocol: docs/live.md).
+
+Access is the live snapshot's (`may_follow`): the body follows its meetings and sees everything; everyone else
+(anonymous, a member of another body) follows a public meeting as the public. The browser's session cookie
+or an API client's `Authorization: Bearer` token says who is asking, once, at the handshake; the sign-in and
+the person's roles are checked again every REVALIDATE_SECONDS, and a connection whose sign-in has ended is
+closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from auth.queries import Principal, load_principal
+from core.bounds import valid_id
+from core.clock import LOCAL
+from meetings.access import PUBLIC, Viewer, meeting_visible, viewer_for
+from meetings.live.events import events_after
+from meetings.live.models import LiveMeeting
+from meetings.live.queries import may_follow
+from meetings.models import Meeting
+from web.context import AppContext
+from web.realtime.fanout import LiveFanOut
+from web.realtime.hub import (
+    REPLAY_LIMIT,
+    Connection,
+    Hub,
+    LimitReachedError,
+    Outgoing,
+    dumps,
+    event_message,
+    read_snapshot,
+    snapshot_message,
+)
+from web.security import app_context, client_address, cross_site, record_denial
+
+# Close codes (docs/live.md). 1000-1015 are the standard ones; 4000-4999 are this protocol's.
+GOING_AWAY = 1001  # the server is shutting down: reconnect with after=V
+TOO_BIG = 1009  # a client message over MESSAGE_BYTES
+BAD_REQUEST = 4400  # a malformed `after`
+SIGNED_OUT = 4401  # the sign-in ended (logout, revoked, account closed): sign in again
+FORBIDDEN = 4403  # not allowed to follow this meeting (e.g. the public, a closed meeting)
+NOT_FOUND = 4404  # no such meeting (or one this viewer may not know of)
+TOO_SLOW = 4408  # the client fell QUEUE messages behind: reconnect with after=V
+ACCESS_CHANGED = 4409  # the person's roles changed: reconnect to get the view they now have
+TOO_MANY = 4429  # over a connection limit, or too many client messages
+POLICY = 1008  # a cross-site handshake with a session cookie
+
+MESSAGE_BYTES = 4096
+MESSAGES_PER_MINUTE = 30
+PING_SECONDS = 25.0
+REVALIDATE_SECONDS = 30.0
+SEND_TIMEOUT_SECONDS = 10.0
+CLOSE_TIMEOUT_SECONDS = 5.0
+MAX_AFTER = 2**31 - 1
+
+
+class CloseError(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    viewer: Viewer  # for the body's view; the public's is PUBLIC
+    insider: bool
+    body_id: int
+
+
+def fanout_of(socket: WebSocket[Any, Any, Any]) -> LiveFanOut:
+    fanout: LiveFanOut = socket.app.state.live
+    return fanout
+
+
+def principal_of(socket: WebSocket[Any, Any, Any]) -> Principal | None:
+    principal = socket.scope.get("user")
+    return principal if isinstance(principal, Principal) else None
+
+
+async def access_to(context: AppContext, principal: Principal | None, meeting_id: int) -> Access:
+    """Who follows the meeting, and how; a refusal is a CloseError with its code."""
+    today = context.db.clock().astimezone(LOCAL).date()
+    async with context.db.read(bounded=True) as session:
+        viewer = await viewer_for(session, principal, on=today)
+        meeting = await session.get(Meeting, meeting_id)
+    if meeting is None or not meeting_visible(viewer, meeting):
+        raise CloseError(NOT_FOUND, "no such meeting")
+    if not may_follow(viewer, meeting):
+        raise CloseError(FORBIDDEN, "not allowed to follow this meeting")
+    insider = viewer.reads(meeting.body_id)
+    return Access(viewer if insider else PUBLIC, insider, meeting.body_id)
+
+
+def parse_after(socket: WebSocket[Any, Any, Any]) -> int | None:
+    raw = socket.query_params.get("after")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_AFTER:
+        raise CloseError(BAD_REQUEST, "after must be a version number")
+    return int(raw)
+
+
+@websocket("/ws/meetings/{meeting_id:int}")
+async def follow_meeting(socket: WebSocket[Any, Any, Any], meeting_id: FromPath[int]) -> None:
+    """Follow a held meeting live: a snapshot (or the events missed since `after`), then every change."""
+    await socket.accept()
+    context = app_context(socket)
+    hub = fanout_of(socket).hub
+    principal = principal_of(socket)
+    connection: Connection | None = None
+    try:
+        if principal is not None and principal.via == "cookie":
+            foreign = cross_site(socket, context.settings.origin)
+            if foreign is not None:
+                await record_denial(socket, foreign)
+                raise CloseError(POLICY, "cross-site request refused")
+        after = parse_after(socket)
+        if not valid_id(meeting_id):
+            raise CloseError(NOT_FOUND, "no such meeting")
+        try:
+            access = await access_to(context, principal, meeting_id)
+        except CloseError as refused:
+            kind = "not_found" if refused.code == NOT_FOUND else "forbidden"
+            await record_denial(socket, f"live meeting: {refused.reason}", kind=kind)
+            raise
+        try:
+            connection = hub.join(
+                meeting_id,
+                insider=access.insider,
+                person=principal.user_id if principal else None,
+                address=client_address(socket),
+            )
+        except LimitReachedError as full:
+            raise CloseError(TOO_MANY, str(full)) from None
+        await Follower(socket, context, hub, connection, access, principal).run(after)
+    except CloseError as close:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await socket.close(close.code, close.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if connection is not None:
+            hub.leave(connection)
+
+
+class Follower:
+    """One connection's life: the start, then its sender, its reader and its timer until one of them ends."""
+
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        context: AppContext,
+        hub: Hub,
+        connection: Connection,
+        access: Access,
+        principal: Principal | None,
+    ) -> None:
+        self.socket = socket
+        self.context = context
+        self.hub = hub
+        self.connection = connection
+        self.access = access
+        self.principal = principal
+        self.meeting_id = connection.meeting_id
+        self._heard: list[float] = []
+
+    async def run(self, after: int | None) -> None:
+        await self.start(after)
+        tasks = [
+            asyncio.create_task(self.sender()),
+            asyncio.create_task(self.reader()),
+            asyncio.create_task(self.ticker()),
+            asyncio.create_task(self.overflow()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                raise error
+
+    async def send(self, text: str) -> None:
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await self.socket.send_text(text)
+        except TimeoutError:
+            raise CloseError(TOO_SLOW, "too slow: reconnect with after=V") from None
+
+    async def start(self, after: int | None) -> None:
+        """Replay the events after `after` if the log has them all and the viewer is of the body; else send a
+        snapshot. Before the meeting is opened nothing is sent until it is."""
+        if after is not None and self.access.insider and await self.replay(after):
+            return
+        await self.send_snapshot()
+
+    async def replay(self, after: int) -> bool:
+        async with self.context.db.read(bounded=True) as session:
+            live = await session.get(LiveMeeting, self.meeting_id)
+            if live is None or after > live.version or live.version - after > REPLAY_LIMIT:
+                return False
+            events = await events_after(session, self.meeting_id, after)
+        if [e.version for e in events] != list(range(after + 1, after + 1 + len(events))):
+            return False
+        for event in events:
+            await self.send(event_message(event))
+        self.hub.started(self.connection, events[-1].version if events else after)
+        return True
+
+    async def send_snapshot(self) -> None:
+        if self.access.insider:
+            found = await read_snapshot(self.context.db, self.access.viewer, self.meeting_id)
+            if found is None:
+                return  # not opened yet: its opening event brings the first snapshot
+            version, text = found[0], snapshot_message(*found)
+        else:
+            channel = self.hub.channel(self.meeting_id)
+            public = await channel.public_snapshot() if channel is not None else None
+            if public is None:
+                return
+            version, text = public.version, public.text
+        await self.send(text)
+        self.hub.started(self.connection, version)
+
+    async def sender(self) -> None:
+        connection = self.connection
+        while True:
+            message = await connection.queue.get()
+            if message.kind == "event":
+                if connection.version is None:
+                    await self.send_snapshot()
+                    continue
+                if message.version <= connection.version:
+                    continue
+                if message.version > connection.version + 1:
+                    await self.catch_up()
+                    if message.version <= (connection.version or 0):
+                        continue
+                await self.send(message.text)
+                connection.version = message.version
+            elif message.kind == "snapshot":
+                if connection.version is None or message.version > connection.version:
+                    await self.send(message.text)
+                    connection.version = message.version
+            elif message.kind == "resync":
+                await self.send_snapshot()
+            else:  # progress, ping, error
+                await self.send(message.text)
+
+    async def catch_up(self) -> None:
+        """This connection missed events (the hub gave up waiting for one): replay them, or a snapshot."""
+        if self.connection.version is None or not await self.replay(self.connection.version):
+            await self.send_snapshot()
+
+    async def reader(self) -> None:
+        """The client asks for a snapshot with {"snapshot": true}; anything else is answered with an error.
+        Messages are bounded in size and rate."""
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await self.socket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(detail="disconnect event", code=message.get("code", 1000))
+            text: str | None = message.get("text")  # type: ignore[assignment]
+            raw: str | bytes = text if text is not None else message.get("bytes") or b""  # type: ignore[assignment]
+            if len(raw) > MESSAGE_BYTES:
+                raise CloseError(TOO_BIG, "message too big")
+            now = loop.time()
+            self._heard = [t for t in self._heard if now - t < 60] + [now]
+            if len(self._heard) > MESSAGES_PER_MINUTE:
+                raise CloseError(TOO_MANY, "too many messages")
+            self.connection.offer(self.answer(text))
+
+    def answer(self, text: str | None) -> Outgoing:
+        try:
+            request = json.loads(text) if text is not None else None
+        except ValueError:
+            request = None
+        if request == {"snapshot": True}:
+            return Outgoing("resync", 0, "")
+        error = 'unknown message: the server understands only {"snapshot": true}'
+        return Outgoing("error", 0, dumps({"kind": "error", "message": error}))
+
+    async def ticker(self) -> None:
+        """Pings, so that a dead peer is found (its queue fills, or its send times out); and every
+        REVALIDATE_SECONDS (with jitter), the sign-in and the person's access, checked again."""
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + REVALIDATE_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311
+        while True:
+            await asyncio.sleep(min(PING_SECONDS, max(0.0, next_check - loop.time())))
+            if loop.time() >= next_check:
+                next_check = loop.time() + REVALIDATE_SECONDS
+                await self.revalidate()
+            else:
+                self.connection.offer(Outgoing("ping", 0, '{"kind":"ping"}'))
+
+    async def revalidate(self) -> None:
+        principal = self.principal
+        if principal is None:
+            return
+        async with self.context.db.read(bounded=True) as session:
+            now = await load_principal(
+                session,
+                user_id=principal.user_id,
+                family=principal.session_family,
+                methods=principal.methods,
+                via=principal.via,
+            )
+        if now is None:
+            raise CloseError(SIGNED_OUT, "sign-in ended")
+        try:
+            access = await access_to(self.context, now, self.meeting_id)
+        except CloseError:
+            raise CloseError(ACCESS_CHANGED, "access changed: reconnect") from None
+        if access.insider != self.access.insider:
+            raise CloseError(ACCESS_CHANGED, "access changed: reconnect")
+
+    async def overflow(self) -> None:
+        await self.connection.overflowed.wait()
+        raise CloseError(TOO_SLOW, "too slow: reconnect with after=V")
