@@ -38,7 +38,7 @@ from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
-from web.realtime.fanout import LiveFanOut
+from web.realtime.fanout import LiveFanOut, channel_for
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
@@ -168,7 +168,7 @@ def create_app(
     configure_logging(settings.log_level)
     warn_if_plain_http(settings)
     context = context or build_context(settings, db=db, clock=clock)
-    live = LiveFanOut(context.db, redis_url=settings.redis_url)  # docs/live.md, decision 0011
+    live = LiveFanOut(context.db, redis_url=settings.redis_url, channel=channel_for(settings))  # docs/live.md
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

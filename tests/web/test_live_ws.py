@@ -141,7 +141,7 @@ def receive(socket: WebSocketTestSession) -> dict[str, Any]:
 
 def until(socket: WebSocketTestSession, version: int) -> list[dict[str, Any]]:
     """Messages until one at `version` (events, or a public snapshot) has arrived."""
-    got = []
+    got: list[dict[str, Any]] = []
     while not got or got[-1].get("version", -1) < version:
         got.append(receive(socket))
     return got

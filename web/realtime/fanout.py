@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
@@ -17,30 +18,50 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
+from core.config import Settings
 from core.db import Database
 from meetings.live.events import LIVE_EVENT, VOTE_PROGRESS, LiveEvent
 from web.realtime.hub import Hub, Limits
 
 log = logging.getLogger("kokous.live")
 
-CHANNEL = "kokous:live"
+CHANNEL = "kokous:live:"
 OUTBOX = 10_000  # messages waiting for Redis; beyond this they are dropped and the others read the log
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+def channel_for(settings: Settings) -> str:
+    """The Redis channel of the processes that serve one database: Redis's pub/sub is shared by every
+    database number and by every service on the server, so the name says whose events these are."""
+    database = make_url(settings.resolved_database_url).database or ""
+    return CHANNEL + hashlib.sha256(f"{settings.origin}|{database}".encode()).hexdigest()[:16]
 
 
 def _call_soon(callback: Any, *args: Any) -> None:
     """Run `callback` on the event loop after the commit that raised the signal has returned: the commit
     (and the request that made it) does not wait for the fan-out."""
-    asyncio.get_running_loop().call_soon(callback, *args)
+    try:
+        asyncio.get_running_loop().call_soon(callback, *args)
+    except RuntimeError:  # no loop runs this thread (a synchronous caller): deliver at once
+        callback(*args)
 
 
 class LiveFanOut:
     """The hub of this process and its link to the others; `start()`/`stop()` run in the app's lifespan."""
 
-    def __init__(self, db: Database, *, redis_url: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        redis_url: str | None = None,
+        channel: str = CHANNEL,
+        limits: Limits | None = None,
+    ) -> None:
         self.hub = Hub(db, limits)
         self.redis_url = redis_url
+        self.channel = channel
         self.origin = secrets.token_hex(8)  # this process: its own messages come back from Redis
         self._outbox: asyncio.Queue[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,7 +126,7 @@ class LiveFanOut:
             message = await outbox.get()
             for delay in (*RETRY_SECONDS, None):
                 try:
-                    await redis.publish(CHANNEL, message)
+                    await redis.publish(self.channel, message)
                     break
                 except Exception:
                     if delay is None:
@@ -118,7 +139,7 @@ class LiveFanOut:
         while True:
             try:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     self.subscribed.set()
                     if attempt:
                         await self.hub.catch_up()  # what was committed while we were away
