@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,7 +239,9 @@ class Hub:
         self.count = 0
         self._by_person: dict[int, int] = {}
         self._by_address: dict[str, int] = {}
-        self.listeners: list[Callable[[], None]] = []
+        # The last check of each sign-in that follows here (web.routes.live_ws): one check per sign-in and
+        # interval, however many tabs it has open.
+        self.checked: dict[tuple[int, str, int], tuple[float, object]] = {}
 
     def join(self, meeting_id: int, *, insider: bool, person: int | None, address: str) -> Connection:
         """A new follower of `meeting_id`, subscribed before its snapshot is read (so that it misses

@@ -311,9 +311,26 @@ class Follower:
                 self.connection.offer(Outgoing("ping", 0, '{"kind":"ping"}'))
 
     async def revalidate(self) -> None:
+        """The sign-in still live and the access unchanged; the answer is shared by the sign-in's other
+        connections in this process until the next interval."""
         principal = self.principal
         if principal is None:
             return
+        now = asyncio.get_running_loop().time()
+        key = (principal.user_id, principal.session_family, self.meeting_id)
+        checked = self.hub.checked.get(key)
+        if checked is None or now - checked[0] >= REVALIDATE_SECONDS / 2:
+            checked = (now, await self.check(principal))
+            if len(self.hub.checked) > self.hub.limits.per_process:
+                self.hub.checked.clear()
+            self.hub.checked[key] = checked
+        found = checked[1]
+        if isinstance(found, CloseError):
+            raise CloseError(found.code, found.reason)
+        if not isinstance(found, Access) or found.insider != self.access.insider:
+            raise CloseError(ACCESS_CHANGED, "access changed: reconnect")
+
+    async def check(self, principal: Principal) -> Access | CloseError:
         async with self.context.db.read(bounded=True) as session:
             now = await load_principal(
                 session,
@@ -323,13 +340,11 @@ class Follower:
                 via=principal.via,
             )
         if now is None:
-            raise CloseError(SIGNED_OUT, "sign-in ended")
+            return CloseError(SIGNED_OUT, "sign-in ended")
         try:
-            access = await access_to(self.context, now, self.meeting_id)
+            return await access_to(self.context, now, self.meeting_id)
         except CloseError:
-            raise CloseError(ACCESS_CHANGED, "access changed: reconnect") from None
-        if access.insider != self.access.insider:
-            raise CloseError(ACCESS_CHANGED, "access changed: reconnect")
+            return CloseError(ACCESS_CHANGED, "access changed: reconnect")
 
     async def overflow(self) -> None:
         await self.connection.overflowed.wait()
