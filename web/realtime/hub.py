@@ -30,6 +30,7 @@ log = logging.getLogger("kokous.live")
 GAP_WAIT_SECONDS = 0.25  # how long a later event waits for a missing earlier one before the log is read
 REPLAY_LIMIT = 200  # a client further behind than this gets a snapshot instead of the events it missed
 SNAPSHOT_TRIES = 3  # a snapshot read while events commit is read again, at most this often
+READ_SLOTS = 8  # database reads for followers at once: a reconnect storm waits here, not for the pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ async def read_snapshot(db: Database, viewer: Viewer, meeting_id: int) -> tuple[
     The view is read in several statements; if an event committed meanwhile (the version changed by the
     last statement), it is read again, so the state always matches its version."""
     for _ in range(SNAPSHOT_TRIES):
-        async with db.read() as session:
+        async with db.read(bounded=True) as session:
             meeting = await session.get(Meeting, meeting_id)
             live = await session.get(LiveMeeting, meeting_id)
             if meeting is None or live is None:
@@ -222,7 +223,8 @@ class Channel:
             known = max(at_least, self.version or 0)
             if self.public is not None and self.public.version >= known:
                 return self.public
-            found = await read_snapshot(self.hub.db, PUBLIC, self.meeting_id)
+            async with self.hub.reads:
+                found = await read_snapshot(self.hub.db, PUBLIC, self.meeting_id)
             if found is None:
                 return None
             self.public = public_state(*found)
@@ -237,6 +239,7 @@ class Hub:
         self.limits = limits or Limits()
         self.channels: dict[int, Channel] = {}
         self.count = 0
+        self.reads = asyncio.Semaphore(READ_SLOTS)
         self._by_person: dict[int, int] = {}
         self._by_address: dict[str, int] = {}
         # The last check of each sign-in that follows here (web.routes.live_ws): one check per sign-in and

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,9 @@ from web.realtime.hub import (
 )
 from web.security import app_context, client_address, cross_site, record_denial
 
+log = logging.getLogger("kokous.live")
+
 # Close codes (docs/live.md). 1000-1015 are the standard ones; 4000-4999 are this protocol's.
-GOING_AWAY = 1001  # the server is shutting down: reconnect with after=V
 TOO_BIG = 1009  # a client message over MESSAGE_BYTES
 BAD_REQUEST = 4400  # a malformed `after`
 SIGNED_OUT = 4401  # the sign-in ended (logout, revoked, account closed): sign in again
@@ -54,6 +56,7 @@ TOO_SLOW = 4408  # the client fell QUEUE messages behind: reconnect with after=V
 ACCESS_CHANGED = 4409  # the person's roles changed: reconnect to get the view they now have
 TOO_MANY = 4429  # over a connection limit, or too many client messages
 POLICY = 1008  # a cross-site handshake with a session cookie
+INTERNAL = 1011  # the server failed: reconnect with after=V
 
 MESSAGE_BYTES = 4096
 MESSAGES_PER_MINUTE = 30
@@ -129,7 +132,8 @@ async def follow_meeting(socket: WebSocket[Any, Any, Any], meeting_id: FromPath[
         if not valid_id(meeting_id):
             raise CloseError(NOT_FOUND, "no such meeting")
         try:
-            access = await access_to(context, principal, meeting_id)
+            async with hub.reads:
+                access = await access_to(context, principal, meeting_id)
         except CloseError as refused:
             kind = "not_found" if refused.code == NOT_FOUND else "forbidden"
             await record_denial(socket, f"live meeting: {refused.reason}", kind=kind)
@@ -150,6 +154,11 @@ async def follow_meeting(socket: WebSocket[Any, Any, Any], meeting_id: FromPath[
                 await socket.close(close.code, close.reason)
     except WebSocketDisconnect:
         pass
+    except Exception:
+        log.exception("a live connection to meeting %s failed", meeting_id)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                await socket.close(INTERNAL, "internal error: reconnect with after=V")
     finally:
         if connection is not None:
             hub.leave(connection)
@@ -212,7 +221,7 @@ class Follower:
         await self.send_snapshot()
 
     async def replay(self, after: int) -> bool:
-        async with self.context.db.read(bounded=True) as session:
+        async with self.hub.reads, self.context.db.read(bounded=True) as session:
             live = await session.get(LiveMeeting, self.meeting_id)
             if live is None or after > live.version or live.version - after > REPLAY_LIMIT:
                 return False
@@ -226,7 +235,8 @@ class Follower:
 
     async def send_snapshot(self) -> None:
         if self.access.insider:
-            found = await read_snapshot(self.context.db, self.access.viewer, self.meeting_id)
+            async with self.hub.reads:
+                found = await read_snapshot(self.context.db, self.access.viewer, self.meeting_id)
             if found is None:
                 return  # not opened yet: its opening event brings the first snapshot
             version, text = found[0], snapshot_message(*found)
@@ -320,7 +330,8 @@ class Follower:
         key = (principal.user_id, principal.session_family, self.meeting_id)
         checked = self.hub.checked.get(key)
         if checked is None or now - checked[0] >= REVALIDATE_SECONDS / 2:
-            checked = (now, await self.check(principal))
+            async with self.hub.reads:
+                checked = (now, await self.check(principal))
             if len(self.hub.checked) > self.hub.limits.per_process:
                 self.hub.checked.clear()
             self.hub.checked[key] = checked
