@@ -367,3 +367,26 @@ def test_a_message_over_the_size_limit_closes_the_connection(live: Live) -> None
         receive(socket)
         socket.send_text("x" * (live_ws.MESSAGE_BYTES + 1))
         assert closed_with(socket) == live_ws.TOO_BIG
+
+
+async def test_the_hub_puts_early_events_in_order_and_drops_duplicates() -> None:
+    """Across processes two commits' messages may race: the later one waits for the earlier one."""
+    from datetime import UTC, datetime
+
+    from meetings.live.events import LiveEvent
+    from web.realtime.hub import Hub
+
+    hub = Hub(db=None)  # type: ignore[arg-type]  # no gap lasts long enough here to read the log
+    member = hub.join(7, insider=True, person=1, address="a")
+    hub.started(member, 5)
+
+    def event(version: int) -> LiveEvent:
+        return LiveEvent(7, version, "attendance.arrived", None, {}, datetime(2026, 1, 1, tzinfo=UTC))
+
+    for version in (7, 6, 6, 5, 8):
+        hub.event(event(version))
+    got = [member.queue.get_nowait().version for _ in range(member.queue.qsize())]
+    assert got == [6, 7, 8]
+    hub.leave(member)
+    assert hub.channels == {}
+    assert hub.count == 0
