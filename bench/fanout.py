@@ -43,6 +43,12 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -205,9 +211,14 @@ def _event(server: subprocess.Popen[str], clients: list[subprocess.Popen[str]]) 
     return started
 
 
-def _delivery(server: subprocess.Popen[str], clients: list[subprocess.Popen[str]]) -> tuple[list[float], int]:
+def _delivery(
+    server: subprocess.Popen[str], clients: list[subprocess.Popen[str]]
+) -> tuple[list[float], int, float]:
+    """Each client's delivery time, how many got nothing, and the server's CPU time for the change."""
+    cpu = cpu_seconds(server.pid)
     started = _event(server, clients)
     time.sleep(SETTLE_SECONDS)
+    cpu = cpu_seconds(server.pid) - cpu
     latencies: list[float] = []
     missing = 0
     for process in clients:
@@ -217,7 +228,7 @@ def _delivery(server: subprocess.Popen[str], clients: list[subprocess.Popen[str]
         missing += report["missing"]
         if report["missing"]:
             print(f"fanout: client process {process.pid}: {report['missing']} missing", file=sys.stderr)
-    return latencies, missing
+    return latencies, missing, cpu
 
 
 def _login(port: int) -> str:
@@ -250,7 +261,7 @@ def _measure(data_dir: Path) -> Section:
         one = _spawn("clients", port, meeting, "1", token)
         processes.append(one)
         assert _line(one.stdout).strip() == "ready"
-        baseline, _ = _delivery(server, [one])
+        baseline, _, baseline_cpu = _delivery(server, [one])
         one.wait(30)
 
         per_process = CLIENTS // CLIENT_PROCESSES
@@ -264,7 +275,7 @@ def _measure(data_dir: Path) -> Section:
             assert _line(process.stdout).strip() == "ready"
         connect_seconds = time.monotonic() - connecting
         connected_rss = rss_bytes(server.pid)
-        latencies, missing = _delivery(server, clients)
+        latencies, missing, cpu = _delivery(server, clients)
         peak_rss = rss_bytes(server.pid)
         for process in clients:
             process.wait(60)
@@ -284,6 +295,7 @@ def _measure(data_dir: Path) -> Section:
         Figure("delivery p50", p50 * 1000, "ms", percentile(baseline, 0.5) * 1000, "to 1 client"),
         Figure("delivery p99", p99 * 1000, "ms", percentile(baseline, 0.99) * 1000, "to 1 client"),
         Figure("delivery max", max(latencies, default=float("nan")) * 1000, "ms"),
+        Figure("server CPU for the change", cpu * 1000, "ms", baseline_cpu * 1000, "for 1 client"),
         Figure("server RSS with the clients", rss / 2**20, "MiB", idle_rss / 2**20, "with none"),
         Figure("server RSS per connection", (rss - idle_rss) / max(total, 1) / 1024, "KiB"),
         Figure("connecting them all", connect_seconds, "s"),
@@ -296,7 +308,9 @@ def _measure(data_dir: Path) -> Section:
         section.failures.append(f"{missing} of {total} clients did not get the event")
     section.notes.append(
         "Delivery: from just before the commit to the message's arrival in a client process (4 processes "
-        "of clients on the same 2 cores, so the figure includes their own reading)."
+        "of clients on the same 2 cores, so the figure includes their own reading). Server CPU: its user "
+        f"and system time over the {SETTLE_SECONDS:.0f} s after the change (pings and checks included); "
+        f"load average {os.getloadavg()[0]:.1f} at the end."
     )
     return section
 

@@ -184,6 +184,7 @@ class Follower:
         self.principal = principal
         self.meeting_id = connection.meeting_id
         self._heard: list[float] = []
+        self.sending_since: float | None = None
 
     async def run(self, after: int | None) -> None:
         await self.start(after)
@@ -207,11 +208,15 @@ class Follower:
                 raise error
 
     async def send(self, text: str) -> None:
+        """Send one message; a send still waiting for the client after SEND_TIMEOUT_SECONDS is ended by
+        the ticker (no timer per message: a fan-out sends thousands at once)."""
+        self.sending_since = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                await self.socket.send_text(text)
-        except TimeoutError:
-            raise CloseError(TOO_SLOW, "too slow: reconnect with after=V") from None
+            await self.socket.send_text(text)
+        except OSError:  # the client went away while we were sending (uvicorn's ClientDisconnected)
+            raise WebSocketDisconnect(detail="client disconnected") from None
+        finally:
+            self.sending_since = None
 
     async def start(self, after: int | None) -> None:
         """Replay the events after `after` if the log has them all and the viewer is of the body; else send a
@@ -308,16 +313,24 @@ class Follower:
         return Outgoing("error", 0, dumps({"kind": "error", "message": error}))
 
     async def ticker(self) -> None:
-        """Pings, so that a dead peer is found (its queue fills, or its send times out); and every
-        REVALIDATE_SECONDS (with jitter), the sign-in and the person's access, checked again."""
+        """Pings every PING_SECONDS, so that a dead peer is found (its queue fills, or a send waits longer
+        than SEND_TIMEOUT_SECONDS); and every REVALIDATE_SECONDS (with jitter), the sign-in and the person's
+        access, checked again."""
         loop = asyncio.get_running_loop()
         next_check = loop.time() + REVALIDATE_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311
+        next_ping = loop.time() + PING_SECONDS
         while True:
-            await asyncio.sleep(min(PING_SECONDS, max(0.0, next_check - loop.time())))
-            if loop.time() >= next_check:
-                next_check = loop.time() + REVALIDATE_SECONDS
+            now = loop.time()
+            await asyncio.sleep(max(0.0, min(next_ping, next_check, now + SEND_TIMEOUT_SECONDS / 2) - now))
+            now = loop.time()
+            since = self.sending_since
+            if since is not None and now - since > SEND_TIMEOUT_SECONDS:
+                raise CloseError(TOO_SLOW, "too slow: reconnect with after=V")
+            if now >= next_check:
+                next_check = now + REVALIDATE_SECONDS
                 await self.revalidate()
-            else:
+            if now >= next_ping:
+                next_ping = now + PING_SECONDS
                 self.connection.offer(Outgoing("ping", 0, '{"kind":"ping"}'))
 
     async def revalidate(self) -> None:
