@@ -97,7 +97,14 @@ async def _serve(fd: int, data_dir: Path) -> None:
     live: LiveFanOut = app.state.live
     # Every bench client comes from 127.0.0.1, and all the members' connections are one person's.
     live.hub.limits = Limits(per_process=100_000, per_person=100_000, per_address=100_000)
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws_per_message_deflate=os.environ.get("KOKOUS_BENCH_FANOUT_DEFLATE", "1") == "1",
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for it
@@ -105,9 +112,16 @@ async def _serve(fd: int, data_dir: Path) -> None:
     print(json.dumps({"meeting": board.meeting_id, "port": port}), flush=True)
     loop = asyncio.get_running_loop()
     present = True
+    profile_to = os.environ.get("KOKOUS_BENCH_FANOUT_PROFILE")  # a file for cProfile's stats of each change
     while line := await loop.run_in_executor(None, sys.stdin.readline):
         if line.strip() != "event":
             continue
+        if profile_to:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            loop.call_later(5.0, lambda p=profiler: (p.disable(), p.dump_stats(profile_to)))  # type: ignore[misc]
         async with context.db.write() as session:  # one change the public sees: m5 comes or goes
             meeting = await meeting_of(session, board)
             person = board.members[4]

@@ -244,7 +244,7 @@ class Hub:
         self._by_address: dict[str, int] = {}
         # The last check of each sign-in that follows here (web.routes.live_ws): one check per sign-in and
         # interval, however many tabs it has open.
-        self.checked: dict[tuple[int, str, int], tuple[float, object]] = {}
+        self.checked: dict[tuple[int, str, int], tuple[float, asyncio.Future[object]]] = {}
 
     def join(self, meeting_id: int, *, insider: bool, person: int | None, address: str) -> Connection:
         """A new follower of `meeting_id`, subscribed before its snapshot is read (so that it misses

@@ -334,28 +334,27 @@ class Follower:
                 self.connection.offer(Outgoing("ping", 0, '{"kind":"ping"}'))
 
     async def revalidate(self) -> None:
-        """The sign-in still live and the access unchanged; the answer is shared by the sign-in's other
-        connections in this process until the next interval."""
+        """The sign-in still live and the access unchanged. One check per sign-in, meeting and half interval
+        serves all the sign-in's connections in this process (they share the check while it runs)."""
         principal = self.principal
         if principal is None:
             return
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
         key = (principal.user_id, principal.session_family, self.meeting_id)
         checked = self.hub.checked.get(key)
-        if checked is None or now - checked[0] >= REVALIDATE_SECONDS / 2:
-            async with self.hub.reads:
-                checked = (now, await self.check(principal))
+        if checked is None or loop.time() - checked[0] >= REVALIDATE_SECONDS / 2:
             if len(self.hub.checked) > self.hub.limits.per_process:
                 self.hub.checked.clear()
-            self.hub.checked[key] = checked
-        found = checked[1]
+            running: asyncio.Future[object] = asyncio.ensure_future(self.check(principal))
+            checked = self.hub.checked[key] = (loop.time(), running)
+        found = await asyncio.shield(checked[1])
         if isinstance(found, CloseError):
             raise CloseError(found.code, found.reason)
         if not isinstance(found, Access) or found.insider != self.access.insider:
             raise CloseError(ACCESS_CHANGED, "access changed: reconnect")
 
     async def check(self, principal: Principal) -> Access | CloseError:
-        async with self.context.db.read(bounded=True) as session:
+        async with self.hub.reads, self.context.db.read(bounded=True) as session:
             now = await load_principal(
                 session,
                 user_id=principal.user_id,
@@ -366,7 +365,8 @@ class Follower:
         if now is None:
             return CloseError(SIGNED_OUT, "sign-in ended")
         try:
-            return await access_to(self.context, now, self.meeting_id)
+            async with self.hub.reads:
+                return await access_to(self.context, now, self.meeting_id)
         except CloseError:
             return CloseError(ACCESS_CHANGED, "access changed: reconnect")
 
