@@ -390,3 +390,57 @@ async def test_the_hub_puts_early_events_in_order_and_drops_duplicates() -> None
     hub.leave(member)
     assert hub.channels == {}
     assert hub.count == 0
+
+
+def test_the_public_hears_nothing_of_a_vote_on_a_confidential_item(live: Live) -> None:
+    """Vote progress is a hint for the body; the public gets it only for a vote its snapshot shows."""
+    from sqlalchemy import select
+
+    from meetings.live.actions.items import do_approve_order
+    from meetings.live.actions.proposals import do_second_proposal
+    from meetings.live.actions.voting import do_cast_ballot, do_open_vote
+    from meetings.live.models import Proposal
+
+    board = live.board
+    chair = board.actor(board.chair)
+    for person in board.members[:4]:
+        live.arrive(person)
+    live.take_up(board.items[0])
+    live.finish(board.items[0])
+    live.take_up(board.items[1])
+    live.propose(board.items[1], board.members[2], SECRET_PROPOSAL)
+    opened: list[int] = []
+
+    async def to_the_vote(session: AsyncSession, meeting: Any) -> None:
+        item = await item_of(session, board.items[1])
+        rows = (await session.execute(select(Proposal).where(Proposal.item_id == item.id))).scalars().all()
+        base = next(p for p in rows if p.kind == "base")
+        counter = next(p for p in rows if p.kind == "counter")
+        await do_second_proposal(
+            session, meeting=meeting, proposal=counter, user_id=board.members[3], actor=chair
+        )
+        await do_close_discussion(session, meeting=meeting, item=item, actor=chair)
+        await do_approve_order(session, meeting=meeting, item=item, order=[counter.id, base.id], actor=chair)
+        opened.append((await do_open_vote(session, meeting=meeting, item=item, actor=chair)).id)
+
+    with live.connect() as public, live.connect(as_user="m2") as member:
+        receive(public)
+        receive(member)
+        live.act(to_the_vote)
+
+        async def cast(session: AsyncSession, meeting: Any) -> None:
+            from meetings.live.models import Vote
+
+            vote = await session.get(Vote, opened[0])
+            assert vote is not None
+            await do_cast_ballot(session, vote=vote, user_id=board.members[0], choice="jaa", actor=chair)
+
+        live.act(cast)
+        inside = [receive(member)]
+        while inside[-1]["kind"] != "progress":
+            inside.append(receive(member))
+        assert inside[-1] == {"kind": "progress", "vote": opened[0], "cast": 1}
+        live.arrive(board.members[4])  # something the public sees, after the ballot
+        outside = until(public, live.version())
+    assert {m["kind"] for m in outside} == {"snapshot"}
+    assert str(opened[0]) not in json.dumps([m["state"]["current"] for m in outside])
