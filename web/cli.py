@@ -244,6 +244,9 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        # Live meetings: compressing each message per connection halved the fan-out's speed and doubled its
+        # memory for a few KiB saved (docs/decisions/0011-live-fan-out.md).
+        ws_per_message_deflate=False,
     )
     return 0
 
