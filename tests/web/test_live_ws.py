@@ -444,3 +444,32 @@ def test_the_public_hears_nothing_of_a_vote_on_a_confidential_item(live: Live) -
         outside = until(public, live.version())
     assert {m["kind"] for m in outside} == {"snapshot"}
     assert str(opened[0]) not in json.dumps([m["state"]["current"] for m in outside])
+
+
+def test_messages_from_redis_reach_the_hub_unless_they_are_this_process_s_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from web.realtime.fanout import LiveFanOut
+
+    class Signals:
+        def subscribe(self, topic: str, listener: object) -> None:
+            pass
+
+    class Db:
+        signals = Signals()
+
+    fanout = LiveFanOut(Db(), redis_url="redis://unused", channel="test")  # type: ignore[arg-type]
+    heard: list[object] = []
+    fanout.hub.event = heard.append  # type: ignore[method-assign,assignment]
+    fanout.hub.progress = heard.append  # type: ignore[method-assign,assignment]
+    event = {"kind": "event", "meeting": 3, "version": 9, "type": "item.taken_up", "item": 4, "data": {}}
+    event["at"] = "2026-11-28T09:00:00+00:00"
+    fanout._received(json.dumps({"origin": fanout.origin, **event}))  # our own: delivered already
+    assert heard == []
+    fanout._received(json.dumps({"origin": "another", **event}))
+    fanout._received(
+        json.dumps({"origin": "another", "kind": "progress", "meeting": 3, "vote": 1, "cast": 2})
+    )
+    fanout._received(b"{not json")
+    assert [getattr(h, "version", None) for h in heard] == [9, None]
+    assert "malformed" in caplog.text
