@@ -28,9 +28,11 @@ DEFAULT_MEDIA_LOST_AFTER_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class MediaSettings:
-    """The media hub's settings (docs/media.md). Only the ICE servers and the loss time come from variables;
-    the rest are the measured defaults of docs/decisions/0009-media-hub.md."""
+    """The media hub's settings (docs/media.md). Only whether it runs, the ICE servers and the loss time come
+    from variables; the rest are the measured defaults of docs/decisions/0009-media-hub.md."""
 
+    # Whether the web app runs the hub (KOKOUS_MEDIA_ENABLED): off, meetings have no sound or picture.
+    enabled: bool = False
     # STUN/TURN URLs such as "stun:stun.example.fi:3478" or "turn:turn.example.fi:3478?transport=udp";
     # none on a LAN or loopback.
     ice_servers: tuple[str, ...] = ()
@@ -127,6 +129,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
     servers = tuple(url for url in env.get("KOKOUS_MEDIA_ICE_SERVERS", "").replace(",", " ").split() if url)
     return MediaSettings(
+        enabled=env.get("KOKOUS_MEDIA_ENABLED", "").strip().lower() in ("1", "true", "yes", "on"),
         ice_servers=servers,
         turn_username=env.get("KOKOUS_MEDIA_TURN_USERNAME") or None,
         turn_password=env.get("KOKOUS_MEDIA_TURN_PASSWORD") or None,

@@ -38,12 +38,14 @@ from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
+from web.media_bridge import media_lifespan
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.media import media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
@@ -202,6 +204,7 @@ def create_app(
             users_router,
             bodies_router,
             meetings_router,
+            media_router,
             attachments_router,
             imports_router,
             public_router,
@@ -224,5 +227,5 @@ def create_app(
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
         logging_config=None,  # core.logging already writes JSON lines
         state=State({"context": context}),
-        lifespan=[lifespan],
+        lifespan=[lifespan, media_lifespan],
     )
