@@ -34,7 +34,7 @@ from meetings.live.events import events_after
 from meetings.live.models import LiveMeeting
 from meetings.live.seating import load
 from tests.conftest import BASE_URL
-from tests.factories import api_login, audit_entries, make_user
+from tests.factories import api_login, audit_entries, enrol_totp, make_user
 from tests.media.client import Member
 from tests.media.conftest import inside, namespace  # noqa: F401 - fixtures
 from tests.media.netns import Namespace
@@ -62,7 +62,11 @@ class Service:
     clock: FixedClock
 
     async def headers(self, name: str) -> dict[str, str]:
-        return await api_login(self.client, name)
+        """Bearer headers; the chair needs a second factor."""
+        if name != "m1":
+            return await api_login(self.client, name)
+        secret = await enrol_totp(self.context, name)
+        return await api_login(self.client, name, secret=secret, clock=self.clock)
 
     def offer_url(self) -> str:
         return f"/api/meetings/{self.board.meeting_id}/media/offer"
@@ -281,21 +285,13 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         # The floor drives the media: the chair grants m2 the floor, and the listener hears m2.
         item = board.items[0]
         async with service.context.db.write() as session:
-            await do_take_up_item(
-                session,
-                meeting=await meeting_of(session, board),
-                item=await item_of(session, item),
-                actor="user:1",
-            )
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, item)
+            await do_take_up_item(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
             request = await do_request_floor(
-                session,
-                meeting=await meeting_of(session, board),
-                item=await item_of(session, item),
-                user_id=m2,
-                kind="speech",
-                actor=f"user:{m2}",
+                session, meeting=meeting, item=agenda_item, user_id=m2, kind="speech", actor=f"user:{m2}"
             )
-        await service.act(do_grant_floor, request=request, actor=board.actor(chair_id))
+            await do_grant_floor(session, meeting=meeting, request=request, actor=board.actor(chair_id))
+        await bridge.settled()
         assert room.stats().audible == {str(chair_id), str(m2)}
         assert room.stats().video == str(m2) or room.stats().video is None  # m2 sends no picture
         granted = time.monotonic()
@@ -370,7 +366,9 @@ async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_
         stats = room.stats()
         assert stats.public_stream is False  # R-EMEET-6: the public hears nothing of it
         assert all(stats.peer(str(p)).waiting for p in (chair_id, m2, m3))  # nobody has confirmed yet
-        refused = await service.client.post(service.offer_url(), json={"sdp": await Member("late").offer()})
+        late = Member("late", listen_only=True)
+        peers.append(late)
+        refused = await service.client.post(service.offer_url(), json={"sdp": await late.offer()})
         assert refused.status_code == 409
         assert (
             refused.json()["error"] == "A closed item is being handled: the public stream resumes after it."
