@@ -98,6 +98,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/attachments/{attachment_id:int}"): SIGNED_IN,
+    ("GET", "/api/meetings/{meeting_id:int}/media"): BODY,
+    ("GET", "/meetings/{meeting_id:int}/media"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/offer"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/leave"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/attest"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

@@ -1,7 +1,7 @@
-"""The media hub wired to a held meeting (docs/media.md "Wiring to meetings"): members join through the API with
-real aiortc peers in a network namespace, the floor drives the hub, presence from the media becomes attendance
-and quorum (R-EMEET-8), closed items stop the public and wait for each participant's confirmation (R-EMEET-6),
-and a disqualified member waits outside their item (R-DISQ-3).
+"""The media hub wired to a held meeting (docs/media.md "Wiring to meetings"): members join through the API
+with real aiortc peers in a network namespace, the floor drives the hub, presence from the media becomes
+attendance and quorum (R-EMEET-8), closed items stop the public and wait for each participant's confirmation
+(R-EMEET-6), and a disqualified member waits outside their item (R-DISQ-3).
 
 The app here has a SQLite file of its own (not the shared rolled-back connection): the hub's presence reports
 write from their own tasks while the test reads, as in a running service.
@@ -35,16 +35,18 @@ from meetings.live.models import LiveMeeting
 from meetings.live.seating import load
 from tests.conftest import BASE_URL
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
+from tests.media import conftest as media_fixtures
 from tests.media.client import Member
-from tests.media.conftest import inside, namespace  # noqa: F401 - fixtures
 from tests.media.netns import Namespace
 from tests.media.sound import tones_in
 from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
 from web import migration
 from web.app import create_app
 from web.context import AppContext, build_context
-from web.media_bridge import MeetingMedia, MediaBridge, plan
+from web.media_bridge import MediaBridge, MeetingMedia, plan
 
+# The media tests' network namespace (tests/media/conftest.py), for the peers and the hub.
+namespace, inside = media_fixtures.namespace, media_fixtures.inside
 # Fast enough for tests: loss after 2 s, back after 1 s of signs, heartbeats every 0.5 s.
 FAST = replace(
     MediaSettings(), enabled=True, lost_after_seconds=2.0, back_after_seconds=1.0, heartbeat_seconds=0.5
@@ -101,7 +103,7 @@ class Service:
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float = WAIT_SECONDS) -> None:
     async with asyncio.timeout(seconds):
-        while not await check():
+        while not await check():  # noqa: ASYNC110 - the database is polled, nothing signals
             await asyncio.sleep(0.1)
 
 
@@ -148,7 +150,8 @@ def test_a_closed_item_stops_the_public_and_waits_for_each_confirmation() -> Non
     assert not chosen.public_stream
     assert chosen.waiting == {"2", "3"}
     after = plan(STATE, ["1", "2", "3"], frozenset())
-    assert after.public_stream and after.waiting == frozenset()
+    assert after.public_stream
+    assert after.waiting == frozenset()
     assert not plan(replace(STATE, public_meeting=False), [], frozenset()).public_stream
 
 
@@ -186,9 +189,11 @@ async def test_who_may_join_and_bad_offers_are_refused(service: Service) -> None
     member = await service.headers("m2")
     # A public meeting with no closed item: the public may follow (receive-only) …
     state = await service.client.get(f"/api/meetings/{service.board.meeting_id}/media")
-    assert state.status_code == 200 and state.json()["role"] == "public"
+    assert state.status_code == 200
+    assert state.json()["role"] == "public"
     mine = await service.client.get(f"/api/meetings/{service.board.meeting_id}/media", headers=member)
-    assert mine.json()["role"] == "participant" and mine.json()["ice_servers"] == []
+    assert mine.json()["role"] == "participant"
+    assert mine.json()["ice_servers"] == []
     # … but an offer must be an offer, bounded, and a real session description.
     for body, status in (
         ({"sdp": "hello"}, 400),
@@ -267,7 +272,8 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         await service.join(speaker, await service.headers("m2"))
         await service.join(listener, headers_m3 := await service.headers("m3"))
         public = await service.join(viewer)
-        assert public["role"] == "public" and public["peer"].startswith("public-")
+        assert public["role"] == "public"
+        assert public["peer"].startswith("public-")
 
         # Media came: each member is recorded as arriving electronically (R-EMEET-3).
         async def arrived() -> bool:
@@ -309,7 +315,8 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         assert [(e.actor, e.subject) for e in lost] == [("system:media", f"meeting:{board.meeting_id}")]
         assert f'"item":{item}' in lost[0].data
         (drop,) = await audit_entries(service.context, "media.lost")
-        assert f'"person":"user:{m2}"' in drop.data and '"last_seen":"' in drop.data
+        assert f'"person":"user:{m2}"' in drop.data
+        assert '"last_seen":"' in drop.data
         async with service.context.db.read() as session:
             log = [e.type for e in await events_after(session, board.meeting_id, 0)]
         assert log[log.index("attendance.disconnected") + 1] == "quorum.changed"
@@ -389,7 +396,8 @@ async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_
             confirmed = await service.client.post(f"{state_url}/attest", headers=headers[person])
             assert confirmed.json() == {"item": closed}
         stats = room.stats()
-        assert not stats.peer(str(chair_id)).waiting and not stats.peer(str(m2)).waiting
+        assert not stats.peer(str(chair_id)).waiting
+        assert not stats.peer(str(m2)).waiting
         assert stats.peer(str(m3)).waiting  # R-DISQ-3: disqualified, in the waiting room
         attested = await audit_entries(service.context, "media.attested")
         assert {(e.actor, e.subject) for e in attested} == {

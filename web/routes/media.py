@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
+from auth.models import User
 from auth.queries import Principal
 from core.clock import LOCAL
 from core.errors import Forbidden, KokousError, NotFound
@@ -33,7 +34,8 @@ from web.media_bridge import (
     participant_peer,
     plan,
 )
-from web.security import app_context
+from web.pages import render
+from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
@@ -83,7 +85,13 @@ class MediaOut(msgspec.Struct):
     must_attest: bool  # a closed item is under way and this participant has not confirmed (R-EMEET-6)
     waiting: bool  # in the waiting room: disqualified, or not yet confirmed (R-DISQ-3, R-EMEET-6)
     speaker: str | None
+    speaker_name: str | None  # who is heard and seen now: the floor holder, else the chair
     peers: list[PeerOut]  # the chair and the secretary see everyone's connection (R-EMEET-1(1))
+
+
+async def _name(session: AsyncSession, peer: str | None) -> str | None:
+    user = await session.get(User, int(peer)) if peer is not None else None
+    return user.display_name if user is not None else None
 
 
 def _bridge(request: Req) -> MediaBridge:
@@ -99,7 +107,7 @@ async def _viewer(request: Req, session: AsyncSession) -> Viewer:
     return await viewer_for(session, principal if isinstance(principal, Principal) else None, on=today)
 
 
-@get("/meetings/{meeting_id:int}/media")
+@get("/meetings/{meeting_id:int}/media", opt=BOUNDED_READS)
 async def media_state(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -135,6 +143,7 @@ async def media_state(
         must_attest=role == Role.PARTICIPANT and state.closed_item is not None and own not in attested,
         waiting=role == Role.PARTICIPANT and own in chosen.waiting,
         speaker=state.speaker,
+        speaker_name=await _name(session, chosen.video),
         peers=[
             PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in attested)
             for p in peers
@@ -208,6 +217,21 @@ async def _audit(request: Req, action: AuditAction, admission: Admission) -> Non
         )
 
 
+@get("/meetings/{meeting_id:int}/media", opt=BOUNDED_READS, include_in_schema=False)
+async def media_page(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+) -> Response[str]:
+    """A page with the meeting's sound and picture alone (the live meeting's page includes the same part,
+    web/templates/_media.html), for anyone who may see the meeting; joining decides the rest."""
+    _bridge(request)
+    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
+    return render(request, "media.html", {"meeting": meeting, "body_name": body.name})
+
+
 media_router = Router(
     path="/api", route_handlers=[media_state, media_offer, media_leave, media_attest], tags=["media"]
 )
+media_pages_router = Router(path="/", route_handlers=[media_page])
