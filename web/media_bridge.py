@@ -61,8 +61,6 @@ FOLLOWED = frozenset(
         EventType.RECUSED,
         EventType.FLOOR_GRANTED,
         EventType.FLOOR_ENDED,
-        EventType.ARRIVED,
-        EventType.SEATS_CHANGED,
     }
 )
 
