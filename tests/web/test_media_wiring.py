@@ -107,6 +107,15 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = WAIT_SECO
             await asyncio.sleep(0.1)
 
 
+async def hears(member: Member, tones: set[float], seconds: float = 5.0) -> None:
+    """Wait until the member's last half second of sound holds exactly these tones (each speaker's own)."""
+    heard: set[float] = set()
+    async with asyncio.timeout(seconds):
+        while heard != tones:
+            await asyncio.sleep(0.25)
+            heard = tones_in(member.received.audio_between(time.monotonic() - 0.5))
+
+
 @pytest.fixture
 async def service(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Service]:
     settings = Settings(
@@ -300,9 +309,7 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         await bridge.settled()
         assert room.stats().audible == {str(chair_id), str(m2)}
         assert room.stats().video == str(m2) or room.stats().video is None  # m2 sends no picture
-        granted = time.monotonic()
-        await asyncio.sleep(1.5)
-        assert tones_in(listener.received.audio_between(granted + 0.5)) == {440.0, 660.0}
+        await hears(listener, {440.0, 660.0})
 
         # m2 drops: after the loss time they are disconnected at this item, and quorum is recomputed at once.
         with inside.cut(speaker.port()):
@@ -327,6 +334,17 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
 
         await until(back)
         assert len(await audit_entries(service.context, "reconnection.recorded")) == 1
+
+        # The chair gives the floor to m3: m2's speech ends, and m2, back, hears m3 and the chair.
+        async with service.context.db.write() as session:
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, item)
+            request = await do_request_floor(
+                session, meeting=meeting, item=agenda_item, user_id=m3, kind="speech", actor=f"user:{m3}"
+            )
+            await do_grant_floor(session, meeting=meeting, request=request, actor=board.actor(chair_id))
+        await bridge.settled()
+        assert room.stats().audible == {str(chair_id), str(m3)}
+        await hears(speaker, {440.0, 880.0})
 
         # m3 hangs up: left, and disconnected until they join again.
         left = await service.client.post(
