@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## Create .venv and install Kokous with its development tools (and Debian's PDF libraries).
 	@bash scripts/install-pdf-deps.sh
 
-run: install  ## Migrate, seed the demo if the database is empty, and serve on http://127.0.0.1:8000.
+run: install  ## Migrate, seed the demo if the database is empty, and serve (with the media hub) on http://127.0.0.1:8000.
 	$(BIN)/kokous db upgrade
 	$(BIN)/kokous demo --if-empty
-	$(BIN)/kokous serve --host 127.0.0.1 --port 8000
+	KOKOUS_MEDIA_ENABLED=$${KOKOUS_MEDIA_ENABLED:-1} $(BIN)/kokous serve --host 127.0.0.1 --port 8000
 
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing (needs root).
 	@bash scripts/install-browser.sh
