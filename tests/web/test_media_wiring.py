@@ -203,6 +203,13 @@ async def test_who_may_join_and_bad_offers_are_refused(service: Service) -> None
     mine = await service.client.get(f"/api/meetings/{service.board.meeting_id}/media", headers=member)
     assert mine.json()["role"] == "participant"
     assert mine.json()["ice_servers"] == []
+    for language, join in (("fi", "Liity äänellä ja kuvalla"), ("sv", "Anslut med ljud och bild")):
+        page = await service.client.get(
+            f"/meetings/{service.board.meeting_id}/media", headers={"accept-language": language}
+        )
+        assert page.status_code == 200
+        assert join in page.text
+        assert f'data-meeting="{service.board.meeting_id}"' in page.text
     # … but an offer must be an offer, bounded, and a real session description.
     for body, status in (
         ({"sdp": "hello"}, 400),
@@ -218,6 +225,12 @@ async def test_who_may_join_and_bad_offers_are_refused(service: Service) -> None
     # Confirming a closed item: signed in, and only while a closed item is under way.
     attest = f"/api/meetings/{service.board.meeting_id}/media/attest"
     assert (await service.client.post(attest)).status_code == 401
+    stranger = await service.headers("ulkopuolinen")
+    not_taking_part = await service.client.post(attest, headers=stranger)
+    assert not_taking_part.status_code == 403
+    assert not_taking_part.json()["error"] == "Only those taking part in the meeting confirm this."
+    leave = f"/api/meetings/{service.board.meeting_id}/media/leave"
+    assert (await service.client.post(leave, json={})).status_code == 401
     refused = await service.client.post(attest, headers=member)
     assert refused.status_code == 409
     assert refused.json()["error"] == "Only a closed item under way needs this confirmation."
