@@ -30,6 +30,7 @@ from meetings.live.actions.items import (
     do_record_recusal,
     do_take_up_item,
 )
+from meetings.live.actions.sitting import do_close_meeting
 from meetings.live.events import events_after
 from meetings.live.models import LiveMeeting
 from meetings.live.seating import load
@@ -340,6 +341,11 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         async with service.context.db.read() as session:
             log = [e.type for e in await events_after(session, board.meeting_id, 0)]
         assert log[log.index("attendance.disconnected") + 1] == "quorum.changed"
+        async with service.context.db.read() as session:
+            events = await events_after(session, board.meeting_id, 0)
+        after_drop = events[log.index("attendance.disconnected") + 1]
+        assert m2 not in after_drop.data["counted"]  # R-QUORUM-3: the disconnected do not count
+        assert after_drop.item_id == item
 
         # The connection returns: presence is restored and recorded (with hysteresis).
         async def back() -> bool:
@@ -455,6 +461,10 @@ async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_
         left = await service.client.post(f"{state_url}/leave", json={"peer": public})
         assert left.json() == {"left": True}
         assert not await audit_entries(service.context, "media.left")  # the public is not audited
+
+        # The meeting closes: so does its room, and everyone's connection with it.
+        await service.act(do_close_meeting, actor=board.actor(chair_id))
+        assert str(board.meeting_id) not in bridge.hub.rooms()
     finally:
         for peer in peers:
             await peer.close()
