@@ -277,7 +277,6 @@ async def _user_id(context: AppContext, username: str) -> int:
 
 
 @pytest.mark.media
-@pytest.mark.slow
 async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_media(
     service: Service, inside: Namespace
 ) -> None:
@@ -385,7 +384,6 @@ async def _item(service: Service, item_id: int) -> object:
 
 
 @pytest.mark.media
-@pytest.mark.slow
 async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_the_disqualified_out(
     service: Service, inside: Namespace
 ) -> None:
