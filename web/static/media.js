@@ -9,10 +9,11 @@
   const el = (name) => root.querySelector("[data-media-" + name + "]");
   const status = el("status"), video = el("video"), audio = el("audio"), speaker = el("speaker");
   const joinButton = el("join"), leaveButton = el("leave"), attest = el("attest");
-  const GATHER_MS = 5000, POLL_MS = 2000;
+  const GATHER_MS = 5000, POLL_MS = 2000, RETRY_MS = 3000;
   const media = { pc: null, peer: null, role: null, roundTrip: null, state: null };
   window.kokousMedia = media; // for the curious and for the tests
   let channel = null, beat = null, poll = null, local = null;
+  let wanted = false; // joined and not hung up: a failed connection is made again
 
   function say(key, fallback) {
     status.textContent = fallback || root.dataset["msg" + key] || "";
@@ -101,7 +102,13 @@
   function connection() {
     const state = media.pc && media.pc.connectionState;
     if (state === "connected") refresh();
-    else if (state === "disconnected" || state === "failed") say("Lost");
+    else if (state === "disconnected") say("Lost"); // ICE may still recover by itself
+    else if (state === "failed") {
+      // The hub keeps the peer id: joining again replaces the old connection (docs/media.md).
+      close();
+      say("Lost");
+      setTimeout(() => wanted && !media.pc && join(), RETRY_MS);
+    }
   }
 
   async function refresh() {
@@ -154,8 +161,8 @@
     say("Idle");
   }
 
-  joinButton.addEventListener("click", join);
-  leaveButton.addEventListener("click", () => hangUp(false));
+  joinButton.addEventListener("click", () => { wanted = true; join(); });
+  leaveButton.addEventListener("click", () => { wanted = false; hangUp(false); });
   el("confirm").addEventListener("click", confirm);
-  window.addEventListener("pagehide", () => hangUp(true));
+  window.addEventListener("pagehide", () => { wanted = false; hangUp(true); });
 })();
