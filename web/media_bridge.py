@@ -48,6 +48,9 @@ ACTOR = "system:media"
 PUBLIC_PEER = "public-"
 # A browser's offer with audio, video, a data channel and its candidates is 5-10 KB; aiortc's is smaller.
 MAX_SDP = 32 * 1024
+# Rooms are also brought in step this often, for changes no event of this process told of (another worker,
+# the command line): the events make it quick, this makes it sure.
+RESYNC_SECONDS = 5.0
 UNDER_WAY = frozenset({MeetingStatus.HELD, MeetingStatus.SUSPENDED})
 # The roles that take part with sound and picture even before they are recorded present: members arrive by
 # joining (R-EMEET-3); the chair runs the meeting and the secretary records it (R-EMEET-1(1)).
@@ -206,6 +209,7 @@ class MediaBridge:
         self._attested: dict[tuple[int, int], set[str]] = {}
         self._closed = False
         db.signals.subscribe(LIVE_EVENT, self._on_event)
+        self._follower = asyncio.get_running_loop().create_task(self._follow())
 
     # Joining and leaving.
 
@@ -302,6 +306,15 @@ class MediaBridge:
             return
         self._spawn(self.sync(event.meeting_id))
 
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_SECONDS)
+            for room_id in self.hub.rooms():
+                try:
+                    await self.sync(int(room_id))
+                except Exception:
+                    log.exception("media room %s could not follow its meeting", room_id)
+
     # Presence (R-EMEET-8).
 
     def _presence_of(self, meeting_id: int, user_id: int) -> Any:
@@ -373,6 +386,9 @@ class MediaBridge:
 
     async def close(self) -> None:
         self._closed = True
+        self._follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._follower
         await self.settled()
         await self.hub.close()
 

@@ -22,6 +22,7 @@ from litestar import Litestar
 from auth.ratelimit import MemoryLimiter
 from core.clock import FixedClock, system_clock
 from core.config import TEST_PASSWORD_PROFILE, MediaSettings, Settings, settings_from_env
+from core.db import Database
 from media import Role
 from meetings.live.actions.floor import do_end_floor, do_grant_floor, do_request_floor
 from meetings.live.actions.items import (
@@ -41,7 +42,7 @@ from tests.media.client import Member
 from tests.media.netns import Namespace
 from tests.media.sound import tones_in
 from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
-from web import migration
+from web import media_bridge, migration
 from web.app import create_app
 from web.context import AppContext, build_context
 from web.media_bridge import MediaBridge, MeetingMedia, plan
@@ -118,7 +119,10 @@ async def hears(member: Member, tones: set[float], seconds: float = 5.0) -> None
 
 
 @pytest.fixture
-async def service(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Service]:
+async def service(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Service]:
+    monkeypatch.setattr(media_bridge, "RESYNC_SECONDS", 0.5)
     settings = Settings(
         data_dir=tmp_path, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE, media=FAST
     )
@@ -371,8 +375,16 @@ async def test_members_join_the_floor_drives_the_hub_and_presence_follows_the_me
         assert left.json() == {"left": True}
         assert m3 in (await service.seating())[1]
         assert [e.actor for e in await audit_entries(service.context, "media.left")] == [f"user:{m3}"]
-        await service.act(do_end_floor, item=await _item(service, item), actor=board.actor(chair_id))
-        assert room.stats().audible == {str(chair_id)}
+        # Another worker (no event reaches this process) ends the floor: the room still follows.
+        other = Database(service.context.db.engine, clock=service.clock)
+        async with other.write() as session:
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, item)
+            await do_end_floor(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
+
+        async def chair_alone() -> bool:
+            return room.stats().audible == {str(chair_id)}
+
+        await until(chair_alone, 3.0)
     finally:
         for peer in peers:
             await peer.close()
