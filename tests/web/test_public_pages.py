@@ -475,7 +475,7 @@ async def test_editor_builds_an_agenda_and_sends_the_call(
     assert moved.status_code == 303
     page = (await secretary.get(editor_path, headers=HTML)).text
     assert page.index("Toinen asia") < page.index("Ensimmäinen asia")
-    assert len(await audit_entries(context, "agenda.reordered")) == 1
+    assert len(await audit_entries(context, "items.reordered")) == 1
 
     # The secretary prepares; the chair issues the call (R-CALL-1/5), after ticking the box.
     assert (await post_form(secretary, f"{editor_path}/call", confirm="yes")).status_code == 403
@@ -483,10 +483,10 @@ async def test_editor_builds_an_agenda_and_sends_the_call(
     chair_view = (await chair.get(editor_path, headers=HTML)).text
     assert 'name="confirm"' in chair_view
     assert f'action="{editor_path}/items"' not in chair_view  # the chair does not write the agenda
-    calls_before = len(await audit_entries(context, "meeting.call_sent"))
+    calls_before = len(await audit_entries(context, "call.sent"))
     unconfirmed = await post_form(chair, f"{editor_path}/call")
     assert unconfirmed.status_code == 422
-    assert len(await audit_entries(context, "meeting.call_sent")) == calls_before
+    assert len(await audit_entries(context, "call.sent")) == calls_before
     sent = await post_form(chair, f"{editor_path}/call", confirm="yes")
     assert sent.status_code == 303
     assert sent.headers["location"] == f"{editor_path}?done=call-sent"
@@ -527,8 +527,8 @@ async def test_late_call_lists_every_problem_with_its_rule(
     assert refused.status_code == 422
     assert fi("The call was not sent.") in refused.text
     assert "(R-CALL-5)" in refused.text
-    assert await audit_entries(context, "meeting.call_sent") != []  # only the fixture's two calls
-    assert len(await audit_entries(context, "meeting.call_sent")) == 2
+    assert await audit_entries(context, "call.sent") != []  # only the fixture's two calls
+    assert len(await audit_entries(context, "call.sent")) == 2
 
 
 async def test_meeting_details_form_keeps_bad_input(town: Town, login: Login) -> None:
