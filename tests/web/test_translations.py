@@ -45,7 +45,7 @@ def test_a_run_that_showed_an_untranslated_text_fails(
     outcome: int,
     workers: tuple[str, ...],
 ) -> None:
-    """Also when the suite runs on several workers, as `make test` runs it: the workers hand their finds on."""
+    """Also when the suite runs on several workers, as `make test` runs it: workers hand their finds on."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest('pytest_plugins = ["tests.untranslated"]\n')
     pytester.makepyfile(test_page=INNER_TEST.format(text=text, shown=shown))
