@@ -59,6 +59,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str | None = None
+    sqlite_inline_reads: bool = True  # decision 0006: bounded SQLite reads on the loop's thread
     smtp_url: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     access_token_minutes: int = 10
@@ -147,6 +148,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=env.get("KOKOUS_DATABASE_URL", ""),
         redis_url=env.get("KOKOUS_REDIS_URL") or None,
+        sqlite_inline_reads=env.get("KOKOUS_SQLITE_INLINE_READS", "1") != "0",
         smtp_url=env.get("KOKOUS_SMTP_URL") or None,
         base_url=env.get("KOKOUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         password_profile=profile,

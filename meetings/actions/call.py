@@ -40,7 +40,7 @@ async def do_send_call(
 ) -> int:
     """Send the meeting call: validate it, publish the agenda, queue e-mail with an invitation to everyone.
 
-    Refuses with every broken rule named (CallRefused). Audit: meeting.call_sent.
+    Refuses with every broken rule named (CallRefused). Audit: call.sent.
     Returns the number of e-mails queued.
     """
     await lock_meeting(session, meeting)
@@ -64,7 +64,7 @@ async def do_send_call(
     queued = await queue_call_mail(session, meeting, base_url, sender)
     await record(
         session,
-        AuditAction.MEETING_CALL_SENT,
+        AuditAction.CALL_SENT,
         actor=actor,
         subject=f"meeting:{meeting.id}",
         data={"recipients": queued, "items": len(await meeting_items(session, meeting))},
