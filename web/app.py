@@ -44,6 +44,7 @@ from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.live import live_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
@@ -202,6 +203,7 @@ def create_app(
             users_router,
             bodies_router,
             meetings_router,
+            live_router,
             attachments_router,
             imports_router,
             public_router,
