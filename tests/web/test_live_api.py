@@ -222,7 +222,7 @@ async def test_a_whole_meeting_through_the_api(
     ):
         answer = await do(name, "PUT", ballot, {"choice": choice}, audit=A.BALLOT_CAST)
         assert answer["choice"] == choice
-    assert answer["cast"] == 5 and answer["of"] == 5
+    assert (answer["cast"], answer["of"]) == (5, 5)
     for name in ("m2", "sihteeri"):
         assert (
             await client.put(world.live + ballot, headers=world.headers[name], json={"choice": "ei"})
