@@ -3,6 +3,8 @@ and appends its numbered event (DESIGN.md §6, docs/live.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -27,10 +29,8 @@ async def test_a_whole_meeting_through_the_api(
     p = board.people
     item1, item2 = board.items
 
-    async def do(
-        who: str, method: str, path: str, body: object = None, **expect: object
-    ) -> dict[str, object]:
-        return await step(client, context, world, who, method, path, body, **expect)  # type: ignore[arg-type]
+    async def do(who: str, method: str, path: str, body: dict[str, Any] | None = None, **expect: Any) -> Any:
+        return await step(client, context, world, who, method, path, body, **expect)
 
     # The chair opens the meeting on its day; nobody is present yet.
     opened = await do("m1", "POST", "/open", status=201, audit=A.MEETING_OPENED, event="meeting.opened")
