@@ -3,8 +3,9 @@
 Each route checks who may take the step (docs/access.md: `run` for the chair, `record_attendance` for the
 secretary, one's own arrival, floor, proposals, ballot and dissent for everyone with a seat) and calls the
 domain's `do_*` function, which checks the rules, writes the audit entry and appends the event. The request's
-transaction commits before the answer is sent (web.app.provide_session), so a ballot acknowledged with 200 is
-stored; the event reaches WebSocket clients after that commit. Changes answer the meeting's new `version`.
+transaction commits before the answer is sent (web.app.provide_session; ballots, web.ballots), so a ballot
+acknowledged with 200 is stored; the event reaches WebSocket clients after that commit. Changes answer the
+meeting's new `version`.
 """
 
 from __future__ import annotations
@@ -52,15 +53,16 @@ from meetings.live.actions.sitting import (
     do_resume_meeting,
     do_suspend_meeting,
 )
-from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
+from meetings.live.actions.voting import do_close_vote, do_open_vote
 from meetings.live.models import FloorRequest, LiveMeeting, Proposal, Vote
 from meetings.live.queries import as_json, live_view, may_follow
 from meetings.live.state import NOT_OPEN
 from meetings.models import AgendaItem, Meeting
+from web.ballots import NO_VOTE, ballot_desk
 from web.guards import principal_of, signed_in
 from web.limits import LONG_TEXT_BODY
 from web.schemas import Id, Word
-from web.security import BOUNDED_READS
+from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
 
@@ -76,7 +78,6 @@ NOT_ENDER = translatable("Only the chair, or the one who has the floor, ends a s
 NO_ITEM = translatable("No such agenda item in this meeting.")
 NO_PROPOSAL = translatable("No such proposal in this meeting.")
 NO_REQUEST = translatable("No such request for the floor in this meeting.")
-NO_VOTE = translatable("No such vote in this meeting.")
 
 Reasons = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
 Text = Annotated[str, msgspec.Meta(max_length=LONG_TEXT)]
@@ -668,21 +669,22 @@ async def open_vote(
 
 @put("/meetings/{meeting_id:int}/live/votes/{vote_id:int}/ballot", guards=[signed_in])
 async def cast_ballot(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    meeting_id: FromPath[int],
-    vote_id: FromPath[int],
-    data: JSONBody[BallotIn],
+    request: Req, meeting_id: FromPath[int], vote_id: FromPath[int], data: JSONBody[BallotIn]
 ) -> BallotOut:
     """One's own ballot, JAA, EI or TYHJÄ, changed in place while the vote is open: never two (R-VOTE-3).
-    The answer comes after the commit: a 200 means the ballot is stored. Only those entitled when the vote
-    opened vote (seat holders present and not disqualified); everyone else is refused."""
-    vote = await _vote(session, meeting_id, vote_id)
+    Only those entitled when the vote opened vote (seat holders present and not disqualified); everyone else
+    is refused. The answer comes after the commit: a 200 means the ballot is stored. Ballots arriving
+    together are written in one transaction (web.ballots), so this route takes no session of its own."""
     principal = principal_of(request)
-    cast = await do_cast_ballot(
-        session, vote=vote, user_id=principal.user_id, choice=data.choice, actor=principal.actor
+    desk = ballot_desk(request.app.state, app_context(request).db)
+    cast = await desk.cast(
+        meeting_id=meeting_id,
+        vote_id=vote_id,
+        user_id=principal.user_id,
+        choice=data.choice,
+        actor=principal.actor,
     )
-    return BallotOut(vote.id, data.choice, cast, len(vote.entitled))
+    return BallotOut(cast.vote, cast.choice, cast.cast, cast.of)
 
 
 @post("/meetings/{meeting_id:int}/live/votes/{vote_id:int}/close", status_code=200, guards=[signed_in])
