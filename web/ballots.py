@@ -2,11 +2,11 @@
 
 When a council votes, every member's ballot comes within seconds. Written one transaction each, they queue for
 the database's write lock (SQLite's, or the audit head's row on PostgreSQL) and each pays for its own begin
-and commit. Here one task per process writes whatever ballots are waiting in one transaction, each through
-`do_cast_ballot` with its own audit entry, and answers each request only after that transaction commits
-(DESIGN.md §6): an acknowledged ballot is stored. A ballot the rules refuse (a closed vote, someone not
-entitled, a vote of another meeting) is refused alone; a failure of the database fails the whole batch, and
-none of its ballots is acknowledged.
+and commit. Here one task per process writes whatever ballots are waiting in one transaction (one statement
+per vote, `do_cast_ballots`, each ballot with its own audit entry), and answers each request only after that
+transaction commits (DESIGN.md §6): an acknowledged ballot is stored. A ballot the rules refuse (a closed
+vote, someone not entitled, a vote of another meeting) is refused alone; a failure of the database fails the
+whole batch, and none of its ballots is acknowledged.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from core.db import Database
 from core.errors import KokousError, NotFound
 from core.text import translatable
 from meetings.access import parent_row
-from meetings.live.actions.voting import do_cast_ballot
+from meetings.live.actions.voting import BallotCast, do_cast_ballots
 from meetings.live.models import Vote
 from meetings.models import AgendaItem
 
@@ -34,7 +34,7 @@ BATCH = 500  # ballots in one transaction at most
 class Cast:
     vote: int
     choice: str
-    cast: int  # how many have voted in it, after this ballot
+    cast: int  # how many have voted in it, once this ballot (and those written with it) is stored
     of: int  # how many may vote in it
 
 
@@ -70,30 +70,37 @@ class BallotDesk:
             await self._write(batch)
 
     async def _write(self, batch: list[_Waiting]) -> None:
-        outcomes: list[Cast | KokousError] = []
+        outcomes: dict[int, Cast | KokousError] = {}
         try:
             async with self.db.write() as session:
-                for ballot in batch:
-                    try:
-                        outcomes.append(await _one(session, ballot))
-                    except KokousError as refused:  # raised before the ballot wrote anything
-                        outcomes.append(refused)
+                for vote_id in dict.fromkeys(b.vote_id for b in batch):
+                    of_vote = [(n, b) for n, b in enumerate(batch) if b.vote_id == vote_id]
+                    outcomes |= await _vote_ballots(session, vote_id, of_vote)
         except Exception as failed:  # nothing of the batch was committed
             for ballot in batch:
                 _settle(ballot.answer, failed)
             return
-        for ballot, outcome in zip(batch, outcomes, strict=True):
-            _settle(ballot.answer, outcome)
+        for n, ballot in enumerate(batch):
+            _settle(ballot.answer, outcomes[n])
 
 
-async def _one(session: AsyncSession, ballot: _Waiting) -> Cast:
-    vote = await session.get(Vote, ballot.vote_id)
-    if vote is None or (await parent_row(session, AgendaItem, vote.item_id)).meeting_id != ballot.meeting_id:
-        raise NotFound(NO_VOTE)
-    cast = await do_cast_ballot(
-        session, vote=vote, user_id=ballot.user_id, choice=ballot.choice, actor=ballot.actor
-    )
-    return Cast(vote.id, ballot.choice, cast, len(vote.entitled))
+async def _vote_ballots(
+    session: AsyncSession, vote_id: int, ballots: list[tuple[int, _Waiting]]
+) -> dict[int, Cast | KokousError]:
+    """One vote's ballots of the batch: those sent to it through another meeting are not found."""
+    vote = await session.get(Vote, vote_id)
+    meeting = None if vote is None else (await parent_row(session, AgendaItem, vote.item_id)).meeting_id
+    outcomes: dict[int, Cast | KokousError] = {
+        n: NotFound(NO_VOTE) for n, b in ballots if b.meeting_id != meeting
+    }
+    here = [(n, b) for n, b in ballots if n not in outcomes]
+    if vote is None or not here:
+        return outcomes
+    casts = [BallotCast(b.user_id, b.choice, b.actor) for _, b in here]
+    refusals, count = await do_cast_ballots(session, vote=vote, ballots=casts)
+    for (n, b), refused in zip(here, refusals, strict=True):
+        outcomes[n] = refused or Cast(vote.id, b.choice, count, len(vote.entitled))
+    return outcomes
 
 
 def _settle(answer: asyncio.Future[Cast], outcome: Cast | BaseException) -> None:
