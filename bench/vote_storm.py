@@ -471,8 +471,8 @@ def _section(
     section.failures = problems
     doubled = rows - len(stored)
     section.notes = [
-        f"{len(acks)} members, one ballot each, sent evenly over {SPREAD:.0f} s; all answered in {wall:.1f} s "
-        f"({len(acknowledged) / wall:.0f} ballots/s acknowledged; {len(acks) / SPREAD:.0f}/s offered)",
+        f"{len(acks)} members, one ballot each, sent evenly over {SPREAD:.0f} s; all answered in {wall:.1f} s"
+        f" ({len(acknowledged) / wall:.0f} ballots/s acknowledged; {len(acks) / SPREAD:.0f}/s offered)",
         f"ballots lost: {len(lost)}; doubled: {doubled}; stored but never acknowledged: {len(unasked)}",
         f"result: {counted}",
         f"setup (seeding {len(acks)} members, their seats and sign-ins, without argon2): {seeding:.1f} s",
