@@ -32,6 +32,7 @@ from tests.conftest import BASE_URL, backend
 from tests.factories import make_body, make_person
 from tests.meetings.live.world import base_proposal
 from tests.web.live_world import LiveWorld, bearer, live_world, step
+from tests.web.test_pages import form_login
 from web import migration
 from web.app import create_app
 from web.context import AppContext, build_context
@@ -340,3 +341,21 @@ async def test_racing_ballots_leave_one_ballot_per_member(
         ).scalar_one()
     assert sorted(rows) == sorted(world.board.members)  # one ballot each, never two
     assert audited == len(racing)  # each acknowledged ballot (or change) was recorded
+
+
+async def test_a_browser_ballot_needs_its_csrf_token_and_our_origin(
+    client: httpx.AsyncClient, context: AppContext, world: LiveWorld
+) -> None:
+    """A member voting from the page: the cookie session's ballot is refused without the CSRF token or from
+    another site (docs/security.md), and accepted with it."""
+    ids = await bring_to(client, context, world, "voting")
+    signed_in = await form_login(client, "m4")
+    assert signed_in.status_code == 303, signed_in.text
+    ballot = world.live + f"/votes/{ids['vote']}/ballot"
+    token = client.cookies["kokous_csrf"]
+    assert (await client.put(ballot, json={"choice": "ei"})).status_code == 403
+    foreign = {"x-csrf-token": token, "origin": "https://evil.example"}
+    assert (await client.put(ballot, json={"choice": "ei"}, headers=foreign)).status_code == 403
+    accepted = await client.put(ballot, json={"choice": "ei"}, headers={"x-csrf-token": token})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json() == {"vote": ids["vote"], "choice": "ei", "cast": 1, "of": 5}
