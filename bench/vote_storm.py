@@ -328,6 +328,7 @@ class Ack:
     member: int
     status: int  # 0: no answer (the connection failed)
     latency: float
+    error: str = ""  # the answer's text, or why there was none
 
 
 async def cast(client: httpx.AsyncClient, seeded: Seeded, member: int) -> Ack:
@@ -335,10 +336,12 @@ async def cast(client: httpx.AsyncClient, seeded: Seeded, member: int) -> Ack:
     start = time.perf_counter()
     try:
         response = await client.put(seeded.ballot_path(), headers=headers, json={"choice": choice_of(member)})
-        status = response.status_code
-    except httpx.TransportError:
-        status = 0
-    return Ack(member, status, time.perf_counter() - start)
+    except httpx.TransportError as exc:
+        return Ack(member, 0, time.perf_counter() - start, type(exc).__name__)
+    elapsed = time.perf_counter() - start
+    return Ack(
+        member, response.status_code, elapsed, "" if response.status_code == 200 else response.text[:100]
+    )
 
 
 def probe_health(base_url: str, stop: threading.Event, limit: int) -> list[float]:
@@ -475,6 +478,7 @@ def _section(
         f" ({len(acknowledged) / wall:.0f} ballots/s acknowledged; {len(acks) / SPREAD:.0f}/s offered)",
         f"ballots lost: {len(lost)}; doubled: {doubled}; stored but never acknowledged: {len(unasked)}",
         f"result: {counted}",
+        *[f"not acknowledged: {a.status} {a.error}" for a in acks if a.status != 200][:5],
         f"setup (seeding {len(acks)} members, their seats and sign-ins, without argon2): {seeding:.1f} s",
         "the close's time is the whole request (tally, event, audit, commit); the result's WebSocket "
         "delivery to 1,000 clients is left to the fan-out benchmark",
