@@ -10,7 +10,17 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, denials, login_storm, media, media_soak, minutes
+from bench import (
+    agenda_pages,
+    audit_append,
+    audit_verify,
+    denials,
+    login_storm,
+    media,
+    media_soak,
+    minutes,
+    vote_storm,
+)
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -45,6 +55,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "minutes": _minutes,
     "media": media.run,
     "media-soak": media_soak.run,
+    "votes": vote_storm.run,
 }
 
 

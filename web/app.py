@@ -45,6 +45,7 @@ from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.live import live_router
 from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
@@ -206,6 +207,7 @@ def create_app(
             meetings_router,
             media_router,
             media_pages_router,
+            live_router,
             attachments_router,
             imports_router,
             public_router,
