@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -217,8 +219,6 @@ async def test_the_panel_answers_not_modified_until_the_meeting_moves(
 async def test_the_chair_opens_a_called_meeting_from_the_page(
     client: httpx.AsyncClient, context: AppContext, clock: FixedClock
 ) -> None:
-    from datetime import timedelta
-
     board = await make_board(context, clock)
     people = await _people(client, context, clock, board)
     page = await client.get(url(board), headers=people.chair)
@@ -230,3 +230,39 @@ async def test_the_chair_opens_a_called_meeting_from_the_page(
     chair = await api_login(client, "m1", secret=await enrol_totp(context, "m1"), clock=clock) | HTML
     await ok(client, chair, board, "open")
     assert len(await audit_entries(context, "meeting.opened")) == 1
+
+
+async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
+    context: AppContext, clock: FixedClock, tmp_path: Path
+) -> None:
+    from sqlalchemy import func, select
+
+    from audit.verify import verify_database
+    from meetings.live.actions.sitting import do_open_meeting
+    from meetings.live.seating import roster_of
+    from meetings.models import Body, Meeting
+    from meetings.storage import attachment_store
+    from web import demo
+
+    async with context.db.write() as session:
+        logins = await demo.seed(
+            session, now=clock(), base_url="https://kokous.test", sender="k@kokous.test",
+            store=attachment_store(tmp_path),
+        )
+    assert {"chair", "member", "jasen9", "vara1", "vara9", "kunnanjohtaja"} <= {p.username for p, _ in logins}
+    async with context.db.write() as session:
+        bodies = {b.slug: b for b in (await session.execute(select(Body))).scalars()}
+        today = (await session.execute(select(Meeting).order_by(Meeting.id.desc()))).scalars().first()
+        assert today is not None and today.status == "called" and today.body_id == bodies["kh"].id
+        assert today.starts_at <= clock() < today.starts_at + timedelta(minutes=15)
+        board = await roster_of(session, today, bodies["kh"])
+        assert len(board.members) == 9 and all(m.deputy for m in board.members)  # R-DEP-2
+        council = await roster_of(session, today, bodies["valtuusto"])
+        assert len(council.members) == 27 and all(m.group for m in council.members)  # R-DEP-1
+        assert {g.group for g in council.group_deputies} == {"Keskusta", "Kokoomus", "SDP", "Perussuomalaiset"}
+        await do_open_meeting(session, meeting=today, chair_id=board.members[0].person, actor="user:chair")
+        count = (await session.execute(select(func.count()).select_from(Meeting))).scalar_one()
+        assert count == 3
+    async with context.db.read() as session:
+        report = await verify_database(session, context.signer.verifier)
+        assert report.intact, report.summary()
