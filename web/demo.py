@@ -256,7 +256,13 @@ async def seed(
     ):
         await do_send_call(session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary)
     logins += await demo_live.seed_live(
-        session, bodies, now=now, term=today - timedelta(days=200), password=_password, base_url=base_url, sender=sender
+        session,
+        bodies,
+        now=now,
+        term=today - timedelta(days=200),
+        password=_password,
+        base_url=base_url,
+        sender=sender,
     )
     return logins
 

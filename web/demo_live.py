@@ -1,7 +1,8 @@
 """The demo's live meeting: every seat filled, and an executive board meeting called for today.
 
-The executive board gets its nine members, each with a personal deputy (R-DEP-2), and a presenter; the council
-its 27 councillors in four groups and deputy councillors by group in the order of the election result (R-DEP-1).
+The executive board gets its nine members, each with a personal deputy (R-DEP-2), and a presenter; the
+council its 27 councillors in four groups, and deputy councillors by group in the order of the election result
+(R-DEP-1).
 The board's meeting starts at the quarter hour before the seeding, so that after `make run` the chair can open
 it at once, mark or let members check in, and run an item to a vote and its result.
 
@@ -81,9 +82,7 @@ async def _membership(session: AsyncSession, body: Body, username: str, role: st
     return (await session.execute(query)).scalar_one()
 
 
-async def _person(
-    session: AsyncSession, username: str, name: str, password: str | None
-) -> User:
+async def _person(session: AsyncSession, username: str, name: str, password: str | None) -> User:
     return await actions.do_create_user(
         session,
         username=username,
@@ -94,7 +93,9 @@ async def _person(
     )
 
 
-async def _seat(session: AsyncSession, body: Body, user: User, role: str, term: date, **extra: object) -> Membership:
+async def _seat(
+    session: AsyncSession, body: Body, user: User, role: str, term: date, **extra: object
+) -> Membership:
     spec = MembershipSpec(user_id=user.id, role=role, term_start=term, **extra)  # type: ignore[arg-type]
     return await do_add_membership(session, body=body, spec=spec, actor=ACTOR)
 
@@ -102,7 +103,7 @@ async def _seat(session: AsyncSession, body: Body, user: User, role: str, term: 
 async def _board(
     session: AsyncSession, body: Body, term: date, password: Callable[[], str]
 ) -> list[tuple[DemoPerson, str]]:
-    from web.demo import DemoPerson  # noqa: PLC0415 - web.demo calls this module
+    from web.demo import DemoPerson
 
     logins = []
     for username, name in BOARD:

@@ -57,7 +57,9 @@ async def act(
     return await client.post(url(board, action), headers=who, data={k: str(v) for k, v in fields.items()})
 
 
-async def ok(client: httpx.AsyncClient, who: dict[str, str], board: Board, action: str, **fields: object) -> None:
+async def ok(
+    client: httpx.AsyncClient, who: dict[str, str], board: Board, action: str, **fields: object
+) -> None:
     response = await act(client, who, board, action, **fields)
     assert response.status_code == 303, response.text[-2000:]
     assert response.headers["location"].startswith(f"{url(board)}?done={action}")
@@ -110,10 +112,15 @@ async def test_a_meeting_run_through_the_page_forms(
     assert request
     await ok(client, m1, board, "grant", request=request.group(1))
     page = (await client.get(url(board), headers=m3)).text
-    assert 'class="countdown"' in page and "data-ends=" in page
+    assert 'class="countdown"' in page
+    assert "data-ends=" in page
     await ok(client, m1, board, "end-floor", item=board.items[0])
-    await ok(client, m2, board, "propose", item=board.items[0], kind="counter", text="Talousarvio palautetaan.")
-    proposal = re.search(r"#(\d+) " + re.escape(en("Counter-proposal")), (await client.get(url(board), headers=m3)).text)
+    await ok(
+        client, m2, board, "propose", item=board.items[0], kind="counter", text="Talousarvio palautetaan."
+    )
+    proposal = re.search(
+        r"#(\d+) " + re.escape(en("Counter-proposal")), (await client.get(url(board), headers=m3)).text
+    )
     assert proposal
     await ok(client, m3, board, "second", proposal=proposal.group(1))
     await ok(client, m1, board, "close-discussion", item=board.items[0])
@@ -135,17 +142,30 @@ async def test_a_meeting_run_through_the_page_forms(
     await ok(client, m1, board, "close-vote", vote=vote.group(1))
     result = (await client.get(url(board), headers={"accept": "text/html", "accept-language": "en"})).text
     assert "JAA 2 · EI 2 · TYHJÄ 1 · POISSA 0" in result
-    assert "R-VOTE-2" in result, result[result.find("JAA 2"):][:600]
+    assert "R-VOTE-2" in result, result[result.find("JAA 2") :][:600]
     assert [json.loads(e.data)["by_chair"] for e in await audit_entries(context, "vote.closed")] == [True]
     await ok(client, m2, board, "dissent", item=board.items[0], text="Palautus olisi ollut oikein.")
     assert len(await audit_entries(context, "dissent.registered")) == 1
     await ok(client, m1, board, "suspend", reason="Tauko")
     await ok(client, m1, board, "resume")
     await ok(client, m1, board, "close")
-    for action in ("meeting.declared_lawful", "meeting.checkers_chosen", "item.taken_up", "floor.granted",
-                   "floor.ended", "floor.rules_set", "proposal.made", "proposal.seconded", "discussion.closed",
-                   "voting_order.approved", "vote.opened", "ballot.cast", "meeting.suspended",
-                   "meeting.resumed", "meeting.closed"):
+    for action in (
+        "meeting.declared_lawful",
+        "meeting.checkers_chosen",
+        "item.taken_up",
+        "floor.granted",
+        "floor.ended",
+        "floor.rules_set",
+        "proposal.made",
+        "proposal.seconded",
+        "discussion.closed",
+        "voting_order.approved",
+        "vote.opened",
+        "ballot.cast",
+        "meeting.suspended",
+        "meeting.resumed",
+        "meeting.closed",
+    ):
         assert await audit_entries(context, action), action
 
 
@@ -158,7 +178,9 @@ async def test_wrong_roles_are_refused_with_a_reason(client: httpx.AsyncClient, 
     assert refused.status_code == 403
     assert en("Only the secretary or the chair marks attendance in the room.") in refused.text
     anonymous = await client.post(url(board, "check-in"), headers={"accept": "text/html"})
-    assert anonymous.status_code in (401, 403) or anonymous.headers["location"].startswith(("/login", "/auth/refresh"))
+    assert anonymous.status_code in (401, 403) or anonymous.headers["location"].startswith(
+        ("/login", "/auth/refresh")
+    )
     unknown = await act(client, people.chair, board, "explode")
     assert unknown.status_code == 404
 
@@ -207,7 +229,8 @@ async def test_the_panel_answers_not_modified_until_the_meeting_moves(
     board = people.board
     first = await client.get(url(board, "panel"), headers=people.members[0])
     assert first.status_code == 200
-    assert 'id="live-panel"' in first.text and "<html" not in first.text
+    assert 'id="live-panel"' in first.text
+    assert "<html" not in first.text
     tag = first.headers["etag"]
     same = await client.get(url(board, "panel"), headers=people.members[0] | {"if-none-match": tag})
     assert same.status_code == 304
@@ -246,20 +269,32 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
 
     async with context.db.write() as session:
         logins = await demo.seed(
-            session, now=clock(), base_url="https://kokous.test", sender="k@kokous.test",
+            session,
+            now=clock(),
+            base_url="https://kokous.test",
+            sender="k@kokous.test",
             store=attachment_store(tmp_path),
         )
     assert {"chair", "member", "jasen9", "vara1", "vara9", "kunnanjohtaja"} <= {p.username for p, _ in logins}
     async with context.db.write() as session:
         bodies = {b.slug: b for b in (await session.execute(select(Body))).scalars()}
         today = (await session.execute(select(Meeting).order_by(Meeting.id.desc()))).scalars().first()
-        assert today is not None and today.status == "called" and today.body_id == bodies["kh"].id
+        assert today is not None
+        assert today.status == "called"
+        assert today.body_id == bodies["kh"].id
         assert today.starts_at <= clock() < today.starts_at + timedelta(minutes=15)
         board = await roster_of(session, today, bodies["kh"])
-        assert len(board.members) == 9 and all(m.deputy for m in board.members)  # R-DEP-2
+        assert len(board.members) == 9
+        assert all(m.deputy for m in board.members)  # R-DEP-2
         council = await roster_of(session, today, bodies["valtuusto"])
-        assert len(council.members) == 27 and all(m.group for m in council.members)  # R-DEP-1
-        assert {g.group for g in council.group_deputies} == {"Keskusta", "Kokoomus", "SDP", "Perussuomalaiset"}
+        assert len(council.members) == 27
+        assert all(m.group for m in council.members)  # R-DEP-1
+        assert {g.group for g in council.group_deputies} == {
+            "Keskusta",
+            "Kokoomus",
+            "SDP",
+            "Perussuomalaiset",
+        }
         await do_open_meeting(session, meeting=today, chair_id=board.members[0].person, actor="user:chair")
         count = (await session.execute(select(func.count()).select_from(Meeting))).scalar_one()
         assert count == 3

@@ -1,4 +1,4 @@
-"""The live meeting's pages: what the meeting is doing now, for the chair, the secretary, members and the public.
+"""The live meeting's pages: the meeting now, for the chair, the secretary, members and the public.
 
 The page works without JavaScript: every control is a small form that posts to `/meetings/{id}/live/{action}`,
 which runs one domain action (meetings.live.actions) in a savepoint and redirects back (303) with a notice; a
@@ -119,7 +119,7 @@ class Act:
     form: LiveForm
 
 
-Run = Callable[[Act], Awaitable[object]]
+Run = Callable[[Act], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -186,86 +186,86 @@ def _order(value: str) -> list[int]:
 # ---- the actions, one line each over the domain -----------------------------------------------------------
 
 
-async def _open(a: Act) -> object:
-    return await do_open_meeting(a.session, meeting=a.meeting, chair_id=a.user_id, actor=a.actor)
+async def _open(a: Act) -> None:
+    await do_open_meeting(a.session, meeting=a.meeting, chair_id=a.user_id, actor=a.actor)
 
 
-async def _lawful(a: Act) -> object:
-    return await do_declare_lawful(a.session, meeting=a.meeting, actor=a.actor)
+async def _lawful(a: Act) -> None:
+    await do_declare_lawful(a.session, meeting=a.meeting, actor=a.actor)
 
 
-async def _checkers(a: Act) -> object:
+async def _checkers(a: Act) -> None:
     chosen = [_number(a.form.first, "first"), _number(a.form.second, "second")]
-    return await do_choose_checkers(a.session, meeting=a.meeting, checkers=chosen, actor=a.actor)
+    await do_choose_checkers(a.session, meeting=a.meeting, checkers=chosen, actor=a.actor)
 
 
-async def _take_up(a: Act) -> object:
-    return await do_take_up_item(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
+async def _take_up(a: Act) -> None:
+    await do_take_up_item(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
 
 
-async def _grant(a: Act) -> object:
-    return await do_grant_floor(a.session, meeting=a.meeting, request=await _request(a), actor=a.actor)
+async def _grant(a: Act) -> None:
+    await do_grant_floor(a.session, meeting=a.meeting, request=await _request(a), actor=a.actor)
 
 
-async def _end_floor(a: Act) -> object:
-    return await do_end_floor(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
+async def _end_floor(a: Act) -> None:
+    await do_end_floor(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
 
 
-async def _floor_rules(a: Act) -> object:
+async def _floor_rules(a: Act) -> None:
     seconds = _minutes(a.form.minutes)
     replies = a.form.replies == "yes"
-    return await do_set_floor_rules(
+    await do_set_floor_rules(
         a.session, meeting=a.meeting, speaking_seconds=seconds, replies_allowed=replies, actor=a.actor
     )
 
 
-async def _close_discussion(a: Act) -> object:
-    return await do_close_discussion(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
+async def _close_discussion(a: Act) -> None:
+    await do_close_discussion(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
 
 
-async def _approve_order(a: Act) -> object:
+async def _approve_order(a: Act) -> None:
     item = await _item(a)
     order = _order(a.form.order)
-    return await do_approve_order(a.session, meeting=a.meeting, item=item, order=order, actor=a.actor)
+    await do_approve_order(a.session, meeting=a.meeting, item=item, order=order, actor=a.actor)
 
 
-async def _decide(a: Act) -> object:
-    return await do_decide_without_vote(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
+async def _decide(a: Act) -> None:
+    await do_decide_without_vote(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
 
 
-async def _open_vote(a: Act) -> object:
-    return await do_open_vote(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
+async def _open_vote(a: Act) -> None:
+    await do_open_vote(a.session, meeting=a.meeting, item=await _item(a), actor=a.actor)
 
 
-async def _close_vote(a: Act) -> object:
-    return await do_close_vote(a.session, meeting=a.meeting, vote=await _vote(a), actor=a.actor)
+async def _close_vote(a: Act) -> None:
+    await do_close_vote(a.session, meeting=a.meeting, vote=await _vote(a), actor=a.actor)
 
 
-async def _suspend(a: Act) -> object:
-    return await do_suspend_meeting(a.session, meeting=a.meeting, reason=a.form.reason, actor=a.actor)
+async def _suspend(a: Act) -> None:
+    await do_suspend_meeting(a.session, meeting=a.meeting, reason=a.form.reason, actor=a.actor)
 
 
-async def _resume(a: Act) -> object:
-    return await do_resume_meeting(a.session, meeting=a.meeting, actor=a.actor)
+async def _resume(a: Act) -> None:
+    await do_resume_meeting(a.session, meeting=a.meeting, actor=a.actor)
 
 
-async def _close(a: Act) -> object:
-    return await do_close_meeting(a.session, meeting=a.meeting, actor=a.actor)
+async def _close(a: Act) -> None:
+    await do_close_meeting(a.session, meeting=a.meeting, actor=a.actor)
 
 
-async def _mark_arrival(a: Act) -> object:
+async def _mark_arrival(a: Act) -> None:
     person = _number(a.form.person, "person")
-    return await do_record_arrival(a.session, meeting=a.meeting, user_id=person, remote=False, actor=a.actor)
+    await do_record_arrival(a.session, meeting=a.meeting, user_id=person, remote=False, actor=a.actor)
 
 
-async def _mark_departure(a: Act) -> object:
+async def _mark_departure(a: Act) -> None:
     person = _number(a.form.person, "person")
-    return await do_record_departure(a.session, meeting=a.meeting, user_id=person, actor=a.actor)
+    await do_record_departure(a.session, meeting=a.meeting, user_id=person, actor=a.actor)
 
 
-async def _recusal(a: Act) -> object:
+async def _recusal(a: Act) -> None:
     item = await _item(a)
-    return await do_record_recusal(
+    await do_record_recusal(
         a.session,
         meeting=a.meeting,
         item=item,
@@ -277,31 +277,33 @@ async def _recusal(a: Act) -> object:
     )
 
 
-async def _check_in(a: Act) -> object:
-    return await do_record_arrival(a.session, meeting=a.meeting, user_id=a.user_id, remote=True, actor=a.actor)
+async def _check_in(a: Act) -> None:
+    await do_record_arrival(
+        a.session, meeting=a.meeting, user_id=a.user_id, remote=True, actor=a.actor
+    )
 
 
-async def _check_out(a: Act) -> object:
-    return await do_record_departure(a.session, meeting=a.meeting, user_id=a.user_id, actor=a.actor)
+async def _check_out(a: Act) -> None:
+    await do_record_departure(a.session, meeting=a.meeting, user_id=a.user_id, actor=a.actor)
 
 
-async def _ask_floor(a: Act) -> object:
+async def _ask_floor(a: Act) -> None:
     item = await _item(a)
-    return await do_request_floor(
+    await do_request_floor(
         a.session, meeting=a.meeting, item=item, user_id=a.user_id, kind=a.form.kind, actor=a.actor
     )
 
 
-async def _withdraw_request(a: Act) -> object:
+async def _withdraw_request(a: Act) -> None:
     request = await _request(a)
     if request.user_id != a.user_id:
         raise Forbidden(NO_SUCH_THING)
-    return await do_withdraw_floor_request(a.session, meeting=a.meeting, request=request, actor=a.actor)
+    await do_withdraw_floor_request(a.session, meeting=a.meeting, request=request, actor=a.actor)
 
 
-async def _propose(a: Act) -> object:
+async def _propose(a: Act) -> None:
     item = await _item(a)
-    return await do_make_proposal(
+    await do_make_proposal(
         a.session,
         meeting=a.meeting,
         item=item,
@@ -312,29 +314,29 @@ async def _propose(a: Act) -> object:
     )
 
 
-async def _second(a: Act) -> object:
+async def _second(a: Act) -> None:
     proposal = await _proposal(a)
-    return await do_second_proposal(
+    await do_second_proposal(
         a.session, meeting=a.meeting, proposal=proposal, user_id=a.user_id, actor=a.actor
     )
 
 
-async def _withdraw_proposal(a: Act) -> object:
+async def _withdraw_proposal(a: Act) -> None:
     proposal = await _proposal(a)
-    return await do_withdraw_proposal(
+    await do_withdraw_proposal(
         a.session, meeting=a.meeting, proposal=proposal, user_id=a.user_id, actor=a.actor
     )
 
 
-async def _ballot(a: Act) -> object:
-    return await do_cast_ballot(
+async def _ballot(a: Act) -> None:
+    await do_cast_ballot(
         a.session, vote=await _vote(a), user_id=a.user_id, choice=a.form.choice, actor=a.actor
     )
 
 
-async def _dissent(a: Act) -> object:
+async def _dissent(a: Act) -> None:
     item = await _item(a)
-    return await do_register_dissent(
+    await do_register_dissent(
         a.session, meeting=a.meeting, item=item, user_id=a.user_id, reasons=a.form.text, actor=a.actor
     )
 
@@ -403,8 +405,8 @@ async def _roster(session: AsyncSession, meeting: Meeting, body: Body) -> list[P
     for member in roster.members:
         if member.deputy is not None:
             people.append((member.deputy, "deputy", member.person, ""))
-    for group in roster.group_deputies:
-        people.extend((deputy, "group", None, group.group) for deputy in group.persons)
+    for listed in roster.group_deputies:
+        people.extend((deputy, "group", None, listed.group) for deputy in listed.persons)
     ids = [p[0] for p in people]
     names = await _names(session, ids)
     seen: set[int] = set()
@@ -453,7 +455,9 @@ async def _may_dissent(session: AsyncSession, live: LiveMeeting, user_id: int | 
         return False
     item = await parent_row(session, AgendaItem, handling.item_id)
     proposals = [
-        p if p.kind != voting.ProposalKind.BASE else voting.Proposal(p.id, p.kind, p.seconded, item.presenter_id)
+        p
+        if p.kind != voting.ProposalKind.BASE
+        else voting.Proposal(p.id, p.kind, p.seconded, item.presenter_id)
         for p in await rule_proposals(session, item.id)
     ]
     return bool(dissent_rights(proposals, await progress(session, handling, live.chaired_by)).get(user_id))
@@ -535,7 +539,10 @@ def _etag(html: str) -> str:
 
 @get("/meetings/{meeting_id:int}/live/panel", media_type=MediaType.HTML)
 async def live_panel(
-    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
 ) -> Response[str]:
     """The page's main panel alone, as this viewer may see it, for live.js to swap in. Its ETag lets a poller
     ask cheaply whether anything changed (304)."""
@@ -555,7 +562,9 @@ def _status(exc: KokousError) -> int:
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
 
 
-@post("/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
+@post(
+    "/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY
+)
 async def live_action(
     request: Req,
     session: NamedDependency[AsyncSession],
