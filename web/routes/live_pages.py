@@ -278,9 +278,7 @@ async def _recusal(a: Act) -> None:
 
 
 async def _check_in(a: Act) -> None:
-    await do_record_arrival(
-        a.session, meeting=a.meeting, user_id=a.user_id, remote=True, actor=a.actor
-    )
+    await do_record_arrival(a.session, meeting=a.meeting, user_id=a.user_id, remote=True, actor=a.actor)
 
 
 async def _check_out(a: Act) -> None:
