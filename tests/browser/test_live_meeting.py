@@ -7,6 +7,7 @@ screenshots at 360 px and 1280 px are left in /tmp for a person to look at.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -230,7 +231,7 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
     await chair.get_by_role("link", name=fi("Follow the meeting live")).click()
     await expect(chair).to_have_url(f"{server.url}{live}")
     await chair.get_by_role("button", name=fi("Open the meeting"), exact=True).click()
-    await expect(chair.get_by_role("status").first).to_contain_text(
+    await expect(chair.locator(".live-notice")).to_contain_text(
         fi("The meeting is open. Mark who is present, then declare it lawful and quorate.")
     )
     await chair.get_by_role("button", name=fi("Check in remotely"), exact=True).click()
@@ -242,7 +243,7 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
         await sign_in(page, username)
         await page.goto(live)
         await page.get_by_role("button", name=fi("Check in remotely"), exact=True).click()
-        await expect(page.get_by_role("status").first).to_contain_text(fi("You are checked in."))
+        await expect(page.locator(".live-notice")).to_contain_text(fi("You are checked in."))
         members.append(page)
     aino, bertta, cecilia = members
     await assert_accessible(aino)
@@ -256,23 +257,38 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
 
     # Aino's page shows the item without a reload; she makes a counter-proposal, Bertta seconds it.
     await expect(aino.locator("#live-now-title")).to_contain_text(FIRST_ITEM, timeout=LIVE_WAIT_MS)
+    # The floor: a two-minute limit, Bertta asks, the chair gives her the floor, and every page counts down.
+    await chair.locator("summary", has_text=fi("Rules of the floor")).click()
+    await chair.get_by_label(fi("Speaking time (minutes, empty for no limit)")).fill("2")
+    await chair.get_by_role("button", name=fi("Save the rules of the floor"), exact=True).click()
+    await bertta.get_by_role("button", name=fi("Ask for the floor"), exact=True).click(timeout=LIVE_WAIT_MS)
+    waiting = chair.locator(".queue li").filter(has_text="Bertta Berg")
+    await waiting.get_by_role("button", name=fi("Give the floor"), exact=True).click(timeout=LIVE_WAIT_MS)
+    left = fi("Speaking time left: {time}").format(time="")
+    await expect(cecilia.locator(".countdown")).to_contain_text(
+        re.compile(re.escape(left) + r"[12]:\d\d"), timeout=LIVE_WAIT_MS
+    )
+    await shoot(cecilia, "member-floor", 1280)
+    await chair.get_by_role("button", name=fi("End the speech"), exact=True).click()
+
     await aino.locator("summary", has_text=fi("Make a proposal")).click()
     await aino.get_by_label(fi("Kind of proposal")).select_option("counter")
     await aino.get_by_label(fi("Proposal"), exact=True).fill(COUNTER)
     await aino.get_by_role("button", name=fi("Make the proposal"), exact=True).click()
-    await expect(aino.get_by_role("status").first).to_contain_text(
+    await expect(aino.locator(".live-notice")).to_contain_text(
         fi("Your proposal was made. It needs seconding.")
     )
     counter = bertta.locator(".proposals li").filter(has_text=COUNTER)
     await counter.get_by_role("button", name=fi("Second"), exact=True).click(timeout=LIVE_WAIT_MS)
-    await expect(bertta.get_by_role("status").first).to_contain_text(fi("You seconded the proposal."))
+    await expect(bertta.locator(".live-notice")).to_contain_text(fi("You seconded the proposal."))
 
     # The chair closes the discussion, the body approves the default order, and the vote opens.
     await expect(chair.locator(".proposals")).to_contain_text("Bertta Berg", timeout=LIVE_WAIT_MS)
     await chair.get_by_role("button", name=fi("Close the discussion"), exact=True).click()
+    await shoot(chair, "chair-order", 1280)
     await chair.get_by_role("button", name=fi("The body approves the voting order"), exact=True).click()
     await chair.get_by_role("button", name=fi("Open the vote"), exact=True).click()
-    await expect(chair.get_by_role("status").first).to_contain_text(fi("The vote is open."))
+    await expect(chair.locator(".live-notice")).to_contain_text(fi("The vote is open."))
 
     # JAA is the base proposal, EI Aino's counter-proposal: two each, and the chair voted JAA.
     for page, choice in (

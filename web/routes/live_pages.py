@@ -341,7 +341,7 @@ async def _dissent(a: Act) -> None:
 
 RUN, CLERK, SELF = Capability.RUN, Capability.RECORD_ATTENDANCE, Capability.SPEAK
 ACTIONS: dict[str, Action] = {
-    "open": Action(RUN, NOT_CHAIR, _open),
+    "open": Action(RUN, NOT_CHAIR, _open, "top"),
     "lawful": Action(RUN, NOT_CHAIR, _lawful, "live-quorum"),
     "checkers": Action(RUN, NOT_CHAIR, _checkers, "live-quorum"),
     "take-up": Action(RUN, NOT_CHAIR, _take_up),
@@ -353,14 +353,14 @@ ACTIONS: dict[str, Action] = {
     "decide": Action(RUN, NOT_CHAIR, _decide),
     "open-vote": Action(RUN, NOT_CHAIR, _open_vote, "live-votes"),
     "close-vote": Action(RUN, NOT_CHAIR, _close_vote, "live-votes"),
-    "suspend": Action(RUN, NOT_CHAIR, _suspend),
-    "resume": Action(RUN, NOT_CHAIR, _resume),
-    "close": Action(RUN, NOT_CHAIR, _close),
+    "suspend": Action(RUN, NOT_CHAIR, _suspend, "top"),
+    "resume": Action(RUN, NOT_CHAIR, _resume, "top"),
+    "close": Action(RUN, NOT_CHAIR, _close, "top"),
     "mark-arrival": Action(CLERK, NOT_CLERK, _mark_arrival, "live-attendance"),
     "mark-departure": Action(CLERK, NOT_CLERK, _mark_departure, "live-attendance"),
     "recusal": Action(CLERK, NOT_CLERK, _recusal, "live-attendance"),
-    "check-in": Action(SELF, NOT_IN_BODY, _check_in),
-    "check-out": Action(SELF, NOT_IN_BODY, _check_out),
+    "check-in": Action(SELF, NOT_IN_BODY, _check_in, "top"),
+    "check-out": Action(SELF, NOT_IN_BODY, _check_out, "top"),
     "ask-floor": Action(SELF, NOT_IN_BODY, _ask_floor, "live-floor"),
     "withdraw-request": Action(SELF, NOT_IN_BODY, _withdraw_request, "live-floor"),
     "propose": Action(SELF, NOT_IN_BODY, _propose, "live-proposals"),
@@ -527,7 +527,8 @@ async def live_page(
 ) -> Response[str]:
     """The meeting now, for anyone who may follow it: the body, and the public at a public meeting."""
     meeting, body = await _followed(session, viewer, meeting_id)
-    context = await live_context(request, session, viewer, meeting, body, done=done)
+    anchor = ACTIONS[done].anchor if done in ACTIONS else ""
+    context = await live_context(request, session, viewer, meeting, body, done=done, notice_at=anchor)
     return render(request, "live.html", context, headers={"Cache-Control": "no-store"})
 
 

@@ -87,7 +87,15 @@
     var fresh = holder.querySelector("#live-panel");
     if (!fresh) { return; }
     var kept = remember();
+    var notice = panel.querySelector(".live-notice");
+    var noticeHome = notice ? notice.parentNode.id : null;
     panel.innerHTML = fresh.innerHTML;
+    if (notice) {
+      // The notice of the person's own last action stays where they looked, until they act again.
+      var home = noticeHome ? document.getElementById(noticeHome) : null;
+      var heading = home ? home.querySelector("h2, h3") : null;
+      if (heading) { heading.insertAdjacentElement("afterend", notice); }
+    }
     version = Math.max(version, parseInt(fresh.getAttribute("data-version") || "0", 10));
     panel.setAttribute("data-version", String(version));
     restore(kept);
