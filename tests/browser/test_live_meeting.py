@@ -1,7 +1,7 @@
-"""A live meeting in headless Chromium: the chair and three members, each in a browser of their own, take an
-item from a counter-proposal to a tied vote and its result (R-VOTE-2: the chair's side wins), every page following
-without a reload; a member whose connection is cut catches up by itself. Pages are checked with axe-core, and
-screenshots at 360 px and 1280 px are left in /tmp for a person to look at.
+"""A live meeting in headless Chromium: the chair and three members, each in a browser of their own, take
+an item from a counter-proposal to a tied vote and its result (R-VOTE-2: the chair's side wins), every page
+following without a reload; a member whose connection is cut catches up by itself. Pages are checked with
+axe-core, and screenshots at 360 px and 1280 px are left in /tmp for a person to look at.
 """
 
 from __future__ import annotations

@@ -156,11 +156,15 @@
       if (data.kind === "progress") { refresh(); return; }
       if (typeof data.version === "number" && data.version > version) { refresh(); }
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       socket = null;
       failures += 1;
-      if (!opened || failures > 2) { poll(); } else { say("lost"); refresh(); }
-      var delay = Math.min(30000, 500 * Math.pow(2, Math.min(failures, 6)));
+      // docs/live.md: 1008, 4403 and 4404 will not change by trying again; the page polls instead.
+      var final = event.code === 1008 || event.code === 4403 || event.code === 4404;
+      if (!opened || final || failures > 2) { poll(); } else { say("lost"); refresh(); }
+      if (final) { return; }
+      var slow = event.code === 4429 ? 8 : 1;
+      var delay = Math.min(60000, slow * 500 * Math.pow(2, Math.min(failures, 6)) * (0.75 + Math.random() / 2));
       window.setTimeout(connect, delay);
     };
     socket.onerror = function () { /* onclose follows */ };
