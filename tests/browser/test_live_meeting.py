@@ -290,23 +290,28 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
     await chair.get_by_role("button", name=fi("Open the vote"), exact=True).click()
     await expect(chair.locator(".live-notice")).to_contain_text(fi("The vote is open."))
 
-    # JAA is the base proposal, EI Aino's counter-proposal: two each, and the chair voted JAA.
-    for page, choice in (
-        (chair, "JAA (yes)"),
-        (aino, "EI (no)"),
-        (bertta, "EI (no)"),
-        (cecilia, "JAA (yes)"),
-    ):
+    # JAA is the base proposal, EI Aino's counter-proposal: two each, and the chair voted JAA. Cecilia, on the
+    # keyboard, waits on TYHJÄ while the others vote: her page refreshes under her and keeps her focus.
+    blank = cecilia.get_by_role("button", name=fi("TYHJÄ (blank)"), exact=True)
+    await blank.focus(timeout=LIVE_WAIT_MS)
+    for page, choice in ((chair, "JAA (yes)"), (aino, "EI (no)"), (bertta, "EI (no)")):
         ballot = page.get_by_role("button", name=fi(choice), exact=True)
         await ballot.click(timeout=LIVE_WAIT_MS)
         await expect(page.get_by_role("button", name=fi(choice), exact=True)).to_have_attribute(
             "aria-pressed", "true"
         )
+    three = fi("{cast} of {entitled} have voted.").format(cast=3, entitled=4)
+    await expect(cecilia.locator(".cast")).to_contain_text(three, timeout=LIVE_WAIT_MS)
+    await expect(blank).to_be_focused()
+    await cecilia.keyboard.press("Enter")
+    await expect(blank).to_have_attribute("aria-pressed", "true")
     await assert_accessible(aino)
     await shoot(aino, "member-ballot", 360)
-    # Cecilia changes her mind and back: a ballot changes until the close, never doubles.
-    await cecilia.get_by_role("button", name=fi("TYHJÄ (blank)"), exact=True).click()
+    # Cecilia changes her mind: a ballot changes until the close, never doubles.
     await cecilia.get_by_role("button", name=fi("JAA (yes)"), exact=True).click()
+    await expect(cecilia.get_by_role("button", name=fi("JAA (yes)"), exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
     cast = fi("{cast} of {entitled} have voted.").format(cast=4, entitled=4)
     await expect(chair.locator(".cast")).to_contain_text(cast, timeout=LIVE_WAIT_MS)
     await chair.get_by_role("button", name=fi("Close the vote"), exact=True).click()

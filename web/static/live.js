@@ -30,8 +30,11 @@
   function remember() {
     var active = document.activeElement;
     var kept = { focus: null, start: null, end: null, values: {}, open: {} };
-    if (active && panel.contains(active)) {
-      kept.focus = active.id || (active.form && active.form.id ? active.form.id + ":" + active.name + ":" + active.value : null);
+    if (active && panel.contains(active) && active !== panel) {
+      if (active.id) { kept.focus = { id: active.id }; }
+      else if (active.form && active.form.id) {
+        kept.focus = { form: active.form.id, name: active.name || "", value: active.value || "" };
+      }
       if (typeof active.selectionStart === "number") {
         kept.start = active.selectionStart;
         kept.end = active.selectionEnd;
@@ -66,11 +69,17 @@
       if (key in kept.open) { details.open = kept.open[key]; }
     });
     if (kept.focus) {
-      var target = document.getElementById(kept.focus);
-      if (!target && kept.focus.indexOf(":") > 0) {
-        var parts = kept.focus.split(":");
-        var form = document.getElementById(parts[0]);
-        target = form ? form.querySelector("[name='" + parts[1] + "'][value='" + parts[2] + "']") : null;
+      var target = null;
+      if (kept.focus.id) { target = document.getElementById(kept.focus.id); }
+      else {
+        var form = document.getElementById(kept.focus.form);
+        if (form && kept.focus.name) {
+          target = Array.prototype.find.call(form.elements, function (el) {
+            return el.name === kept.focus.name && el.value === kept.focus.value;
+          }) || null;
+        } else if (form) {
+          target = form.querySelector("button, select, textarea, input:not([type=hidden])");
+        }
       }
       if (target) {
         target.focus({ preventScroll: true });
