@@ -301,3 +301,52 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
     async with context.db.read() as session:
         report = await verify_database(session, context.signer.verifier)
         assert report.intact, report.summary()
+
+
+async def test_the_other_forms_reach_the_domain_with_their_audit_entries(
+    client: httpx.AsyncClient, context: AppContext, people: People
+) -> None:
+    board = people.board
+    m1 = people.chair
+    m2, m3, m4, _ = people.members
+    for person in board.members[:4]:
+        await ok(client, people.secretary, board, "mark-arrival", person=person)
+    await ok(client, m1, board, "take-up", item=board.items[0])
+    # A short reply and its withdrawal; a proposal and its withdrawal (R-PROP-6).
+    await ok(client, m2, board, "ask-floor", item=board.items[0], kind="reply")
+    page = (await client.get(url(board), headers=m2)).text
+    assert "withdraw-request" in forms(page)
+    request = re.search(r'name="request" value="(\d+)"', page)
+    assert request
+    await ok(client, m2, board, "withdraw-request", request=request.group(1))
+    await ok(client, m3, board, "propose", item=board.items[0], kind="tabling", text="Asia pannaan pöydälle.")
+    proposal = re.search(r'name="proposal" value="(\d+)"', (await client.get(url(board), headers=m3)).text)
+    assert proposal
+    await ok(client, m3, board, "withdraw-proposal", proposal=proposal.group(1))
+    # The body finds m4 disqualified (R-DISQ-4): the secretary records it with its ground.
+    await ok(
+        client,
+        people.secretary,
+        board,
+        "recusal",
+        item=board.items[0],
+        person=board.members[3],
+        ground="party",
+        text="Hakijan sisar.",
+    )
+    recused = await audit_entries(context, "recusal.recorded")
+    assert json.loads(recused[0].data)["decided_by_body"] is True
+    refused = await act(client, m4, board, "ask-floor", item=board.items[0], kind="speech")
+    assert refused.status_code == 409
+    # Nothing seconded against the base: the chair declares it the decision (R-PROP-3).
+    await ok(client, m1, board, "close-discussion", item=board.items[0])
+    page = (await client.get(url(board), headers=m1)).text
+    assert "decide" in forms(page)
+    assert "approve-order" not in forms(page)
+    await ok(client, m1, board, "decide", item=board.items[0])
+    assert json.loads((await audit_entries(context, "decision.made"))[0].data)
+    await ok(client, people.secretary, board, "mark-departure", person=board.members[3])
+    await ok(client, m4, board, "check-in")
+    await ok(client, m4, board, "check-out")
+    for action in ("floor.requested", "floor.request_withdrawn", "proposal.withdrawn", "departure.recorded"):
+        assert await audit_entries(context, action), action
