@@ -234,8 +234,9 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
     await expect(chair.locator(".live-notice")).to_contain_text(
         fi("The meeting is open. Mark who is present, then declare it lawful and quorate.")
     )
-    await chair.get_by_role("button", name=fi("Check in remotely"), exact=True).click()
     await assert_accessible(chair)
+    await shoot(chair, "chair-opened", 1280)
+    await chair.get_by_role("button", name=fi("Check in remotely"), exact=True).click()
 
     members = []
     for username, width in (("aino", 360), ("bertta", 1280), ("cecilia", 1280)):
@@ -348,4 +349,5 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
     await expect(public.locator("#live-now-title")).to_contain_text(SECOND_ITEM)
     assert SECRET_ITEM not in await public.content()
     await assert_accessible(public)
+    await shoot(public, "public", 360)
     assert console.problems == [] or all("WebSocket" in p for p in console.problems), console.problems
