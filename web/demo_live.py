@@ -56,7 +56,7 @@ DEPUTIES = {
     "jasen8": ("vara8", "Jari Peltonen"),
     "jasen9": ("vara9", "Hanna Laaksonen"),
 }
-PRESENTER = ("kunnanjohtaja", "Kari Johtaja")
+PRESENTER = ("johtaja", "Kari Johtaja")
 # The council's groups, with the demo's chair and member in two of them; the rest cannot sign in.
 GROUPS = (("Keskusta", 9, 3), ("Kokoomus", 7, 3), ("SDP", 6, 2), ("Perussuomalaiset", 5, 2))
 COUNCIL_GROUP = {"chair": "Kokoomus", "member": "SDP"}
