@@ -135,7 +135,7 @@
   function poll() {
     if (pollTimer) { return; }
     say("polling");
-    pollTimer = window.setInterval(refresh, 2000);
+    pollTimer = window.setInterval(function () { if (!document.hidden) { refresh(); } }, 2000);
   }
 
   function stopPolling() {
@@ -182,6 +182,7 @@
   // Tests and people with a flaky connection: `kokous:drop` closes the socket as a network drop would.
   window.addEventListener("kokous:drop", function () { if (socket) { socket.close(); } });
   window.addEventListener("online", function () { refresh(); if (!socket) { connect(); } });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && pollTimer) { refresh(); } });
 
   // ---- the speaking-time countdown ----
   var ticker = null;
