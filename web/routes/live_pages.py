@@ -493,6 +493,7 @@ async def live_context(
             for k in ("counter", "tabling", "return", "rejection", "ponsi")
             if k != "ponsi" or body.kind == BodyKind.COUNCIL
         ],
+        replies_allowed=bool(live and live.replies_allowed),
         server_now=clock().isoformat(),
         countdown=countdown.isoformat() if countdown else "",
         countdown_clock=f"{countdown.astimezone(LOCAL):%H.%M.%S}" if countdown else "",
