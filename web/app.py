@@ -46,6 +46,7 @@ from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
 from web.routes.live import live_router
+from web.routes.live_pages import live_pages_router
 from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
@@ -212,6 +213,7 @@ def create_app(
             imports_router,
             public_router,
             meeting_pages_router,
+            live_pages_router,
             pages_router,
             account_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),

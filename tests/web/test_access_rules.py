@@ -88,6 +88,12 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/live"): BODY,  # and the public at a public meeting
+    ("GET", "/meetings/{meeting_id:int}/live/panel"): BODY,
+    (
+        "POST",
+        "/meetings/{meeting_id:int}/live/{action:str}",
+    ): SIGNED_IN,  # then by role: web.routes.live_pages
     ("GET", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items"): SIGNED_IN,
