@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -350,3 +350,16 @@ async def test_the_other_forms_reach_the_domain_with_their_audit_entries(
     await ok(client, m4, board, "check-out")
     for action in ("floor.requested", "floor.request_withdrawn", "proposal.withdrawn", "departure.recorded"):
         assert await audit_entries(context, action), action
+
+
+async def test_the_live_page_offers_sound_and_picture_when_the_hub_runs(
+    client: httpx.AsyncClient, context: AppContext, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The media section (web/templates/_media.html) joins the live page only where KOKOUS_MEDIA_ENABLED=1."""
+    board = people.board
+    assert "data-media" not in (await client.get(url(board), headers=people.members[0])).text
+    media = replace(context.settings.media, enabled=True)
+    monkeypatch.setattr(context, "settings", replace(context.settings, media=media))
+    page = (await client.get(url(board), headers=people.members[0])).text
+    assert f'data-media data-meeting="{board.meeting_id}"' in page
+    assert en("Join with sound and picture") in page

@@ -499,6 +499,8 @@ async def live_context(
         countdown_clock=f"{countdown.astimezone(LOCAL):%H.%M.%S}" if countdown else "",
         version=view.version if view else 0,
         opens=meeting.status == MeetingStatus.CALLED and chair,
+        # Sound and picture (web/routes/media.py) when the hub runs and the meeting is under way.
+        media=held and app_context(request).settings.media.enabled,
         **extra,
     )
 
