@@ -14,6 +14,7 @@ from meetings.invitations import queue_call_mail
 from meetings.lawfulness import CallRefused, check_call
 from meetings.lifecycle import MeetingEvent
 from meetings.locks import lock_meeting
+from meetings.procedure.actions import open_procedures
 from meetings.models import (
     AgendaItem,
     Body,
@@ -62,6 +63,7 @@ async def do_send_call(
     )
     meeting.calendar_sequence += 1  # the first invitation: SEQUENCE 1
     queued = await queue_call_mail(session, meeting, base_url, sender)
+    await open_procedures(session, meeting, base_url=base_url, actor=actor)  # R-EDP-3(1)
     await record(
         session,
         AuditAction.MEETING_CALL_SENT,
