@@ -403,7 +403,7 @@ def _outcome(found: Settlement, names: dict[int, str]) -> dict[str, object]:
 async def _names(session: AsyncSession, found: Settlement) -> dict[int, str]:
     ids = {s.member for s in found.seats} | {s.answer.person for s in found.seats if s.answer}
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return dict(rows.tuples())
+    return dict(list(rows.tuples()))
 
 
 async def _finish(

@@ -99,7 +99,7 @@ async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return dict(rows.tuples())
+    return dict(list(rows.tuples()))
 
 
 async def procedure_view(
