@@ -61,7 +61,7 @@ async def set_rule(context: AppContext, rule: str) -> None:
 
 def at(clock: FixedClock, seconds: float) -> None:
     """Move the clock to `seconds` after the deadline (negative: before it)."""
-    clock.now = DEADLINE + timedelta(seconds=seconds)
+    clock.advance(seconds=(DEADLINE + timedelta(seconds=seconds) - clock.now).total_seconds())
 
 
 async def run_scheduler(context: AppContext) -> list[int]:

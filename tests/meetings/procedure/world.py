@@ -4,7 +4,7 @@ outsider in another body, and a called meeting whose item is in the electronic d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +22,7 @@ SENDER = "Kokous <kokous@kokous.test>"
 TITLE = "Avustushakemus, Kylätalo ry"
 PROPOSAL = "Kunnanhallitus myöntää 2 000 euron avustuksen."
 DEADLINE = START + timedelta(days=3)  # Tuesday 1 December 2026, 11.00 Finnish time
+MEETING = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)  # 16.00 Finnish time
 
 
 @dataclass
@@ -36,7 +37,13 @@ class World:
         return f"user:{self.people[username]}"
 
 
-async def make_world(context: AppContext, *, deadline: datetime = DEADLINE, deputies: bool = True) -> World:
+async def make_world(
+    context: AppContext,
+    *,
+    deadline: datetime = DEADLINE,
+    deputies: bool = True,
+    starts_at: datetime = MEETING,
+) -> World:
     body_id = await make_body(context)
     other_id = await make_body(context, "ympa", kind="committee", name="Ympäristölautakunta")
     people: dict[str, int] = {}
@@ -64,7 +71,6 @@ async def make_world(context: AppContext, *, deadline: datetime = DEADLINE, depu
     async with context.db.write() as session:
         body = await session.get(Body, body_id)
         assert body is not None
-        starts_at = datetime(2026, 12, 10, 16, 0, tzinfo=START.tzinfo)
         meeting = await do_create_meeting(
             session, body=body, spec=MeetingSpec(starts_at=starts_at, place="Kunnantalo"), actor=actor
         )
