@@ -43,7 +43,7 @@ class Capability(StrEnum):
     RUN = "run"  # chair a held meeting: open, declare, items, floor, voting order, votes, close (R-PROP-1)
     RECORD_ATTENDANCE = "record_attendance"  # mark who is in the room, and who has left (R-MIN-3)
     SPEAK = "speak"  # ask for the floor (the right to speak: members, deputies, presenters, attendees)
-    STATE_STANCE = "state_stance"  # a stance in the electronic decision procedure, for one's seat (R-EDP-3(2))
+    STATE_STANCE = "state_stance"  # a stance in the decision procedure, for one's seat (R-EDP-3(2))
     FOLLOW_PROCEDURE = "follow_procedure"  # who has stated what in the decision procedure (R-EDP-6)
 
 

@@ -14,13 +14,13 @@ from meetings.invitations import queue_call_mail
 from meetings.lawfulness import CallRefused, check_call
 from meetings.lifecycle import MeetingEvent
 from meetings.locks import lock_meeting
-from meetings.procedure.actions import open_procedures
 from meetings.models import (
     AgendaItem,
     Body,
     Meeting,
     MeetingStatus,
 )
+from meetings.procedure.actions import open_procedures
 from meetings.queries import meeting_items
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
 from core.errors import NotFound
+from core.text import translatable
 from meetings.access import Capability, Hidden, Viewer, parent_row
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.procedure.actions import stated, where_it_stands
@@ -26,7 +27,7 @@ from meetings.rules.decision_procedure import (
     stance_allowed,
 )
 
-NO_SUCH = "No such item in the electronic decision procedure."
+NO_SUCH = translatable("No such item in the electronic decision procedure.")
 
 
 async def access_procedure(
