@@ -25,6 +25,7 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
+from web import demo_procedure
 
 ACTOR = "system:demo"
 
@@ -253,6 +254,7 @@ async def seed(
         await _council_meeting(session, bodies["valtuusto"], today, secretary),
     ):
         await do_send_call(session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary)
+    await demo_procedure.open_soon(session, now=now, base_url=base_url)
     return logins
 
 
