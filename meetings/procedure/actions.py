@@ -400,10 +400,31 @@ def _outcome(found: Settlement, names: dict[int, str]) -> dict[str, object]:
     }
 
 
-async def _names(session: AsyncSession, found: Settlement) -> dict[int, str]:
-    ids = {s.member for s in found.seats} | {s.answer.person for s in found.seats if s.answer}
-    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return dict(list(rows.tuples()))
+class _Facts:
+    """Rows read once per transaction: a pass settles many items of few meetings in one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._seats: dict[int, tuple[Seat, ...]] = {}
+        self._people: dict[int, list[Recipient]] = {}
+        self._names: dict[int, str] = {}
+
+    async def seats(self, meeting: Meeting) -> tuple[Seat, ...]:
+        if meeting.id not in self._seats:
+            self._seats[meeting.id] = await seats_of(self.session, meeting)
+        return self._seats[meeting.id]
+
+    async def people(self, meeting: Meeting) -> list[Recipient]:
+        if meeting.id not in self._people:
+            self._people[meeting.id] = await _body_recipients(self.session, meeting)
+        return self._people[meeting.id]
+
+    async def names(self, ids: set[int]) -> dict[int, str]:
+        wanted = ids - set(self._names)
+        if wanted:
+            rows = await self.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+            self._names.update(dict(list(rows.tuples())))
+        return {i: self._names.get(i, "") for i in ids}
 
 
 async def _finish(
@@ -415,19 +436,22 @@ async def _finish(
     base_url: str,
     actor: str,
     reason: str,
+    facts: _Facts | None = None,
 ) -> ProcedureState:
     """Record the settlement on the claimed row, move the item if it goes to the meeting, tell the body."""
     if found.event is None or found.settled_at is None:
         raise ValueError("only a settled item is finished")
+    facts = facts or _Facts(session)
     state = transition(ProcedureState(procedure.state), found.event)
     late = now - found.settled_at > LATE_AFTER
     procedure.state, procedure.settled_at, procedure.processed_at = state, found.settled_at, now
     procedure.late, procedure.rule = late, found.rule
-    procedure.outcome = _outcome(found, await _names(session, found))
+    people_ids = {s.member for s in found.seats} | {s.answer.person for s in found.seats if s.answer}
+    procedure.outcome = _outcome(found, await facts.names(people_ids))
     item = await parent_row(session, AgendaItem, procedure.item_id)
     meeting = await parent_row(session, Meeting, procedure.meeting_id)
     notice = await _notice(session, procedure, base_url)
-    people = await _body_recipients(session, meeting)
+    people = await facts.people(meeting)
     if state == ProcedureState.MOVED_TO_MEETING:
         # An ordinary item of the meeting's agenda from now on, its § kept (R-EDP-3(4)).
         item.decision_mode = DecisionMode.MEETING
@@ -462,23 +486,104 @@ async def _finish(
     return state
 
 
+async def _claim_due(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
+    """Claim the open items among `ids` whose deadline has passed, for this transaction only.
+
+    On PostgreSQL the rows are first locked with SELECT ... FOR UPDATE SKIP LOCKED: another process settling
+    some of them skips those instead of waiting (and two batches never deadlock); SQLite has one writer and
+    ignores the clause. The conditional UPDATE then takes only rows still open: a row another process settled
+    and committed meanwhile is no longer 'open' and is left alone.
+    """
+    due = (ProcedureItem.state == ProcedureState.OPEN, ProcedureItem.deadline_at <= now)
+    locked = (
+        select(ProcedureItem.id)
+        .where(ProcedureItem.id.in_(ids), *due)
+        .order_by(ProcedureItem.id)
+        .with_for_update(skip_locked=True)
+    )
+    free = list((await session.execute(locked)).scalars())
+    if not free:
+        return []
+    claimed = await session.execute(
+        update(ProcedureItem)
+        .where(ProcedureItem.id.in_(free), *due)
+        .values(version=ProcedureItem.version + 1)
+        .returning(ProcedureItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed.scalars())
+
+
+async def settle_due(
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    base_url: str,
+    actor: str = ACTOR,
+    reason: str = "deadline",
+) -> dict[int, ProcedureState]:
+    """Settle the items among `ids` whose deadline has passed and which nobody has settled (R-EDP-3(3)/(4)).
+
+    The claim comes first and the stances are read after it, so a stance committed just before the claim
+    counts and none can come after it. A cancelled meeting's item is withdrawn instead. Returns what this
+    transaction settled; items another process settled are not in it.
+    """
+    now = session_clock(session)()
+    claimed = await _claim_due(session, ids, now)
+    if not claimed:
+        return {}
+    procedures = list(
+        (
+            await session.execute(
+                select(ProcedureItem)
+                .where(ProcedureItem.id.in_(claimed))
+                .order_by(ProcedureItem.deadline_at, ProcedureItem.id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    )
+    # Read together and held here: the session's identity map keeps only rows someone refers to.
+    held: list[object] = []
+    for query in (
+        select(Meeting).where(Meeting.id.in_({p.meeting_id for p in procedures})),
+        select(AgendaItem).where(AgendaItem.id.in_([p.item_id for p in procedures])),
+        select(Body).where(Body.id.in_({p.body_id for p in procedures})),
+    ):
+        held += (await session.execute(query)).scalars().all()
+    stance_query = (
+        select(ProcedureStance)
+        .where(ProcedureStance.procedure_id.in_(claimed))
+        .order_by(ProcedureStance.stated_at, ProcedureStance.id)
+    )
+    stances: dict[int, list[ProcedureStance]] = {}
+    for row in (await session.execute(stance_query)).scalars():
+        stances.setdefault(row.procedure_id, []).append(row)
+    facts = _Facts(session)
+    settled: dict[int, ProcedureState] = {}
+    for procedure in procedures:
+        meeting = await parent_row(session, Meeting, procedure.meeting_id)
+        if meeting.status == MeetingStatus.CANCELLED:
+            settled[procedure.id] = await _withdraw(session, procedure, now=now, actor=actor)
+            continue
+        found = settle(
+            await facts.seats(meeting),
+            stated(stances.get(procedure.id, [])),
+            deadline=procedure.deadline_at,
+            now=now,
+            rule=DeputyRule(procedure.deputy_rule),
+        )
+        settled[procedure.id] = await _finish(
+            session, procedure, found, now=now, base_url=base_url, actor=actor, reason=reason, facts=facts
+        )
+    return settled
+
+
 async def settle_one(
     session: AsyncSession, procedure_id: int, *, base_url: str, actor: str = ACTOR, reason: str = "deadline"
 ) -> ProcedureState | None:
-    """Settle one item whose deadline has passed, if nobody has (R-EDP-3(3)/(4)); None if another did.
-
-    The claim comes first and the stances are read after it, so a stance committed just before the claim
-    counts and none can come after it. A cancelled meeting's item is withdrawn instead.
-    """
-    now = session_clock(session)()
-    if not await _claim(session, procedure_id, ProcedureItem.deadline_at <= now):
-        return None
-    procedure = await _fresh(session, procedure_id)
-    meeting = await parent_row(session, Meeting, procedure.meeting_id)
-    if meeting.status == MeetingStatus.CANCELLED:
-        return await _withdraw(session, procedure, now=now, actor=actor)
-    found, _, _ = await where_it_stands(session, procedure, now=now)
-    return await _finish(session, procedure, found, now=now, base_url=base_url, actor=actor, reason=reason)
+    """`settle_due` for one item: its new state, or None if it was not due or another process settled it."""
+    settled = await settle_due(session, [procedure_id], base_url=base_url, actor=actor, reason=reason)
+    return settled.get(procedure_id)
 
 
 async def _withdraw(

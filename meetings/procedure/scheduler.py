@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 
 from core.clock import wait_until
 from core.db import Database
-from meetings.procedure.actions import ACTOR, DEADLINE_SET, remind_one, settle_one
+from meetings.procedure.actions import ACTOR, DEADLINE_SET, remind_one, settle_due, settle_one
 from meetings.procedure.models import ProcedureItem
 from meetings.rules.decision_procedure import ProcedureState
 
 log = logging.getLogger("kokous")
 RECHECK_SECONDS = 300.0
+BATCH = 100  # items settled in one transaction: a failure falls back to one transaction per item
 OPEN = ProcedureState.OPEN
 
 
@@ -81,19 +82,31 @@ class DeadlineScheduler:
         return min(moments) if moments else None
 
     async def run_once(self, *, start_up: bool = False) -> Pass:
-        """Settle every item past its deadline and send every reminder due, each in its own transaction."""
+        """Settle every item past its deadline (in batches) and send every reminder due."""
         done = Pass()
         to_settle, to_remind = await self.due(self.db.clock())
         reason = "start-up" if start_up else "deadline"
-        for procedure_id in to_settle:
+        for batch in (to_settle[i : i + BATCH] for i in range(0, len(to_settle), BATCH)):
             try:
                 async with self.db.write() as session:
-                    if await settle_one(
-                        session, procedure_id, base_url=self.base_url, actor=ACTOR, reason=reason
-                    ):
-                        done.settled.append(procedure_id)
+                    settled = await settle_due(
+                        session, batch, base_url=self.base_url, actor=ACTOR, reason=reason
+                    )
+                done.settled += list(settled)
+                continue
             except Exception:
-                log.exception("settling procedure %s failed", procedure_id)
+                log.exception(
+                    "settling a batch of %s procedures failed; settling them one by one", len(batch)
+                )
+            for procedure_id in batch:
+                try:
+                    async with self.db.write() as session:
+                        if await settle_one(
+                            session, procedure_id, base_url=self.base_url, actor=ACTOR, reason=reason
+                        ):
+                            done.settled.append(procedure_id)
+                except Exception:
+                    log.exception("settling procedure %s failed", procedure_id)
         for procedure_id in to_remind:
             try:
                 async with self.db.write() as session:
