@@ -486,8 +486,11 @@ async def _finish(
     return state
 
 
-async def _claim_due(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
-    """Claim the open items among `ids` whose deadline has passed, for this transaction only.
+async def _claim_due(
+    session: AsyncSession, ids: Sequence[int] | None, now: datetime, *, limit: int
+) -> list[int]:
+    """Claim the open items among `ids` (None: any, earliest first) whose deadline has passed, for this
+    transaction only.
 
     On PostgreSQL the rows are first locked with SELECT ... FOR UPDATE SKIP LOCKED: another process settling
     some of them skips those instead of waiting (and two batches never deadlock); SQLite has one writer and
@@ -495,10 +498,12 @@ async def _claim_due(session: AsyncSession, ids: Sequence[int], now: datetime) -
     and committed meanwhile is no longer 'open' and is left alone.
     """
     due = (ProcedureItem.state == ProcedureState.OPEN, ProcedureItem.deadline_at <= now)
+    among = () if ids is None else (ProcedureItem.id.in_(ids),)
     locked = (
         select(ProcedureItem.id)
-        .where(ProcedureItem.id.in_(ids), *due)
-        .order_by(ProcedureItem.id)
+        .where(*among, *due)
+        .order_by(ProcedureItem.deadline_at, ProcedureItem.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     free = list((await session.execute(locked)).scalars())
@@ -516,20 +521,22 @@ async def _claim_due(session: AsyncSession, ids: Sequence[int], now: datetime) -
 
 async def settle_due(
     session: AsyncSession,
-    ids: Sequence[int],
+    ids: Sequence[int] | None,
     *,
     base_url: str,
     actor: str = ACTOR,
     reason: str = "deadline",
+    limit: int = 100,
 ) -> dict[int, ProcedureState]:
-    """Settle the items among `ids` whose deadline has passed and which nobody has settled (R-EDP-3(3)/(4)).
+    """Settle the items among `ids` (None: the `limit` earliest due) whose deadline has passed and which
+    nobody has settled (R-EDP-3(3)/(4)).
 
     The claim comes first and the stances are read after it, so a stance committed just before the claim
     counts and none can come after it. A cancelled meeting's item is withdrawn instead. Returns what this
     transaction settled; items another process settled are not in it.
     """
     now = session_clock(session)()
-    claimed = await _claim_due(session, ids, now)
+    claimed = await _claim_due(session, ids, now, limit=limit)
     if not claimed:
         return {}
     procedures = list(

@@ -46,75 +46,68 @@ class DeadlineScheduler:
         self.passes = 0
         db.signals.subscribe(DEADLINE_SET, lambda _: self.wake.set())
 
-    async def due(self, now: datetime) -> tuple[list[int], list[int]]:
+    async def due_reminders_and_next(self, now: datetime) -> tuple[list[int], list[int], datetime | None]:
+        """In one read: items past due (left by a failed batch), reminders due, and the next moment after
+        `now` when there is work: the earliest open deadline or unsent reminder still ahead."""
+        open_ = ProcedureItem.state == OPEN
+        unsent = (open_, ProcedureItem.reminded_at.is_(None), ProcedureItem.deadline_at > now)
         async with self.db.read() as session:
-            settle = select(ProcedureItem.id).where(
-                ProcedureItem.state == OPEN, ProcedureItem.deadline_at <= now
+            overdue = select(ProcedureItem.id).where(open_, ProcedureItem.deadline_at <= now)
+            remind = select(ProcedureItem.id).where(*unsent, ProcedureItem.remind_at <= now)
+            deadline = select(func.min(ProcedureItem.deadline_at)).where(
+                open_, ProcedureItem.deadline_at > now
             )
-            remind = select(ProcedureItem.id).where(
-                ProcedureItem.state == OPEN,
-                ProcedureItem.reminded_at.is_(None),
-                ProcedureItem.remind_at <= now,
-                ProcedureItem.deadline_at > now,
-            )
-            order = ProcedureItem.deadline_at
-            return (
-                list((await session.execute(settle.order_by(order))).scalars()),
-                list((await session.execute(remind.order_by(order))).scalars()),
-            )
+            reminder = select(func.min(ProcedureItem.remind_at)).where(*unsent, ProcedureItem.remind_at > now)
+            left = list((await session.execute(overdue.order_by(ProcedureItem.deadline_at))).scalars())
+            reminders = list((await session.execute(remind.order_by(ProcedureItem.deadline_at))).scalars())
+            moments = [(await session.execute(q)).scalar_one() for q in (deadline, reminder)]
+        ahead = [_aware(m) for m in moments if m is not None]
+        return left, reminders, min(ahead) if ahead else None
 
     async def next_moment(self) -> datetime | None:
-        """The earliest open deadline or unsent reminder: when there is work again."""
-        async with self.db.read() as session:
-            deadline = (
-                await session.execute(
-                    select(func.min(ProcedureItem.deadline_at)).where(ProcedureItem.state == OPEN)
-                )
-            ).scalar_one()
-            reminder = (
-                await session.execute(
-                    select(func.min(ProcedureItem.remind_at)).where(
-                        ProcedureItem.state == OPEN, ProcedureItem.reminded_at.is_(None)
-                    )
-                )
-            ).scalar_one()
-        moments = [_aware(m) for m in (deadline, reminder) if m is not None]
-        return min(moments) if moments else None
+        """The earliest open deadline or unsent reminder still ahead: when there is work again."""
+        return (await self.due_reminders_and_next(self.db.clock()))[2]
+
+    async def _settle_batches(self, reason: str) -> list[int]:
+        """The due items, earliest first, `BATCH` to a transaction; claimed there, so no read before."""
+        settled: list[int] = []
+        while True:
+            async with self.db.write() as session:
+                batch = await settle_due(session, None, base_url=self.base_url, reason=reason, limit=BATCH)
+            settled += list(batch)
+            if len(batch) < BATCH:
+                return settled
 
     async def run_once(self, *, start_up: bool = False) -> Pass:
         """Settle every item past its deadline (in batches) and send every reminder due."""
         done = Pass()
-        to_settle, to_remind = await self.due(self.db.clock())
         reason = "start-up" if start_up else "deadline"
-        for batch in (to_settle[i : i + BATCH] for i in range(0, len(to_settle), BATCH)):
+        try:
+            done.settled += await self._settle_batches(reason)
+        except Exception:
+            log.exception("settling a batch of procedures failed; settling them one by one")
+        left, reminders, done.next_at = await self.due_reminders_and_next(self.db.clock())
+        for procedure_id in left:
             try:
                 async with self.db.write() as session:
-                    settled = await settle_due(
-                        session, batch, base_url=self.base_url, actor=ACTOR, reason=reason
-                    )
-                done.settled += list(settled)
-                continue
+                    if await settle_one(
+                        session, procedure_id, base_url=self.base_url, actor=ACTOR, reason=reason
+                    ):
+                        done.settled.append(procedure_id)
             except Exception:
-                log.exception(
-                    "settling a batch of %s procedures failed; settling them one by one", len(batch)
-                )
-            for procedure_id in batch:
-                try:
-                    async with self.db.write() as session:
-                        if await settle_one(
-                            session, procedure_id, base_url=self.base_url, actor=ACTOR, reason=reason
-                        ):
-                            done.settled.append(procedure_id)
-                except Exception:
-                    log.exception("settling procedure %s failed", procedure_id)
-        for procedure_id in to_remind:
+                log.exception("settling procedure %s failed", procedure_id)
+        for procedure_id in reminders:
             try:
                 async with self.db.write() as session:
                     if await remind_one(session, procedure_id, base_url=self.base_url) is not None:
                         done.reminded.append(procedure_id)
             except Exception:
                 log.exception("reminding procedure %s failed", procedure_id)
-        done.next_at = await self.next_moment()
+        if left or reminders:
+            done.next_at = await self.next_moment()
+        if set(left) - set(done.settled):  # a failure: try again soon rather than at the next deadline
+            retry = self.db.clock() + timedelta(seconds=1)
+            done.next_at = min(done.next_at, retry) if done.next_at else retry
         self.passes += 1  # counted when done: tests wait for it
         return done
 
