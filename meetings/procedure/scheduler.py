@@ -47,16 +47,15 @@ class DeadlineScheduler:
         db.signals.subscribe(DEADLINE_SET, lambda _: self.wake.set())
 
     async def due_reminders_and_next(self, now: datetime) -> tuple[list[int], list[int], datetime | None]:
-        """In one read: items past due (left by a failed batch), reminders due, and the next moment after
-        `now` when there is work: the earliest open deadline or unsent reminder still ahead."""
+        """In one read: items past due (fallen due during the pass, or left by a failed batch), reminders
+        due, and the next moment there is work: the earliest open deadline (past ones too) or reminder."""
         open_ = ProcedureItem.state == OPEN
         unsent = (open_, ProcedureItem.reminded_at.is_(None), ProcedureItem.deadline_at > now)
         async with self.db.read() as session:
             overdue = select(ProcedureItem.id).where(open_, ProcedureItem.deadline_at <= now)
             remind = select(ProcedureItem.id).where(*unsent, ProcedureItem.remind_at <= now)
-            deadline = select(func.min(ProcedureItem.deadline_at)).where(
-                open_, ProcedureItem.deadline_at > now
-            )
+            # Every open deadline, past ones too: one that fell due during this pass is work right away.
+            deadline = select(func.min(ProcedureItem.deadline_at)).where(open_)
             reminder = select(func.min(ProcedureItem.remind_at)).where(*unsent, ProcedureItem.remind_at > now)
             left = list((await session.execute(overdue.order_by(ProcedureItem.deadline_at))).scalars())
             reminders = list((await session.execute(remind.order_by(ProcedureItem.deadline_at))).scalars())
@@ -65,7 +64,7 @@ class DeadlineScheduler:
         return left, reminders, min(ahead) if ahead else None
 
     async def next_moment(self) -> datetime | None:
-        """The earliest open deadline or unsent reminder still ahead: when there is work again."""
+        """The earliest open deadline (even a past one) or unsent reminder: when there is work again."""
         return (await self.due_reminders_and_next(self.db.clock()))[2]
 
     async def _settle_batches(self, reason: str) -> list[int]:
@@ -105,9 +104,6 @@ class DeadlineScheduler:
                 log.exception("reminding procedure %s failed", procedure_id)
         if left or reminders:
             done.next_at = await self.next_moment()
-        if set(left) - set(done.settled):  # a failure: try again soon rather than at the next deadline
-            retry = self.db.clock() + timedelta(seconds=1)
-            done.next_at = min(done.next_at, retry) if done.next_at else retry
         self.passes += 1  # counted when done: tests wait for it
         return done
 
@@ -116,15 +112,16 @@ class DeadlineScheduler:
         start_up = True
         while True:
             self.wake.clear()
+            done: Pass | None = None
             try:
                 done = await self.run_once(start_up=start_up)
                 next_at = done.next_at
             except Exception:
                 log.exception("the procedure scheduler's pass failed")
-                next_at = None
+                next_at = self.db.clock()  # tried again in a second, below
             start_up = False
-            if next_at is not None and next_at <= self.db.clock():
-                next_at = self.db.clock() + timedelta(seconds=1)  # a failed item is tried again, not spun on
+            if next_at is not None and next_at <= self.db.clock() and not (done and done.settled):
+                next_at = self.db.clock() + timedelta(seconds=1)  # a failing item is retried, not spun on
             await wait_until(self.db.clock, next_at, self.wake, longest=self.recheck)
 
 

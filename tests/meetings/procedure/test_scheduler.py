@@ -146,3 +146,22 @@ async def test_times_across_the_change_to_summer_time(context: AppContext, clock
     assert (await scheduler(context).run_once()).settled == []
     clock.now = datetime(2027, 3, 28, 9, 0, tzinfo=UTC)
     assert (await scheduler(context).run_once()).settled == [world.procedure_id]
+
+
+async def test_a_deadline_that_fell_due_during_a_pass_is_not_slept_past(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """A deadline passing while a pass runs is not 'ahead' any more, and must not be forgotten until the
+    long recheck: the next moment is the earliest open deadline, past ones included."""
+    world = await make_world(context)
+    at(clock, 5)  # as if the pass began before the deadline and ended after it
+    assert await scheduler(context).next_moment() == DEADLINE
+    job = scheduler(context)
+    task = asyncio.create_task(job.run())
+    try:
+        await settle_soon(job, 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert (await procedure_row(context, world)).state == "moved_to_meeting"
