@@ -221,9 +221,9 @@ async def run() -> Section:
         Figure("p99 delay", percentile(delays, 0.99), "s"),
         Figure(
             f"CPU while asleep before the deadlines ({LEAD:.0f} s)",
-            idle_cpu,
-            "s",
-            baseline_cpu,
+            idle_cpu * 1000,
+            "ms",
+            baseline_cpu * 1000,
             "idle event loop, no scheduler",
         ),
         Figure("scheduler passes while asleep", float(idle_passes), "passes"),
