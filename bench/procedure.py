@@ -173,7 +173,9 @@ async def run() -> Section:
         scheduler = DeadlineScheduler(context.db, base_url=settings.base_url)
         job = asyncio.create_task(scheduler.run())
         try:
-            while scheduler.passes < 1:
+            for _ in range(600):  # its start-up pass: nothing is due yet
+                if scheduler.passes:
+                    break
                 await asyncio.sleep(0.05)
             await asyncio.sleep((first - system_clock()).total_seconds() - LEAD - 1)
             idle_passes = scheduler.passes
