@@ -612,6 +612,21 @@ async def _withdraw(
     return state
 
 
+async def withdraw_procedures(session: AsyncSession, meeting: Meeting, *, actor: str) -> int:
+    """The meeting was cancelled: its open items leave the procedure at once (withdrawn, audited each).
+    Returns how many were withdrawn."""
+    now = session_clock(session)()
+    query = select(ProcedureItem.id).where(
+        ProcedureItem.meeting_id == meeting.id, ProcedureItem.state == ProcedureState.OPEN
+    )
+    withdrawn = 0
+    for procedure_id in list((await session.execute(query)).scalars()):
+        if await _claim(session, procedure_id):
+            await _withdraw(session, await _fresh(session, procedure_id), now=now, actor=actor)
+            withdrawn += 1
+    return withdrawn
+
+
 async def remind_one(
     session: AsyncSession, procedure_id: int, *, base_url: str, actor: str = ACTOR
 ) -> int | None:

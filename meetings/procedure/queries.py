@@ -200,3 +200,29 @@ async def open_for(
     rows = [(p, i, b) for p, i, b in (await session.execute(query)).tuples()]
     rows.sort(key=lambda r: (r[0].state != ProcedureState.OPEN, r[0].deadline_at))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureDecision:
+    """An item's outcome in the procedure, as the minutes cite it (R-MIN-2, R-EDP-3(5))."""
+
+    item_id: int
+    section: int
+    state: str  # decided, moved_to_meeting or withdrawn
+    rule: str
+    settled_at: datetime | None
+    outcome: dict[str, object] | None  # the seats, who answered each, the stance, ground and time
+
+
+async def procedure_decisions(session: AsyncSession, meeting_id: int) -> list[ProcedureDecision]:
+    """Every settled item of the meeting that was in the procedure, in § order; the caller checks access."""
+    query = (
+        select(ProcedureItem, AgendaItem.section)
+        .join(AgendaItem, AgendaItem.id == ProcedureItem.item_id)
+        .where(ProcedureItem.meeting_id == meeting_id, ProcedureItem.state != ProcedureState.OPEN)
+        .order_by(AgendaItem.section)
+    )
+    return [
+        ProcedureDecision(p.item_id, section, p.state, p.rule, p.settled_at, p.outcome)
+        for p, section in (await session.execute(query)).tuples()
+    ]
