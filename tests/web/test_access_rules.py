@@ -98,6 +98,14 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/attachments/{attachment_id:int}"): SIGNED_IN,
+    # The decision procedure: tests/web/test_procedure_routes.py and test_procedure_pages.py (R-EDP-6).
+    ("GET", "/api/procedure"): SIGNED_IN,
+    ("GET", "/api/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/api/procedure/{procedure_id:int}/stance"): BODY,
+    ("GET", "/api/procedure/{procedure_id:int}/overview"): BODY,
+    ("GET", "/procedure"): SIGNED_IN,
+    ("GET", "/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/procedure/{procedure_id:int}/stance"): BODY,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 
