@@ -21,6 +21,7 @@ from bench import (
     minutes,
     vote_storm,
 )
+from bench import procedure as procedure_bench
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -46,6 +47,10 @@ async def _minutes() -> list[Section]:
     return [await minutes.run()]
 
 
+async def _procedure() -> list[Section]:
+    return [await procedure_bench.run()]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "login": _login,
     "append": audit_append.run,
@@ -53,6 +58,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agenda": _agenda,
     "denials": _denials,
     "minutes": _minutes,
+    "procedure": _procedure,
     "media": media.run,
     "media-soak": media_soak.run,
     "votes": vote_storm.run,

@@ -34,6 +34,7 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from meetings.procedure.scheduler import DeadlineScheduler
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
@@ -51,6 +52,7 @@ from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
+from web.routes.procedure import procedure_api, procedure_pages
 from web.routes.public import public_router
 from web.routes.users import users_router
 from web.security import (
@@ -182,6 +184,7 @@ def create_app(
             asyncio.create_task(_mail_loop(context, 30)),
             asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
         ]
+        jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
         if not background_jobs:
             for job in jobs:
                 job.cancel()
@@ -216,6 +219,8 @@ def create_app(
             live_pages_router,
             pages_router,
             account_router,
+            procedure_api,
+            procedure_pages,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},

@@ -25,7 +25,7 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
-from web import demo_live
+from web import demo_live, demo_procedure
 
 ACTOR = "system:demo"
 
@@ -264,6 +264,7 @@ async def seed(
         base_url=base_url,
         sender=sender,
     )
+    await demo_procedure.open_soon(session, now=now, base_url=base_url)
     return logins
 
 

@@ -20,6 +20,7 @@ from meetings.models import (
     Meeting,
     MeetingStatus,
 )
+from meetings.procedure.actions import open_procedures
 from meetings.queries import meeting_items
 
 
@@ -62,6 +63,7 @@ async def do_send_call(
     )
     meeting.calendar_sequence += 1  # the first invitation: SEQUENCE 1
     queued = await queue_call_mail(session, meeting, base_url, sender)
+    await open_procedures(session, meeting, base_url=base_url, actor=actor)  # R-EDP-3(1)
     await record(
         session,
         AuditAction.CALL_SENT,

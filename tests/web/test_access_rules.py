@@ -137,6 +137,14 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/ballot"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/close"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/dissents"): SIGNED_IN,
+    # The decision procedure: tests/web/test_procedure_routes.py and test_procedure_pages.py (R-EDP-6).
+    ("GET", "/api/procedure"): SIGNED_IN,
+    ("GET", "/api/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/api/procedure/{procedure_id:int}/stance"): BODY,
+    ("GET", "/api/procedure/{procedure_id:int}/overview"): BODY,
+    ("GET", "/procedure"): SIGNED_IN,
+    ("GET", "/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/procedure/{procedure_id:int}/stance"): BODY,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 
