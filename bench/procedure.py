@@ -1,7 +1,7 @@
 """The decision procedure's deadlines: 500 open items in 20 bodies, deadlines spread over one minute.
 
-The scheduler (meetings/procedure/scheduler.py) runs in this process on a migrated SQLite database in a
-temporary data directory, with the real clock. Reported:
+The scheduler (meetings/decision_procedure/scheduler.py) runs in this process on a migrated SQLite database
+in a temporary data directory, with the real clock. Reported:
 - the worst and median delay from an item's deadline to its settlement, beside the event loop's own lateness
   (how late a plain asyncio timer fires while the same settlements run: the floor no scheduler can beat);
 - the process's CPU time while the scheduler sleeps before the first deadline, beside the same process
@@ -27,9 +27,9 @@ from auth.models import User
 from bench.report import Figure, Section, Target, median, percentile
 from core.clock import system_clock
 from core.config import TEST_PASSWORD_PROFILE, Settings
+from meetings.decision_procedure.models import ProcedureItem, ProcedureStance
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MemberRole, Membership
-from meetings.procedure.models import ProcedureItem, ProcedureStance
-from meetings.procedure.scheduler import DeadlineScheduler
 from web import migration
 from web.context import build_context
 

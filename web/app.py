@@ -26,6 +26,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, begin_read
 from core.logging import configure_logging
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.delivery import ACTOR as MAIL_ACTOR
 from meetings.delivery import (
     default_sender,
@@ -34,7 +35,6 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
-from meetings.procedure.scheduler import DeadlineScheduler
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up

@@ -13,9 +13,9 @@ from audit.models import AuditAction
 from auth.queries import user_by_username
 from core.clock import rfc3339
 from core.db import signal
+from meetings.decision_procedure.actions import DEADLINE_SET, do_state_stance
+from meetings.decision_procedure.models import ProcedureItem
 from meetings.models import AgendaItem
-from meetings.procedure.actions import DEADLINE_SET, do_state_stance
-from meetings.procedure.models import ProcedureItem
 
 ACTOR = "system:demo"
 DEADLINE_AFTER = timedelta(minutes=10)

@@ -10,6 +10,7 @@ from audit.models import AuditAction
 from core.db import session_clock
 from meetings import lifecycle
 from meetings.actions.agenda import renumber
+from meetings.decision_procedure.actions import open_procedures
 from meetings.invitations import queue_call_mail
 from meetings.lawfulness import CallRefused, check_call
 from meetings.lifecycle import MeetingEvent
@@ -20,7 +21,6 @@ from meetings.models import (
     Meeting,
     MeetingStatus,
 )
-from meetings.procedure.actions import open_procedures
 from meetings.queries import meeting_items
 
 

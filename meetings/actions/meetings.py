@@ -17,6 +17,7 @@ from core.errors import ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.actions.call import next_section
+from meetings.decision_procedure.actions import withdraw_procedures
 from meetings.invitations import queue_cancel_mail, queue_update_mail
 from meetings.lawfulness import still_lawful
 from meetings.lifecycle import MeetingEvent, Operation
@@ -27,7 +28,6 @@ from meetings.models import (
     MeetingMode,
     MeetingStatus,
 )
-from meetings.procedure.actions import withdraw_procedures
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ import pytest
 
 from core.clock import FixedClock
 from tests.factories import api_login, enrol_totp
-from tests.meetings.procedure.steps import at
-from tests.meetings.procedure.world import TITLE, World, make_world
+from tests.meetings.decision_procedure.steps import at
+from tests.meetings.decision_procedure.world import TITLE, World, make_world
 from web.context import AppContext
 
 

@@ -11,8 +11,8 @@ import pytest
 from auth.models import Role
 from core.clock import FixedClock
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
-from tests.meetings.procedure.steps import at
-from tests.meetings.procedure.world import PROPOSAL, TITLE, World, make_world
+from tests.meetings.decision_procedure.steps import at
+from tests.meetings.decision_procedure.world import PROPOSAL, TITLE, World, make_world
 from web.context import AppContext
 
 SECOND_FACTOR = {"pj", "sihteeri", "admin", "tarkastaja"}

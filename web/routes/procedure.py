@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.bounds import EXPLANATION
 from core.errors import Conflict, ValidationFailed
 from meetings.access import Capability, Viewer, parent_row
+from meetings.decision_procedure.actions import do_state_stance
+from meetings.decision_procedure.queries import access_procedure, open_for, overview, procedure_view
 from meetings.models import Body, DisqualificationGround
-from meetings.procedure.actions import do_state_stance
-from meetings.procedure.queries import access_procedure, open_for, overview, procedure_view
 from meetings.rules.decision_procedure import Stance
 from web.guards import principal_of, signed_in
 from web.pages import language_of, render

@@ -22,11 +22,11 @@ from auth.ratelimit import MemoryLimiter
 from core.clock import FixedClock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import Database, create_engine
+from meetings.decision_procedure.models import ProcedureItem
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.models import AgendaItem, DecisionMode
-from meetings.procedure.models import ProcedureItem
-from meetings.procedure.scheduler import DeadlineScheduler
 from tests.conftest import BASE_URL, START, backend
-from tests.meetings.procedure.world import DEADLINE, make_world
+from tests.meetings.decision_procedure.world import DEADLINE, make_world
 from web import migration
 from web.context import build_context
 

@@ -9,11 +9,19 @@ import pytest
 
 from core.clock import FixedClock
 from core.errors import Forbidden, InvalidTransition, ValidationFailed
+from meetings.decision_procedure.models import ProcedureItem
 from meetings.models import AgendaItem, DecisionMode
-from meetings.procedure.models import ProcedureItem
 from meetings.rules.decision_procedure import DEADLINE_PASSED, MOVED
-from tests.meetings.procedure.steps import at, entries, procedure_row, run_scheduler, set_rule, stances, state
-from tests.meetings.procedure.world import World, make_world
+from tests.meetings.decision_procedure.steps import (
+    at,
+    entries,
+    procedure_row,
+    run_scheduler,
+    set_rule,
+    stances,
+    state,
+)
+from tests.meetings.decision_procedure.world import World, make_world
 from web.context import AppContext
 
 DAY = 24 * 3600.0

@@ -24,6 +24,14 @@ from core.db import session_clock, signal
 from core.errors import Forbidden, InvalidTransition, ValidationFailed
 from core.text import translatable
 from meetings.access import active_on, parent_row
+from meetings.decision_procedure import mail
+from meetings.decision_procedure.lifecycle import AUDIT, ProcedureEvent, ProcedureState, transition
+from meetings.decision_procedure.models import (
+    DEFAULT_REMINDER_HOURS,
+    ProcedureItem,
+    ProcedureSetting,
+    ProcedureStance,
+)
 from meetings.delivery import queue_mail
 from meetings.mail import Mail, Recipient
 from meetings.models import (
@@ -37,9 +45,6 @@ from meetings.models import (
     Membership,
     Publicity,
 )
-from meetings.procedure import mail
-from meetings.procedure.lifecycle import AUDIT, ProcedureEvent, ProcedureState, transition
-from meetings.procedure.models import DEFAULT_REMINDER_HOURS, ProcedureItem, ProcedureSetting, ProcedureStance
 from meetings.rules.decision_procedure import (
     DeputyRule,
     Seat,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from core.clock import FixedClock
-from meetings.procedure.actions import do_set_procedure_setting, do_state_stance
-from meetings.procedure.models import ProcedureItem, ProcedureStance
+from meetings.decision_procedure.actions import do_set_procedure_setting, do_state_stance
+from meetings.decision_procedure.models import ProcedureItem, ProcedureStance
 from tests.conftest import BASE_URL
 from tests.factories import audit_entries
-from tests.meetings.procedure.world import DEADLINE, World, scheduler
+from tests.meetings.decision_procedure.world import DEADLINE, World, scheduler
 from web.context import AppContext
 
 

@@ -7,12 +7,12 @@ import pytest
 from core.clock import FixedClock
 from core.errors import InvalidTransition
 from meetings.actions.meetings import do_cancel_meeting
+from meetings.decision_procedure.queries import procedure_decisions
 from meetings.models import Meeting
-from meetings.procedure.queries import procedure_decisions
 from meetings.rules.decision_procedure import WITHDRAWN
 from tests.conftest import BASE_URL
-from tests.meetings.procedure.steps import at, entries, procedure_row, run_scheduler, state
-from tests.meetings.procedure.world import DEADLINE, SENDER, make_world
+from tests.meetings.decision_procedure.steps import at, entries, procedure_row, run_scheduler, state
+from tests.meetings.decision_procedure.world import DEADLINE, SENDER, make_world
 from web.context import AppContext
 
 

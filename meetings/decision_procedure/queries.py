@@ -16,9 +16,9 @@ from auth.models import User
 from core.errors import NotFound
 from core.text import translatable
 from meetings.access import Capability, Hidden, Viewer, parent_row
+from meetings.decision_procedure.actions import stated, where_it_stands
+from meetings.decision_procedure.models import ProcedureItem
 from meetings.models import AgendaItem, Body, Meeting
-from meetings.procedure.actions import stated, where_it_stands
-from meetings.procedure.models import ProcedureItem
 from meetings.rules.decision_procedure import (
     DeputyRule,
     ProcedureState,

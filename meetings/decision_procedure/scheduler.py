@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from core.clock import wait_until
 from core.db import Database
-from meetings.procedure.actions import ACTOR, DEADLINE_SET, remind_one, settle_due, settle_one
-from meetings.procedure.models import ProcedureItem
+from meetings.decision_procedure.actions import ACTOR, DEADLINE_SET, remind_one, settle_due, settle_one
+from meetings.decision_procedure.models import ProcedureItem
 from meetings.rules.decision_procedure import ProcedureState
 
 log = logging.getLogger("kokous")

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from core.clock import LOCAL, FixedClock
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.models import OutboxMessage
-from meetings.procedure.scheduler import DeadlineScheduler
 from tests.conftest import BASE_URL
-from tests.meetings.procedure.steps import at, entries, procedure_row, state
-from tests.meetings.procedure.world import DEADLINE, make_world, scheduler
+from tests.meetings.decision_procedure.steps import at, entries, procedure_row, state
+from tests.meetings.decision_procedure.world import DEADLINE, make_world, scheduler
 from web.context import AppContext
 
 

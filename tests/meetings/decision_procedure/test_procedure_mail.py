@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core.clock import FixedClock
 from meetings.delivery import deliver_pending
-from tests.meetings.procedure.steps import at, state
-from tests.meetings.procedure.world import SENDER, TITLE, make_world, scheduler
+from tests.meetings.decision_procedure.steps import at, state
+from tests.meetings.decision_procedure.world import SENDER, TITLE, make_world, scheduler
 from tests.meetings.test_delivery import Collector, smtp
 from web.context import AppContext
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from meetings.actions.agenda import ItemSpec, do_add_item
 from meetings.actions.call import do_send_call
 from meetings.actions.meetings import MeetingSpec, do_create_meeting
+from meetings.decision_procedure.models import ProcedureItem
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.models import Body, Meeting
-from meetings.procedure.models import ProcedureItem
-from meetings.procedure.scheduler import DeadlineScheduler
 from tests.conftest import BASE_URL, START
 from tests.factories import add_member, make_body, make_person
 from web.context import AppContext
