@@ -20,7 +20,9 @@ from bench import (
     media,
     media_soak,
     minutes,
+    vote_storm,
 )
+from bench import procedure as procedure_bench
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -46,6 +48,10 @@ async def _minutes() -> list[Section]:
     return [await minutes.run()]
 
 
+async def _procedure() -> list[Section]:
+    return [await procedure_bench.run()]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "login": _login,
     "append": audit_append.run,
@@ -53,8 +59,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agenda": _agenda,
     "denials": _denials,
     "minutes": _minutes,
+    "procedure": _procedure,
     "media": media.run,
     "media-soak": media_soak.run,
+    "votes": vote_storm.run,
     "fanout": fanout.run,
 }
 

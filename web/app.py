@@ -26,6 +26,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, begin_read
 from core.logging import configure_logging
+from meetings.decision_procedure.scheduler import DeadlineScheduler
 from meetings.delivery import ACTOR as MAIL_ACTOR
 from meetings.delivery import (
     default_sender,
@@ -38,6 +39,7 @@ from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
+from web.media_bridge import media_lifespan
 from web.realtime.fanout import LiveFanOut, channel_for
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
@@ -45,10 +47,14 @@ from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.live import live_router
+from web.routes.live_pages import live_pages_router
 from web.routes.live_ws import follow_meeting
+from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.pages import pages_router
+from web.routes.procedure import procedure_api, procedure_pages
 from web.routes.public import public_router
 from web.routes.users import users_router
 from web.security import (
@@ -181,6 +187,7 @@ def create_app(
             asyncio.create_task(_mail_loop(context, 30)),
             asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
         ]
+        jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
         if not background_jobs:
             for job in jobs:
                 job.cancel()
@@ -208,12 +215,18 @@ def create_app(
             users_router,
             bodies_router,
             meetings_router,
+            media_router,
+            media_pages_router,
+            live_router,
             attachments_router,
             imports_router,
             public_router,
             meeting_pages_router,
+            live_pages_router,
             pages_router,
             account_router,
+            procedure_api,
+            procedure_pages,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
@@ -230,5 +243,5 @@ def create_app(
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
         logging_config=None,  # core.logging already writes JSON lines
         state=State({"context": context, "live": live}),
-        lifespan=[lifespan],
+        lifespan=[lifespan, media_lifespan],
     )

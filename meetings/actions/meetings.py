@@ -17,6 +17,7 @@ from core.errors import ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.actions.call import next_section
+from meetings.decision_procedure.actions import withdraw_procedures
 from meetings.invitations import queue_cancel_mail, queue_update_mail
 from meetings.lawfulness import still_lawful
 from meetings.lifecycle import MeetingEvent, Operation
@@ -186,6 +187,7 @@ async def do_cancel_meeting(
     queued, withdrawn = (
         await queue_cancel_mail(session, meeting, reason, base_url, sender) if called else (0, 0)
     )
+    await withdraw_procedures(session, meeting, actor=actor)  # KL 100 §: nothing left to decide
     await record(
         session,
         AuditAction.MEETING_CANCELLED,

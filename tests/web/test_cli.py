@@ -39,6 +39,7 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
     assert database.execute("SELECT status, is_public FROM meeting ORDER BY id").fetchall() == [
         ("called", 0),
         ("called", 1),
+        ("called", 1),  # the executive board's meeting today (web.demo_live)
     ]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds
