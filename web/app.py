@@ -39,6 +39,7 @@ from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.routes.account_pages import account_router
+from web.routes.admin_pages import admin_pages_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
@@ -208,6 +209,7 @@ def create_app(
             meeting_pages_router,
             pages_router,
             account_router,
+            admin_pages_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
