@@ -41,7 +41,7 @@ from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.routes.account_pages import account_router
 from web.routes.admin_pages import admin_pages_router
 from web.routes.attachments import attachments_router
-from web.routes.audit import audit_api, audit_page
+from web.routes.audit import audit_api, audit_page, audit_verify_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
@@ -200,6 +200,7 @@ def create_app(
             me_router,
             audit_api,
             audit_page,
+            audit_verify_page,
             users_router,
             bodies_router,
             meetings_router,

@@ -41,6 +41,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/account/second-factor/start"): SIGNED_IN,
     ("POST", "/account/second-factor"): SIGNED_IN,
     ("GET", "/audit"): AUDITOR,
+    ("GET", "/audit/verify"): AUDITOR,
     ("GET", "/api/audit/entries"): AUDITOR,
     ("GET", "/api/audit/export"): AUDITOR,
     ("GET", "/api/audit/checkpoints"): AUDITOR,
