@@ -81,6 +81,7 @@ RULES: dict[tuple[str, str], str] = {
     ("DELETE", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
     ("PATCH", "/api/attachments/{attachment_id:int}"): SIGNED_IN,
     ("GET", "/bodies"): PUBLIC,
+    ("GET", "/search"): PUBLIC,
     ("GET", "/bodies/{slug:str}"): PUBLIC,
     ("GET", "/bodies/{slug:str}/feed.atom"): PUBLIC,
     ("POST", "/bodies/{slug:str}/meetings"): SIGNED_IN,

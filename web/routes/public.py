@@ -22,7 +22,7 @@ from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.text import translatable
-from meetings import lifecycle
+from meetings import lifecycle, search
 from meetings.access import (
     PUBLIC,
     Capability,
@@ -500,10 +500,34 @@ async def body_feed(
     return Response(atom_feed(request, body, found), media_type="application/atom+xml; charset=utf-8")
 
 
+# ---- the search over public items ----------------------------------------------------------------
+
+
+@get("/search", media_type=MediaType.HTML)
+async def search_page(request: Req, q: FromQuery[str] = "") -> Response[str]:
+    """Public items of published agendas, found by any inflected form of the words (meetings/search.py).
+    Everyone sees the same results: only public items are indexed, whoever asks."""
+    query = q.strip()[: search.MAX_QUERY]
+    hits: list[search.Hit] = []
+    if search.words(query):
+        db = app_context(request).db
+        async with db.read() as session:
+            changed, gone = await search.stale_meetings(session)
+        if changed or gone:
+            async with db.write() as session:
+                await search.sync_public_search(session)
+        async with db.read() as session:
+            hits = await search.search_public(session, query)
+    language = language_of(request)
+    names = [(hit, hit.body_name_sv or hit.body_name if language == "sv" else hit.body_name) for hit in hits]
+    return render(request, "search.html", page_context(request, q=query, hits=names, searched=bool(query)))
+
+
 public_router = Router(
     path="/",
     opt=BOUNDED_READS,
     route_handlers=[
+        search_page,
         bodies_page,
         body_page,
         body_feed,
