@@ -10,7 +10,7 @@ from web.routes import attachments
 
 def headers_for(content_type: str) -> dict[str, str]:
     attachment: Any = SimpleNamespace(
-        filename="liite", content_type=content_type, sha256="0" * 64, is_public=True
+        filename="liite", content_type=content_type, sha256="0" * 64, is_public=True, removed_at=None
     )
     item: Any = SimpleNamespace(publicity="public")
     meeting: Any = SimpleNamespace(is_public=True, status="called", body_id=1, call_sent_at=1)
