@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
+
+from auth import totp
+from auth.models import Role
+from core.clock import FixedClock
+from tests.factories import PASSWORD, make_user
+from tests.web.test_pages import csrf_from
+from web.context import AppContext
 from web.routes import attachments
 
 
@@ -30,3 +39,28 @@ def test_only_pdfs_open_inline_and_every_file_is_sandboxed() -> None:
         assert shown["x-content-type-options"] == "nosniff"
         assert shown["content-security-policy"].startswith("sandbox;")
         assert "default-src 'none'" in shown["content-security-policy"]
+
+
+async def test_the_recovery_codes_page_shows_the_person_signed_in(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock
+) -> None:
+    """Right after the first second factor is set up, the page that shows the codes is a signed-in page."""
+    await make_user(context, "mikko", roles=(Role.SECRETARY,))
+    client.cookies.set("kokous_lang", "en")
+    login = await client.get("/login")
+    first = await client.post(
+        "/login", data={"username": "mikko", "password": PASSWORD, "csrf_token": csrf_from(login.text)}
+    )
+    assert first.headers["location"].startswith("/login/enrol")
+    enrol = await client.get(first.headers["location"])
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', enrol.text)
+    assert secret
+    clock.advance(seconds=30)
+    codes = await client.post(
+        "/login/enrol",
+        data={"code": totp.code_at(secret.group(1), clock()), "csrf_token": csrf_from(enrol.text)},
+    )
+    assert codes.status_code == 200
+    assert "Recovery codes" in codes.text
+    assert "Sign out" in codes.text
+    assert '<a href="/login">' not in codes.text

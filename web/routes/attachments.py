@@ -190,8 +190,8 @@ async def add_attachment(
 
 
 INLINE_TYPES = frozenset({"application/pdf"})  # opened in the browser's own viewer; everything else downloads
-# The file's own response may run nothing and reach nothing: a PDF viewer still shows it, a crafted file cannot
-# script the service's origin (sandbox without allow-scripts or allow-same-origin).
+# The file's own response may run nothing and reach nothing: a crafted file cannot script the service's
+# origin (sandbox without allow-scripts or allow-same-origin).
 ATTACHMENT_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
 
 

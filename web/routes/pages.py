@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions
 from auth.login import DEVICE_DAYS
-from auth.queries import Principal
+from auth.queries import Principal, load_principal
+from auth.tokens import ACCESS
 from core.clock import LOCAL
 from core.errors import Conflict, NotAuthenticated, RateLimited
 from meetings import lifecycle
@@ -220,7 +221,18 @@ async def enrol_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response
     except (NotAuthenticated, RateLimited, Conflict) as exc:
         return refused_form(request, "enrol.html", {"next": target, "enrolment": None}, exc)
     signed = _signed_in(request, tokens, target)
-    return render(request, "recovery.html", {"codes": codes, "next": target}, cookies=list(signed.cookies))
+    context = app_context(request)
+    claims = context.auth.tokens.decode(tokens.access_token, audience=ACCESS, now=context.db.clock())
+    async with context.db.read(bounded=True) as session:
+        person = await load_principal(
+            session,
+            user_id=int(claims.subject),
+            family=tokens.family,
+            methods=tuple(claims.extra.get("amr", ())),
+            via="cookie",
+        )
+    shown = {"codes": codes, "next": target, "signed_in": person}
+    return render(request, "recovery.html", shown, cookies=list(signed.cookies))
 
 
 @post("/logout", media_type=MediaType.HTML, opt=FORM)
