@@ -12,6 +12,7 @@ from auth import totp
 from auth.models import Role
 from core.clock import FixedClock
 from tests.factories import PASSWORD, make_user
+from tests.web import public_world
 from tests.web.test_pages import csrf_from
 from web.context import AppContext
 from web.routes import attachments
@@ -64,3 +65,16 @@ async def test_the_recovery_codes_page_shows_the_person_signed_in(
     assert "Recovery codes" in codes.text
     assert "Sign out" in codes.text
     assert '<a href="/login">' not in codes.text
+
+
+async def test_a_closed_body_and_its_meeting_agree_that_the_agenda_is_not_published(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    world = await public_world.build(context)
+    client.cookies.set("kokous_lang", "en")
+    body = await client.get(f"/bodies/{world.body.slug}")
+    closed = await client.get(f"/meetings/{world.closed}")
+    assert "agendas of its meetings are published" not in body.text
+    if not world.body.meetings_public_by_default:
+        assert "agenda is not published" in body.text
+    assert "its agenda is not published" in closed.text
