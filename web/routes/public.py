@@ -265,8 +265,10 @@ async def meeting_page(
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
     done: FromQuery[str] = "",
+    item: FromQuery[int] = 0,
 ) -> Response[Any]:
     """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7).
+    `done` names a notice; with `item` it is shown at that item, where the browser scrolls to.
 
     Renderings are cached by everything they show: anonymous readers share one per agenda version and
     language; a member's view also follows their roles and the body's declarations. The CSRF token is
@@ -276,7 +278,9 @@ async def meeting_page(
     meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
     if done or meeting.status == MeetingStatus.DRAFT:  # a one-off notice, or a draft: not worth caching
         return render(
-            request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
+            request,
+            "meeting.html",
+            await meeting_context(request, session, viewer, meeting, done=done, notice_item=item),
         )
     key = (
         "meeting",
@@ -397,7 +401,9 @@ async def declare(
             )
     except ValidationFailed as exc:
         return await declaration_page(request, session, viewer, item, meeting, form=data, error=exc)
-    return Redirect(f"/meetings/{meeting_id}?done=declared#item-{item_id}", status_code=303)
+    return Redirect(
+        f"/meetings/{meeting_id}?done=declared&item={item_id}#item-{item_id}-mine", status_code=303
+    )
 
 
 @post("/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw", guards=[signed_in])
@@ -412,7 +418,9 @@ async def withdraw(
     _declarer(viewer, meeting)
     principal = principal_of(request)
     await do_withdraw_disqualification(session, item=item, user_id=principal.user_id, actor=principal.actor)
-    return Redirect(f"/meetings/{meeting_id}?done=withdrawn#item-{item_id}", status_code=303)
+    return Redirect(
+        f"/meetings/{meeting_id}?done=withdrawn&item={item_id}#item-{item_id}-mine", status_code=303
+    )
 
 
 # ---- the Atom feed (RFC 4287) -------------------------------------------------------------------
