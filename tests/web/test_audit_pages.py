@@ -140,3 +140,16 @@ async def test_only_an_auditor_sees_the_audit_pages(
     for path in ("/audit", "/audit/verify"):
         response = await client.get(path)
         assert response.status_code == (401 if role is None else 403), path
+
+
+async def test_the_api_tells_a_mismatch_too(
+    client: httpx.AsyncClient, context: AppContext, auditor: int
+) -> None:
+    earlier = Signer("kokous.earlier.example/audit", context.signer._key)  # the same key
+    async with context.db.write() as session:
+        await write_checkpoint(session, reason="test", signer=earlier)
+    headers = {"x-csrf-token": client.cookies.get("kokous_csrf") or ""}
+    answer = (await client.get("/api/audit/verify", headers=headers)).json()
+    assert answer["status"] == "mismatch"
+    assert answer["intact"] is False
+    assert "origin mismatch" in answer["summary"]

@@ -144,6 +144,7 @@ async def verify(request: Req) -> VerifyOut:
         report.summary(),
         report.bad_seq,
         signer.verifier.vkey,
+        report.status,
     )
 
 
