@@ -31,6 +31,11 @@ def _key_id(name: str, public: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + ED25519_TYPE + public).digest()[:4]
 
 
+def key_id_for(name: str, public: bytes) -> bytes:
+    """The 4-byte id a signature line carries for the key `public` under the name `name`."""
+    return _key_id(name, public)
+
+
 def _valid_name(name: str) -> bool:
     return bool(name) and "+" not in name and not any(c.isspace() for c in name)
 

@@ -6,6 +6,7 @@ The same replay serves the database and an exported JSON Lines file.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.canonical import canonical_json, entry_bytes
 from audit.merkle import ZERO_CHAIN, Frontier, chain_hash, leaf_hash
 from audit.models import AuditCheckpoint, AuditEntry, AuditHead
-from audit.notes import Checkpoint, NoteError, Verifier, open_note
+from audit.notes import DASH, Checkpoint, NoteError, Verifier, key_id_for, open_note
+
+# `kokous audit verify` exits with these: a mismatch is the verifier's configuration, never the log's fault.
+EXIT_INTACT, EXIT_BROKEN, EXIT_MISMATCH = 0, 2, 3
+ORIGIN, KEY, ORIGIN_AND_KEY = "origin", "key", "origin and key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +50,46 @@ class Report:
     fault: str | None = None
     bad_seq: int | None = None
     notes: list[str] = field(default_factory=list)
+    # The checkpoints were signed for another origin or with another key than the verifier's: the server's
+    # KOKOUS_BASE_URL, data directory or --vkey differ from this run's. `mismatch` is its kind (ORIGIN, KEY,
+    # ORIGIN_AND_KEY), `mismatch_detail` says what was expected and found. Not a fault of the log.
+    mismatch: str | None = None
+    mismatch_detail: str = ""
 
     @property
     def intact(self) -> bool:
-        return self.fault is None
+        """Verified intact: no fault, and every checkpoint checked with the configured key."""
+        return self.fault is None and self.mismatch is None
+
+    @property
+    def status(self) -> str:
+        """ "broken" (the log was changed), "mismatch" (the configuration differs) or "intact"."""
+        if self.fault is not None:
+            return "broken"
+        return "mismatch" if self.mismatch else "intact"
+
+    @property
+    def exit_code(self) -> int:
+        return {"broken": EXIT_BROKEN, "mismatch": EXIT_MISMATCH}.get(self.status, EXIT_INTACT)
 
     def summary(self) -> str:
         if self.fault:
             return f"BROKEN: {self.fault}"
+        if self.mismatch:
+            checked = (
+                f"the hash chain of all {self.entries} entries replays intact and "
+                f"{self.checkpoints} checkpoints verified"
+            )
+            if self.mismatch == ORIGIN:  # the configured key itself signed them: nobody else could have
+                return (
+                    f"CONFIGURATION MISMATCH (origin mismatch), not a broken log: {self.mismatch_detail}. "
+                    f"With the checkpoints' own origin, {checked}."
+                )
+            return (
+                f"CONFIGURATION MISMATCH ({self.mismatch} mismatch): {self.mismatch_detail}. Either this run "
+                "is configured with another key than the server's, or the checkpoints were replaced: the log "
+                f"is not verified against them. Without them, {checked}."
+            )
         latest = "none"
         if self.latest_checkpoint:
             latest = f"tree size {self.latest_checkpoint.size}, root {self.latest_checkpoint.root.hex()}"
@@ -125,19 +162,96 @@ class _Replay:
         return self.report
 
 
+def _signatures(note: str) -> list[tuple[str, bytes]]:
+    """The (key name, key id) of each signature line of a note; unreadable lines are left out."""
+    _, _, block = note.rpartition("\n\n")
+    found = []
+    for line in block.splitlines():
+        name, _, blob = line.removeprefix(f"{DASH} ").partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except ValueError:
+            continue
+        if line.startswith(DASH) and len(raw) > 4:
+            found.append((name, raw[:4]))
+    return found
+
+
+def configuration_mismatch(note: str, verifier: Verifier) -> tuple[str, Verifier | None] | None:
+    """Why a checkpoint that `verifier` cannot open was signed under another configuration, or None when
+    it claims the verifier's own name and key (then its signature is bad: the log was tampered with).
+
+    ORIGIN: this very key signed it, under another origin (another KOKOUS_BASE_URL): returns a verifier
+    for that origin, so that the checkpoint is still checked. KEY: signed under this origin by another key
+    (another data directory or --vkey). ORIGIN_AND_KEY: neither matches."""
+    signatures = _signatures(note)
+    if any(name == verifier.name and kid == verifier.key_id for name, kid in signatures):
+        return None
+    for name, kid in signatures:
+        if kid == key_id_for(name, verifier.public):
+            return ORIGIN, Verifier(name, verifier.public)
+    if any(name == verifier.name for name, _ in signatures):
+        return KEY, None
+    return (ORIGIN_AND_KEY, None) if signatures else None
+
+
+def _mismatch_detail(kind: str, label: str, note: str, verifier: Verifier) -> str:
+    names = sorted({name for name, _ in _signatures(note)})
+    ids = sorted({kid.hex() for _, kid in _signatures(note)})
+    if kind == ORIGIN:
+        return (
+            f"the checkpoints are signed for origin {', '.join(names)}, but this run expects "
+            f"{verifier.name}: set KOKOUS_BASE_URL to the server's own address"
+        )
+    if kind == KEY:
+        return (
+            f"checkpoint {label} is not validly signed by the configured key (key id "
+            f"{verifier.key_id.hex()}) but by key id {', '.join(ids)}: use the server's data directory, "
+            "or pass its verifier key with --vkey"
+        )
+    return (
+        f"checkpoint {label} is not validly signed by {verifier.name} (key id {verifier.key_id.hex()}) "
+        f"but by {', '.join(names)} (key id {', '.join(ids)}): check KOKOUS_BASE_URL and the data directory"
+    )
+
+
 def open_checkpoints(
     signed: Iterable[SignedCheckpoint], verifier: Verifier, report_into: Report
 ) -> list[tuple[str, Checkpoint]] | None:
+    """The checkpoints `verifier` (or, on an origin mismatch, its key under the signed origin) can open.
+    A checkpoint signed under another configuration is recorded as a mismatch, not as a fault."""
     opened: list[tuple[str, Checkpoint]] = []
     for item in signed:
+        key = verifier
         try:
-            checkpoint = Checkpoint.parse(open_note(item.note, verifier))
+            body = open_note(item.note, verifier)
         except (NoteError, ValueError) as exc:
-            report_into.fault = f"checkpoint {item.label} is not validly signed by {verifier.name}: {exc}"
+            found = configuration_mismatch(item.note, verifier)
+            if found is None:
+                report_into.fault = f"checkpoint {item.label} is not validly signed by {verifier.name}: {exc}"
+                return None
+            kind, renamed = found
+            if report_into.mismatch is None:
+                report_into.mismatch = kind
+                report_into.mismatch_detail = _mismatch_detail(kind, item.label, item.note, verifier)
+            if renamed is None:
+                continue  # another key: nothing here can check it
+            key = renamed
+            try:
+                body = open_note(item.note, renamed)
+            except (NoteError, ValueError) as again:
+                report_into.fault = (
+                    f"checkpoint {item.label} is not validly signed by {renamed.name}: {again}"
+                )
+                return None
+        try:
+            checkpoint = Checkpoint.parse(body)
+        except (NoteError, ValueError) as exc:
+            report_into.fault = f"checkpoint {item.label} does not parse: {exc}"
             return None
-        if checkpoint.origin != verifier.name:
+        if checkpoint.origin != key.name:
             report_into.fault = (
-                f"checkpoint {item.label} names origin {checkpoint.origin!r}, not {verifier.name!r}"
+                f"checkpoint {item.label} names origin {checkpoint.origin!r}, not {key.name!r}"
             )
             return None
         opened.append((item.label, checkpoint))
@@ -156,7 +270,9 @@ async def verify_rows(
     async for row in rows:
         if not replay.feed(row):
             break
-    return replay.finish(), replay.chain
+    done = replay.finish()
+    done.mismatch, done.mismatch_detail = report.mismatch, report.mismatch_detail
+    return done, replay.chain
 
 
 async def _database_rows(session: AsyncSession) -> AsyncIterable[Row]:

@@ -42,8 +42,9 @@ from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.media_bridge import media_lifespan
 from web.realtime.fanout import LiveFanOut, channel_for
 from web.routes.account_pages import account_router
+from web.routes.admin_pages import admin_pages_router
 from web.routes.attachments import attachments_router
-from web.routes.audit import audit_api, audit_page
+from web.routes.audit import audit_api, audit_page, audit_verify_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
@@ -212,6 +213,7 @@ def create_app(
             me_router,
             audit_api,
             audit_page,
+            audit_verify_page,
             users_router,
             bodies_router,
             meetings_router,
@@ -227,6 +229,7 @@ def create_app(
             account_router,
             procedure_api,
             procedure_pages,
+            admin_pages_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},

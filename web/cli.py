@@ -147,8 +147,9 @@ async def user_command(context: AppContext, args: argparse.Namespace) -> int:
 
 
 def _print_report(report: Report) -> int:
+    """Exit 0 intact, 2 broken, 3 a configuration mismatch (another origin or key: not the log's fault)."""
     print(report.summary())
-    return 0 if report.intact else 2
+    return report.exit_code
 
 
 async def audit_verify(context: AppContext, args: argparse.Namespace) -> int:

@@ -60,7 +60,9 @@ def render_page(
     """The page's HTML in the person's language."""
     lang = language_of(request)
     translate = i18n.translator(lang)
-    user = request.scope.get("user")
+    context = dict(context or {})
+    # A page answering the request that signed the person in shows them signed in (`signed_in`).
+    user = context.pop("signed_in", None) or request.scope.get("user")
     return _env.get_template(template).render(
         _=translate,
         say=lambda error: _say(translate, error),
@@ -69,7 +71,7 @@ def render_page(
         user=user if isinstance(user, Principal) else None,
         csrf_token=csrf,
         path=request.url.path,
-        **(context or {}),
+        **context,
     )
 
 

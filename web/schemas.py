@@ -144,3 +144,5 @@ class VerifyOut(msgspec.Struct):
     summary: str
     bad_seq: int | None
     verifier_key: str
+    # "intact", "broken" (the log was changed) or "mismatch" (another origin or key): audit.verify
+    status: str = "intact"

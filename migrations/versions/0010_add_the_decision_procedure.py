@@ -1,6 +1,6 @@
 """Add the electronic decision procedure: items put to stances, every stance, the municipal setting
 
-Revision ID: 0010_add_the_decision_procedure
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-05 04:20:00.000000
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_add_the_decision_procedure"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -263,11 +263,11 @@ async def test_member_reads_everything_and_declares_a_disqualification(
     await expect(page.get_by_text(SECRET_TITLE)).to_be_visible()
     await page.get_by_role("button", name=fi("Declare disqualification")).click()
     # No ground chosen: the error is tied to the field, and the page stays accessible.
-    ground = page.get_by_label(fi("Ground"))
-    await expect(ground).to_have_attribute("aria-invalid", "true")
+    ground = page.get_by_role("group", name=fi("Ground"))  # radio buttons: the grounds wrap on a phone
+    await expect(ground.get_by_role("radio").first).to_have_attribute("aria-invalid", "true")
     await expect(page.get_by_role("alert")).to_contain_text(fi("Choose the ground of the disqualification."))
     await assert_accessible(page)
-    await ground.select_option("benefit_or_harm")
+    await ground.locator('input[value="benefit_or_harm"]').check()
     await page.get_by_role("button", name=fi("Declare disqualification")).click()
     await expect(page.get_by_role("status")).to_contain_text(fi("Your disqualification was recorded."))
     await expect(page.get_by_role("button", name=fi("Withdraw my disqualification"))).to_be_visible()

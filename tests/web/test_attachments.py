@@ -190,11 +190,12 @@ async def test_upload_and_download_round_trip(
     assert download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
     assert download.headers["content-length"] == str(len(PDF))
-    assert download.headers["content-disposition"] == (
-        'attachment; filename="Esitys _ p__t_s.pdf"; '
+    assert download.headers["content-disposition"] == (  # a PDF opens in the browser's viewer
+        'inline; filename="Esitys _ p__t_s.pdf"; '
         "filename*=UTF-8''Esitys%20%E2%80%93%20p%C3%A4%C3%A4t%C3%B6s.pdf"
     )
     assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-security-policy"].startswith("sandbox;")
     assert download.headers["etag"] == f'"{sha}"'
 
 

@@ -132,8 +132,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "seats": lambda value, _: [str(escape(fi("Seats: {seats}.").format(seats=value)))],
         "meetings_public_by_default": fact(
             "Its meetings are public.",
-            "Its meetings are closed unless it decides otherwise; the public agendas of its meetings are "
-            "published here.",
+            "Its meetings are closed unless it decides to meet in public. A closed meeting's agenda is not "
+            "published; its decisions are published in the minutes once they are checked.",
         ),
         "active": withheld,
         "parent_id": withheld,

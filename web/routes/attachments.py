@@ -189,16 +189,26 @@ async def add_attachment(
     return attachment_out(attachment)
 
 
-def content_disposition(filename: str) -> str:
+INLINE_TYPES = frozenset({"application/pdf"})  # opened in the browser's own viewer; everything else downloads
+# The file's own response may run nothing and reach nothing: a crafted file cannot script the service's
+# origin (sandbox without allow-scripts or allow-same-origin).
+ATTACHMENT_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
     """RFC 6266: an ASCII fallback for old clients and the exact name as UTF-8 in filename*."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\%' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def download_headers(attachment: Attachment, item: AgendaItem, meeting: Meeting) -> dict[str, str]:
+    """PDFs open inline in the browser, sandboxed; other types always download (nosniff for both)."""
     public = attachment_visible(PUBLIC, meeting, item, attachment)
+    inline = attachment.content_type in INLINE_TYPES
     return {
-        "content-disposition": content_disposition(attachment.filename),
+        "content-disposition": content_disposition(attachment.filename, inline=inline),
+        "content-security-policy": ATTACHMENT_CSP,
         "x-content-type-options": "nosniff",
         # Public copies may be kept but are revalidated, so a later change of publicity applies at once.
         "cache-control": "public, no-cache" if public else "private, no-store",

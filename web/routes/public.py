@@ -22,7 +22,7 @@ from auth.queries import Principal
 from core.clock import LOCAL, rfc3339
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.text import translatable
-from meetings import lifecycle
+from meetings import lifecycle, search
 from meetings.access import (
     PUBLIC,
     Capability,
@@ -265,8 +265,10 @@ async def meeting_page(
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
     done: FromQuery[str] = "",
+    item: FromQuery[int] = 0,
 ) -> Response[Any]:
     """The public agenda for the public; the member's meeting view for the body (R-PUB-2, R-PUB-7).
+    `done` names a notice; with `item` it is shown at that item, where the browser scrolls to.
 
     Renderings are cached by everything they show: anonymous readers share one per agenda version and
     language; a member's view also follows their roles and the body's declarations. The CSRF token is
@@ -276,7 +278,9 @@ async def meeting_page(
     meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
     if done or meeting.status == MeetingStatus.DRAFT:  # a one-off notice, or a draft: not worth caching
         return render(
-            request, "meeting.html", await meeting_context(request, session, viewer, meeting, done=done)
+            request,
+            "meeting.html",
+            await meeting_context(request, session, viewer, meeting, done=done, notice_item=item),
         )
     key = (
         "meeting",
@@ -397,7 +401,9 @@ async def declare(
             )
     except ValidationFailed as exc:
         return await declaration_page(request, session, viewer, item, meeting, form=data, error=exc)
-    return Redirect(f"/meetings/{meeting_id}?done=declared#item-{item_id}", status_code=303)
+    return Redirect(
+        f"/meetings/{meeting_id}?done=declared&item={item_id}#item-{item_id}-mine", status_code=303
+    )
 
 
 @post("/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw", guards=[signed_in])
@@ -412,7 +418,9 @@ async def withdraw(
     _declarer(viewer, meeting)
     principal = principal_of(request)
     await do_withdraw_disqualification(session, item=item, user_id=principal.user_id, actor=principal.actor)
-    return Redirect(f"/meetings/{meeting_id}?done=withdrawn#item-{item_id}", status_code=303)
+    return Redirect(
+        f"/meetings/{meeting_id}?done=withdrawn&item={item_id}#item-{item_id}-mine", status_code=303
+    )
 
 
 # ---- the Atom feed (RFC 4287) -------------------------------------------------------------------
@@ -500,10 +508,34 @@ async def body_feed(
     return Response(atom_feed(request, body, found), media_type="application/atom+xml; charset=utf-8")
 
 
+# ---- the search over public items ----------------------------------------------------------------
+
+
+@get("/search", media_type=MediaType.HTML)
+async def search_page(request: Req, q: FromQuery[str] = "") -> Response[str]:
+    """Public items of published agendas, found by any inflected form of the words (meetings/search.py).
+    Everyone sees the same results: only public items are indexed, whoever asks."""
+    query = q.strip()[: search.MAX_QUERY]
+    hits: list[search.Hit] = []
+    if search.words(query):
+        db = app_context(request).db
+        async with db.read() as session:
+            changed, gone = await search.stale_meetings(session)
+        if changed or gone:
+            async with db.write() as session:
+                await search.sync_public_search(session)
+        async with db.read() as session:
+            hits = await search.search_public(session, query)
+    language = language_of(request)
+    names = [(hit, hit.body_name_sv or hit.body_name if language == "sv" else hit.body_name) for hit in hits]
+    return render(request, "search.html", page_context(request, q=query, hits=names, searched=bool(query)))
+
+
 public_router = Router(
     path="/",
     opt=BOUNDED_READS,
     route_handlers=[
+        search_page,
         bodies_page,
         body_page,
         body_feed,
