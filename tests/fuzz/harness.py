@@ -1,0 +1,223 @@
+"""The fuzzing harness (docs/security.md, "Fuzzing"): schemathesis makes requests for every operation of the
+OpenAPI document the app serves, and they are sent to the app in-process, as one role at a time.
+
+Cases are generated first, with a fixed seed and no feedback from the answers, so a run sends the same
+requests every time; they are then sent on the caller's event loop through httpx, so they share the test's
+database connection (on SQLite and on PostgreSQL alike) and everything they change is rolled back with it.
+The short run (tests/fuzz) and the long one (bench/fuzz.py) differ only in the number of examples.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.case import Case
+from schemathesis.schemas import APIOperation
+
+from auth.models import Role
+from core.clock import FixedClock
+from tests.factories import api_login, enrol_totp, make_user
+from tests.web import public_world
+from web.context import AppContext
+
+SEED = 20261128  # the test clock's first day
+SCHEMA_PATH = "/schema/openapi.json"
+ROLES = ("anonymous", "member", "secretary", "admin")
+
+# Sent after every other operation, so that what they end (the session, the password, the second factor)
+# is ended only when nothing else of the role's run needs it.
+LAST = frozenset(
+    {
+        ("POST", "/api/auth/logout"),
+        ("POST", "/logout"),
+        ("POST", "/api/me/password"),
+        ("POST", "/account/password"),
+        ("POST", "/account/second-factor"),
+        ("POST", "/account/second-factor/start"),
+        ("POST", "/api/auth/enrolment"),
+        ("POST", "/api/auth/enrolment/confirm"),
+        ("POST", "/api/users/{user_id}/second-factor/reset"),
+        ("DELETE", "/api/users/{user_id}/roles/{role}"),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The seeded body (tests/web/public_world.py) and where its ids are: path parameters take them in turn."""
+
+    ids: dict[str, tuple[object, ...]]
+    headers: dict[str, dict[str, str]]  # role -> headers of its requests
+    secrets: tuple[str, ...]  # text that no anonymous answer may contain
+
+
+@dataclass(slots=True)
+class Report:
+    operations: int = 0
+    requests: int = 0
+    by_role: dict[str, int] = field(default_factory=dict)
+    statuses: dict[int, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+async def load_schema(client: httpx.AsyncClient) -> Any:
+    """The OpenAPI document as the app serves it, fetched on the caller's loop."""
+    response = await client.get(SCHEMA_PATH)
+    response.raise_for_status()
+    return schemathesis.openapi.from_dict(response.json())
+
+
+def operations(schema: Any) -> list[APIOperation]:
+    found = [result.ok() for result in schema.get_all_operations()]
+    return sorted(found, key=lambda op: ((op.method.upper(), op.path) in LAST, op.path, op.method))
+
+
+def generate(operation: APIOperation, examples: int) -> list[Case]:
+    """`examples` cases of the operation (fewer when its inputs have fewer), the same ones every run."""
+    cases: list[Case] = []
+
+    @seed(SEED)
+    @settings(
+        max_examples=examples,
+        database=None,
+        derandomize=False,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(operation.as_strategy())
+    def collect(case: Case) -> None:
+        cases.append(case)
+
+    collect()
+    return cases[:examples]
+
+
+async def seed_world(context: AppContext, client: httpx.AsyncClient, clock: FixedClock) -> World:
+    """The public world's body, meetings and secrets, an administrator, and a signed-in client per role."""
+    built = await public_world.build(context)
+    await _store_files(context, (built.public_attachment, built.secret_attachment))
+    await make_user(context, "fuzzadmin", roles=(Role.ADMIN,))
+    member = await _user_id(context, "maija")
+    secretary_secret = await enrol_totp(context, "sakari")
+    admin_secret = await enrol_totp(context, "fuzzadmin")
+    headers = {
+        "anonymous": {},
+        "member": await api_login(client, "maija"),
+        "secretary": await api_login(client, "sakari", secret=secretary_secret, clock=clock),
+        "admin": await api_login(client, "fuzzadmin", secret=admin_secret, clock=clock),
+    }
+    ids: dict[str, tuple[object, ...]] = {
+        "body_id": (built.body.id,),
+        "slug": (built.body.slug,),
+        "meeting_id": (built.public, built.closed, built.cancelled, built.draft),
+        "item_id": (built.public_item, built.secret_item, built.partly_item, built.closed_item),
+        "attachment_id": (built.public_attachment, built.secret_attachment),
+        "user_id": (member, built.secretary),
+    }
+    return World(ids, headers, public_world.SECRETS)
+
+
+async def _store_files(context: AppContext, attachment_ids: Sequence[int]) -> None:
+    """The public world's attachments name files it never stored; store one so that downloads succeed."""
+    from meetings.models import Attachment
+    from meetings.storage import attachment_store
+    from web.demo import DEMO_PDF
+
+    store = attachment_store(context.settings.data_dir)
+    stored = await store.put(io.BytesIO(DEMO_PDF), limit=len(DEMO_PDF), filename="f.pdf", declared="application/pdf")
+    async with context.db.write() as session:
+        for attachment_id in attachment_ids:
+            attachment = await session.get(Attachment, attachment_id)
+            assert attachment is not None
+            attachment.sha256, attachment.size = stored.sha256, stored.size
+
+
+async def _user_id(context: AppContext, username: str) -> int:
+    from auth.queries import user_by_username
+
+    async with context.db.read() as session:
+        user = await user_by_username(session, username)
+        assert user is not None
+        return user.id
+
+
+def _request(case: Case, number: int, world: World, base_url: str) -> dict[str, Any]:
+    """httpx arguments for the case: every third keeps its generated path parameters, the others take the
+    seeded objects' ids in turn, so that handlers get past "not found" to the objects' own rules."""
+    sent = case.as_transport_kwargs(base_url=base_url)
+    path = case.path_parameters or {}
+    if path and number % 3:
+        values = {
+            name: world.ids[name][number % len(world.ids[name])] if name in world.ids else value
+            for name, value in path.items()
+        }
+        sent["url"] = base_url + case.operation.path.format(**values)
+    request: dict[str, Any] = {"method": sent["method"], "url": sent["url"], "params": sent.get("params")}
+    headers = {k: v for k, v in sent.get("headers", {}).items() if not k.startswith("X-Schemathesis")}
+    if sent.get("cookies"):
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in sent["cookies"].items())
+    request["headers"] = headers
+    if "json" in sent:
+        request["json"] = sent["json"]
+    elif isinstance(sent.get("data"), bytes | str):
+        request["content"] = sent["data"]
+    elif "data" in sent:
+        request["data"] = sent["data"]
+    if "files" in sent:
+        request["files"] = sent["files"]
+    return request
+
+
+def _problems(case: Case, response: httpx.Response, role: str, world: World) -> list[str]:
+    found = []
+    try:
+        case.validate_response(response, checks=[not_a_server_error])
+    except FailureGroup as group:
+        found += [f"{failure.title}: {failure.message}".strip() for failure in group.exceptions]
+    if role == "anonymous":
+        found += [f"an anonymous answer shows {secret!r}" for secret in world.secrets if secret in response.text]
+    return found
+
+
+async def run(
+    client: httpx.AsyncClient,
+    schema: Any,
+    world: World,
+    roles: Sequence[str],
+    cases: dict[str, list[Case]],
+) -> Report:
+    """Send each operation's cases as each role; `cases` maps "METHOD path" to the generated cases."""
+    report = Report(operations=len(cases))
+    started = time.perf_counter()
+    base_url = str(client.base_url).rstrip("/")
+    for role in roles:
+        for name, generated in cases.items():
+            for number, case in enumerate(generated):
+                request = _request(case, number, world, base_url)
+                request["headers"] = request["headers"] | world.headers[role]
+                response = await client.request(**request)
+                report.requests += 1
+                report.by_role[role] = report.by_role.get(role, 0) + 1
+                report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
+                report.failures += [
+                    f"{role}: {name} -> {response.status_code}: {problem}\n    {request['method']} "
+                    f"{request['url']} {request.get('json', request.get('data', ''))!r:.300}"
+                    for problem in _problems(case, response, role, world)
+                ]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def generate_all(schema: Any, examples: int) -> dict[str, list[Case]]:
+    return {f"{op.method.upper()} {op.path}": generate(op, examples) for op in operations(schema)}
