@@ -10,7 +10,17 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, denials, login_storm, media, media_soak, minutes
+from bench import (
+    agenda_pages,
+    audit_append,
+    audit_verify,
+    denials,
+    fuzz,
+    login_storm,
+    media,
+    media_soak,
+    minutes,
+)
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -43,6 +53,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agenda": _agenda,
     "denials": _denials,
     "minutes": _minutes,
+    "fuzz": fuzz.run,
     "media": media.run,
     "media-soak": media_soak.run,
 }

@@ -9,6 +9,7 @@ The short run (tests/fuzz) and the long one (bench/fuzz.py) differ only in the n
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Sequence
@@ -18,8 +19,10 @@ from typing import Any
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 
@@ -29,6 +32,8 @@ from tests.factories import api_login, enrol_totp, make_user
 from tests.web import public_world
 from web.context import AppContext
 
+Operation = APIOperation[Any, Any, Any, Any]
+FuzzCase = Case[Any]
 SEED = 20261128  # the test clock's first day
 SCHEMA_PATH = "/schema/openapi.json"
 ROLES = ("anonymous", "member", "secretary", "admin")
@@ -53,7 +58,7 @@ LAST = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class World:
-    """The seeded body (tests/web/public_world.py) and where its ids are: path parameters take them in turn."""
+    """The seeded body (tests/web/public_world.py) and its ids, which path parameters take in turn."""
 
     ids: dict[str, tuple[object, ...]]
     headers: dict[str, dict[str, str]]  # role -> headers of its requests
@@ -77,16 +82,32 @@ async def load_schema(client: httpx.AsyncClient) -> Any:
     return schemathesis.openapi.from_dict(response.json())
 
 
-def operations(schema: Any) -> list[APIOperation]:
+def operations(schema: Any) -> list[Operation]:
     found = [result.ok() for result in schema.get_all_operations()]
     return sorted(found, key=lambda op: ((op.method.upper(), op.path) in LAST, op.path, op.method))
 
 
-def generate(operation: APIOperation, examples: int) -> list[Case]:
-    """`examples` cases of the operation (fewer when its inputs have fewer), the same ones every run."""
-    cases: list[Case] = []
+def generate(operation: Operation, examples: int, seed_: int = SEED) -> list[FuzzCase]:
+    """`examples` cases of the operation (fewer when its inputs have fewer), the same ones every run: half
+    fit the document, half break it (a wrong type, a missing field, a value out of range)."""
+    if _takes_a_form(operation):
+        # A form's fields are all text: what breaks it is rare, and searching for it takes many seconds.
+        return _generate(operation, examples, GenerationMode.POSITIVE, seed_)
+    positive = _generate(operation, examples - examples // 2, GenerationMode.POSITIVE, seed_)
+    return positive + _generate(operation, examples // 2, GenerationMode.NEGATIVE, seed_)
 
-    @seed(SEED)
+
+def _takes_a_form(operation: Operation) -> bool:
+    body = operation.definition.raw.get("requestBody", {})
+    return any(kind != "application/json" for kind in body.get("content", {}))
+
+
+def _generate(operation: Operation, examples: int, mode: GenerationMode, seed_: int) -> list[FuzzCase]:
+    cases: list[FuzzCase] = []
+    if examples == 0:
+        return cases
+
+    @seed(seed_)
     @settings(
         max_examples=examples,
         database=None,
@@ -95,11 +116,12 @@ def generate(operation: APIOperation, examples: int) -> list[Case]:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(operation.as_strategy())
-    def collect(case: Case) -> None:
+    @given(operation.as_strategy(generation_mode=mode))
+    def collect(case: FuzzCase) -> None:
         cases.append(case)
 
-    collect()
+    with contextlib.suppress(Unsatisfiable):  # nothing of the operation can break the document
+        collect()
     return cases[:examples]
 
 
@@ -135,7 +157,9 @@ async def _store_files(context: AppContext, attachment_ids: Sequence[int]) -> No
     from web.demo import DEMO_PDF
 
     store = attachment_store(context.settings.data_dir)
-    stored = await store.put(io.BytesIO(DEMO_PDF), limit=len(DEMO_PDF), filename="f.pdf", declared="application/pdf")
+    stored = await store.put(
+        io.BytesIO(DEMO_PDF), limit=len(DEMO_PDF), filename="f.pdf", declared="application/pdf"
+    )
     async with context.db.write() as session:
         for attachment_id in attachment_ids:
             attachment = await session.get(Attachment, attachment_id)
@@ -152,7 +176,7 @@ async def _user_id(context: AppContext, username: str) -> int:
         return user.id
 
 
-def _request(case: Case, number: int, world: World, base_url: str) -> dict[str, Any]:
+def _request(case: FuzzCase, number: int, world: World, base_url: str) -> dict[str, Any]:
     """httpx arguments for the case: every third keeps its generated path parameters, the others take the
     seeded objects' ids in turn, so that handlers get past "not found" to the objects' own rules."""
     sent = case.as_transport_kwargs(base_url=base_url)
@@ -179,23 +203,24 @@ def _request(case: Case, number: int, world: World, base_url: str) -> dict[str, 
     return request
 
 
-def _problems(case: Case, response: httpx.Response, role: str, world: World) -> list[str]:
+def _problems(case: FuzzCase, response: httpx.Response, role: str, world: World) -> list[str]:
     found = []
     try:
         case.validate_response(response, checks=[not_a_server_error])
     except FailureGroup as group:
         found += [f"{failure.title}: {failure.message}".strip() for failure in group.exceptions]
     if role == "anonymous":
-        found += [f"an anonymous answer shows {secret!r}" for secret in world.secrets if secret in response.text]
+        found += [
+            f"an anonymous answer shows {secret!r}" for secret in world.secrets if secret in response.text
+        ]
     return found
 
 
 async def run(
     client: httpx.AsyncClient,
-    schema: Any,
     world: World,
     roles: Sequence[str],
-    cases: dict[str, list[Case]],
+    cases: dict[str, list[FuzzCase]],
 ) -> Report:
     """Send each operation's cases as each role; `cases` maps "METHOD path" to the generated cases."""
     report = Report(operations=len(cases))
@@ -219,5 +244,5 @@ async def run(
     return report
 
 
-def generate_all(schema: Any, examples: int) -> dict[str, list[Case]]:
-    return {f"{op.method.upper()} {op.path}": generate(op, examples) for op in operations(schema)}
+def generate_all(schema: Any, examples: int, seed_: int = SEED) -> dict[str, list[FuzzCase]]:
+    return {f"{op.method.upper()} {op.path}": generate(op, examples, seed_) for op in operations(schema)}

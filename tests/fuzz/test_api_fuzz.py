@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from schemathesis.generation.case import Case
 
 from core.clock import FixedClock
 from tests.fuzz import harness
 from web.context import AppContext
 
 EXAMPLES = 3
-_cases: dict[str, list[Case]] = {}  # generated once per run: the same for every role
+_cases: dict[str, list[harness.FuzzCase]] = {}  # generated once per run: the same for every role
 
 
-async def cases(client: httpx.AsyncClient) -> dict[str, list[Case]]:
+async def cases(client: httpx.AsyncClient) -> dict[str, list[harness.FuzzCase]]:
     if not _cases:
         _cases.update(harness.generate_all(await harness.load_schema(client), EXAMPLES))
     return _cases
@@ -28,6 +27,6 @@ async def test_no_request_breaks_the_api(
 ) -> None:
     generated = await cases(client)
     world = await harness.seed_world(context, client, clock)
-    report = await harness.run(client, None, world, [role], generated)
+    report = await harness.run(client, world, [role], generated)
     assert report.requests >= len(generated)
     assert not report.failures, "\n".join(report.failures)
