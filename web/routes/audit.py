@@ -21,6 +21,7 @@ from audit.queries import AuditFilter, list_checkpoints, list_entries
 from audit.verify import verify_database
 from auth.models import Role
 from auth.queries import user_by_username
+from core.bounds import check_moment
 from core.errors import ValidationFailed
 from web.guards import has_role, principal_of
 from web.pages import render
@@ -45,6 +46,7 @@ def _moment(value: str | None, name: str) -> datetime | None:
         raise ValidationFailed(
             "{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name, name=name
         )
+    check_moment(moment, field=name)  # one near datetime's ends overflowed when converted to UTC
     return moment
 
 
