@@ -36,7 +36,7 @@ Operation = APIOperation[Any, Any, Any, Any]
 FuzzCase = Case[Any]
 SEED = 20261128  # the test clock's first day
 SCHEMA_PATH = "/schema/openapi.json"
-ROLES = ("anonymous", "member", "secretary", "admin")
+ROLES = ("anonymous", "member", "secretary", "admin", "auditor")
 
 # Sent after every other operation, so that what they end (the session, the password, the second factor)
 # is ended only when nothing else of the role's run needs it.
@@ -126,18 +126,21 @@ def _generate(operation: Operation, examples: int, mode: GenerationMode, seed_: 
 
 
 async def seed_world(context: AppContext, client: httpx.AsyncClient, clock: FixedClock) -> World:
-    """The public world's body, meetings and secrets, an administrator, and a signed-in client per role."""
+    """The public world's body, meetings and secrets, an administrator, an auditor, and headers per role."""
     built = await public_world.build(context)
     await _store_files(context, (built.public_attachment, built.secret_attachment))
     await make_user(context, "fuzzadmin", roles=(Role.ADMIN,))
+    await make_user(context, "fuzzauditor", roles=(Role.AUDITOR,))
     member = await _user_id(context, "maija")
     secretary_secret = await enrol_totp(context, "sakari")
     admin_secret = await enrol_totp(context, "fuzzadmin")
+    auditor_secret = await enrol_totp(context, "fuzzauditor")
     headers = {
         "anonymous": {},
         "member": await api_login(client, "maija"),
         "secretary": await api_login(client, "sakari", secret=secretary_secret, clock=clock),
         "admin": await api_login(client, "fuzzadmin", secret=admin_secret, clock=clock),
+        "auditor": await api_login(client, "fuzzauditor", secret=auditor_secret, clock=clock),
     }
     ids: dict[str, tuple[object, ...]] = {
         "body_id": (built.body.id,),
