@@ -358,3 +358,23 @@ async def test_a_time_beyond_any_meeting_is_refused_naming_the_field(
         page = await browser.post(f"/bodies/{world.body.slug}/meetings", data=form)
         assert page.status_code == 422, page.text
         assert len(await audit_entries(context)) == before  # nothing was changed, so nothing recorded
+
+
+async def test_text_with_a_nul_character_is_refused_on_every_backend(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, world: PublicWorld
+) -> None:
+    """Found by fuzzing (docs/security.md, "Fuzzing"): PostgreSQL stores no NUL in text and failed the
+    request with a 500, while SQLite kept it. Now both refuse it before any statement is sent."""
+    secret = await enrol_totp(context, "sakari")
+    secretary = await api_login(client, "sakari", secret=secret, clock=clock)
+    before = len(await audit_entries(context))
+    cases = [
+        ("POST", "/api/auth/login", {"json": {"username": "sak\x00ari", "password": PASSWORD}}, {}),
+        ("POST", f"/api/meetings/{world.draft}/items", {"json": {"title": "Asia\x00"}}, secretary),
+        ("GET", "/bodies/sivi%00stys", {}, {}),
+    ]
+    for method, path, request, headers in cases:
+        response = await client.request(method, path, headers=headers, **request)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "Text cannot contain the NUL character."
+    assert len(await audit_entries(context)) == before
