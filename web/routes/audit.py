@@ -59,6 +59,9 @@ async def _criteria(
     subject: str | None,
 ) -> AuditFilter:
     """`actor` may be an actor string (user:7, system) or a username."""
+    for name, text in (("actor", actor), ("action", action), ("subject", subject)):
+        if text and "\x00" in text:  # refused here, not by the database in the middle of an export
+            raise ValidationFailed("Text cannot contain the NUL character.", field=name)
     if actor and ":" not in actor and actor not in ("system", "anonymous"):
         user = await user_by_username(session, actor)
         actor = f"user:{user.id}" if user else f"user:?{actor}"
