@@ -280,12 +280,16 @@ async def run(
                 request = _request(case, number, world, base_url)
                 request["headers"] = request["headers"] | world.headers[role]
                 for sent in [request, *_at_the_edges(request)]:
-                    response = await client.request(**sent)
-                    report.requests += 1
-                    report.by_role[role] = report.by_role.get(role, 0) + 1
-                    report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
                     shown = f"{sent['method']} {sent['url']} {sent.get('params')!r:.200} "
                     shown += f"{sent.get('json', sent.get('data', ''))!r:.300}"
+                    report.requests += 1
+                    report.by_role[role] = report.by_role.get(role, 0) + 1
+                    try:
+                        response = await client.request(**sent)
+                    except Exception as error:  # the app broke off its answer (e.g. a stream)
+                        report.failures.append(f"{role}: {name} -> the app raised {error!r}\n    {shown}")
+                        continue
+                    report.statuses[response.status_code] = report.statuses.get(response.status_code, 0) + 1
                     report.failures += [
                         f"{role}: {name} -> {response.status_code}: {problem}\n    {shown}"
                         for problem in _problems(case, response, role, world)
