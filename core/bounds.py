@@ -6,6 +6,7 @@ built; the domain checks them again for every other way in (forms, CLI, imports)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -23,6 +24,10 @@ EXPLANATION = 5_000
 # A word from a closed list (a role, a mode, a publicity): its columns are String(32) at most.
 WORD = 32
 TOO_LONG = translatable("At most {max} characters fit here.")
+# Moments a meeting, a deadline or a search may name: wide enough for any real one, and far enough from
+# datetime's own ends (years 1 and 9999) that converting between time zones cannot overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -38,6 +43,12 @@ def length_of(column: QueryableAttribute[Any]) -> int:
     if not isinstance(length, int):
         raise TypeError(f"{column} has no length")
     return length
+
+
+def check_moment(value: datetime, *, field: str) -> None:
+    """A time-zone-aware moment within EARLIEST and LATEST (comparing aware moments cannot overflow)."""
+    if not EARLIEST <= value < LATEST:
+        raise ValidationFailed("Give a time between the years 2000 and 2999.", field=field)
 
 
 def check_length(value: str, limit: int, *, field: str) -> None:

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from core.clock import Clock, system_clock
+from core.errors import ValidationFailed
 from core.sqlite_inline import inline_connector
 
 NAMING = {
@@ -49,6 +50,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    return False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_nul(
+    _conn: Connection, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    """PostgreSQL stores no NUL character in text and fails the whole transaction on one (SQLite keeps it):
+    text with one is refused on every backend alike, before any statement is sent, from any way in."""
+    if _has_nul(parameters):
+        raise ValidationFailed("Text cannot contain the NUL character.")
 
 
 class Base(DeclarativeBase):

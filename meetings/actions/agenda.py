@@ -13,7 +13,15 @@ from audit.actions import record
 from audit.models import AuditAction
 from auth.models import User
 from auth.queries import user_id_of
-from core.bounds import LONG_TEXT, check_choice, check_length, check_lengths, length_of, valid_id
+from core.bounds import (
+    LONG_TEXT,
+    check_choice,
+    check_length,
+    check_lengths,
+    check_moment,
+    length_of,
+    valid_id,
+)
 from core.db import session_clock
 from core.errors import ValidationFailed
 from core.text import translatable
@@ -81,6 +89,8 @@ async def _check_item(session: AsyncSession, spec: ItemSpec) -> None:
         )
     if spec.deadline_at is not None and spec.deadline_at.tzinfo is None:
         raise ValidationFailed("The deadline needs a time zone.", field="deadline_at")
+    if spec.deadline_at is not None:
+        check_moment(spec.deadline_at, field="deadline_at")
     if spec.presenter_id is not None and (
         not valid_id(spec.presenter_id) or await session.get(User, spec.presenter_id) is None
     ):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
-from core.bounds import check_choice, check_length, length_of
+from core.bounds import check_choice, check_length, check_moment, length_of
 from core.clock import LOCAL as LOCAL_TZ
 from core.db import session_clock
 from core.errors import ValidationFailed
@@ -43,6 +43,9 @@ def _check_meeting(spec: MeetingSpec) -> MeetingMode:
     mode: MeetingMode = check_choice(MeetingMode, spec.mode, "mode")
     if spec.starts_at.tzinfo is None or (spec.ends_at is not None and spec.ends_at.tzinfo is None):
         raise ValidationFailed("Times need a time zone, e.g. 2026-12-04T16:00+02:00.", field="starts_at")
+    check_moment(spec.starts_at, field="starts_at")
+    if spec.ends_at is not None:
+        check_moment(spec.ends_at, field="ends_at")
     if spec.ends_at is not None and spec.ends_at <= spec.starts_at:
         raise ValidationFailed("The meeting must end after it starts.", field="ends_at")
     if not spec.place.strip():

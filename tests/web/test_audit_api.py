@@ -67,6 +67,32 @@ async def test_bad_filter_gets_a_clear_message(client: httpx.AsyncClient, audito
     assert "time zone" in naive.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/api/audit/entries", "/api/audit/export", "/audit"])
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-12:00"])
+async def test_a_time_at_the_ends_of_the_calendar_gets_a_clear_message(
+    client: httpx.AsyncClient, auditor: dict[str, str], path: str, moment: str
+) -> None:
+    """Found by the fuzzer (docs/security.md, "Fuzzing"): converting it to UTC overflowed, a 500 (and the
+    export broke off after its first byte)."""
+    response = await client.get(path, headers=auditor, params={"since": moment})
+    assert response.status_code == 422, response.text
+    assert "2000" in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/audit/entries", "/api/audit/export"])
+async def test_a_nul_in_a_filter_is_refused_before_the_export_starts(
+    client: httpx.AsyncClient, auditor: dict[str, str], path: str
+) -> None:
+    """Found by the fuzzer (docs/security.md, "Fuzzing"): the export broke off after its first byte."""
+    response = await client.get(path, headers=auditor, params={"subject": "user:\x001"})
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "error": "Text cannot contain the NUL character.",
+        "status": 422,
+        "field": "subject",
+    }
+
+
 async def test_export_is_json_lines_and_is_itself_recorded(
     client: httpx.AsyncClient, context: AppContext, auditor: dict[str, str]
 ) -> None:

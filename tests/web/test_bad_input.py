@@ -306,3 +306,75 @@ async def test_the_member_import_takes_one_address_per_row(
         assert user is not None
         assert (user.email, created.subject) == ("Matti.M@kunta.fi", f"user:{user.id}")
     assert len(await audit_entries(context, "members.imported")) == 1
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "1999-12-31T23:59:59Z",
+        "3000-01-01T00:00:00Z",
+    ],
+)
+async def test_a_time_beyond_any_meeting_is_refused_naming_the_field(
+    app: Litestar, context: AppContext, clock: FixedClock, world: PublicWorld, moment: str
+) -> None:
+    """Found by the fuzzer (docs/security.md, "Fuzzing"): a moment near datetime's own ends overflowed when
+    converted to UTC, a 500. Meetings and deadlines take years 2000-2999, on every way in."""
+    async for browser in secretary(app, context, clock):
+        before = len(await audit_entries(context))
+        headers = {"x-csrf-token": browser.cookies["kokous_csrf"]}
+        cases = [
+            (
+                "POST",
+                f"/api/bodies/{world.body.id}/meetings",
+                {"starts_at": moment, "place": "Sali"},
+                "starts_at",
+            ),
+            ("PUT", f"/api/meetings/{world.draft}", {"starts_at": moment, "place": "Sali"}, "starts_at"),
+            (
+                "PUT",
+                f"/api/meetings/{world.draft}",
+                {"starts_at": "2026-12-17T16:00:00+02:00", "ends_at": moment, "place": "Sali"},
+                "ends_at",
+            ),
+            (
+                "POST",
+                f"/api/meetings/{world.draft}/items",
+                {"title": "Asia", "deadline_at": moment},
+                "deadline_at",
+            ),
+        ]
+        for method, path, payload, field in cases:
+            response = await browser.request(method, path, json=payload, headers=headers)
+            assert response.status_code == 422, response.text
+            assert response.json() == {
+                "error": "Give a time between the years 2000 and 2999.",
+                "status": 422,
+                "field": field,
+            }
+        form = {"starts_at": "1.1.0001 00.30", "place": "Sali", "csrf_token": browser.cookies["kokous_csrf"]}
+        page = await browser.post(f"/bodies/{world.body.slug}/meetings", data=form)
+        assert page.status_code == 422, page.text
+        assert len(await audit_entries(context)) == before  # nothing was changed, so nothing recorded
+
+
+async def test_text_with_a_nul_character_is_refused_on_every_backend(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, world: PublicWorld
+) -> None:
+    """Found by fuzzing (docs/security.md, "Fuzzing"): PostgreSQL stores no NUL in text and failed the
+    request with a 500, while SQLite kept it. Now both refuse it before any statement is sent."""
+    secret = await enrol_totp(context, "sakari")
+    secretary = await api_login(client, "sakari", secret=secret, clock=clock)
+    before = len(await audit_entries(context))
+    cases = [
+        ("POST", "/api/auth/login", {"json": {"username": "sak\x00ari", "password": PASSWORD}}, {}),
+        ("POST", f"/api/meetings/{world.draft}/items", {"json": {"title": "Asia\x00"}}, secretary),
+        ("GET", "/bodies/sivi%00stys", {}, {}),
+    ]
+    for method, path, request, headers in cases:
+        response = await client.request(method, path, headers=headers, **request)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "Text cannot contain the NUL character."
+    assert len(await audit_entries(context)) == before

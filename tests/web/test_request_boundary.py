@@ -314,3 +314,16 @@ async def test_bearer_clients_are_not_asked_where_they_come_from(
 
     assert response.status_code == 204
     assert await denials(context) == []
+
+
+async def test_a_token_with_letters_beyond_ascii_is_refused_as_wrong(
+    client: httpx.AsyncClient, context: AppContext
+) -> None:
+    """Found by the fuzzer (docs/security.md, "Fuzzing"): the comparison itself failed with a 500."""
+    client.cookies.set("kokous_csrf", "token")
+    form = {"username": "liisa", "password": PASSWORD, "csrf_token": "väärä", "next": "/"}
+
+    response = await client.post("/login", data=form)
+
+    assert response.status_code == 403
+    assert await denials(context) == [("route:POST /login", "missing or wrong CSRF token")]

@@ -23,6 +23,7 @@ from audit.queries import AuditFilter, list_checkpoints, list_entries
 from audit.verify import Report, verify_database
 from auth.models import Role, User
 from auth.queries import user_by_username
+from core.bounds import check_moment
 from core.clock import LOCAL
 from core.errors import ValidationFailed
 from core.text import translatable
@@ -50,6 +51,7 @@ def _moment(value: str | None, name: str) -> datetime | None:
         raise ValidationFailed(
             "{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name, name=name
         )
+    check_moment(moment, field=name)  # one near datetime's ends overflowed when converted to UTC
     return moment
 
 
@@ -62,6 +64,9 @@ async def _criteria(
     subject: str | None,
 ) -> AuditFilter:
     """`actor` may be an actor string (user:7, system) or a username."""
+    for name, text in (("actor", actor), ("action", action), ("subject", subject)):
+        if text and "\x00" in text:  # refused here, not by the database in the middle of an export
+            raise ValidationFailed("Text cannot contain the NUL character.", field=name)
     if actor and ":" not in actor and actor not in ("system", "anonymous"):
         user = await user_by_username(session, actor)
         actor = f"user:{user.id}" if user else f"user:?{actor}"
