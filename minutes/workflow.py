@@ -32,7 +32,7 @@ from meetings.live.models import LiveMeeting
 from meetings.models import Meeting, MeetingStatus
 from minutes.ca import MunicipalCA
 from minutes.document import MinutesDocument, SignerRole
-from minutes.drafting import EDITABLE, TEXT_MAX, Wording, draft, planned_publication
+from minutes.drafting import EDITABLE, TEXT_MAX, Wording, draft, planned_publication, uid
 from minutes.jws import add_signature, sign_document, signed_file
 from minutes.models import MinutesRecord, MinutesReview, MinutesSignature, MinutesState, MinutesVersion
 from minutes.pades import PdfSigner, sign_pdf
@@ -359,7 +359,7 @@ async def do_sign(
     now = session_clock(session)()
     ca: MunicipalCA = session_service(session, "minutes_ca")
     checkpoint = await write_checkpoint(session, reason="minutes.signed")
-    credential = ca.signer(str(user_id), name, now=now)
+    credential = ca.signer(uid(user_id), name, now=now)  # named as the minutes name them
     signer = PdfSigner(role, credential, ca.certificate, now, checkpoint.note)
     if role == SignerRole.CHAIR:
         document = await signed_document(session, minutes)
@@ -368,7 +368,7 @@ async def do_sign(
         token = sign_document(
             content,
             role=role,
-            subject=str(user_id),
+            subject=uid(user_id),
             credential=credential,
             signed_at=now,
             checkpoint=checkpoint.note,
@@ -382,7 +382,7 @@ async def do_sign(
         token = sign_document(
             content,
             role=role,
-            subject=str(user_id),
+            subject=uid(user_id),
             credential=credential,
             signed_at=now,
             checkpoint=checkpoint.note,
