@@ -46,6 +46,7 @@ from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
+from web.routes.minutes import minutes_router
 from web.routes.pages import pages_router
 from web.routes.public import public_router
 from web.routes.users import users_router
@@ -202,6 +203,7 @@ def create_app(
             users_router,
             bodies_router,
             meetings_router,
+            minutes_router,
             attachments_router,
             imports_router,
             public_router,
