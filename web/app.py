@@ -34,6 +34,7 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from minutes.jobs import personal_data_loop
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
@@ -178,6 +179,7 @@ def create_app(
             asyncio.create_task(_checkpoint_loop(context, 60)),
             asyncio.create_task(_mail_loop(context, 30)),
             asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
+            asyncio.create_task(personal_data_loop(context.db)),
         ]
         if not background_jobs:
             for job in jobs:

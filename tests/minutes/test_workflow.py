@@ -316,3 +316,22 @@ async def test_a_changed_record_is_not_signed_unchecked(
             minutes_id,
             lambda s, m: do_sign(s, minutes=m, user_id=held.board.chair, name="x", actor="u"),
         )
+
+
+async def test_the_job_removes_personal_data_once_the_period_ends(
+    context: AppContext, held: Held, clock: FixedClock
+) -> None:
+    from minutes.jobs import remove_due_personal_data
+
+    minutes_id = await signed(context, held, clock)
+    await act(
+        context, minutes_id, lambda s, m: do_publish(s, minutes=m, user_id=held.board.secretary, actor="u")
+    )
+    assert await remove_due_personal_data(context.db) == 0
+    due = removal_at(await _minutes(context))
+    assert due is not None
+    clock.now = due
+    assert await remove_due_personal_data(context.db) == 1
+    assert await remove_due_personal_data(context.db) == 0  # once
+    (entry,) = await audit_entries(context, "minutes.personal_data_removed")
+    assert entry.actor == "system:minutes"

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -346,18 +346,22 @@ def _original(minutes: MinutesRecord, kind: str) -> Response[bytes]:
     return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-@get("/api/minutes/{minutes_id:int}/signed.{kind:str}", guards=[signed_in])
-async def signed_original(
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-    kind: FromPath[str],
+@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in])
+async def signed_pdf(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
 ) -> Response[bytes]:
-    """The signed originals, unredacted: for the body only (R-PUB-4)."""
+    """The signed original PDF, unredacted: for the body only (R-PUB-4)."""
     minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    if kind not in ("pdf", "json"):
-        raise NotFound(NO_MINUTES)
-    return _original(minutes, kind)
+    return _original(minutes, "pdf")
+
+
+@get("/api/minutes/{minutes_id:int}/signed.json", guards=[signed_in])
+async def signed_json(
+    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
+) -> Response[bytes]:
+    """The signed original JSON with its signatures, unredacted: for the body only (R-PUB-4)."""
+    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
+    return _original(minutes, "json")
 
 
 # ---- the public copy --------------------------------------------------------------------------------
@@ -390,7 +394,7 @@ async def public_page(
     return Response(render_html(_public(minutes, now)), media_type=MediaType.HTML)
 
 
-@get("/public/minutes/{minutes_id:int}.pdf")
+@get("/public/minutes/{minutes_id:int}/minutes.pdf")
 async def public_pdf(
     request: Req, session: NamedDependency[AsyncSession], minutes_id: FromPath[int]
 ) -> Response[bytes]:
@@ -584,7 +588,7 @@ async def workspace(
     session: NamedDependency[AsyncSession],
     viewer: NamedDependency[Viewer],
     minutes_id: FromPath[int],
-    done: str = "",
+    done: FromQuery[str] = "",
 ) -> Response[str]:
     return await _workspace_page(request, session, viewer, minutes_id, done=done[:40])
 
@@ -851,7 +855,8 @@ minutes_router = Router(
         review,
         sign,
         publish,
-        signed_original,
+        signed_pdf,
+        signed_json,
         public_json,
         public_page,
         public_pdf,
