@@ -73,7 +73,7 @@ NOT_CLOSED = translatable("Minutes are drafted once the meeting has been closed.
 NOT_SECRETARY = translatable("Only the secretary who keeps these minutes does this.")
 NOT_CHECKER = translatable("Only the minutes checkers chosen in the meeting check the minutes (R-CHECK-1).")
 NOT_SIGNER = translatable("Only the chair signs, and the secretary countersigns, the minutes (R-CHECK-1).")
-WRONG_STATE = translatable("The minutes cannot be changed so now: they are {state}.")
+WRONG_STATE = translatable("This cannot be done to the minutes at their present stage.")
 NO_CHECKERS = translatable("The meeting chose no minutes checkers: choose them before sending the minutes.")
 REVIEWED = translatable("You have already checked this version.")
 COMMENT_NEEDED = translatable("Say what should be corrected: a rejection needs a comment (R-CHECK-2).")
@@ -92,7 +92,7 @@ SYSTEM = "system:minutes"
 def _move(current: str, step: Step) -> MinutesState:
     found = TRANSITIONS.get((MinutesState(current), step))
     if found is None:
-        raise InvalidTransition(WRONG_STATE, state=current)
+        raise InvalidTransition(WRONG_STATE)
     return found
 
 
@@ -279,7 +279,7 @@ async def do_review(
     if user_id not in checkers:
         raise Forbidden(NOT_CHECKER)
     if MinutesState(minutes.state) != S.CHECKING:
-        raise InvalidTransition(WRONG_STATE, state=minutes.state)
+        raise InvalidTransition(WRONG_STATE)
     check_length(comment, EXPLANATION, field="comment")
     if not approve and not comment.strip():
         raise ValidationFailed(COMMENT_NEEDED, field="comment")
@@ -354,7 +354,7 @@ async def do_sign(
     elif user_id == minutes.secretary_id and MinutesState(minutes.state) == S.CHECKED:
         raise InvalidTransition(CHAIR_FIRST)
     else:
-        raise InvalidTransition(WRONG_STATE, state=minutes.state)
+        raise InvalidTransition(WRONG_STATE)
     state = _move(minutes.state, step)
     now = session_clock(session)()
     ca: MunicipalCA = session_service(session, "minutes_ca")
