@@ -25,6 +25,7 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
+from web.demo_minutes import seed_minutes
 
 ACTOR = "system:demo"
 
@@ -248,6 +249,7 @@ async def seed(
     today = now.astimezone(LOCAL).date()
     logins = await _people(session, bodies, today - timedelta(days=200))
     secretary = f"user:{await _user_id(session, 'secretary')}"
+    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
     for meeting in (
         await _executive_meeting(session, bodies["kh"], today, secretary, store),
         await _council_meeting(session, bodies["valtuusto"], today, secretary),
