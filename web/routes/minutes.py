@@ -79,6 +79,12 @@ VERIFY_MAX = 20 * MiB  # a signed council meeting's PDF is a few MiB (bench/minu
 VERIFY_BODY = VERIFY_MAX + 64 * 1024  # room for the multipart envelope
 PUBLIC_PDFS: OrderedDict[tuple[int, int, datetime], bytes] = OrderedDict()  # rendered public copies
 PUBLIC_PDFS_KEPT = 16
+# The minutes page carries its styles inline (minutes/templates, the same page the PDF is made from) and no
+# script: it may use inline styles and nothing else.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
 Note = Annotated[str, msgspec.Meta(max_length=500)]
@@ -391,7 +397,8 @@ async def public_page(
 ) -> Response[str]:
     now = _now(request)
     minutes = await public_minutes(session, minutes_id, now)
-    return Response(render_html(_public(minutes, now)), media_type=MediaType.HTML)
+    page = render_html(_public(minutes, now))
+    return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
 
 
 @get("/public/minutes/{minutes_id:int}/minutes.pdf")
@@ -531,7 +538,7 @@ def _local_text(value: str | None) -> str:
 
 async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(sorted(ids))))
-    return dict(rows.tuples())
+    return {int(row[0]): str(row[1]) for row in rows.all()}
 
 
 async def _workspace_page(
@@ -600,7 +607,8 @@ async def draft_document(
     """The current version as the minutes will look (the body only)."""
     minutes, _, _ = await minutes_for(session, viewer, minutes_id)
     version = await current_version(session, minutes)
-    return Response(render_html(document_from_json(dict(version.content))), media_type=MediaType.HTML)
+    page = render_html(document_from_json(dict(version.content)))
+    return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
 
 
 @get("/minutes/{minutes_id:int}/versions/{number:int}", media_type=MediaType.HTML, guards=[signed_in])
