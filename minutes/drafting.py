@@ -404,32 +404,54 @@ def _resolution(handling: ItemHandling, base: ProposalRow | None) -> Resolution:
     return Resolution.AS_PROPOSED
 
 
-async def _item(
-    session: AsyncSession,
+@dataclass
+class _Rows:
+    """The items' proposals, seconds, votes, recusals and dissents, read in one query each."""
+
+    proposals: dict[int, list[ProposalRow]] = field(default_factory=dict)
+    seconds: dict[int, list[int]] = field(default_factory=dict)  # by proposal
+    votes: dict[int, list[VoteRow]] = field(default_factory=dict)
+    recusals: dict[int, list[Recusal]] = field(default_factory=dict)
+    dissents: dict[int, list[DissentRow]] = field(default_factory=dict)
+
+
+async def _rows(session: AsyncSession, item_ids: list[int]) -> _Rows:
+    rows = _Rows()
+    query = select(ProposalRow).where(ProposalRow.item_id.in_(item_ids)).order_by(ProposalRow.id)
+    for proposal in (await session.execute(query)).scalars():
+        rows.proposals.setdefault(proposal.item_id, []).append(proposal)
+    seconds = (
+        select(Seconding)
+        .join(ProposalRow, ProposalRow.id == Seconding.proposal_id)
+        .where(ProposalRow.item_id.in_(item_ids))
+        .order_by(Seconding.at, Seconding.user_id)
+    )
+    for second in (await session.execute(seconds)).scalars():
+        rows.seconds.setdefault(second.proposal_id, []).append(second.user_id)
+    votes = select(VoteRow).where(VoteRow.item_id.in_(item_ids)).order_by(VoteRow.item_id, VoteRow.step)
+    for vote in (await session.execute(votes)).scalars():
+        rows.votes.setdefault(vote.item_id, []).append(vote)
+    recusals = select(Recusal).where(Recusal.item_id.in_(item_ids)).order_by(Recusal.at)
+    for recusal in (await session.execute(recusals)).scalars():
+        rows.recusals.setdefault(recusal.item_id, []).append(recusal)
+    dissents = select(DissentRow).where(DissentRow.item_id.in_(item_ids)).order_by(DissentRow.at)
+    for dissent in (await session.execute(dissents)).scalars():
+        rows.dissents.setdefault(dissent.item_id, []).append(dissent)
+    return rows
+
+
+def _item(
+    rows: _Rows,
     record: _Record,
     item: AgendaItem,
     handling: ItemHandling,
     wording: ItemWording,
     publish_at: datetime,
 ) -> Item:
-    proposals = list(
-        (
-            await session.execute(
-                select(ProposalRow).where(ProposalRow.item_id == item.id).order_by(ProposalRow.id)
-            )
-        ).scalars()
-    )
+    proposals = rows.proposals.get(item.id, [])
     keys = _keys(proposals)
     kinds = {p.id: p.kind for p in proposals}
-    seconds: dict[int, list[int]] = {}
-    for second in (
-        await session.execute(
-            select(Seconding)
-            .where(Seconding.proposal_id.in_([p.id for p in proposals]))
-            .order_by(Seconding.at, Seconding.user_id)
-        )
-    ).scalars():
-        seconds.setdefault(second.proposal_id, []).append(second.user_id)
+    seconds = rows.seconds
     base = next((p for p in proposals if p.kind == ProposalKind.BASE), None)
     presenter = item.presenter_id
     made = tuple(
@@ -443,16 +465,8 @@ async def _item(
         )
         for p in sorted(proposals, key=lambda p: keys[p.id])
     )
-    votes = [
-        _vote(v, keys, kinds)
-        for v in (
-            await session.execute(select(VoteRow).where(VoteRow.item_id == item.id).order_by(VoteRow.step))
-        ).scalars()
-        if v.closed_at is not None
-    ]
-    recusals = (
-        await session.execute(select(Recusal).where(Recusal.item_id == item.id).order_by(Recusal.at))
-    ).scalars()
+    votes = [_vote(v, keys, kinds) for v in rows.votes.get(item.id, []) if v.closed_at is not None]
+    recusals = rows.recusals.get(item.id, [])
     disqualifications = tuple(
         Disqualification(
             uid(r.user_id),
@@ -467,11 +481,7 @@ async def _item(
             grounds[int(str(event.data["person"]))] = str(next(iter(event.data["grounds"])))  # type: ignore[call-overload]
     dissents = tuple(
         Dissent(uid(d.user_id), Ground(grounds.get(d.user_id, Ground.PROPOSED)), d.reasons)
-        for d in (
-            await session.execute(
-                select(DissentRow).where(DissentRow.item_id == item.id).order_by(DissentRow.at)
-            )
-        ).scalars()
+        for d in rows.dissents.get(item.id, [])
     )
     resolution = _resolution(handling, base)
     kind = (
@@ -551,10 +561,9 @@ async def draft(
         record.body.checking_method
         or (organisation.default_checking_method if organisation else CheckingMethod.CHECKERS)
     )
+    rows = await _rows(session, [item.id for item, _ in record.items])
     items = [
-        await _item(
-            session, record, item, handling, wording.items.get(item.section, ItemWording()), publish_at
-        )
+        _item(rows, record, item, handling, wording.items.get(item.section, ItemWording()), publish_at)
         for item, handling in record.items
         if item.decision_mode == DecisionMode.MEETING and handling.decided_at is not None
     ]

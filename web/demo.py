@@ -25,7 +25,7 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
-from web.demo_minutes import seed_minutes
+from web.demo_minutes import rewind, seed_minutes
 
 ACTOR = "system:demo"
 
@@ -240,6 +240,7 @@ async def seed(
     session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
 ) -> list[tuple[DemoPerson, str]]:
     """The demo municipality: bodies, people, and two meetings whose calls have been sent."""
+    rewind(session, now)  # the past meetings' clock (web/demo_minutes.py)
     await do_update_organisation(
         session,
         settings=OrganisationSettings(name="Esimerkkilän kunta", name_sv="Exempelby kommun"),

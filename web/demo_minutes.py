@@ -2,8 +2,10 @@
 minutes: one meeting's minutes signed and published, the other's with the checkers, waiting for the demo
 member's approval, the chair's signature and the secretary's countersignature (docs/minutes.md).
 
-The meetings happened in the past, so their actions run on a clock of their own that moves through the
-meetings' days (the session's injected clock, put back afterwards); nothing reads the machine's clock.
+The meetings happened in the past, so the demo's actions run on a clock of their own from the start of the
+seed (`rewind`): it stands forty days back while the municipality is set up, moves through the meetings' days,
+and is put back to the injected one afterwards. The audit log's times therefore only ever grow (`kokous audit
+verify` requires it), and nothing reads the machine's clock.
 """
 
 from __future__ import annotations
@@ -52,12 +54,29 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=LOCAL)
 
 
-class _Play:
-    """The session with a clock that the meeting's steps move forward."""
+REWOUND = "demo_saved_clock"
+REWIND = timedelta(days=40)
 
-    def __init__(self, session: AsyncSession, start: datetime) -> None:
+
+def rewind(session: AsyncSession, now: datetime) -> None:
+    """Run what follows in this session on a clock forty days back (see the module's description)."""
+    info = session.sync_session.info
+    info[REWOUND] = info.get("clock")
+    info["clock"] = FixedClock(now - REWIND)
+
+
+class _Play:
+    """The session with the rewound clock, which the meetings' steps move forward (never back)."""
+
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.clock = FixedClock(start)
+        clock = session.sync_session.info.get("clock")
+        if not isinstance(clock, FixedClock):
+            raise LookupError("the demo's meetings are played after demo_minutes.rewind")
+        self.clock = clock
+
+    def move_to(self, moment: datetime) -> None:
+        self.clock.now = max(self.clock.now, moment)
 
     async def step(self, work: Awaitable[Any], minutes: float = 2) -> Any:
         """Move the clock on, then run `work` (a coroutine reads the clock only once it runs)."""
@@ -167,13 +186,12 @@ async def seed_minutes(
     chair, member, secretary = [await _id(session, n) for n in ("chair", "member", "secretary")]
     by_chair, by_secretary = f"user:{chair}", f"user:{secretary}"
     info = session.sync_session.info
-    saved = info.get("clock")
     try:
         # 1. Three weeks ago: a sale of land with a disqualification, a counter-proposal, a tied vote decided
         # by the chair and a dissent; a confidential staff matter. Its minutes are checked, signed, published.
         held_on = today - timedelta(days=21)
-        play = _Play(session, _at(held_on - timedelta(days=10), 9))
-        info["clock"] = play.clock
+        play = _Play(session)
+        play.move_to(_at(held_on - timedelta(days=10), 9))
         meeting, items = await _called(
             play,
             body,
@@ -202,7 +220,7 @@ async def seed_minutes(
             base_url=base_url,
             sender=sender,
         )
-        play.clock.now = _at(held_on, 16)
+        play.move_to(_at(held_on, 16))
         kaisa, matti, anna, juha, _pekka = others
 
         async def sale(item: AgendaItem) -> None:
@@ -282,7 +300,7 @@ async def seed_minutes(
 
         # 2. Two days ago: a grant decided by vote; its minutes wait for the demo member's check.
         held_on = today - timedelta(days=2)
-        play.clock.now = _at(held_on - timedelta(days=10), 9)
+        play.move_to(_at(held_on - timedelta(days=10), 9))
         meeting, items = await _called(
             play,
             body,
@@ -303,7 +321,7 @@ async def seed_minutes(
             base_url=base_url,
             sender=sender,
         )
-        play.clock.now = _at(held_on, 16)
+        play.move_to(_at(held_on, 16))
 
         async def grant(item: AgendaItem) -> None:
             counter = await play.step(
@@ -349,6 +367,7 @@ async def seed_minutes(
             )
         )
     finally:
+        saved = info.pop(REWOUND, None)
         if saved is None:
             info.pop("clock", None)
         else:
