@@ -4,6 +4,7 @@ the signed document read back from its JSON; the public copy as it must look now
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import types
 import typing
@@ -182,5 +183,7 @@ async def published_for_body(session: AsyncSession, body: Body, now: datetime) -
     ]
 
 
-def cache_key(minutes: MinutesRecord, now: datetime) -> tuple[int, int, datetime]:
-    return (minutes.id, minutes.version, public_moment(minutes, now))
+def cache_key(minutes: MinutesRecord, now: datetime) -> tuple[int, str, datetime]:
+    """What a rendered public copy depends on: the signed document and the moment it is made as of."""
+    signed = hashlib.sha256(minutes.signed_json or b"").hexdigest()
+    return (minutes.id, signed, public_moment(minutes, now))

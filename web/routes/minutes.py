@@ -77,7 +77,7 @@ NOT_SECRETARY = translatable("Only the body's secretary opens its minutes.")
 NO_FILE = translatable("Choose the PDF or JSON file of the minutes to check.")
 VERIFY_MAX = 20 * MiB  # a signed council meeting's PDF is a few MiB (bench/minutes.py)
 VERIFY_BODY = VERIFY_MAX + 64 * 1024  # room for the multipart envelope
-PUBLIC_PDFS: OrderedDict[tuple[int, int, datetime], bytes] = OrderedDict()  # rendered public copies
+PUBLIC_PDFS: OrderedDict[tuple[int, str, datetime], bytes] = OrderedDict()  # rendered public copies
 PUBLIC_PDFS_KEPT = 16
 # The minutes page carries its styles inline (minutes/templates, the same page the PDF is made from) and no
 # script: it may use inline styles and nothing else.
