@@ -39,7 +39,10 @@ async def test_the_secretary_opens_and_edits_and_others_read(
     assert f'action="/minutes/{minutes_id}/wording"' not in member_view.text
     own = await client.get(f"/minutes/{minutes_id}", headers=p.secretary)
     assert f'action="/minutes/{minutes_id}/wording"' in own.text
-    form = {"description_1": "Tarkennettu kuvaus.", "decision_1": "", "note": "Kuvaus"}
+    form = {"description_1": "Tarkennettu kuvaus.", "decision_1": "", "note": "Kuvaus", "publish_at": "x"}
+    unreadable = await client.post(f"/minutes/{minutes_id}/wording", headers=p.secretary, data=form)
+    assert unreadable.status_code == 422
+    form["publish_at"] = ""  # keeps the planned moment
     saved = await client.post(f"/minutes/{minutes_id}/wording", headers=p.secretary, data=form)
     assert saved.status_code == 303
     changes = await client.get(f"/minutes/{minutes_id}/versions/2", headers=p.checker)

@@ -576,6 +576,7 @@ async def _workspace_page(
         "checkers": checkers,
         "names": names,
         "local": _local,
+        "local_input": lambda moment: f"{moment.astimezone(LOCAL):%Y-%m-%dT%H:%M}",
         "error": error,
         "done": done,
         "may_edit": user_id == minutes.secretary_id and state in (MinutesState.DRAFT, MinutesState.REJECTED),
@@ -716,6 +717,19 @@ def wording_from_form(form: dict[str, str], sections: list[int]) -> Wording:
     return Wording(items, form.get("checking_note", "").strip(), form.get("convening_statement", "").strip())
 
 
+BAD_MOMENT = translatable("Give the moment of publication as a date and a time.")
+
+
+def publication_from_form(value: str) -> datetime | None:
+    """The datetime-local field, in Helsinki time; empty keeps the planned moment."""
+    if not value.strip():
+        return None
+    try:
+        return datetime.strptime(value.strip()[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=LOCAL)
+    except ValueError:
+        raise ValidationFailed(BAD_MOMENT, field="publish_at") from None
+
+
 @post(
     "/minutes/{minutes_id:int}/wording",
     media_type=MediaType.HTML,
@@ -739,6 +753,7 @@ async def wording_form(
             user_id=principal.user_id,
             wording=wording_from_form(form, sections),
             note=form.get("note", "")[:500],
+            publish_at=publication_from_form(form.get("publish_at", "")),
             actor=principal.actor,
         )
 
