@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## Create .venv and install Kokous with its development tools (and Debian's PDF libraries).
 	@bash scripts/install-pdf-deps.sh
 
-run: install  ## Migrate, seed the demo if the database is empty, and serve on http://127.0.0.1:8000.
+run: install  ## Migrate, seed the demo if the database is empty, and serve (with the media hub) on http://127.0.0.1:8000.
 	$(BIN)/kokous db upgrade
 	$(BIN)/kokous demo --if-empty
-	$(BIN)/kokous serve --host 127.0.0.1 --port 8000
+	KOKOUS_MEDIA_ENABLED=$${KOKOUS_MEDIA_ENABLED:-1} $(BIN)/kokous serve --host 127.0.0.1 --port 8000
 
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing (needs root).
 	@bash scripts/install-browser.sh
@@ -31,9 +31,16 @@ media-deps:  ## Install Debian's iproute2 and nftables for the media tests when 
 	@bash scripts/install-media-tools.sh
 
 # The long media tests (the soak) are `slow` and `media`; `make bench` runs them. The media tests do not
-# touch the database, so the PostgreSQL pass leaves them out.
+# touch the database, so the PostgreSQL pass leaves them out. On SQLite each test has a database of its own,
+# so those tests run on JOBS workers (pytest-xdist); the media and browser tests, which measure time, run
+# after them one at a time, and the PostgreSQL pass (one shared database) runs in one process.
+JOBS ?= auto
+PARALLEL := -n $(JOBS) -m "not media and not browser"
+SERIAL   := -m "(media and not slow) or browser"
+
 test: install browser-deps media-deps  ## Run the test suite on SQLite, then on PostgreSQL when KOKOUS_TEST_DATABASE_URL is set.
-	$(BIN)/pytest -q -m "not (slow and media)"
+	$(BIN)/pytest -q $(PARALLEL)
+	$(BIN)/pytest -q $(SERIAL)
 	@if [ -n "$$KOKOUS_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$KOKOUS_TEST_DATABASE_URL)"; \
 		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser and not media"; \
@@ -47,7 +54,8 @@ test-timeshift: install media-deps  ## Run the suite (SQLite, no browser) with t
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install faketime" >&2; exit 1; }
 	@for moment in $(TIMESHIFTS); do \
 		echo "== with the machine's clock at $$moment UTC"; \
-		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not (slow and media)" || exit 1; \
+		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider $(PARALLEL) || exit 1; \
+		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "media and not slow" || exit 1; \
 	done
 
 lint: install  ## ruff, and Finnish and Swedish translations for every message.

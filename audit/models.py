@@ -13,19 +13,19 @@ from core.db import Base
 class AuditAction(StrEnum):
     """Every `subject.verb` the log may hold; adding one is a reviewed change."""
 
-    LOGIN_SUCCEEDED = "login.succeeded"
+    SESSION_STARTED = "session.started"
     LOGIN_FAILED = "login.failed"
     # No longer written (no account is locked since sign-in throttling); kept to filter older entries by.
     LOGIN_LOCKED = "login.locked"
     LOGIN_RATE_LIMITED = "login.rate_limited"
-    LOGOUT = "session.logged_out"
-    TOKEN_REFRESHED = "token.refreshed"
+    SESSION_ENDED = "session.ended"
+    SESSION_REFRESHED = "session.refreshed"
     SESSION_STEPPED_UP = "session.stepped_up"
     TOKEN_REUSED = "token.reused"
     TOKEN_REJECTED = "token.rejected"
     REAUTH_FAILED = "reauth.failed"
     TOTP_ENROLMENT_STARTED = "totp.enrolment_started"
-    TOTP_ENROLLED = "totp.enrolled"
+    TOTP_ENROLMENT_CONFIRMED = "totp.enrolment_confirmed"
     TOTP_FAILED = "totp.failed"
     TOTP_RESET = "totp.reset"
     RECOVERY_CODE_USED = "totp.recovery_used"
@@ -47,12 +47,12 @@ class AuditAction(StrEnum):
     MEMBERS_IMPORTED = "members.imported"
     MEETING_CREATED = "meeting.created"
     MEETING_UPDATED = "meeting.updated"
-    MEETING_CALL_SENT = "meeting.call_sent"
+    CALL_SENT = "call.sent"
     MEETING_CANCELLED = "meeting.cancelled"
     ITEM_ADDED = "item.added"
     ITEM_UPDATED = "item.updated"
     ITEM_REMOVED = "item.removed"
-    AGENDA_REORDERED = "agenda.reordered"
+    ITEMS_REORDERED = "items.reordered"
     ATTACHMENT_ADDED = "attachment.added"
     ATTACHMENT_REMOVED = "attachment.removed"
     ATTACHMENT_UPDATED = "attachment.updated"
@@ -86,6 +86,16 @@ class AuditAction(StrEnum):
     VOTE_CLOSED = "vote.closed"
     DECISION_MADE = "decision.made"
     DISSENT_REGISTERED = "dissent.registered"
+    MEDIA_JOINED = "media.joined"
+    MEDIA_LEFT = "media.left"
+    MEDIA_LOST = "media.lost"
+    MEDIA_ATTESTED = "media.attested"
+    PROCEDURE_OPENED = "procedure.opened"
+    PROCEDURE_STANCE_STATED = "procedure.stance_stated"
+    PROCEDURE_REMINDED = "procedure.reminded"
+    PROCEDURE_MOVED = "procedure.moved_to_meeting"
+    PROCEDURE_DECIDED = "procedure.decided"
+    PROCEDURE_WITHDRAWN = "procedure.withdrawn"
     MINUTES_DRAFTED = "minutes.drafted"
     MINUTES_EDITED = "minutes.edited"
     MINUTES_SENT_FOR_CHECKING = "minutes.sent_for_checking"
@@ -97,6 +107,31 @@ class AuditAction(StrEnum):
     MAIL_DELIVERED = "mail.delivered"
     MAIL_FAILED = "mail.failed"
     MAIL_PURGED = "mail.purged"
+
+
+# Actions renamed so that function, audit action and doc page agree (`do_send_call` ↔ `call.sent` ↔
+# docs/actions/call.send.md). Entries already written keep the name they were hashed with, so a log still
+# verifies; a search for the new name also finds them (docs/audit.md, "Renamed actions").
+FORMER_NAMES: dict[AuditAction, tuple[str, ...]] = {
+    AuditAction.SESSION_STARTED: ("login.succeeded",),
+    AuditAction.SESSION_ENDED: ("session.logged_out",),
+    AuditAction.SESSION_REFRESHED: ("token.refreshed",),
+    AuditAction.TOTP_ENROLMENT_CONFIRMED: ("totp.enrolled",),
+    AuditAction.CALL_SENT: ("meeting.call_sent",),
+    AuditAction.ITEMS_REORDERED: ("agenda.reordered",),
+}
+CURRENT_NAME: dict[str, AuditAction] = {old: new for new, olds in FORMER_NAMES.items() for old in olds}
+
+
+def names_of(action: str) -> tuple[str, ...]:
+    """`action` and every name it had before: what a search for it must match."""
+    current = CURRENT_NAME.get(action)
+    if current is None:
+        try:
+            current = AuditAction(action)
+        except ValueError:
+            return (action,)
+    return (str(current), *FORMER_NAMES.get(current, ()))
 
 
 class AuditEntry(Base):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.models import AuditCheckpoint, AuditEntry
+from audit.models import CURRENT_NAME, AuditCheckpoint, AuditEntry, names_of
 from core.clock import rfc3339
 
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -52,11 +52,18 @@ def filtered(query: Select[T], criteria: AuditFilter) -> Select[T]:
     if criteria.actor:
         query = query.where(AuditEntry.actor == criteria.actor)
     if criteria.action:
-        # "login" matches every login.* action; "login.failed" only itself.
+        # "login" matches every login.* action; "login.failed" only itself. A renamed action's entries are
+        # found by its old name and its new one alike (audit.models.FORMER_NAMES).
         if "." in criteria.action:
-            query = query.where(AuditEntry.action == criteria.action)
+            query = query.where(AuditEntry.action.in_(names_of(criteria.action)))
         else:
-            query = query.where(AuditEntry.action.startswith(criteria.action + ".", autoescape=True))
+            former = sorted(old for old, new in CURRENT_NAME.items() if new.startswith(criteria.action + "."))
+            query = query.where(
+                or_(
+                    AuditEntry.action.startswith(criteria.action + ".", autoescape=True),
+                    AuditEntry.action.in_(former),
+                )
+            )
     if criteria.subject:
         query = query.where(AuditEntry.subject == criteria.subject)
     return query

@@ -309,14 +309,14 @@ async def _new_refresh(
 async def do_start_session(
     session: AsyncSession, *, user: User, methods: tuple[str, ...], address: str, user_agent: str
 ) -> SessionTokens:
-    """A completed login. Audit: login.succeeded."""
+    """A completed login. Audit: session.started."""
     family = secrets.token_hex(16)
     refresh = await _new_refresh(session, user, family, methods)
     csrf = secrets.token_urlsafe(24)
     access = _issue_access(session, user, family, methods, csrf, session_clock(session)())
     await record(
         session,
-        AuditAction.LOGIN_SUCCEEDED,
+        AuditAction.SESSION_STARTED,
         actor=user_subject(user),
         subject=user_subject(user),
         data={
@@ -331,7 +331,7 @@ async def do_start_session(
 
 
 async def do_refresh_session(session: AsyncSession, *, refresh_token: str, address: str) -> SessionTokens:
-    """Rotate a refresh token. Audit: token.refreshed; token.reused (and the family revoked) on reuse.
+    """Rotate a refresh token. Audit: session.refreshed; token.reused (and the family revoked) on reuse.
 
     An unknown or expired token, or one of a disabled account, raises TokenRejected with the reason, which
     the caller records (auth.failures) once this transaction is over.
@@ -365,7 +365,7 @@ async def do_refresh_session(session: AsyncSession, *, refresh_token: str, addre
     access = _issue_access(session, user, found.family, methods, csrf, found.authenticated_at)
     await record(
         session,
-        AuditAction.TOKEN_REFRESHED,
+        AuditAction.SESSION_REFRESHED,
         actor=user_subject(user),
         subject=user_subject(user),
         data={"session": found.family, "address": address},
@@ -385,12 +385,12 @@ async def _revoke_family(session: AsyncSession, family: str, now: datetime) -> N
 async def do_end_session(session: AsyncSession, *, user_id: int, family: str) -> None:
     """Log out: revoke the login's refresh tokens, which ends its access tokens too.
 
-    Audit: session.logged_out.
+    Audit: session.ended.
     """
     await _revoke_family(session, family, session_clock(session)())
     await record(
         session,
-        AuditAction.LOGOUT,
+        AuditAction.SESSION_ENDED,
         actor=f"user:{user_id}",
         subject=f"user:{user_id}",
         data={"session": family},
@@ -424,8 +424,8 @@ async def do_confirm_totp_enrolment(
 
     Replaces an active second factor and the earlier recovery codes, ends every session of the user but
     `keep_session`, and e-mails the user. Precondition: the caller has made sure the person proved who they
-    are (the sign-in's password step, or auth.credentials). Audit: totp.enrolled (saying whether a second
-    factor was replaced and whether the user was e-mailed), or totp.failed for a wrong code.
+    are (the sign-in's password step, or auth.credentials). Audit: totp.enrolment_confirmed (saying whether a
+    second factor was replaced and whether the user was e-mailed), or totp.failed for a wrong code.
     """
     if user.totp_pending_secret is None:
         raise Conflict("No second-factor enrolment is in progress; start again.")
@@ -456,7 +456,7 @@ async def do_confirm_totp_enrolment(
     notified = await notify(session, user, kind, address=address)
     await record(
         session,
-        AuditAction.TOTP_ENROLLED,
+        AuditAction.TOTP_ENROLMENT_CONFIRMED,
         actor=user_subject(user),
         subject=user_subject(user),
         data={"replaced": replaced, "notified": notified} | _where(address),

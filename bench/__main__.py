@@ -10,7 +10,18 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import agenda_pages, audit_append, audit_verify, denials, login_storm, media, media_soak, minutes
+from bench import (
+    agenda_pages,
+    audit_append,
+    audit_verify,
+    denials,
+    login_storm,
+    media,
+    media_soak,
+    minutes,
+    vote_storm,
+)
+from bench import procedure as procedure_bench
 from bench.report import Section, render
 
 Benchmark = Callable[[], Awaitable[list[Section]]]
@@ -36,6 +47,10 @@ async def _minutes() -> list[Section]:
     return [await minutes.run()]
 
 
+async def _procedure() -> list[Section]:
+    return [await procedure_bench.run()]
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "login": _login,
     "append": audit_append.run,
@@ -43,8 +58,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     "agenda": _agenda,
     "denials": _denials,
     "minutes": _minutes,
+    "procedure": _procedure,
     "media": media.run,
     "media-soak": media_soak.run,
+    "votes": vote_storm.run,
 }
 
 

@@ -59,7 +59,7 @@ MODES = (Mode("1 per transaction", 1), Mode(f"{BATCH} per transaction", BATCH))
 
 
 def login_data(n: int) -> dict[str, Any]:
-    """What a real login.succeeded entry holds."""
+    """What a real session.started entry holds."""
     return {
         "methods": ["pwd"],
         "address": f"10.0.{n % 256}.{n % 200}",
@@ -70,7 +70,7 @@ def login_data(n: int) -> dict[str, Any]:
 
 async def append_audit(session: AsyncSession, n: int) -> None:
     user = f"user:{n % 500 + 1}"
-    await record(session, AuditAction.LOGIN_SUCCEEDED, actor=user, subject=user, data=login_data(n))
+    await record(session, AuditAction.SESSION_STARTED, actor=user, subject=user, data=login_data(n))
 
 
 async def insert_plain(session: AsyncSession, n: int) -> None:

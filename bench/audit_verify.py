@@ -61,7 +61,7 @@ def variant(n: int) -> tuple[str, dict[str, Any]]:
     user = n % 500 + 1
     choices: list[tuple[str, dict[str, Any]]] = [
         (
-            AuditAction.LOGIN_SUCCEEDED,
+            AuditAction.SESSION_STARTED,
             {
                 "methods": ["pwd", "otp"],
                 "address": f"10.0.{n % 256}.7",
@@ -69,7 +69,7 @@ def variant(n: int) -> tuple[str, dict[str, Any]]:
                 "session": f"{n:032x}",
             },
         ),
-        (AuditAction.TOKEN_REFRESHED, {"session": f"{n:032x}", "address": f"10.0.{n % 256}.7"}),
+        (AuditAction.SESSION_REFRESHED, {"session": f"{n:032x}", "address": f"10.0.{n % 256}.7"}),
         (
             AuditAction.LOGIN_FAILED,
             {"username": f"user{user}", "address": "192.0.2.1", "reason": "wrong password"},

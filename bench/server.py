@@ -9,6 +9,7 @@ all benchmark logins come from 127.0.0.1, and the default (30 per 300 s) would r
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def bench_settings(data_dir: Path, port: int) -> Settings:
         address_attempts_per_window=ATTEMPTS_PER_WINDOW,
         password_profile=PasswordProfile(),
         log_level="WARNING",
+        # KOKOUS_SQLITE_INLINE_READS=0 measures the pages with plain aiosqlite reads (decision 0006).
+        sqlite_inline_reads=os.environ.get("KOKOUS_SQLITE_INLINE_READS", "1") != "0",
     )
 
 

@@ -28,9 +28,11 @@ DEFAULT_MEDIA_LOST_AFTER_SECONDS = 10.0
 
 @dataclass(frozen=True, slots=True)
 class MediaSettings:
-    """The media hub's settings (docs/media.md). Only the ICE servers and the loss time come from variables;
-    the rest are the measured defaults of docs/decisions/0009-media-hub.md."""
+    """The media hub's settings (docs/media.md). Only whether it runs, the ICE servers and the loss time come
+    from variables; the rest are the measured defaults of docs/decisions/0009-media-hub.md."""
 
+    # Whether the web app runs the hub (KOKOUS_MEDIA_ENABLED): off, meetings have no sound or picture.
+    enabled: bool = False
     # STUN/TURN URLs such as "stun:stun.example.fi:3478" or "turn:turn.example.fi:3478?transport=udp";
     # none on a LAN or loopback.
     ice_servers: tuple[str, ...] = ()
@@ -57,6 +59,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""
     redis_url: str | None = None
+    sqlite_inline_reads: bool = True  # decision 0006: bounded SQLite reads on the loop's thread
     smtp_url: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     access_token_minutes: int = 10
@@ -127,6 +130,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
     servers = tuple(url for url in env.get("KOKOUS_MEDIA_ICE_SERVERS", "").replace(",", " ").split() if url)
     return MediaSettings(
+        enabled=env.get("KOKOUS_MEDIA_ENABLED", "").strip().lower() in ("1", "true", "yes", "on"),
         ice_servers=servers,
         turn_username=env.get("KOKOUS_MEDIA_TURN_USERNAME") or None,
         turn_password=env.get("KOKOUS_MEDIA_TURN_PASSWORD") or None,
@@ -144,6 +148,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=env.get("KOKOUS_DATABASE_URL", ""),
         redis_url=env.get("KOKOUS_REDIS_URL") or None,
+        sqlite_inline_reads=env.get("KOKOUS_SQLITE_INLINE_READS", "1") != "0",
         smtp_url=env.get("KOKOUS_SMTP_URL") or None,
         base_url=env.get("KOKOUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         password_profile=profile,

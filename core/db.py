@@ -164,6 +164,7 @@ class Database:
         clock: Clock = system_clock,
         services: dict[str, Any] | None = None,
         bind: AsyncConnection | None = None,
+        inline_reads: bool = True,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -179,7 +180,7 @@ class Database:
             expire_on_commit=False,
             join_transaction_mode="create_savepoint",
         )
-        self._reader = _bounded_reader(engine) if bind is None else None
+        self._reader = _bounded_reader(engine) if bind is None and inline_reads else None
         self._bounded = (
             async_sessionmaker(bind=self._reader, expire_on_commit=False) if self._reader else self._factory
         )

@@ -180,7 +180,7 @@ class Room:
     def _peer(self, peer_id: str) -> Peer:
         peer = self.peers.get(peer_id)
         if peer is None:
-            raise NotFound(f"no peer {peer_id!r} in room {self.id!r}")
+            raise NotFound("This participant is not connected to the meeting's sound and picture.")
         return peer
 
     def _liveness(self) -> Liveness:

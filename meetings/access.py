@@ -43,6 +43,8 @@ class Capability(StrEnum):
     RUN = "run"  # chair a held meeting: open, declare, items, floor, voting order, votes, close (R-PROP-1)
     RECORD_ATTENDANCE = "record_attendance"  # mark who is in the room, and who has left (R-MIN-3)
     SPEAK = "speak"  # ask for the floor (the right to speak: members, deputies, presenters, attendees)
+    STATE_STANCE = "state_stance"  # a stance in the decision procedure, for one's seat (R-EDP-3(2))
+    FOLLOW_PROCEDURE = "follow_procedure"  # who has stated what in the decision procedure (R-EDP-6)
 
 
 NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
@@ -62,6 +64,8 @@ GRANTS: dict[Capability, frozenset[MemberRole]] = {
     Capability.RUN: frozenset({R.CHAIR, R.VICE_CHAIR}),
     Capability.RECORD_ATTENDANCE: frozenset({R.SECRETARY, R.CHAIR, R.VICE_CHAIR}),
     Capability.SPEAK: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER, R.ATTENDEE}),
+    Capability.STATE_STANCE: frozenset({R.MEMBER, R.DEPUTY}),
+    Capability.FOLLOW_PROCEDURE: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
 }
 
 

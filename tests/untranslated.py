@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
@@ -65,8 +66,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    handover = getattr(session.config, "workeroutput", None)
+    if handover is not None:  # a pytest-xdist worker: the controller reports what every worker found
+        handover["untranslated"] = {msgid: sorted(langs) for msgid, langs in RECORDER.missing.items()}
+        return
     if RECORDER.missing and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist's controller: gather each worker's finds before the session ends."""
+    for msgid, langs in getattr(node, "workeroutput", {}).get("untranslated", {}).items():
+        RECORDER.missing.setdefault(msgid, set()).update(langs)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -34,21 +34,27 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from meetings.procedure.scheduler import DeadlineScheduler
 from minutes.jobs import personal_data_loop
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
+from web.media_bridge import media_lifespan
 from web.routes.account_pages import account_router
 from web.routes.attachments import attachments_router
 from web.routes.audit import audit_api, audit_page
 from web.routes.auth_api import auth_router, me_router
 from web.routes.bodies import bodies_router
 from web.routes.imports import imports_router
+from web.routes.live import live_router
+from web.routes.live_pages import live_pages_router
+from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
 from web.routes.minutes import minutes_router
 from web.routes.pages import pages_router
+from web.routes.procedure import procedure_api, procedure_pages
 from web.routes.public import public_router
 from web.routes.users import users_router
 from web.security import (
@@ -181,6 +187,7 @@ def create_app(
             asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
             asyncio.create_task(personal_data_loop(context.db)),
         ]
+        jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
         if not background_jobs:
             for job in jobs:
                 job.cancel()
@@ -205,13 +212,19 @@ def create_app(
             users_router,
             bodies_router,
             meetings_router,
+            media_router,
+            media_pages_router,
+            live_router,
             minutes_router,
             attachments_router,
             imports_router,
             public_router,
             meeting_pages_router,
+            live_pages_router,
             pages_router,
             account_router,
+            procedure_api,
+            procedure_pages,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},
@@ -228,5 +241,5 @@ def create_app(
         openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
         logging_config=None,  # core.logging already writes JSON lines
         state=State({"context": context}),
-        lifespan=[lifespan],
+        lifespan=[lifespan, media_lifespan],
     )

@@ -66,7 +66,11 @@ def build_context(
         limiter=limiter or build_limiter(settings, clock),
     )
     if db is None:
-        db = Database(create_engine(settings.resolved_database_url), clock=clock)
+        db = Database(
+            create_engine(settings.resolved_database_url),
+            clock=clock,
+            inline_reads=settings.sqlite_inline_reads,
+        )
     db.services.update(
         {"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices(), "minutes_ca": minutes_ca}
     )

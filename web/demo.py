@@ -25,7 +25,8 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
-from web.demo_minutes import rewind, seed_minutes
+from web import demo_live, demo_procedure
+from web.demo_minutes import seed_minutes
 
 ACTOR = "system:demo"
 
@@ -103,12 +104,11 @@ async def _people(session: AsyncSession, bodies: dict[str, Body], term: date) ->
             await actions.do_grant_role(session, user=user, role=role, actor=ACTOR)
         for slug, seat in person.seats:
             deputy_for = members.get("member") if seat == "deputy" else None
-            membership = await do_add_membership(
-                session,
-                body=bodies[slug],
-                spec=MembershipSpec(user_id=user.id, role=seat, term_start=term, deputy_for_id=deputy_for),
-                actor=ACTOR,
+            group = demo_live.COUNCIL_GROUP.get(person.username, "") if slug == "valtuusto" else ""
+            spec = MembershipSpec(
+                user_id=user.id, role=seat, term_start=term, deputy_for_id=deputy_for, group=group
             )
+            membership = await do_add_membership(session, body=bodies[slug], spec=spec, actor=ACTOR)
             if slug == "kh" and seat == "member":
                 members[person.username] = membership.id
         logins.append((person, password))
@@ -239,8 +239,9 @@ async def _user_id(session: AsyncSession, username: str) -> int:
 async def seed(
     session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
 ) -> list[tuple[DemoPerson, str]]:
-    """The demo municipality: bodies, people, and two meetings whose calls have been sent."""
-    rewind(session, now)  # the past meetings' clock (web/demo_minutes.py)
+    """The demo municipality: bodies, people, two meetings whose calls have been sent, and the executive
+    board's meeting called for today (web.demo_live), all seeded as of a week ago."""
+    demo_live.as_of_last_week(session)
     await do_update_organisation(
         session,
         settings=OrganisationSettings(name="Esimerkkilän kunta", name_sv="Exempelby kommun"),
@@ -250,12 +251,22 @@ async def seed(
     today = now.astimezone(LOCAL).date()
     logins = await _people(session, bodies, today - timedelta(days=200))
     secretary = f"user:{await _user_id(session, 'secretary')}"
-    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
     for meeting in (
         await _executive_meeting(session, bodies["kh"], today, secretary, store),
         await _council_meeting(session, bodies["valtuusto"], today, secretary),
     ):
         await do_send_call(session, meeting=meeting, base_url=base_url, sender=sender, actor=secretary)
+    logins += await demo_live.seed_live(
+        session,
+        bodies,
+        now=now,
+        term=today - timedelta(days=200),
+        password=_password,
+        base_url=base_url,
+        sender=sender,
+    )
+    await demo_procedure.open_soon(session, now=now, base_url=base_url)
+    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
     return logins
 
 

@@ -2,28 +2,27 @@
 minutes: one meeting's minutes signed and published, the other's with the checkers, waiting for the demo
 member's approval, the chair's signature and the secretary's countersignature (docs/minutes.md).
 
-The meetings happened in the past, so the demo's actions run on a clock of their own from the start of the
-seed (`rewind`): it stands forty days back while the municipality is set up, moves through the meetings' days,
-and is put back to the injected one afterwards. The audit log's times therefore only ever grow (`kokous audit
-verify` requires it), and nothing reads the machine's clock.
+The meetings happened in the past: the demo seeds as of a week ago (web.demo_live.as_of_last_week), and
+these meetings are played on a clock of their own that starts there and moves through the meetings' days
+(three and two days ago), then is put back. The audit log's times therefore only ever grow (`kokous audit
+verify` requires it), and nothing reads the machine's clock. The board's members are the live meeting demo's
+(web.demo_live).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth import actions
 from auth.queries import user_by_username
 from core.clock import LOCAL, FixedClock
+from core.db import session_clock
 from meetings.actions.agenda import ItemSpec, do_add_item
 from meetings.actions.call import do_send_call
 from meetings.actions.meetings import MeetingSpec, do_create_meeting
-from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.live.actions.attendance import do_record_arrival, do_record_departure
 from meetings.live.actions.dissents import do_register_dissent
 from meetings.live.actions.items import (
@@ -43,26 +42,24 @@ from meetings.live.actions.sitting import (
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
 from meetings.live.models import ItemHandling
 from meetings.models import AgendaItem, Body, Meeting
-from minutes.workflow import do_open_draft, do_publish, do_review, do_send_for_checking, do_sign
+from minutes.drafting import Wording
+from minutes.workflow import (
+    do_edit_wording,
+    do_open_draft,
+    do_publish,
+    do_review,
+    do_send_for_checking,
+    do_sign,
+)
 
 ACTOR = "system:demo"
-# Members of the board without a demo login: the board needs five present for quorum (R-QUORUM-1).
-OTHERS = ("Kaisa Korhonen", "Matti Nieminen", "Anna Mäkinen", "Juha Virtanen", "Pekka Laine")
+# The live meeting demo's board members who take part (web.demo_live.BOARD), beside the chair and the member.
+BOARD = ("jasen3", "jasen4", "jasen5", "jasen6", "jasen7")
+LEAD_DAYS = 4  # the board's call period (R-CALL-1): both calls go out four days before the first meeting
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=LOCAL)
-
-
-REWOUND = "demo_saved_clock"
-REWIND = timedelta(days=40)
-
-
-def rewind(session: AsyncSession, now: datetime) -> None:
-    """Run what follows in this session on a clock forty days back (see the module's description)."""
-    info = session.sync_session.info
-    info[REWOUND] = info.get("clock")
-    info["clock"] = FixedClock(now - REWIND)
 
 
 class _Play:
@@ -70,10 +67,16 @@ class _Play:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        clock = session.sync_session.info.get("clock")
-        if not isinstance(clock, FixedClock):
-            raise LookupError("the demo's meetings are played after demo_minutes.rewind")
-        self.clock = clock
+        self.saved = session.sync_session.info.get("clock")
+        self.clock = FixedClock(session_clock(session)())
+        session.sync_session.info["clock"] = self.clock
+
+    def done(self) -> None:
+        """Put the session's own clock back."""
+        if self.saved is None:
+            self.session.sync_session.info.pop("clock", None)
+        else:
+            self.session.sync_session.info["clock"] = self.saved
 
     def move_to(self, moment: datetime) -> None:
         self.clock.now = max(self.clock.now, moment)
@@ -82,27 +85,6 @@ class _Play:
         """Move the clock on, then run `work` (a coroutine reads the clock only once it runs)."""
         self.clock.advance(minutes=minutes)
         return await work
-
-
-async def _others(session: AsyncSession, body: Body, term: date) -> list[int]:
-    ids = []
-    for n, name in enumerate(OTHERS, start=1):
-        user = await actions.do_create_user(
-            session,
-            username=f"kh{n}",
-            display_name=name,
-            password=secrets.token_urlsafe(24),  # no demo login: they take part in the past meetings only
-            email=f"kh{n}@demo.kokous.test",
-            actor=ACTOR,
-        )
-        await do_add_membership(
-            session,
-            body=body,
-            spec=MembershipSpec(user_id=user.id, role="member", term_start=term),
-            actor=ACTOR,
-        )
-        ids.append(user.id)
-    return ids
 
 
 async def _id(session: AsyncSession, username: str) -> int:
@@ -181,17 +163,19 @@ async def seed_minutes(
     session: AsyncSession, body: Body, *, now: datetime, base_url: str, sender: str
 ) -> None:
     """Two past meetings of the board `body` and their minutes (signed and published; with the checkers)."""
-    today = now.astimezone(LOCAL).date()
-    others = await _others(session, body, today - timedelta(days=200))
+    others = [await _id(session, n) for n in BOARD]
     chair, member, secretary = [await _id(session, n) for n in ("chair", "member", "secretary")]
     by_chair, by_secretary = f"user:{chair}", f"user:{secretary}"
-    info = session.sync_session.info
+    play = _Play(session)
+    if play.clock() > now - timedelta(days=LEAD_DAYS + 2):
+        raise LookupError("the past meetings are seeded on a clock a week behind (demo_live.as_of_last_week)")
+    first = play.clock().astimezone(LOCAL).date() + timedelta(days=LEAD_DAYS)
     try:
-        # 1. Three weeks ago: a sale of land with a disqualification, a counter-proposal, a tied vote decided
-        # by the chair and a dissent; a confidential staff matter. Its minutes are checked, signed, published.
-        held_on = today - timedelta(days=21)
-        play = _Play(session)
-        play.move_to(_at(held_on - timedelta(days=10), 9))
+        # Both calls go out now, as of a week ago. 1. Three days ago: a sale of land with a disqualification,
+        # a counter-proposal, a tied vote decided by the chair and a dissent; a confidential staff matter. Its
+        # minutes are checked, signed, and published the next day. 2. Two days ago: a grant decided by vote;
+        # its minutes wait for the demo member's check.
+        held_on = first
         meeting, items = await _called(
             play,
             body,
@@ -213,6 +197,26 @@ async def seed_minutes(
                     title="Talousarvion toteutuminen tammi–syyskuussa",
                     description="Käyttötalouden menot ovat toteutuneet 74-prosenttisesti.",
                     proposal="Kunnanhallitus merkitsee toteutuman tiedoksi.",
+                ),
+            ],
+            secretary=by_secretary,
+            chair=by_chair,
+            base_url=base_url,
+            sender=sender,
+        )
+        second, second_items = await _called(
+            play,
+            body,
+            first + timedelta(days=1),
+            [
+                ItemSpec(
+                    title="Avustus kyläyhdistykselle",
+                    description="Kyläyhdistys hakee avustusta kylätalon korjaukseen.",
+                    proposal="Kunnanhallitus myöntää 5 000 euron avustuksen.",
+                ),
+                ItemSpec(
+                    title="Kunnan edustajat yhtiökokouksiin",
+                    proposal="Kunnanhallitus nimeää edustajat liitteen mukaisesti.",
                 ),
             ],
             secretary=by_secretary,
@@ -275,8 +279,19 @@ async def seed_minutes(
             checkers=[member, kaisa],
             contested=sale,
         )
-        play.clock.advance(days=2)
+        play.clock.advance(hours=2)
         minutes = await do_open_draft(session, meeting=meeting, secretary_id=secretary, actor=by_secretary)
+        await play.step(
+            do_edit_wording(
+                session,
+                minutes=minutes,
+                user_id=secretary,
+                wording=Wording(checking_note="Pöytäkirja on tarkastettu ja hyväksytty."),
+                note="Tarkastusmerkintä; julkaisu seuraavana päivänä",
+                publish_at=_at(held_on + timedelta(days=1), 12),
+                actor=by_secretary,
+            )
+        )
         await play.step(do_send_for_checking(session, minutes=minutes, user_id=secretary, actor=by_secretary))
         for checker in (member, kaisa):
             await play.step(
@@ -298,29 +313,7 @@ async def seed_minutes(
         )
         await play.step(do_publish(session, minutes=minutes, user_id=secretary, actor=by_secretary))
 
-        # 2. Two days ago: a grant decided by vote; its minutes wait for the demo member's check.
-        held_on = today - timedelta(days=2)
-        play.move_to(_at(held_on - timedelta(days=10), 9))
-        meeting, items = await _called(
-            play,
-            body,
-            held_on,
-            [
-                ItemSpec(
-                    title="Avustus kyläyhdistykselle",
-                    description="Kyläyhdistys hakee avustusta kylätalon korjaukseen.",
-                    proposal="Kunnanhallitus myöntää 5 000 euron avustuksen.",
-                ),
-                ItemSpec(
-                    title="Kunnan edustajat yhtiökokouksiin",
-                    proposal="Kunnanhallitus nimeää edustajat liitteen mukaisesti.",
-                ),
-            ],
-            secretary=by_secretary,
-            chair=by_chair,
-            base_url=base_url,
-            sender=sender,
-        )
+        held_on, meeting, items = first + timedelta(days=1), second, second_items
         play.move_to(_at(held_on, 16))
 
         async def grant(item: AgendaItem) -> None:
@@ -367,8 +360,4 @@ async def seed_minutes(
             )
         )
     finally:
-        saved = info.pop(REWOUND, None)
-        if saved is None:
-            info.pop("clock", None)
-        else:
-            info["clock"] = saved
+        play.done()

@@ -4,6 +4,14 @@ from audit import models as audit_models
 from auth import models as auth_models
 from meetings import models as meetings_models
 from meetings.live import models as live_models
+from meetings.procedure import models as procedure_models
 from minutes import models as minutes_models
 
-__all__ = ["audit_models", "auth_models", "live_models", "meetings_models", "minutes_models"]
+__all__ = [
+    "audit_models",
+    "auth_models",
+    "live_models",
+    "meetings_models",
+    "minutes_models",
+    "procedure_models",
+]

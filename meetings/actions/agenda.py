@@ -209,7 +209,7 @@ async def renumber(session: AsyncSession, meeting: Meeting, order: list[int]) ->
 
 
 async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: list[int], actor: str) -> None:
-    """Put the draft agenda in a new order and renumber the §§. Audit: agenda.reordered."""
+    """Put the draft agenda in a new order and renumber the §§. Audit: items.reordered."""
     await lock_meeting(session, meeting)
     lifecycle.require(
         meeting.status,
@@ -226,7 +226,7 @@ async def do_reorder_items(session: AsyncSession, *, meeting: Meeting, order: li
     await renumber(session, meeting, order)
     await record(
         session,
-        AuditAction.AGENDA_REORDERED,
+        AuditAction.ITEMS_REORDERED,
         actor=actor,
         subject=f"meeting:{meeting.id}",
         data={"order": order},

@@ -20,6 +20,7 @@ from meetings.models import (
     Meeting,
     MeetingStatus,
 )
+from meetings.procedure.actions import open_procedures
 from meetings.queries import meeting_items
 
 
@@ -40,7 +41,7 @@ async def do_send_call(
 ) -> int:
     """Send the meeting call: validate it, publish the agenda, queue e-mail with an invitation to everyone.
 
-    Refuses with every broken rule named (CallRefused). Audit: meeting.call_sent.
+    Refuses with every broken rule named (CallRefused). Audit: call.sent.
     Returns the number of e-mails queued.
     """
     await lock_meeting(session, meeting)
@@ -62,9 +63,10 @@ async def do_send_call(
     )
     meeting.calendar_sequence += 1  # the first invitation: SEQUENCE 1
     queued = await queue_call_mail(session, meeting, base_url, sender)
+    await open_procedures(session, meeting, base_url=base_url, actor=actor)  # R-EDP-3(1)
     await record(
         session,
-        AuditAction.MEETING_CALL_SENT,
+        AuditAction.CALL_SENT,
         actor=actor,
         subject=f"meeting:{meeting.id}",
         data={"recipients": queued, "items": len(await meeting_items(session, meeting))},

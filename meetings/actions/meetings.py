@@ -27,6 +27,7 @@ from meetings.models import (
     MeetingMode,
     MeetingStatus,
 )
+from meetings.procedure.actions import withdraw_procedures
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ async def do_cancel_meeting(
     queued, withdrawn = (
         await queue_cancel_mail(session, meeting, reason, base_url, sender) if called else (0, 0)
     )
+    await withdraw_procedures(session, meeting, actor=actor)  # KL 100 §: nothing left to decide
     await record(
         session,
         AuditAction.MEETING_CANCELLED,

@@ -1,7 +1,7 @@
 """Add the minutes workflow: versions, checkers' reviews, signatures, publication
 
 Revision ID: 0011_add_the_minutes_workflow
-Revises: 0009
+Revises: 0010_add_the_decision_procedure
 Create Date: 2026-12-05 03:50:21.190702
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_add_the_minutes_workflow"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010_add_the_decision_procedure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

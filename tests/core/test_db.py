@@ -29,6 +29,9 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+AT = datetime(2026, 1, 1, tzinfo=UTC)  # a row's value only; nothing compares it with now
+
+
 async def test_pragmas_are_set(sqlite: AsyncEngine) -> None:
     async with Database(sqlite).read() as session:
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
@@ -39,7 +42,7 @@ async def test_pragmas_are_set(sqlite: AsyncEngine) -> None:
 async def test_reader_proceeds_while_a_writer_holds_the_lock(sqlite: AsyncEngine) -> None:
     db = Database(sqlite)
     async with db.write() as writer:
-        await writer.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+        await writer.execute(insert(counter).values(id=1, at=AT))
         async with db.read() as reader:
             assert (await reader.execute(select(counter))).all() == []  # the uncommitted row is invisible
 
@@ -51,7 +54,7 @@ async def test_concurrent_read_modify_write_transactions_all_succeed(sqlite: Asy
         async with db.write() as session:
             count = len((await session.execute(select(counter.c.id))).all())
             await asyncio.sleep(0.001)
-            await session.execute(insert(counter).values(id=count + 1, at=datetime.now(UTC)))
+            await session.execute(insert(counter).values(id=count + 1, at=AT))
 
     await asyncio.gather(*(bump(n) for n in range(20)))
     async with db.read() as session:
@@ -100,12 +103,20 @@ async def test_bounded_reads_run_on_the_loops_thread_and_others_do_not(sqlite: A
     await db.dispose()
 
 
+async def test_inline_reads_can_be_switched_off(sqlite: AsyncEngine) -> None:
+    """KOKOUS_SQLITE_INLINE_READS=0: bounded reads use aiosqlite's thread like any other (decision 0006)."""
+    db = Database(sqlite, inline_reads=False)
+    async with db.read(bounded=True) as session:
+        assert await thread_of(session) != threading.get_ident()
+    await db.dispose()
+
+
 async def test_bounded_reads_see_commits_and_not_a_writers_open_transaction(sqlite: AsyncEngine) -> None:
     db = Database(sqlite)
     async with db.write() as session:
-        await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+        await session.execute(insert(counter).values(id=1, at=AT))
     async with db.write() as writer:
-        await writer.execute(insert(counter).values(id=2, at=datetime.now(UTC)))
+        await writer.execute(insert(counter).values(id=2, at=AT))
         async with db.read(bounded=True) as reader:  # does not wait for the writer's lock
             assert [r.id for r in (await reader.execute(select(counter.c.id))).all()] == [1]
     async with db.read(bounded=True) as reader:
@@ -117,7 +128,7 @@ async def test_a_write_through_a_bounded_read_fails_at_once(sqlite: AsyncEngine)
     db = Database(sqlite)
     with pytest.raises(OperationalError, match="readonly"):
         async with db.read(bounded=True) as session:
-            await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+            await session.execute(insert(counter).values(id=1, at=AT))
     async with db.read() as session:
         assert (await session.execute(select(counter))).all() == []
     await db.dispose()
@@ -126,7 +137,7 @@ async def test_a_write_through_a_bounded_read_fails_at_once(sqlite: AsyncEngine)
 async def test_many_bounded_reads_at_once_share_the_pool(sqlite: AsyncEngine) -> None:
     db = Database(sqlite)
     async with db.write() as session:
-        await session.execute(insert(counter).values(id=1, at=datetime.now(UTC)))
+        await session.execute(insert(counter).values(id=1, at=AT))
 
     async def read() -> int:
         async with db.read(bounded=True) as session:

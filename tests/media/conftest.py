@@ -31,14 +31,24 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+# One namespace per test process: other test modules reuse this fixture (tests/web/test_media_wiring.py,
+# tests/browser/test_media_join.py), and each module that names it gets a session fixture of its own.
+_MADE: list[Namespace] = []
+
+
 @pytest.fixture(scope="session")
 def namespace() -> Iterator[Namespace]:
+    if _MADE:
+        yield _MADE[0]
+        return
     try:
         made = Namespace.create(f"kokous-media-{os.getpid()}")
     except Unavailable as error:
         unavailable(f"no network namespace for the media tests (needs root and iproute2): {error}")
         raise
+    _MADE.append(made)
     yield made
+    _MADE.clear()
     made.remove()
 
 

@@ -472,5 +472,5 @@ async def test_two_meetings_of_one_body_called_at_once_number_their_items_in_tur
     assert await sections(world, first) == [3, 4]
     assert await sections(world, second) == [5]
     for meeting_id in (first, second):
-        [sent] = await entries(world, "meeting.call_sent", f"meeting:{meeting_id}")
+        [sent] = await entries(world, "call.sent", f"meeting:{meeting_id}")
         assert sent["items"] == len(await sections(world, meeting_id))

@@ -88,6 +88,12 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/items/{item_id:int}/disqualification/withdraw"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/live"): BODY,  # and the public at a public meeting
+    ("GET", "/meetings/{meeting_id:int}/live/panel"): BODY,
+    (
+        "POST",
+        "/meetings/{meeting_id:int}/live/{action:str}",
+    ): SIGNED_IN,  # then by role: web.routes.live_pages
     ("GET", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items"): SIGNED_IN,
@@ -98,6 +104,47 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/meetings/{meeting_id:int}/cancel"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items/{item_id:int}/attachments"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/attachments/{attachment_id:int}"): SIGNED_IN,
+    ("GET", "/api/meetings/{meeting_id:int}/media"): BODY,
+    ("GET", "/meetings/{meeting_id:int}/media"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/offer"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/leave"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/attest"): SIGNED_IN,
+    # The live meeting's API (by role in the body: tests/web/test_live_permissions.py).
+    ("GET", "/api/meetings/{meeting_id:int}/live"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/live/open"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/lawful"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/checkers"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/suspend"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/resume"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/close"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/floor-rules"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/arrivals"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/departures"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/take-up"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/recusals"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/close-discussion"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/order"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/decision"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/floor"): SIGNED_IN,
+    ("DELETE", "/api/meetings/{meeting_id:int}/live/floor/{request_id:int}"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/floor/{request_id:int}/grant"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/floor/end"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/proposals"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/proposals/{proposal_id:int}/seconding"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/proposals/{proposal_id:int}"): SIGNED_IN,
+    ("DELETE", "/api/meetings/{meeting_id:int}/live/proposals/{proposal_id:int}"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/votes"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/ballot"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/close"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/dissents"): SIGNED_IN,
+    # The decision procedure: tests/web/test_procedure_routes.py and test_procedure_pages.py (R-EDP-6).
+    ("GET", "/api/procedure"): SIGNED_IN,
+    ("GET", "/api/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/api/procedure/{procedure_id:int}/stance"): BODY,
+    ("GET", "/api/procedure/{procedure_id:int}/overview"): BODY,
+    ("GET", "/procedure"): SIGNED_IN,
+    ("GET", "/procedure/{procedure_id:int}"): BODY,
+    ("POST", "/procedure/{procedure_id:int}/stance"): BODY,
     # The minutes (docs/minutes.md; who takes each step: tests/web/test_minutes_api.py).
     ("POST", "/api/meetings/{meeting_id:int}/minutes"): SIGNED_IN,
     ("GET", "/api/minutes/{minutes_id:int}"): SIGNED_IN,
@@ -144,16 +191,8 @@ def app_routes(app: Litestar) -> set[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    for name in (
-        "user_id",
-        "body_id",
-        "membership_id",
-        "meeting_id",
-        "item_id",
-        "attachment_id",
-        "minutes_id",
-        "number",
-    ):
+    names = ("user_id", "body_id", "membership_id", "meeting_id", "item_id", "attachment_id")
+    for name in (*names, "request_id", "proposal_id", "vote_id", "minutes_id", "number"):
         path = path.replace(f"{{{name}:int}}", "1")
     return path.replace("{role:str}", "member").replace("{slug:str}", "kh")
 

@@ -33,7 +33,9 @@ async def test_auditor_lists_newest_first_and_filters(
     ).json()
     assert [e["subject"] for e in failed["entries"]] == ["username:ghost"]
     logins = (await client.get("/api/audit/entries", headers=auditor, params={"action": "login"})).json()
-    assert {e["action"] for e in logins["entries"]} == {"login.failed", "login.succeeded"}
+    assert {e["action"] for e in logins["entries"]} == {"login.failed"}
+    sessions = (await client.get("/api/audit/entries", headers=auditor, params={"action": "session"})).json()
+    assert {e["action"] for e in sessions["entries"]} == {"session.started"}
     by_user = (await client.get("/api/audit/entries", headers=auditor, params={"actor": "tapio"})).json()
     assert by_user["total"] >= 1
     assert all(e["actor"].startswith("user:") for e in by_user["entries"])
@@ -133,7 +135,7 @@ async def test_audit_page_shows_entries_and_the_verifier_key(
         "/login/code", data={"code": next_code(secret, clock), "csrf_token": csrf_from(code_page.text)}
     )
     assert done.status_code == 303
-    audit = await client.get("/audit", params={"action": "login.succeeded"})
+    audit = await client.get("/audit", params={"action": "session.started"})
     assert audit.status_code == 200
-    assert "login.succeeded" in audit.text
+    assert "session.started" in audit.text
     assert "kokous.test/audit+" in audit.text

@@ -41,6 +41,7 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
         ("closed", 0),
         ("called", 0),
         ("called", 1),
+        ("called", 1),  # the executive board's meeting today (web.demo_live)
     ]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds

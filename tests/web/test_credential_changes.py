@@ -110,7 +110,7 @@ async def test_a_replaced_second_factor_ends_the_other_sessions_and_tells_the_ow
 
     assert (await client.get("/api/me", headers=elsewhere)).status_code == 401
     assert (await client.get("/account")).status_code == 200  # the session that made the change stays
-    enrolled = (await audit_entries(context, "totp.enrolled"))[-1]
+    enrolled = (await audit_entries(context, "totp.enrolment_confirmed"))[-1]
     assert (enrolled.actor, enrolled.subject) == (f"user:{user_id}", f"user:{user_id}")
     assert enrolled.data == f'{{"address":"{CLIENT}","notified":true,"replaced":true}}'
     added, mail = await outbox(context)  # enrol_totp added the first one
@@ -137,7 +137,7 @@ async def test_the_first_second_factor_needs_the_password(
     new, ticket = new_secret_and_ticket(proven.text)
     form = {"ticket": ticket, "csrf_token": csrf_from(proven.text), "code": next_code(new, clock)}
     assert (await client.post("/account/second-factor", data=form)).status_code == 200
-    enrolled = (await audit_entries(context, "totp.enrolled"))[-1]
+    enrolled = (await audit_entries(context, "totp.enrolment_confirmed"))[-1]
     assert '"replaced":false' in enrolled.data
     assert [m.kind for m in await outbox(context)] == ["account.second_factor_added"]
 
@@ -159,7 +159,7 @@ async def test_a_change_is_confirmed_only_by_the_session_that_proved_itself(
     rejected = (await audit_entries(context, "token.rejected"))[-1]
     assert (rejected.actor, rejected.subject) == (f"user:{user_id}", f"user:{user_id}")
     assert '"reason":"another session"' in rejected.data
-    assert len(await audit_entries(context, "totp.enrolled")) == 1  # only enrol_totp's
+    assert len(await audit_entries(context, "totp.enrolment_confirmed")) == 1  # only enrol_totp's
 
 
 async def test_guessing_the_password_to_change_the_second_factor_is_slowed(

@@ -81,8 +81,8 @@ async def test_role_requiring_second_factor_must_enrol_first(
         "totp.enrolment_started",
         "totp.failed",
         "login.failed",
-        "totp.enrolled",
-        "login.succeeded",
+        "totp.enrolment_confirmed",
+        "session.started",
     ]
 
 
@@ -152,7 +152,7 @@ async def test_refresh_rotates_and_reuse_ends_the_whole_session(
     ).status_code == 401
     me = await client.get("/api/me", headers={"Authorization": f"Bearer {new['access_token']}"})
     assert me.status_code == 401
-    assert len(await audit_entries(context, "token.refreshed")) == 1
+    assert len(await audit_entries(context, "session.refreshed")) == 1
     # Both the replay and the later use of a revoked token are recorded.
     assert [e.subject for e in await audit_entries(context, "token.reused")] == [f"user:{user.id}"] * 2
 
@@ -162,7 +162,7 @@ async def test_logout_ends_the_session_at_once(client: httpx.AsyncClient, contex
     headers = await api_login(client, "liisa")
     assert (await client.post("/api/auth/logout", headers=headers)).status_code == 204
     assert (await client.get("/api/me", headers=headers)).status_code == 401
-    assert len(await audit_entries(context, "session.logged_out")) == 1
+    assert len(await audit_entries(context, "session.ended")) == 1
 
 
 async def test_expired_access_token_is_refused_with_a_clear_message(

@@ -109,7 +109,7 @@ async def test_secretary_builds_an_agenda_and_sends_the_call(
     ]
     assert all("Henkilöstöasia" not in m.body and "METHOD:REQUEST" in (m.calendar or "") for m in mails)
     actions = [e.action for e in await audit_entries(context)]
-    for expected in ("meeting.created", "item.added", "agenda.reordered", "meeting.call_sent"):
+    for expected in ("meeting.created", "item.added", "items.reordered", "call.sent"):
         assert expected in actions
 
 
@@ -123,7 +123,7 @@ async def test_call_that_breaks_rules_is_refused_with_every_rule_named(
     assert "(R-CALL-5)" in refused.json()["error"]
     check = (await client.get(f"/api/meetings/{meeting_id}/call", headers=world.secretary)).json()
     assert [p["rule"] for p in check["problems"]] == ["R-CALL-5"]
-    assert "meeting.call_sent" not in [e.action for e in await audit_entries(context)]
+    assert "call.sent" not in [e.action for e in await audit_entries(context)]
 
 
 async def test_bad_item_input_is_explained(client: httpx.AsyncClient, world: World) -> None:

@@ -94,7 +94,7 @@ async def test_login_form_without_csrf_token_is_refused(
         "/login", data={"username": "liisa", "password": PASSWORD}, headers={"accept": "text/html"}
     )
     assert response.status_code == 403
-    assert len(await audit_entries(context, "login.succeeded")) == 0
+    assert len(await audit_entries(context, "session.started")) == 0
 
 
 async def test_cookie_session_needs_csrf_for_changes(client: httpx.AsyncClient, context: AppContext) -> None:
@@ -204,7 +204,7 @@ async def test_member_may_add_a_second_factor_and_then_needs_it(
     again = await form_login(client, "liisa")
     assert again.headers["location"].startswith("/login/code")
     actions = [e.action for e in await audit_entries(context)]
-    assert actions[-3:] == ["totp.enrolment_started", "totp.failed", "totp.enrolled"]
+    assert actions[-3:] == ["totp.enrolment_started", "totp.failed", "totp.enrolment_confirmed"]
 
 
 async def test_csrf_refusal_is_recorded(client: httpx.AsyncClient, context: AppContext) -> None:

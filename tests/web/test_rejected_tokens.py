@@ -110,7 +110,7 @@ async def test_a_step_token_is_spent_by_the_sign_in_it_completed(
     actor, subject, data = await last_rejection(context)
     assert (actor, subject) == ("anonymous", f"user:{user.id}")
     assert '"reason":"stale"' in data
-    assert len(await audit_entries(context, "login.succeeded")) == 1
+    assert len(await audit_entries(context, "session.started")) == 1
 
 
 async def test_an_enrolment_step_cannot_replace_a_second_factor_set_up_since(

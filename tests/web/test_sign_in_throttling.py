@@ -124,7 +124,7 @@ async def test_the_owner_signs_in_with_password_and_code_while_an_attacker_is_sl
         )
         assert signed_in.status_code == 200, signed_in.text
         assert (await login(attacker, "mikko", WRONG)).status_code == 429  # still waiting
-    succeeded = (await audit_entries(context, "login.succeeded"))[-1]
+    succeeded = (await audit_entries(context, "session.started"))[-1]
     assert succeeded.subject == f"user:{owner.id}"
     assert f'"address":"{OWNER}"' in succeeded.data
 
@@ -262,7 +262,7 @@ async def test_a_known_device_signs_in_while_its_network_is_flooded_and_slowed(
             assert (await shared.post("/api/auth/login", json=wrong)).status_code == 401
         again = {"username": "liisa", "password": PASSWORD, "device_token": device}
         assert answer(await shared.post("/api/auth/login", json=again))[:2] == (429, "1")
-    succeeded = await audit_entries(context, "login.succeeded")
+    succeeded = await audit_entries(context, "session.started")
     assert [f'"address":"{ATTACKER}"' in e.data for e in succeeded[-1:]] == [True]
 
 

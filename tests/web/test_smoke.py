@@ -16,4 +16,4 @@ async def test_member_logs_in_with_password(client: httpx.AsyncClient, context: 
     me = await client.get("/api/me", headers=headers)
     assert me.status_code == 200
     assert me.json()["username"] == "liisa"
-    assert [e.action for e in await audit_entries(context, "login.succeeded")] == ["login.succeeded"]
+    assert [e.action for e in await audit_entries(context, "session.started")] == ["session.started"]

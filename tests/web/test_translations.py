@@ -32,18 +32,25 @@ def test_lookups_without_a_finished_translation_are_recorded() -> None:
     assert recorder.missing == {NOBODY: {"fi", "sv"}, "Another text that nobody has translated.": {"fi"}}
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "pytest-xdist"])
 @pytest.mark.parametrize(
     ("text", "shown", "outcome"),
     [(NOBODY, NOBODY, pytest.ExitCode.TESTS_FAILED), ("Cancelled", "Inställt", pytest.ExitCode.OK)],
 )
 def test_a_run_that_showed_an_untranslated_text_fails(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, text: str, shown: str, outcome: int
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    shown: str,
+    outcome: int,
+    workers: tuple[str, ...],
 ) -> None:
+    """Also when the suite runs on several workers, as `make test` runs it: workers hand their finds on."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest('pytest_plugins = ["tests.untranslated"]\n')
     pytester.makepyfile(test_page=INNER_TEST.format(text=text, shown=shown))
 
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *workers)
 
     assert result.ret == outcome
     result.stdout.fnmatch_lines(["*1 passed*"])

@@ -4,6 +4,9 @@ R-QUORUM-3). The last vote of the order makes the decision (R-VOTE-4/5, R-PROP-4
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from core.db import session_clock, signal
-from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from core.errors import Conflict, Forbidden, InvalidTransition, KokousError, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.access import parent_row
@@ -84,38 +87,87 @@ async def do_open_vote(session: AsyncSession, *, meeting: Meeting, item: AgendaI
     return vote
 
 
+def _refusal(vote: Vote, user_id: int, choice: str) -> KokousError | None:
+    """Why this ballot cannot be cast now, or None (the vote read afresh and locked by the caller)."""
+    if vote.closed_at is not None:
+        return InvalidTransition(CLOSED)
+    if user_id not in vote.entitled:
+        return Forbidden(NOT_ENTITLED)
+    if choice not in (voting.Choice.JAA, voting.Choice.EI, voting.Choice.TYHJA):
+        return ValidationFailed(CHOICE, field="choice")
+    return None
+
+
 async def do_cast_ballot(session: AsyncSession, *, vote: Vote, user_id: int, choice: str, actor: str) -> int:
     """Cast or change one's ballot while the vote is open: one per person, never two, even when two requests
     race (an upsert on the ballot's key). Acknowledged only once committed (DESIGN.md §6). Open votes are
     public (R-VOTE-3), so the audit entry names the choice. Audit: ballot.cast. Idempotent for the same
     choice. Returns how many have voted."""
     await session.refresh(vote, with_for_update={"read": True})
-    if vote.closed_at is not None:
-        raise InvalidTransition(CLOSED)
-    if user_id not in vote.entitled:
-        raise Forbidden(NOT_ENTITLED)
-    if choice not in (voting.Choice.JAA, voting.Choice.EI, voting.Choice.TYHJA):
-        raise ValidationFailed(CHOICE, field="choice")
+    refused = _refusal(vote, user_id, choice)
+    if refused is not None:
+        raise refused
     now = session_clock(session)()
-    await session.execute(_upsert(session, vote.id, user_id, choice, now))
-    cast = int((await session.execute(select(func.count()).where(Ballot.vote_id == vote.id))).scalar_one())
-    await record(
-        session, AuditAction.BALLOT_CAST, actor=actor, subject=f"vote:{vote.id}", data={"choice": choice}
-    )
+    await session.execute(_upsert(session, vote.id, {user_id: choice}, now))
+    return await _recorded(session, vote, [BallotCast(user_id, choice, actor)])
+
+
+@dataclass(frozen=True, slots=True)
+class BallotCast:
+    user_id: int
+    choice: str
+    actor: str
+
+
+async def do_cast_ballots(
+    session: AsyncSession, *, vote: Vote, ballots: Sequence[BallotCast]
+) -> tuple[list[KokousError | None], int]:
+    """Several ballots of one vote that arrived together, in one statement (web.ballots writes them so):
+    each is checked and recorded exactly as `do_cast_ballot` would, in the order they came, so a person's
+    later ballot in the batch changes their earlier one. Audit: ballot.cast for each ballot cast. Returns
+    each ballot's refusal (None: cast) and how many have voted."""
+    await session.refresh(vote, with_for_update={"read": True})
+    refusals = [_refusal(vote, b.user_id, b.choice) for b in ballots]
+    cast = [b for b, refused in zip(ballots, refusals, strict=True) if refused is None]
+    if not cast:
+        return refusals, await _count(session, vote)
+    now = session_clock(session)()
+    await session.execute(_upsert(session, vote.id, {b.user_id: b.choice for b in cast}, now))
+    return refusals, await _recorded(session, vote, cast)
+
+
+async def _count(session: AsyncSession, vote: Vote) -> int:
+    return int((await session.execute(select(func.count()).where(Ballot.vote_id == vote.id))).scalar_one())
+
+
+async def _recorded(session: AsyncSession, vote: Vote, cast: Sequence[BallotCast]) -> int:
+    """The audit entries of the ballots cast and the progress hint; returns how many have voted."""
+    count = await _count(session, vote)
+    for ballot in cast:
+        await record(
+            session,
+            AuditAction.BALLOT_CAST,
+            actor=ballot.actor,
+            subject=f"vote:{vote.id}",
+            data={"choice": ballot.choice},
+        )
     item = await parent_row(session, AgendaItem, vote.item_id)
     signal(
         session,
         VOTE_PROGRESS,
-        {"meeting": item.meeting_id, "vote": vote.id, "cast": cast, "of": len(vote.entitled)},
+        {"meeting": item.meeting_id, "vote": vote.id, "cast": count, "of": len(vote.entitled)},
     )
-    return cast
+    return count
 
 
-def _upsert(session: AsyncSession, vote_id: int, user_id: int, choice: str, now: object):  # type: ignore[no-untyped-def]
+def _upsert(session: AsyncSession, vote_id: int, choices: dict[int, str], now: object):  # type: ignore[no-untyped-def]
+    """Insert each person's ballot, or change it: one row per person and vote, whatever races."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Ballot).values(vote_id=vote_id, user_id=user_id, choice=choice, cast_at=now)
+    rows = [{"vote_id": vote_id, "user_id": u, "choice": c, "cast_at": now} for u, c in choices.items()]
+    statement = dialect.insert(Ballot).values(rows)
     return statement.on_conflict_do_update(
-        index_elements=[Ballot.vote_id, Ballot.user_id], set_={"choice": choice, "changed_at": now}
+        index_elements=[Ballot.vote_id, Ballot.user_id],
+        set_={"choice": statement.excluded.choice, "changed_at": statement.excluded.cast_at},
     )
 
 

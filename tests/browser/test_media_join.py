@@ -1,0 +1,151 @@
+"""Headless Chromium with fake camera and microphone joins a held meeting's sound and picture through
+web/static/media.js, receives the floor holder's audio and video, and shows who is speaking.
+
+aiortc never offers 127.0.0.1 as a candidate, so the service, Chromium and the hub meet in the media tests'
+network namespace, whose loopback also carries 127.0.0.2 (tests/media/conftest.py): the test's thread enters
+it, and the server and the browser it starts inherit it. Chromium is told to use loopback for WebRTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from auth.ratelimit import MemoryLimiter
+from core.clock import FixedClock
+from core.config import TEST_PASSWORD_PROFILE, Settings
+from meetings.live.actions.attendance import do_record_arrival
+from meetings.live.actions.floor import do_grant_floor, do_request_floor
+from meetings.live.actions.items import do_take_up_item
+from tests.browser.conftest import ACTION_TIMEOUT_MS, CHROMIUM_ARGS, Console, _free_port, server_env, serving
+from tests.conftest import START
+from tests.factories import PASSWORD
+from tests.media import conftest as media_fixtures
+from tests.media.netns import Namespace
+from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
+from web import migration
+from web.context import build_context
+from web.i18n import translator
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+
+namespace, inside = media_fixtures.namespace, media_fixtures.inside
+fi = translator("fi")
+SCREENSHOT = Path("/tmp/kokous-media.png")  # noqa: S108 - a fixed place for a person to look at
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+CONNECT_MS = 20_000
+
+
+async def seed(data_dir: Path, url: str) -> Board:
+    """A public meeting under way, its first item taken up and the floor given to m2."""
+    settings = Settings(data_dir=data_dir, base_url=url, password_profile=TEST_PASSWORD_PROFILE)
+    clock = FixedClock(START)
+    context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
+    await migration.upgrade(context.db.engine)
+    board = await make_board(context, clock, public=True)
+    await hold(context, clock, board)
+    async with context.db.write() as session:
+        meeting, item = await meeting_of(session, board), await item_of(session, board.items[0])
+        chair = board.actor(board.chair)
+        await do_take_up_item(session, meeting=meeting, item=item, actor=chair)
+        speaker = board.members[1]
+        await do_record_arrival(
+            session, meeting=meeting, user_id=speaker, remote=True, actor=board.actor(speaker)
+        )
+        request = await do_request_floor(
+            session, meeting=meeting, item=item, user_id=speaker, kind="speech", actor=board.actor(speaker)
+        )
+        await do_grant_floor(session, meeting=meeting, request=request, actor=chair)
+    await context.db.dispose()
+    return board
+
+
+async def sign_in_and_join(page: Page, username: str, meeting_id: int) -> None:
+    await page.goto("/login")
+    await page.get_by_label(fi("Username"), exact=True).fill(username)
+    await page.get_by_label(fi("Password"), exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name=fi("Sign in"), exact=True).click()
+    await expect(page.get_by_role("button", name=fi("Sign out"), exact=True)).to_be_visible()
+    await page.goto(f"/meetings/{meeting_id}/media")
+    await expect(page.get_by_role("heading", name=fi("Sound and picture"))).to_be_visible()
+    await page.get_by_role("button", name=fi("Join with sound and picture"), exact=True).click()
+    status = page.get_by_role("status")
+    await expect(status).to_have_text(
+        fi("Connected: you hear the speaker and the chair."), timeout=CONNECT_MS
+    )
+
+
+async def received(page: Page, kind: str) -> int:
+    """Packets of `kind` the page's connection has received so far (its WebRTC statistics)."""
+    count: int = await page.evaluate(
+        """async (kind) => {
+            const stats = await window.kokousMedia.pc.getStats();
+            let packets = 0;
+            stats.forEach((s) => {
+                if (s.type === "inbound-rtp" && s.kind === kind) packets += s.packetsReceived;
+            });
+            return packets;
+        }""",
+        kind,
+    )
+    return count
+
+
+async def growing(measure: Callable[[], Awaitable[int]]) -> None:
+    before = await measure()
+    for _ in range(50):
+        if await measure() > before:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("nothing more arrived in 5 s")
+
+
+async def test_a_member_joins_hears_and_sees_the_floor_holder(
+    tmp_path: Path, inside: Namespace, chromium_executable: Path
+) -> None:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    board = await seed(tmp_path, url)
+    env = server_env(tmp_path, url) | {"KOKOUS_MEDIA_ENABLED": "1"}
+    with serving(tmp_path, port, env):
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(chromium_executable), headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS
+            )
+            try:
+                speaker_context = await browser.new_context(base_url=url, locale="fi-FI")
+                listener_context = await browser.new_context(base_url=url, locale="fi-FI")
+                for made in (speaker_context, listener_context):
+                    made.set_default_timeout(ACTION_TIMEOUT_MS)
+                console = Console([])
+                speaker, listener = await speaker_context.new_page(), await listener_context.new_page()
+                for page in (speaker, listener):
+                    page.on("console", console.record)
+                    page.on("pageerror", console.record_error)
+                # m2 has the floor: their fake camera and tone go to everyone, m3 among them.
+                await sign_in_and_join(speaker, "m2", board.meeting_id)
+                await sign_in_and_join(listener, "m3", board.meeting_id)
+                await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
+                await growing(lambda: received(listener, "audio"))
+                await growing(lambda: received(listener, "video"))
+                video = listener.locator("[data-media-video]")
+                await expect(video).to_have_js_property("paused", False)
+                width = await video.evaluate("(v) => v.videoWidth")
+                assert width > 0, "the listener's page shows no picture"
+                await listener.screenshot(path=str(SCREENSHOT), full_page=True)
+                # Hanging up: the page returns to its starting state.
+                await listener.get_by_role("button", name=fi("Hang up"), exact=True).click()
+                await expect(listener.get_by_role("status")).to_have_text(fi("Not connected."))
+                assert console.problems == []
+            finally:
+                await browser.close()

@@ -1,0 +1,123 @@
+"""Ballots written together: those that arrive while one transaction commits go in the next (group commit).
+
+When a council votes, every member's ballot comes within seconds. Written one transaction each, they queue for
+the database's write lock (SQLite's, or the audit head's row on PostgreSQL) and each pays for its own begin
+and commit. Here one task per process writes whatever ballots are waiting in one transaction (one statement
+per vote, `do_cast_ballots`, each ballot with its own audit entry), and answers each request only after that
+transaction commits (DESIGN.md §6): an acknowledged ballot is stored. A ballot the rules refuse (a closed
+vote, someone not entitled, a vote of another meeting) is refused alone; a failure of the database fails the
+whole batch, and none of its ballots is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import Database
+from core.errors import KokousError, NotFound
+from core.text import translatable
+from meetings.access import parent_row
+from meetings.live.actions.voting import BallotCast, do_cast_ballots
+from meetings.live.models import Vote
+from meetings.models import AgendaItem
+
+NO_VOTE = translatable("No such vote in this meeting.")
+BATCH = 500  # ballots in one transaction at most
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    vote: int
+    choice: str
+    cast: int  # how many have voted in it, once this ballot (and those written with it) is stored
+    of: int  # how many may vote in it
+
+
+@dataclass(slots=True)
+class _Waiting:
+    meeting_id: int
+    vote_id: int
+    user_id: int
+    choice: str
+    actor: str
+    answer: asyncio.Future[Cast] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class BallotDesk:
+    """One per process (web.app's state): `cast` returns once the ballot is committed, or raises."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.waiting: list[_Waiting] = []
+        self.writer: asyncio.Task[None] | None = None
+
+    async def cast(self, *, meeting_id: int, vote_id: int, user_id: int, choice: str, actor: str) -> Cast:
+        ballot = _Waiting(meeting_id, vote_id, user_id, choice, actor)
+        self.waiting.append(ballot)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._write_all())
+        # The ballot is written even if this request goes away meanwhile; it is then simply not acknowledged.
+        return await asyncio.shield(ballot.answer)
+
+    async def _write_all(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Waiting]) -> None:
+        outcomes: dict[int, Cast | KokousError] = {}
+        try:
+            async with self.db.write() as session:
+                for vote_id in dict.fromkeys(b.vote_id for b in batch):
+                    of_vote = [(n, b) for n, b in enumerate(batch) if b.vote_id == vote_id]
+                    outcomes |= await _vote_ballots(session, vote_id, of_vote)
+        except Exception as failed:  # nothing of the batch was committed
+            for ballot in batch:
+                _settle(ballot.answer, failed)
+            return
+        for n, ballot in enumerate(batch):
+            _settle(ballot.answer, outcomes[n])
+
+
+async def _vote_ballots(
+    session: AsyncSession, vote_id: int, ballots: list[tuple[int, _Waiting]]
+) -> dict[int, Cast | KokousError]:
+    """One vote's ballots of the batch: those sent to it through another meeting are not found."""
+    vote = await session.get(Vote, vote_id)
+    meeting = None if vote is None else (await parent_row(session, AgendaItem, vote.item_id)).meeting_id
+    outcomes: dict[int, Cast | KokousError] = {
+        n: NotFound(NO_VOTE) for n, b in ballots if b.meeting_id != meeting
+    }
+    here = [(n, b) for n, b in ballots if n not in outcomes]
+    if vote is None or not here:
+        return outcomes
+    casts = [BallotCast(b.user_id, b.choice, b.actor) for _, b in here]
+    refusals, count = await do_cast_ballots(session, vote=vote, ballots=casts)
+    for (n, b), refused in zip(here, refusals, strict=True):
+        outcomes[n] = refused or Cast(vote.id, b.choice, count, len(vote.entitled))
+    return outcomes
+
+
+def _settle(answer: asyncio.Future[Cast], outcome: Cast | BaseException) -> None:
+    if answer.done():
+        return
+    if isinstance(outcome, BaseException):
+        answer.set_exception(outcome)
+        with contextlib.suppress(Exception):
+            answer.exception()  # retrieved: nobody may be waiting any more
+    else:
+        answer.set_result(outcome)
+
+
+def ballot_desk(state: Any, db: Database) -> BallotDesk:
+    """The process's desk, made on first use (in the running event loop)."""
+    desk: BallotDesk | None = getattr(state, "ballot_desk", None)
+    if desk is None or desk.db is not db:
+        desk = BallotDesk(db)
+        state.ballot_desk = desk
+    return desk

@@ -1,0 +1,222 @@
+"""The electronic decision procedure (KL 100 §): a member's closed view and stance, the chair's overview.
+
+Every route is for the signed-in people of the item's body only (R-EDP-6): anyone else gets 404, exactly as
+for an item that does not exist, and the refusal is audited (web.viewer.record_hidden). Pages are never
+cached (web.security sends no-store) and no list, search or feed outside these routes names the items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.bounds import EXPLANATION
+from core.errors import Conflict, ValidationFailed
+from meetings.access import Capability, Viewer, parent_row
+from meetings.models import Body, DisqualificationGround
+from meetings.procedure.actions import do_state_stance
+from meetings.procedure.queries import access_procedure, open_for, overview, procedure_view
+from meetings.rules.decision_procedure import Stance
+from web.guards import principal_of, signed_in
+from web.pages import language_of, render
+from web.routes.public import body_name, page_context
+from web.schemas import Word
+from web.security import app_context
+
+Req = Request[Any, Any, Any]
+Explanation = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
+
+
+class StanceIn(msgspec.Struct, forbid_unknown_fields=True):
+    stance: Word
+    ground: Word | None = None
+    explanation: Explanation = ""
+
+
+def _now(request: Req) -> Any:
+    return app_context(request).db.clock()
+
+
+async def _state(
+    request: Req, session: AsyncSession, viewer: Viewer, procedure_id: int, data: StanceIn
+) -> None:
+    procedure, _, _ = await access_procedure(session, viewer, procedure_id)
+    principal = principal_of(request)
+    await do_state_stance(
+        session,
+        procedure=procedure,
+        user_id=principal.user_id,
+        stance=data.stance,
+        ground=data.ground or None,
+        explanation=data.explanation,
+        base_url=app_context(request).settings.base_url,
+        actor=principal.actor,
+    )
+
+
+# ---- the JSON API ---------------------------------------------------------------------------------
+
+
+@get("/", guards=[signed_in])
+async def list_procedures(
+    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
+) -> list[dict[str, Any]]:
+    """The items in the procedure of the bodies where the caller has a role."""
+    rows = await open_for(session, viewer, now=_now(request))
+    return [
+        {
+            "id": p.id,
+            "item_id": i.id,
+            "section": i.section,
+            "title": i.title,
+            "body": b.slug,
+            "state": p.state,
+            "deadline_at": p.deadline_at,
+        }
+        for p, i, b in rows
+    ]
+
+
+@get("/{procedure_id:int}", guards=[signed_in])
+async def get_procedure(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    procedure_id: FromPath[int],
+) -> dict[str, Any]:
+    """The item, its state and deadline, and the caller's own stance and history."""
+    procedure, _, _ = await access_procedure(session, viewer, procedure_id)
+    return asdict(await procedure_view(session, viewer, procedure, now=_now(request)))
+
+
+@post("/{procedure_id:int}/stance", status_code=201, guards=[signed_in])
+async def state_stance(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    procedure_id: FromPath[int],
+    data: JSONBody[StanceIn],
+) -> dict[str, Any]:
+    """State or change one's own stance: accept, demand_meeting, or disqualified with a ground."""
+    await _state(request, session, viewer, procedure_id, data)
+    procedure, _, _ = await access_procedure(session, viewer, procedure_id)
+    return asdict(await procedure_view(session, viewer, procedure, now=_now(request)))
+
+
+@get("/{procedure_id:int}/overview", guards=[signed_in])
+async def get_overview(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    procedure_id: FromPath[int],
+) -> dict[str, Any]:
+    """Who has answered, and what: the chair, the vice-chair and the secretary only."""
+    procedure, _, _ = await access_procedure(session, viewer, procedure_id, need=Capability.FOLLOW_PROCEDURE)
+    return asdict(await overview(session, viewer, procedure, now=_now(request)))
+
+
+procedure_api = Router(
+    path="/api/procedure",
+    route_handlers=[list_procedures, get_procedure, state_stance, get_overview],
+    tags=["procedure"],
+)
+
+
+# ---- the pages ------------------------------------------------------------------------------------
+
+
+@dataclass
+class StanceForm:
+    stance: str = ""
+    ground: str = ""
+    explanation: str = ""
+    csrf_token: str = ""
+
+
+async def _page(
+    request: Req,
+    session: AsyncSession,
+    viewer: Viewer,
+    procedure_id: int,
+    *,
+    form: StanceForm | None = None,
+    error: Exception | None = None,
+    status_code: int = 200,
+) -> Response[str]:
+    procedure, _, meeting = await access_procedure(session, viewer, procedure_id)
+    now = _now(request)
+    body = await parent_row(session, Body, procedure.body_id)
+    view = await procedure_view(session, viewer, procedure, now=now)
+    context = page_context(
+        request,
+        view=view,
+        meeting=meeting,
+        body=body,
+        name=body_name(body, language_of(request)),
+        overview=await overview(session, viewer, procedure, now=now) if view.follows else None,
+        grounds=[g.value for g in DisqualificationGround],
+        stances=[s.value for s in Stance],
+        form=form or StanceForm(stance=view.mine.stance if view.mine else ""),
+        error=error,
+        done=request.query_params.get("done", ""),
+    )
+    return render(request, "procedure.html", context, status_code=status_code)
+
+
+@get("/", media_type=MediaType.HTML, guards=[signed_in])
+async def procedures_page(
+    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
+) -> Response[str]:
+    """The items awaiting the caller's bodies' stances, and those settled."""
+    rows = await open_for(session, viewer, now=_now(request))
+    language = language_of(request)
+    listed = [(p, i, body_name(b, language)) for p, i, b in rows]
+    return render(request, "procedure_list.html", page_context(request, rows=listed))
+
+
+@get("/{procedure_id:int}", media_type=MediaType.HTML, guards=[signed_in])
+async def procedure_page(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    procedure_id: FromPath[int],
+) -> Response[str]:
+    return await _page(request, session, viewer, procedure_id)
+
+
+@post("/{procedure_id:int}/stance", media_type=MediaType.HTML, guards=[signed_in])
+async def stance_form(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    procedure_id: FromPath[int],
+    data: URLEncodedBody[StanceForm],
+) -> Response[Any]:
+    if len(data.explanation) > EXPLANATION:
+        raise ValidationFailed("At most {max} characters fit here.", field="explanation", max=EXPLANATION)
+    stance = StanceIn(
+        stance=data.stance[:32],
+        ground=(data.ground[:32] or None) if data.stance == Stance.DISQUALIFIED else None,
+        explanation=data.explanation if data.stance == Stance.DISQUALIFIED else "",
+    )
+    try:
+        async with session.begin_nested():
+            await _state(request, session, viewer, procedure_id, stance)
+    except (ValidationFailed, Conflict) as exc:
+        status = 422 if isinstance(exc, ValidationFailed) else 409
+        return await _page(request, session, viewer, procedure_id, form=data, error=exc, status_code=status)
+    return Redirect(f"/procedure/{procedure_id}?done=stated", status_code=303)
+
+
+procedure_pages = Router(
+    path="/procedure",
+    route_handlers=[procedures_page, procedure_page, stance_form],
+    tags=["procedure"],
+)

@@ -1,0 +1,218 @@
+// The live meeting page: follows the meeting over its WebSocket and swaps in the server's fresh panel.
+//
+// The page works without this script (every control is a form). With it, any message with a newer version
+// (or a vote's progress) makes the page fetch /meetings/{id}/live/panel and swap it in, keeping focus and
+// whatever the person is typing. When the WebSocket cannot connect, the page polls the panel every 2 s with
+// its ETag instead. Times come from the server: the countdown runs from the server's clock at render.
+(function () {
+  "use strict";
+  var panel = document.getElementById("live-panel");
+  if (!panel) { return; }
+  var meeting = panel.getAttribute("data-meeting");
+  var version = parseInt(panel.getAttribute("data-version") || "0", 10);
+  var status = document.getElementById("live-connection");
+  var etag = null;
+  var fetching = false;
+  var again = false;
+  var socket = null;
+  var failures = 0;
+  var pollTimer = null;
+  var skew = 0; // the server's clock minus this browser's, from the panel's data-now
+
+  function say(key) {
+    if (!status) { return; }
+    var text = status.getAttribute("data-" + key) || "";
+    status.textContent = text;
+    status.hidden = !text;
+  }
+
+  // ---- keeping what the person is doing across a swap ----
+  function remember() {
+    var active = document.activeElement;
+    var kept = { focus: null, start: null, end: null, values: {}, open: {} };
+    if (active && panel.contains(active) && active !== panel) {
+      if (active.id) { kept.focus = { id: active.id }; }
+      else if (active.form && active.form.id) {
+        kept.focus = { form: active.form.id, name: active.name || "", value: active.value || "" };
+      }
+      if (typeof active.selectionStart === "number") {
+        kept.start = active.selectionStart;
+        kept.end = active.selectionEnd;
+      }
+    }
+    panel.querySelectorAll("input[id], textarea[id], select[id]").forEach(function (field) {
+      if (field.type === "hidden") { return; }
+      var changed = field.tagName === "SELECT"
+        ? Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; })
+        : field.value !== field.defaultValue;
+      if (changed || field.checked !== field.defaultChecked) {
+        kept.values[field.id] = { value: field.value, checked: field.checked };
+      }
+    });
+    panel.querySelectorAll("details[id], details").forEach(function (details, index) {
+      kept.open[details.id || "d" + index] = details.open;
+    });
+    return kept;
+  }
+
+  function restore(kept) {
+    Object.keys(kept.values).forEach(function (id) {
+      var field = document.getElementById(id);
+      if (!field) { return; }
+      if (field.type === "checkbox" || field.type === "radio") { field.checked = kept.values[id].checked; }
+      else { field.value = kept.values[id].value; }
+      var details = field.closest("details");
+      if (details) { details.open = true; }
+    });
+    panel.querySelectorAll("details[id], details").forEach(function (details, index) {
+      var key = details.id || "d" + index;
+      if (key in kept.open) { details.open = kept.open[key]; }
+    });
+    if (kept.focus) {
+      var target = null;
+      if (kept.focus.id) { target = document.getElementById(kept.focus.id); }
+      else {
+        var form = document.getElementById(kept.focus.form);
+        if (form && kept.focus.name) {
+          target = Array.prototype.find.call(form.elements, function (el) {
+            return el.name === kept.focus.name && el.value === kept.focus.value;
+          }) || null;
+        } else if (form) {
+          target = form.querySelector("button, select, textarea, input:not([type=hidden])");
+        }
+      }
+      if (target) {
+        target.focus({ preventScroll: true });
+        if (kept.start !== null && typeof target.setSelectionRange === "function") {
+          try { target.setSelectionRange(kept.start, kept.end); } catch (e) { /* not a text field */ }
+        }
+      }
+    }
+  }
+
+  function swap(html) {
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var fresh = holder.querySelector("#live-panel");
+    if (!fresh) { return; }
+    var kept = remember();
+    var notice = panel.querySelector(".live-notice");
+    var noticeHome = notice ? notice.parentNode.id : null;
+    panel.innerHTML = fresh.innerHTML;
+    if (notice) {
+      // The notice of the person's own last action stays where they looked, until they act again.
+      var home = noticeHome ? document.getElementById(noticeHome) : null;
+      var heading = home ? home.querySelector("h2, h3") : null;
+      if (heading) { heading.insertAdjacentElement("afterend", notice); }
+    }
+    version = Math.max(version, parseInt(fresh.getAttribute("data-version") || "0", 10));
+    panel.setAttribute("data-version", String(version));
+    restore(kept);
+    startCountdown();
+  }
+
+  function refresh() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    var headers = { "Accept": "text/html" };
+    if (etag) { headers["If-None-Match"] = etag; }
+    fetch("/meetings/" + meeting + "/live/panel", { headers: headers, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 304) { return null; }
+        if (!response.ok) { throw new Error("panel " + response.status); }
+        etag = response.headers.get("ETag");
+        return response.text();
+      })
+      .then(function (html) { if (html) { swap(html); } })
+      .catch(function () { say("lost"); })
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  // ---- the WebSocket, with polling when it cannot be had ----
+  function poll() {
+    if (pollTimer) { return; }
+    say("polling");
+    pollTimer = window.setInterval(function () { if (!document.hidden) { refresh(); } }, 2000);
+  }
+
+  function stopPolling() {
+    if (pollTimer) { window.clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) { poll(); return; }
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var opened = false;
+    try {
+      socket = new WebSocket(scheme + location.host + "/ws/meetings/" + meeting + "?after=" + version);
+    } catch (e) {
+      poll();
+      return;
+    }
+    socket.onopen = function () {
+      opened = true;
+      failures = 0;
+      stopPolling();
+      say("live");
+      refresh(); // whatever happened while the connection was down
+    };
+    socket.onmessage = function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (data.kind === "progress") { refresh(); return; }
+      if (typeof data.version === "number" && data.version > version) { refresh(); }
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      failures += 1;
+      // docs/live.md: 1008, 4403 and 4404 will not change by trying again; the page polls instead.
+      var final = event.code === 1008 || event.code === 4403 || event.code === 4404;
+      if (!opened || final || failures > 2) { poll(); } else { say("lost"); refresh(); }
+      if (final) { return; }
+      var slow = event.code === 4429 ? 8 : 1;
+      var delay = Math.min(60000, slow * 500 * Math.pow(2, Math.min(failures, 6)) * (0.75 + Math.random() / 2));
+      window.setTimeout(connect, delay);
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  }
+
+  // Tests and people with a flaky connection: `kokous:drop` closes the socket as a network drop would.
+  window.addEventListener("kokous:drop", function () { if (socket) { socket.close(); } });
+  window.addEventListener("online", function () { refresh(); if (!socket) { connect(); } });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && pollTimer) { refresh(); } });
+
+  // ---- the speaking-time countdown ----
+  var ticker = null;
+  function startCountdown() {
+    if (ticker) { window.clearInterval(ticker); ticker = null; }
+    var clock = panel.querySelector(".countdown[data-ends]");
+    if (!clock) { return; }
+    var ends = Date.parse(clock.getAttribute("data-ends"));
+    var now = Date.parse(clock.getAttribute("data-now"));
+    if (isNaN(ends)) { return; }
+    if (!isNaN(now)) { skew = now - Date.now(); }
+    var template = clock.getAttribute("data-left") || "{time}";
+    var over = clock.getAttribute("data-over") || "";
+    function tick() {
+      var left = Math.round((ends - (Date.now() + skew)) / 1000);
+      if (left <= 0) {
+        clock.textContent = over;
+        clock.classList.add("over");
+        window.clearInterval(ticker);
+        ticker = null;
+        return;
+      }
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      clock.textContent = template.replace("{time}", minutes + ":" + (seconds < 10 ? "0" : "") + seconds);
+    }
+    tick();
+    ticker = window.setInterval(tick, 1000);
+  }
+
+  startCountdown();
+  connect();
+})();
