@@ -75,6 +75,7 @@ async def seed() -> None:
             sender="kokous@kunta.example",
             store=attachment_store(settings.data_dir),
         )
+    async with context.db.write() as session:  # the demo's session runs on its own clock; this one on ours
         secrets = {}
         for username in ("chair", "secretary"):
             user = await user_by_username(session, username)

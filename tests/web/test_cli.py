@@ -37,11 +37,11 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
         ("valtuusto",),
     ]
     assert database.execute("SELECT status, is_public FROM meeting ORDER BY id").fetchall() == [
-        ("closed", 0),  # the board's past meetings, with their minutes (web/demo_minutes.py)
-        ("closed", 0),
         ("called", 0),
         ("called", 1),
         ("called", 1),  # the executive board's meeting today (web.demo_live)
+        ("closed", 0),  # the board's past meetings, with their minutes (web/demo_minutes.py)
+        ("closed", 0),
     ]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds
