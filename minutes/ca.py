@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -196,7 +197,14 @@ def _organisation(certificate: x509.Certificate) -> str:
 def _still_good(certificate: x509.Certificate, name: str, now: datetime, ca: x509.Certificate) -> bool:
     names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     renew_at = certificate.not_valid_after_utc - timedelta(days=30)
-    return bool(names) and names[0].value == name and now < renew_at and certificate.issuer == ca.subject
+    valid_now = certificate.not_valid_before_utc <= now < renew_at
+    if not (names and names[0].value == name and valid_now and certificate.issuer == ca.subject):
+        return False
+    try:  # issued by this CA, not by an earlier one of the same name (a data directory restored in part)
+        certificate.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _create_atomically(home: Path, credential: Credential) -> None:

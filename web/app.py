@@ -35,6 +35,7 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from minutes.jobs import personal_data_loop
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
 from web.guards import ids_in_range, spend_step_up
@@ -54,6 +55,7 @@ from web.routes.live_ws import follow_meeting
 from web.routes.media import media_pages_router, media_router
 from web.routes.meeting_pages import meeting_pages_router
 from web.routes.meetings import meetings_router
+from web.routes.minutes import minutes_router
 from web.routes.pages import pages_router
 from web.routes.procedure import procedure_api, procedure_pages
 from web.routes.public import public_router
@@ -187,6 +189,7 @@ def create_app(
             asyncio.create_task(_checkpoint_loop(context, 60)),
             asyncio.create_task(_mail_loop(context, 30)),
             asyncio.create_task(failure_summary_loop(context, WINDOW_SECONDS)),
+            asyncio.create_task(personal_data_loop(context.db)),
         ]
         jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
         if not background_jobs:
@@ -220,6 +223,7 @@ def create_app(
             media_router,
             media_pages_router,
             live_router,
+            minutes_router,
             attachments_router,
             imports_router,
             public_router,

@@ -26,6 +26,7 @@ from meetings.actions.organisation import OrganisationSettings, do_update_organi
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
 from web import demo_live, demo_procedure
+from web.demo_minutes import seed_minutes
 
 ACTOR = "system:demo"
 
@@ -265,6 +266,7 @@ async def seed(
         sender=sender,
     )
     await demo_procedure.open_soon(session, now=now, base_url=base_url)
+    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
     return logins
 
 

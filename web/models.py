@@ -6,12 +6,14 @@ from meetings import models as meetings_models
 from meetings import search as search_models
 from meetings.decision_procedure import models as procedure_models
 from meetings.live import models as live_models
+from minutes import models as minutes_models
 
 __all__ = [
     "audit_models",
     "auth_models",
     "live_models",
     "meetings_models",
+    "minutes_models",
     "procedure_models",
     "search_models",
 ]

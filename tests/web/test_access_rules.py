@@ -167,6 +167,36 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/admin/bodies/{body_id:int}/import"): ADMIN,
     ("POST", "/admin/bodies/{body_id:int}/import"): ADMIN,
     ("POST", "/admin/bodies/{body_id:int}/import/confirm"): ADMIN,
+    # The minutes (docs/minutes.md; who takes each step: tests/web/test_minutes_api.py).
+    ("POST", "/api/meetings/{meeting_id:int}/minutes"): SIGNED_IN,
+    ("GET", "/api/minutes/{minutes_id:int}"): SIGNED_IN,
+    ("GET", "/api/minutes/{minutes_id:int}/versions/{number:int}/changes"): SIGNED_IN,
+    ("PUT", "/api/minutes/{minutes_id:int}/wording"): SIGNED_IN,
+    ("POST", "/api/minutes/{minutes_id:int}/send"): SIGNED_IN,
+    ("POST", "/api/minutes/{minutes_id:int}/reviews"): SIGNED_IN,
+    ("POST", "/api/minutes/{minutes_id:int}/signatures"): SIGNED_IN,
+    ("POST", "/api/minutes/{minutes_id:int}/publish"): SIGNED_IN,
+    ("GET", "/api/minutes/{minutes_id:int}/signed.pdf"): SIGNED_IN,
+    ("GET", "/api/minutes/{minutes_id:int}/signed.json"): SIGNED_IN,
+    ("GET", "/api/public/minutes/{minutes_id:int}"): PUBLIC,
+    ("GET", "/public/minutes/{minutes_id:int}"): PUBLIC,
+    ("GET", "/public/minutes/{minutes_id:int}/minutes.pdf"): PUBLIC,
+    ("GET", "/bodies/{slug:str}/minutes"): PUBLIC,
+    ("GET", "/bodies/{slug:str}/minutes.atom"): PUBLIC,
+    ("POST", "/api/verify"): PUBLIC,
+    ("GET", "/verify"): PUBLIC,
+    ("POST", "/verify"): PUBLIC,
+    ("GET", "/minutes"): SIGNED_IN,
+    ("GET", "/minutes/{minutes_id:int}"): SIGNED_IN,
+    ("GET", "/minutes/{minutes_id:int}/document"): SIGNED_IN,
+    ("GET", "/minutes/{minutes_id:int}/versions/{number:int}"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/minutes"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/minutes"): SIGNED_IN,
+    ("POST", "/minutes/{minutes_id:int}/wording"): SIGNED_IN,
+    ("POST", "/minutes/{minutes_id:int}/send"): SIGNED_IN,
+    ("POST", "/minutes/{minutes_id:int}/review"): SIGNED_IN,
+    ("POST", "/minutes/{minutes_id:int}/publish"): SIGNED_IN,
+    ("POST", "/minutes/{minutes_id:int}/sign"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 
@@ -184,7 +214,7 @@ def app_routes(app: Litestar) -> set[tuple[str, str]]:
 
 def concrete(path: str) -> str:
     names = ("user_id", "body_id", "membership_id", "meeting_id", "item_id", "attachment_id")
-    for name in (*names, "request_id", "proposal_id", "vote_id"):
+    for name in (*names, "request_id", "proposal_id", "vote_id", "minutes_id", "number"):
         path = path.replace(f"{{{name}:int}}", "1")
     return path.replace("{role:str}", "member").replace("{slug:str}", "kh")
 

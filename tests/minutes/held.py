@@ -1,0 +1,274 @@
+"""A board meeting held through the live actions, with everything the minutes must tell (R-MIN-2, R-MIN-3):
+a deputy sitting for an absent member, a remote member who loses the connection, a disqualification with its
+grounds, a counter-proposal seconded, a tied vote the chair decides (R-VOTE-2), a dissent with reasons, a
+confidential item, a tabling proposal adopted by vote, a departure, and a break.
+
+§ 1 is the budget (voted on), § 2 the confidential item (tabled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.clock import FixedClock
+from meetings.live.actions.attendance import (
+    do_record_arrival,
+    do_record_departure,
+    do_record_disconnection,
+    do_record_reconnection,
+)
+from meetings.live.actions.dissents import do_register_dissent
+from meetings.live.actions.items import (
+    do_approve_order,
+    do_close_discussion,
+    do_record_recusal,
+    do_take_up_item,
+)
+from meetings.live.actions.proposals import do_make_proposal, do_second_proposal
+from meetings.live.actions.sitting import (
+    do_choose_checkers,
+    do_close_meeting,
+    do_declare_lawful,
+    do_resume_meeting,
+    do_suspend_meeting,
+)
+from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
+from meetings.live.models import ItemHandling, Proposal, Vote
+from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
+from web.context import AppContext
+
+COUNTER_TEXT = "Talousarvioon lisätään 100 000 euroa kirjastolle."
+TABLING_TEXT = "Asia pannaan pöydälle seuraavaan kokoukseen."
+DISSENT_REASONS = "Kirjaston määräraha on liian pieni."
+RECUSAL_EXPLANATION = "Puoliso on hakijana."
+BREAK_REASON = "Kahvitauko"
+
+
+@dataclass
+class Held:
+    board: Board
+    budget: int
+    secret: int
+    counter: int
+    tabling: int
+    tied_vote: int
+
+    def section_of(self, item_id: int) -> int:
+        return {self.budget: 1, self.secret: 2}[item_id]
+
+
+async def _step(context: AppContext, clock: FixedClock, work) -> object:  # type: ignore[no-untyped-def]
+    clock.advance(minutes=3)
+    async with context.db.write() as session:
+        return await work(session)
+
+
+async def hold_scripted_meeting(context: AppContext, clock: FixedClock) -> Held:
+    board = await make_board(context, clock)
+    budget, secret = board.items
+    await hold(context, clock, board)
+    m1, m2, m3, m4, _m5 = board.members
+    d5 = board.deputies[4]
+    chair = board.actor(m1)
+    secretary = board.actor(board.secretary)
+
+    async def arrive(person: int, remote: bool = False) -> None:
+        await _step(
+            context,
+            clock,
+            lambda s: _with(
+                s,
+                board,
+                lambda m: do_record_arrival(s, meeting=m, user_id=person, remote=remote, actor=secretary),
+            ),
+        )
+
+    for person in (m1, m2, m4, d5, board.presenter):
+        await arrive(person)
+    await arrive(m3, remote=True)
+    await _step(
+        context, clock, lambda s: _with(s, board, lambda m: do_declare_lawful(s, meeting=m, actor=chair))
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(s, board, lambda m: do_choose_checkers(s, meeting=m, checkers=[m2, m3], actor=chair)),
+    )
+
+    # § 1: m4 disqualified; m2's counter-proposal seconded by m3; 2–2 and the chair decides; m2 dissents.
+    await _item_step(
+        context, clock, board, budget, lambda s, m, i: do_take_up_item(s, meeting=m, item=i, actor=chair)
+    )
+    await _item_step(
+        context,
+        clock,
+        board,
+        budget,
+        lambda s, m, i: do_record_recusal(
+            s,
+            meeting=m,
+            item=i,
+            user_id=m4,
+            ground="party",
+            decided_by_body=False,
+            explanation=RECUSAL_EXPLANATION,
+            actor=secretary,
+        ),
+    )
+    counter = await _item_step(
+        context,
+        clock,
+        board,
+        budget,
+        lambda s, m, i: do_make_proposal(
+            s, meeting=m, item=i, user_id=m2, kind="counter", text=COUNTER_TEXT, actor=board.actor(m2)
+        ),
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(
+            s,
+            board,
+            lambda m: _second(s, m, counter.id, m3, board),
+        ),
+    )
+    vote = await _vote(context, clock, board, budget, {m1: "jaa", m2: "ei", m3: "ei", d5: "jaa"})
+    await _item_step(
+        context,
+        clock,
+        board,
+        budget,
+        lambda s, m, i: do_register_dissent(
+            s, meeting=m, item=i, user_id=m2, reasons=DISSENT_REASONS, actor=board.actor(m2)
+        ),
+    )
+
+    # A break between the items.
+    await _step(
+        context,
+        clock,
+        lambda s: _with(
+            s, board, lambda m: do_suspend_meeting(s, meeting=m, reason=BREAK_REASON, actor=chair)
+        ),
+    )
+    clock.advance(minutes=15)
+    await _step(
+        context, clock, lambda s: _with(s, board, lambda m: do_resume_meeting(s, meeting=m, actor=chair))
+    )
+
+    # § 2, confidential: m3's connection drops and returns; m4, back in the seat, proposes tabling, m2
+    # seconds, and the body tables it; then m4 leaves.
+    await _item_step(
+        context, clock, board, secret, lambda s, m, i: do_take_up_item(s, meeting=m, item=i, actor=chair)
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(
+            s, board, lambda m: do_record_disconnection(s, meeting=m, user_id=m3, actor=secretary)
+        ),
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(
+            s, board, lambda m: do_record_reconnection(s, meeting=m, user_id=m3, actor=secretary)
+        ),
+    )
+    tabling = await _item_step(
+        context,
+        clock,
+        board,
+        secret,
+        lambda s, m, i: do_make_proposal(
+            s, meeting=m, item=i, user_id=m4, kind="tabling", text=TABLING_TEXT, actor=board.actor(m4)
+        ),
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(
+            s,
+            board,
+            lambda m: _second(s, m, tabling.id, m2, board),
+        ),
+    )
+    await _vote(
+        context,
+        clock,
+        board,
+        secret,
+        {m1: "ei", m2: "jaa", m3: "jaa", m4: "jaa", d5: "jaa"},
+        favour=tabling.id,
+    )
+    await _step(
+        context,
+        clock,
+        lambda s: _with(s, board, lambda m: do_record_departure(s, meeting=m, user_id=m4, actor=secretary)),
+    )
+    await _step(
+        context, clock, lambda s: _with(s, board, lambda m: do_close_meeting(s, meeting=m, actor=chair))
+    )
+    return Held(board, budget, secret, counter.id, tabling.id, vote)
+
+
+async def _second(session, meeting, proposal_id: int, person: int, board: Board) -> None:  # type: ignore[no-untyped-def]
+    proposal = await session.get(Proposal, proposal_id)
+    await do_second_proposal(
+        session, meeting=meeting, proposal=proposal, user_id=person, actor=board.actor(person)
+    )
+
+
+async def _with(session, board: Board, work):  # type: ignore[no-untyped-def]
+    return await work(await meeting_of(session, board))
+
+
+async def _item_step(context: AppContext, clock: FixedClock, board: Board, item_id: int, work):  # type: ignore[no-untyped-def]
+    clock.advance(minutes=3)
+    async with context.db.write() as session:
+        return await work(session, await meeting_of(session, board), await item_of(session, item_id))
+
+
+async def _vote(
+    context: AppContext,
+    clock: FixedClock,
+    board: Board,
+    item_id: int,
+    choices: dict[int, str],
+    favour: int | None = None,
+) -> int:
+    """Close the discussion, approve the default order, and take its one vote with these choices."""
+    chair = board.actor(board.chair)
+    await _item_step(
+        context, clock, board, item_id, lambda s, m, i: do_close_discussion(s, meeting=m, item=i, actor=chair)
+    )
+    async with context.db.read() as session:
+        handling = await session.get(ItemHandling, item_id)
+        assert handling is not None
+        order = list(handling.order)
+    await _item_step(
+        context,
+        clock,
+        board,
+        item_id,
+        lambda s, m, i: do_approve_order(s, meeting=m, item=i, order=order, actor=chair),
+    )
+    vote = await _item_step(
+        context, clock, board, item_id, lambda s, m, i: do_open_vote(s, meeting=m, item=i, actor=chair)
+    )
+    flip = {"jaa": "ei", "ei": "jaa"}
+    if favour is not None and vote.ei == str(favour):  # "jaa" in `choices` is for `favour`
+        choices = {person: flip.get(choice, choice) for person, choice in choices.items()}
+    for person, choice in choices.items():
+        clock.advance(seconds=20)
+        async with context.db.write() as session:
+            row = (await session.execute(select(Vote).where(Vote.id == vote.id))).scalar_one()
+            await do_cast_ballot(session, vote=row, user_id=person, choice=choice, actor=board.actor(person))
+    clock.advance(minutes=1)
+    async with context.db.write() as session:
+        row = (await session.execute(select(Vote).where(Vote.id == vote.id))).scalar_one()
+        await do_close_vote(session, meeting=await meeting_of(session, board), vote=row, actor=chair)
+    return int(vote.id)
