@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.text import translatable
 from meetings.access import Capability, Viewer
-from meetings.models import Body, Meeting, MeetingStatus
+from meetings.decision_procedure.models import ProcedureItem, ProcedureStance
+from meetings.live.models import LiveMeeting
+from meetings.models import AgendaItem, Body, Meeting, MeetingStatus
+from meetings.rules.decision_procedure import ProcedureState
+from minutes.models import MinutesRecord, MinutesReview, MinutesState
 
 log = logging.getLogger("kokous.web")
 
@@ -78,3 +82,73 @@ async def agendas_to_prepare(session: AsyncSession, viewer: Viewer, now: datetim
         Waiting(PREPARE, f"{name} {m.number}/{m.year}", f"/meetings/{m.id}/edit", m.starts_at)
         for m, name in rows.tuples()
     ]
+
+
+STANCE = translatable("Stance to give in the decision procedure")
+
+
+@provides
+async def stances_to_give(session: AsyncSession, viewer: Viewer, now: datetime) -> list[Waiting]:
+    """Open decision-procedure items of the viewer's bodies on which the viewer has stated no stance yet."""
+    bodies = [b for b in viewer.body_roles if viewer.can(Capability.STATE_STANCE, b)]
+    if not bodies or viewer.user_id is None:
+        return []
+    stated = select(ProcedureStance.procedure_id).where(ProcedureStance.user_id == viewer.user_id)
+    rows = await session.execute(
+        select(ProcedureItem, AgendaItem.title, AgendaItem.section)
+        .join(AgendaItem, AgendaItem.id == ProcedureItem.item_id)
+        .where(
+            ProcedureItem.body_id.in_(bodies),
+            ProcedureItem.state == ProcedureState.OPEN,
+            ProcedureItem.deadline_at > now,
+            ProcedureItem.id.not_in(stated),
+        )
+        .order_by(ProcedureItem.deadline_at)
+        .limit(20)
+    )
+    return [
+        Waiting(STANCE, f"§ {section} {title}", f"/procedure/{item.id}", item.deadline_at)
+        for item, title, section in rows.tuples()
+    ]
+
+
+CHECK = translatable("Minutes to check")
+SIGN = translatable("Minutes to sign")
+
+
+@provides
+async def minutes_to_check_or_sign(session: AsyncSession, viewer: Viewer, now: datetime) -> list[Waiting]:
+    """Minutes whose checker (the viewer) has not reviewed this version, or that wait for their signature."""
+    if viewer.user_id is None:
+        return []
+    me = viewer.user_id
+    rows = await session.execute(
+        select(MinutesRecord, LiveMeeting.checkers, Meeting.number, Meeting.year, Body.name)
+        .join(Meeting, Meeting.id == MinutesRecord.meeting_id)
+        .join(Body, Body.id == Meeting.body_id)
+        .outerjoin(LiveMeeting, LiveMeeting.meeting_id == Meeting.id)
+        .where(
+            MinutesRecord.state.in_([MinutesState.CHECKING, MinutesState.CHECKED, MinutesState.SIGNING]),
+            Meeting.body_id.in_(list(viewer.body_roles)),
+        )
+        .limit(50)
+    )
+    reviewed = {
+        (minutes_id, version)
+        for minutes_id, version in (
+            await session.execute(
+                select(MinutesReview.minutes_id, MinutesReview.version).where(MinutesReview.checker_id == me)
+            )
+        ).tuples()
+    }
+    found: list[Waiting] = []
+    for minutes, checkers, number, year, name in rows.tuples():
+        title, href = f"{name} {number}/{year}", f"/minutes/{minutes.id}"
+        if minutes.state == MinutesState.CHECKING and me in (checkers or []):
+            if (minutes.id, minutes.version) not in reviewed:
+                found.append(Waiting(CHECK, title, href))
+        elif (minutes.state == MinutesState.CHECKED and me == minutes.chair_id) or (
+            minutes.state == MinutesState.SIGNING and me == minutes.secretary_id
+        ):
+            found.append(Waiting(SIGN, title, href))
+    return found

@@ -245,6 +245,14 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.PROCEDURE_MOVED: translatable("Item moved from the decision procedure to the meeting"),
     AuditAction.PROCEDURE_DECIDED: translatable("Decided in the decision procedure"),
     AuditAction.PROCEDURE_WITHDRAWN: translatable("Decision procedure withdrawn"),
+    AuditAction.MINUTES_DRAFTED: translatable("Minutes drafted"),
+    AuditAction.MINUTES_EDITED: translatable("Minutes' wording edited"),
+    AuditAction.MINUTES_SENT_FOR_CHECKING: translatable("Minutes sent for checking"),
+    AuditAction.MINUTES_APPROVED: translatable("Minutes approved by a checker"),
+    AuditAction.MINUTES_REJECTED: translatable("Minutes rejected by a checker"),
+    AuditAction.MINUTES_SIGNED: translatable("Minutes signed"),
+    AuditAction.MINUTES_PUBLISHED: translatable("Minutes published"),
+    AuditAction.MINUTES_PERSONAL_DATA_REMOVED: translatable("Personal data removed from published minutes"),
 }
 # Entries written before an action was renamed keep their stored name (docs/audit.md): label them alike.
 SHOWN_LABELS: dict[str, str] = {
