@@ -13,6 +13,7 @@ from audit.models import AuditAction
 from audit.notes import Signer
 from auth.models import Role
 from core.clock import LOCAL, FixedClock
+from core.errors import ValidationFailed
 from tests.audit.test_log import tamperable, unprotected
 from tests.factories import enrol_totp, make_body, make_user
 from tests.web.test_admin_pages import browser_login
@@ -45,6 +46,12 @@ def test_times_are_shown_in_helsinki_with_their_offset() -> None:
     until = local_moment("28.11.2026", "until", end_of_day=True)
     assert until is not None
     assert until.day == 29
+
+
+@pytest.mark.parametrize("typed", ["31.12.9999", "9999-12-31", "1.1.0001", "31.12.9999 23.59"])
+def test_a_typed_time_at_the_calendars_ends_is_refused_in_words(typed: str) -> None:
+    with pytest.raises(ValidationFailed, match="2000 and 2999"):
+        local_moment(typed, "until", end_of_day=True)
 
 
 async def test_the_log_shows_names_labels_and_local_times(

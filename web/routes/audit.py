@@ -265,7 +265,14 @@ LOCAL_FORMATS = ("%d.%m.%Y %H.%M", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d
 
 def local_moment(value: str, name: str, *, end_of_day: bool = False) -> datetime | None:
     """A time typed in Europe/Helsinki (a date alone is its start, or with `end_of_day` the next day's
-    start), or an ISO 8601 time with its own zone."""
+    start), or an ISO 8601 time with its own zone; a year outside 2000–2999 is refused (core.bounds)."""
+    moment = _typed_moment(value, name, end_of_day=end_of_day)
+    if moment is not None:
+        check_moment(moment, field=name)
+    return moment
+
+
+def _typed_moment(value: str, name: str, *, end_of_day: bool) -> datetime | None:
     text = " ".join(value.replace("klo", " ").split())
     if not text:
         return None
@@ -274,6 +281,8 @@ def local_moment(value: str, name: str, *, end_of_day: bool = False) -> datetime
             day = datetime.strptime(text, layout).replace(tzinfo=LOCAL).date()
         except ValueError:
             continue
+        if not 2000 <= day.year <= 2999:  # also keeps the next day from overflowing at the calendar's end
+            raise ValidationFailed("Give a time between the years 2000 and 2999.", field=name)
         return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), tzinfo=LOCAL)
     for layout in LOCAL_FORMATS:
         try:
