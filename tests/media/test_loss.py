@@ -47,7 +47,7 @@ async def test_speech_and_pictures_arrive_through_two_per_cent_loss(
     seconds = [tones_in(listener.received.audio_between(start + s, start + s + 1)) for s in range(SECONDS)]
     assert seconds.count({440.0}) >= SECONDS - 2, seconds
     pictures = len(listener.received.colours_since(start))
-    assert pictures >= 0.8 * SECONDS * VIDEO_FPS
+    assert pictures * 10 >= 8 * SECONDS * VIDEO_FPS, pictures  # four in five, counted in whole numbers
     # Lost video packets were asked for and sent again, to the listener and to the hub.
     upstream = next(t.receiver for t in room.peers["chair"].pc.getTransceivers() if t.kind == "video")
     for receiver in (video, upstream):
