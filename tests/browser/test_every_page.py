@@ -272,8 +272,17 @@ def pages_for(role: str, data: Seeded) -> list[str]:
         f"/meetings/{data.public}",
         f"/meetings/{data.closed}",
         "/search?q=kaavan",
+        "/verify",
     ]
-    signed = [*public[:1], *public[2:], "/my/meetings", "/account", "/account/second-factor"]
+    signed = [
+        *public[:1],
+        *public[2:],
+        "/my/meetings",
+        "/procedure",
+        "/minutes",
+        "/account",
+        "/account/second-factor",
+    ]
     extra = {
         "public": public,
         "member": [*signed, f"/meetings/{data.public}/items/{data.item}/disqualification"],
