@@ -224,7 +224,7 @@ async def test_rectification_instructions_with_their_dates(doc: MinutesDocument)
     assert is_business_day(budget.instruction.last_day)
     assert budget.instruction.notified_on is not None
     assert (budget.instruction.last_day - budget.instruction.notified_on).days >= 14  # R-RECT-3/4
-    assert school.instruction.kind == InstructionKind.APPEAL_BAN  # tabling is preparatory (KL 136 §)
+    assert school.instruction.kind == InstructionKind.APPEAL_BAN  # tabling: preparatory, KL 136 §, R-RECT-2
 
 
 async def test_the_public_display_note(doc: MinutesDocument) -> None:

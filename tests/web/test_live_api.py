@@ -52,7 +52,7 @@ async def test_a_whole_meeting_through_the_api(
         )
     refused = await client.post(world.live + "/lawful", headers=world.headers["m1"])
     assert refused.status_code == 409
-    assert "not quorate" in refused.json()["error"]  # R-QUORUM-1: two of five
+    assert "not quorate" in refused.json()["error"]  # R-QUORUM-1/2: two of five, no declaration
     await do(
         "m3",
         "POST",

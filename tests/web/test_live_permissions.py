@@ -126,7 +126,7 @@ CASES = [
     # (name, stage, method, path, body, allowed, success status, exceptions {role: status})
     ("snapshot", "opened", "GET", "", None, BODY, 200, {"anonymous": 403}),
     ("open", "called", "POST", "/open", None, {"chair"}, 201, {}),
-    ("declare lawful", "opened", "POST", "/lawful", None, {"chair"}, 200, {}),
+    ("declare lawful", "opened", "POST", "/lawful", None, {"chair"}, 200, {}),  # R-QUORUM-2: the chair alone
     ("choose checkers", "opened", "PUT", "/checkers", {"checkers": ["m3", "m4"]}, {"chair"}, 200, {}),
     ("floor rules", "opened", "PUT", "/floor-rules", {"speaking_seconds": 90}, {"chair"}, 200, {}),
     ("suspend", "discussion", "POST", "/suspend", {"reason": "Tauko."}, {"chair"}, 200, {}),

@@ -64,7 +64,8 @@ async def test_a_meeting_from_opening_to_close(context: AppContext, clock: Fixed
     await hold(context, clock, board)
     assert [e.action for e in await audit_entries(context, "meeting.opened")] == ["meeting.opened"]
 
-    # R-QUORUM-1: five seats, more than half needed; two are not enough.
+    # R-QUORUM-1: five seats, more than half needed; two are not enough. R-QUORUM-2: so the chair cannot yet
+    # declare the meeting lawful and quorate.
     await arrive(context, board, m1)
     await arrive(context, board, m2)
     async with context.db.write() as session:
