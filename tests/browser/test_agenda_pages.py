@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import (
@@ -29,12 +27,10 @@ from tests.browser.conftest import (
     server_env,
     serving,
 )
-from web.i18n import translator
+from tests.browser.steps import PASSWORD, assert_accessible, fi, sign_in
 
 pytestmark = pytest.mark.browser
 
-fi = translator("fi")
-PASSWORD = "kolme sanaa riittää"
 SECRET_TITLE = "Oppilaan erityisen tuen päätös"
 SECRET_TEXT = "Terveydentilaa koskeva selvitys."
 PUBLIC_TITLE = "Koulukuljetusten hankinta 2027"
@@ -44,7 +40,6 @@ SCREENSHOTS = {
     "member": Path("/tmp/kokous-member.png"),  # noqa: S108
     "editor": Path("/tmp/kokous-editor.png"),  # noqa: S108
 }
-axe = Axe()
 
 
 @dataclass(frozen=True)
@@ -196,23 +191,6 @@ async def open_page(context: BrowserContext, console: Console) -> Page:
     page.on("console", console.record)
     page.on("pageerror", console.record_error)
     return page
-
-
-async def sign_in(page: Page, username: str, secret: str | None = None) -> None:
-    await page.goto("/login")
-    await page.get_by_label(fi("Username"), exact=True).fill(username)
-    await page.get_by_label(fi("Password"), exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name=fi("Sign in"), exact=True).click()
-    if secret is not None:
-        await expect(page.get_by_role("heading", level=1)).to_have_text(fi("Confirmation code"))
-        await page.get_by_label(fi("Code"), exact=True).fill(pyotp.TOTP(secret).now())
-        await page.get_by_role("button", name=fi("Continue"), exact=True).click()
-    await expect(page.get_by_role("button", name=fi("Sign out"), exact=True)).to_be_visible()
-
-
-async def assert_accessible(page: Page) -> None:
-    results = await axe.run(page)
-    assert results.violations_count == 0, results.generate_report()
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -8,7 +8,6 @@ Screenshots go to /tmp/kokous-pages/ for a person to look at.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -17,22 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import ACTION_TIMEOUT_MS, REPO, Server, _cli, _free_port, server_env, serving
-from web.i18n import translator
+from tests.browser.steps import PASSWORD, axe, fi, sign_in
 
 pytestmark = pytest.mark.browser
 
-fi = translator("fi")
-PASSWORD = "kolme sanaa riittää"
 LONG_EMAIL = "liisa.laine-pitkasukuniminen.esimerkki@kaupunginkanslia-esimerkkikunta.example.fi"
 SHOTS = Path("/tmp/kokous-pages")  # noqa: S108 - a fixed place for a person to look at
 WIDTHS = (360, 1280)
-axe = Axe()
 
 
 @dataclass(frozen=True)
@@ -234,31 +228,7 @@ async def person(browser: Browser, server: Server) -> AsyncIterator[BrowserConte
     await context.close()
 
 
-# The last TOTP step each person signed in with: the server takes each code once (replay protection), so a
-# second sign-in within the same 30 s step waits for the next code, as a person would.
 USED_STEPS: dict[str, int] = {}
-
-
-async def fresh_code(username: str, secret: str) -> str:
-    totp = pyotp.TOTP(secret)
-    used = USED_STEPS.get(username, -1)
-    if totp.timecode(datetime.now(UTC)) <= used:  # the server's clock is the real one: wait for the next step
-        await asyncio.sleep((used + 1) * totp.interval - datetime.now(UTC).timestamp() + 0.2)
-    now = datetime.now(UTC)
-    USED_STEPS[username] = totp.timecode(now)
-    return totp.at(now)
-
-
-async def sign_in(page: Page, username: str, secret: str | None = None) -> None:
-    await page.goto("/login")
-    await page.get_by_label(fi("Username"), exact=True).fill(username)
-    await page.get_by_label(fi("Password"), exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name=fi("Sign in"), exact=True).click()
-    if secret is not None:
-        await expect(page.get_by_role("heading", level=1)).to_have_text(fi("Confirmation code"))
-        await page.get_by_label(fi("Code"), exact=True).fill(await fresh_code(username, secret))
-        await page.get_by_role("button", name=fi("Continue"), exact=True).click()
-    await expect(page.get_by_role("button", name=fi("Sign out"), exact=True)).to_be_visible()
 
 
 def pages_for(role: str, data: Seeded) -> list[str]:

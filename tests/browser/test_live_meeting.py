@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyotp
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import (
@@ -30,19 +28,16 @@ from tests.browser.conftest import (
     server_env,
     serving,
 )
-from web.i18n import translator
+from tests.browser.steps import PASSWORD, assert_accessible, fi, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
-fi = translator("fi")
-PASSWORD = "kolme sanaa riittää"
 FIRST_ITEM = "Uimahallin aukioloajat"
 SECOND_ITEM = "Koulukuljetusten hankinta"
 SECRET_ITEM = "Oppilaan siirto toiseen kouluun"
 COUNTER = "Uimahalli avataan arkisin jo kello 6."
 SHOTS = Path("/tmp")  # noqa: S108 - a fixed place for a person to look at the pages
 LIVE_WAIT_MS = 12_000  # the WebSocket, or polling every 2 s when it cannot connect
-axe = Axe()
 
 
 @dataclass(frozen=True)
@@ -190,27 +185,6 @@ async def open_page(context: BrowserContext, console: Console) -> Page:
     page.on("console", console.record)
     page.on("pageerror", console.record_error)
     return page
-
-
-async def sign_in(page: Page, username: str, secret: str | None = None) -> None:
-    await page.goto("/login")
-    await page.get_by_label(fi("Username"), exact=True).fill(username)
-    await page.get_by_label(fi("Password"), exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name=fi("Sign in"), exact=True).click()
-    if secret is not None:
-        await page.get_by_label(fi("Code"), exact=True).fill(pyotp.TOTP(secret).now())
-        await page.get_by_role("button", name=fi("Continue"), exact=True).click()
-    await expect(page.get_by_role("button", name=fi("Sign out"), exact=True)).to_be_visible()
-
-
-async def assert_accessible(page: Page) -> None:
-    results = await axe.run(page)
-    assert results.violations_count == 0, results.generate_report()
-
-
-async def no_sideways_scroll(page: Page) -> None:
-    width = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert width <= 0, f"the page scrolls sideways by {width} px"
 
 
 async def shoot(page: Page, name: str, width: int) -> None:
