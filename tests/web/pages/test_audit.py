@@ -16,9 +16,10 @@ from core.clock import LOCAL, FixedClock
 from core.errors import ValidationFailed
 from tests.audit.test_log import tamperable, unprotected
 from tests.factories import enrol_totp, make_body, make_user
-from tests.web.test_admin_pages import browser_login
+from tests.web.pages.test_admin import browser_login
+from web.audit_filters import local_moment
 from web.context import AppContext
-from web.routes.audit import ACTION_LABELS, local_moment, shown_time
+from web.pages.audit import ACTION_LABELS, shown_time
 
 __all__ = ["tamperable"]  # a fixture, used by name
 

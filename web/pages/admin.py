@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -42,19 +42,20 @@ from meetings.actions.memberships import MembershipSpec, body_scope, do_add_memb
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import Body, BodyKind, CallDayCount, CheckingMethod, MemberRole, Membership, Organisation
 from meetings.queries import bodies, organisation
-from web.errors import STATUS
+from web.errors import status_of
+from web.formatting import Times
 from web.guards import has_role, principal_of
-from web.pages import render
-from web.routes.imports import BODY_LIMIT
-from web.routes.public import Times, page_context
+from web.http import Req
+from web.limits import IMPORT_BODY
+from web.pages.context import page_context
+from web.rendering import render
 from web.security import app_context, client_address, session_cookies
 from web.uploads import Collected, multipart_boundary, read_upload
 
-Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 ORGANISATION_ROLES = (Role.ADMIN, Role.AUDITOR, Role.MEMBER)
 # The import's confirmation carries the checked file back, base64-encoded, with the step-up fields.
-CONFIRM_LIMIT = BODY_LIMIT * 2
+CONFIRM_LIMIT = IMPORT_BODY * 2
 
 
 # ---- step-up ------------------------------------------------------------------------------------------
@@ -122,10 +123,6 @@ def _today(request: Req) -> date:
     return app_context(request).db.clock().astimezone(LOCAL).date()
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-
-
 Change = Callable[[Stepped], Awaitable[str]]  # runs the action; returns where to go next
 Again = Callable[[AsyncSession, KokousError], Awaitable[tuple[str, dict[str, Any]]]]  # the page to show again
 
@@ -144,7 +141,8 @@ async def change(request: Req, proof: Proof, work: Change, again: Again) -> Resp
             template, context = await again(session, exc)
         headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         context["error"] = exc
-        return render(request, template, context, status_code=_status(exc), headers=headers, cookies=cookies)
+        status = status_of(exc)
+        return render(request, template, context, status_code=status, headers=headers, cookies=cookies)
     return Redirect(target, status_code=303, cookies=cookies)
 
 
@@ -697,7 +695,7 @@ async def import_page(
     "/admin/bodies/{body_id:int}/import",
     media_type=MediaType.HTML,
     guards=[admin],
-    request_max_body_size=BODY_LIMIT,
+    request_max_body_size=IMPORT_BODY,
 )
 async def preview_import(request: Req, body_id: FromPath[int]) -> Response[str]:
     """Check the chosen file and show what it would do, row by row; nothing is saved (no step-up needed)."""
