@@ -191,8 +191,16 @@ class AuditForm:
         return urlencode(values)
 
 
+# How long each filter may be: a time, a username or reference, an action's name.
+FILTER_LIMITS = {"since": 40, "until": 40, "actor": 200, "action": 64, "subject": 200}
+
+
 async def page_criteria(session: AsyncSession, form: AuditForm) -> AuditFilter:
-    """The filters as typed on the page: local times, a username or user:7, an action or its group."""
+    """The filters as typed on the page: local times, a username or user:7, an action or its group.
+    A filter longer than it can be is refused, not cut."""
+    for name, limit in FILTER_LIMITS.items():
+        if len(getattr(form, name)) > limit:
+            raise ValidationFailed("At most {max} characters fit here.", field=name, max=limit)
     since = local_moment(form.since, "since")
     until = local_moment(form.until, "until", end_of_day=True)
     found = await audit_filter(session, None, None, form.actor.strip(), form.action, form.subject.strip())
@@ -227,7 +235,7 @@ async def audit_page(
     before: FromQuery[Seq | None] = None,
 ) -> Response[str]:
     """The log, newest first, filtered by a bookmarkable query; names beside ids, local times."""
-    form = AuditForm(since[:40], until[:40], actor[:200], action[:64], subject[:200])
+    form = AuditForm(since, until, actor, action, subject)
     error, page, names, exported = None, None, Names({}), ""
     try:
         criteria = await page_criteria(session, form)

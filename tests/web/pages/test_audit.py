@@ -101,6 +101,16 @@ async def test_filters_are_bookmarkable_and_exported_alike(
     assert urlsplit(str(bad.url)).query
 
 
+async def test_an_over_long_filter_is_refused_and_kept_whole(client: httpx.AsyncClient, auditor: int) -> None:
+    """Bounded input (issue 9): a filter longer than it can be is refused with the field named, never cut
+    to a shorter one that would silently show other entries."""
+    typed = "user:" + "9" * 300
+    page = await client.get("/audit", params={"subject": typed})
+    assert page.status_code == 422
+    assert "At most 200 characters fit here." in page.text
+    assert f'value="{typed}"' in page.text  # the form gives back what was typed, whole
+
+
 async def test_verify_from_the_page(client: httpx.AsyncClient, context: AppContext, auditor: int) -> None:
     async with context.db.write() as session:
         await write_checkpoint(session, reason="test")
