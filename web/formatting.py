@@ -46,5 +46,5 @@ class Times:
 
     @staticmethod
     def field(moment: datetime | None) -> str:
-        """A time as a form shows it for editing: 4.12.2026 16.00 (read back by meeting_pages.parse_local)."""
+        """A time as a form shows it for editing: 4.12.2026 16.00 (read back by web.forms.local_time)."""
         return f"{Times.day(moment)} {Times.clock(moment)}" if moment else ""
