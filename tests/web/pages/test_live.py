@@ -298,7 +298,7 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
         }
         await do_open_meeting(session, meeting=today, chair_id=board.members[0].person, actor="user:chair")
         count = (await session.execute(select(func.count()).select_from(Meeting))).scalar_one()
-        assert count == 5  # and the two past board meetings with their minutes (web/demo_minutes.py)
+        assert count == 5  # and the two past board meetings with their minutes (web/demo/minutes.py)
     async with context.db.read() as session:
         report = await verify_database(session, context.signer.verifier)
         assert report.intact, report.summary()
