@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import User
 from core.bounds import EXPLANATION, LONG_TEXT, valid_id
 from core.clock import LOCAL
-from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.access import Capability, Hidden, Viewer, access_meeting_and_body, parent_row
@@ -80,14 +80,13 @@ from meetings.models import AgendaItem, Body, BodyKind, DisqualificationGround, 
 from meetings.rules import voting
 from meetings.rules.call import Problem
 from meetings.rules.dissent import dissent_rights
-from web.errors import STATUS
+from web.errors import status_of
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import MiB
-from web.pages import language_of, render
-from web.routes.public import body_name, page_context
+from web.pages.context import body_name, page_context
+from web.rendering import language_of, render
 from web.security import BOUNDED_READS, app_context
-
-Req = Request[Any, Any, Any]
 
 NO_SUCH_ACTION = translatable("No such action.")
 NOT_CHAIR = translatable("Only the chair runs the meeting.")
@@ -636,7 +635,7 @@ async def live_context(
         countdown_clock=f"{countdown.astimezone(LOCAL):%H.%M.%S}" if countdown else "",
         version=view.version if view else 0,
         opens=meeting.status == MeetingStatus.CALLED and chair,
-        # Sound and picture (web/routes/media.py) when the hub runs and the meeting is under way.
+        # Sound and picture (web/api/media.py) when the hub runs and the meeting is under way.
         media=held and app_context(request).settings.media.enabled,
         **extra,
     )
@@ -704,10 +703,6 @@ async def live_panel(
     return page
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-
-
 @post("/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=FORM_BODY)
 async def live_action(
     request: Req,
@@ -736,7 +731,7 @@ async def live_action(
         context = await live_context(
             request, session, viewer, meeting, body, draft=data.order, error=exc, failed=action, sent=data
         )
-        return render(request, "live.html", context, status_code=_status(exc))
+        return render(request, "live.html", context, status_code=status_of(exc))
     return Redirect(f"/meetings/{meeting_id}/live?done={action}#{step.anchor}", status_code=303)
 
 
