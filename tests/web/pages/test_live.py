@@ -124,7 +124,7 @@ async def test_a_meeting_run_through_the_page_forms(
     assert proposal
     await ok(client, m3, board, "second", proposal=proposal.group(1))
     await ok(client, m1, board, "close-discussion", item=board.items[0])
-    order = re.search(r'name="order" value="([\d ]+)"', (await client.get(url(board), headers=m1)).text)
+    order = re.search(r'id="order-draft" value="([\d ]+)"', (await client.get(url(board), headers=m1)).text)
     assert order
     await ok(client, m1, board, "approve-order", item=board.items[0], order=order.group(1))
     await ok(client, m1, board, "open-vote", item=board.items[0])
