@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
+from core.bounds import check_length
 from core.clock import LOCAL
 from core.db import session_clock
 from core.errors import Conflict, InvalidTransition, ValidationFailed
@@ -30,6 +31,8 @@ TOO_EARLY = translatable("The meeting can be opened on its day, {day}, at the ea
 NO_QUORUM = translatable("The meeting is not quorate: {counted} of {seats} seats count, {needed} are needed.")
 VOTE_OPEN = translatable("A vote is open: close it first.")
 CHECKERS = translatable("Choose two minutes checkers from the members present.")
+
+SUSPENSION_REASON = 500  # characters: why the meeting is suspended, as the minutes record it
 
 
 def _meeting_subject(meeting_id: int) -> str:
@@ -128,18 +131,21 @@ async def do_choose_checkers(
 
 async def do_suspend_meeting(session: AsyncSession, *, meeting: Meeting, reason: str, actor: str) -> None:
     """Suspend the meeting (R-PROP-1, R-EMEET-8: e.g. quorum lost or the connection to members broken).
-    Audit: meeting.suspended. Not idempotent (lifecycle: held → suspended)."""
+    Audit: meeting.suspended. Not idempotent (lifecycle: held → suspended). A reason over 500 characters is
+    refused, not cut."""
+    reason = reason.strip()
+    check_length(reason, SUSPENSION_REASON, field="reason")
     live = await live_meeting(session, meeting)
     await _refuse_open_vote(session, live)
     meeting.status = lifecycle.next_status(meeting.status, MeetingEvent.SUSPEND)
     live.suspended_at = session_clock(session)()
-    await emit(session, live, EventType.SUSPENDED, {"reason": reason.strip()[:500]}, actor=actor)
+    await emit(session, live, EventType.SUSPENDED, {"reason": reason}, actor=actor)
     await record(
         session,
         AuditAction.MEETING_SUSPENDED,
         actor=actor,
         subject=_meeting_subject(meeting.id),
-        data={"reason": reason.strip()[:500]},
+        data={"reason": reason},
     )
 
 

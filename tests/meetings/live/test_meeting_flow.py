@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FixedClock
-from core.errors import Conflict, Forbidden, InvalidTransition
+from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from meetings.actions.disqualifications import do_declare_disqualification
 from meetings.live.actions.attendance import do_record_arrival, do_record_departure
 from meetings.live.actions.dissents import do_register_dissent
@@ -19,7 +19,13 @@ from meetings.live.actions.items import (
     do_take_up_item,
 )
 from meetings.live.actions.proposals import do_make_proposal, do_second_proposal
-from meetings.live.actions.sitting import do_choose_checkers, do_close_meeting, do_declare_lawful
+from meetings.live.actions.sitting import (
+    SUSPENSION_REASON,
+    do_choose_checkers,
+    do_close_meeting,
+    do_declare_lawful,
+    do_suspend_meeting,
+)
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
 from meetings.live.events import events_after
 from meetings.live.models import Ballot, ItemHandling, LiveMeeting, MeetingEventRecord, Vote
@@ -239,3 +245,24 @@ async def _vote(session: AsyncSession, vote_id: int) -> Vote:
     vote = await session.get(Vote, vote_id)
     assert vote is not None
     return vote
+
+
+async def test_an_over_long_suspension_reason_is_refused_not_cut(
+    context: AppContext, clock: FixedClock, board: Board
+) -> None:
+    """Bounded input (issue 9): the reason the minutes record is refused whole when too long, and the meeting
+    stays as it was."""
+    await hold(context, clock, board)
+
+    async def suspend() -> None:
+        async with context.db.write() as session:
+            meeting = await meeting_of(session, board)
+            reason = "x" * (SUSPENSION_REASON + 1)
+            await do_suspend_meeting(session, meeting=meeting, reason=reason, actor=board.actor(board.chair))
+
+    with pytest.raises(ValidationFailed) as refused:
+        await suspend()
+    assert refused.value.field == "reason"
+    async with context.db.read() as session:
+        assert (await meeting_of(session, board)).status == MeetingStatus.HELD
+    assert not await audit_entries(context, "meeting.suspended")
