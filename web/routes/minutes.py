@@ -53,6 +53,7 @@ from minutes.render import render_html, render_pdf
 from minutes.serialise import document_json
 from minutes.verify import TrustAnchors, Verification, verify_bytes
 from minutes.workflow import (
+    Rendering,
     current_version,
     do_edit_wording,
     do_open_draft,
@@ -60,9 +61,10 @@ from minutes.workflow import (
     do_review,
     do_send_for_checking,
     do_sign,
+    render_for_signing,
 )
 from web.errors import STATUS
-from web.guards import principal_of, recent_step_up, signed_in
+from web.guards import principal_of, recent_step_up, signed_in, spend_step_up
 from web.limits import LONG_TEXT_BODY, MiB
 from web.pages import render
 from web.routes.public import body_by_slug
@@ -315,19 +317,36 @@ async def _name(session: AsyncSession, user_id: int) -> str:
     return user.display_name if user else uid(user_id)
 
 
+async def rendering_for(request: Req, minutes_id: int, user_id: int) -> Rendering | None:
+    """The chair's PDF, rendered before the signing transaction (in a read transaction: docs/minutes.md,
+    "Speed"); None when this person's signature needs none (the secretary's adds to the chair's file)."""
+    async with app_context(request).db.read() as session:
+        viewer = await current_viewer(request, session)
+        minutes, _, _ = await minutes_for(session, viewer, minutes_id)
+        if user_id != minutes.chair_id or minutes.state != MinutesState.CHECKED:
+            return None
+        return await render_for_signing(session, minutes)
+
+
 @post("/api/minutes/{minutes_id:int}/signatures", guards=[signed_in, recent_step_up], status_code=201)
-async def sign(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-) -> dict[str, Any]:
-    """The chair signs, then the secretary countersigns; each needs an unused step-up (docs/security.md)."""
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
+async def sign(request: Req, minutes_id: FromPath[int]) -> dict[str, Any]:
+    """The chair signs, then the secretary countersigns; each needs an unused step-up (docs/security.md).
+    The PDF is rendered first; a short transaction then spends the step-up and signs."""
     principal = principal_of(request)
-    name = await _name(session, principal.user_id)
-    await do_sign(session, minutes=minutes, user_id=principal.user_id, name=name, actor=principal.actor)
-    return await minutes_out(session, minutes)
+    rendering = await rendering_for(request, minutes_id, principal.user_id)
+    async with app_context(request).db.write() as session:
+        await spend_step_up(request, session)
+        minutes, _, _ = await minutes_for(session, await current_viewer(request, session), minutes_id)
+        name = await _name(session, principal.user_id)
+        await do_sign(
+            session,
+            minutes=minutes,
+            user_id=principal.user_id,
+            name=name,
+            actor=principal.actor,
+            rendering=rendering,
+        )
+        return await minutes_out(session, minutes)
 
 
 @post("/api/minutes/{minutes_id:int}/publish", guards=[signed_in], status_code=200)
@@ -826,6 +845,7 @@ async def sign_form(request: Req, minutes_id: FromPath[int]) -> Response[Any]:
             code=form.get("code", "")[:64],
             address=client_address(request),
         )
+        rendering = await rendering_for(request, minutes_id, principal.user_id)
         async with context.db.write() as session:
             nonce = (
                 await session.execute(
@@ -847,7 +867,12 @@ async def sign_form(request: Req, minutes_id: FromPath[int]) -> Response[Any]:
                 raise NotFound(NO_MINUTES)
             name = await _name(session, principal.user_id)
             await do_sign(
-                session, minutes=minutes, user_id=principal.user_id, name=name, actor=principal.actor
+                session,
+                minutes=minutes,
+                user_id=principal.user_id,
+                name=name,
+                actor=principal.actor,
+                rendering=rendering,
             )
     except KokousError as exc:
         async with context.db.read() as session:
