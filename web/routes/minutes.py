@@ -66,6 +66,7 @@ from minutes.workflow import (
 from web.errors import STATUS
 from web.guards import principal_of, recent_step_up, signed_in, spend_step_up
 from web.limits import LONG_TEXT_BODY, MiB
+from web.minutes_forms import form_text, publication_from_form, wording_from_form
 from web.pages import render
 from web.routes.public import body_by_slug
 from web.security import app_context, client_address, session_cookies
@@ -721,34 +722,6 @@ async def _page_action(
     return Redirect(f"/minutes/{minutes_id}?done={done}", status_code=303)
 
 
-def wording_from_form(form: dict[str, str], sections: list[int]) -> Wording:
-    items = {}
-    for section in sections:
-        words = ItemWording(
-            description=form.get(f"description_{section}", "").strip(),
-            decision=form.get(f"decision_{section}", "").strip(),
-            public_description=form.get(f"public_description_{section}", "").strip(),
-            personal_data=form.get(f"personal_data_{section}") == "on",
-            depersonalised=form.get(f"depersonalised_{section}", "").strip(),
-        )
-        if words != ItemWording():
-            items[section] = words
-    return Wording(items, form.get("checking_note", "").strip(), form.get("convening_statement", "").strip())
-
-
-BAD_MOMENT = translatable("Give the moment of publication as a date and a time.")
-
-
-def publication_from_form(value: str) -> datetime | None:
-    """The datetime-local field, in Helsinki time; empty keeps the planned moment."""
-    if not value.strip():
-        return None
-    try:
-        return datetime.strptime(value.strip()[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=LOCAL)
-    except ValueError:
-        raise ValidationFailed(BAD_MOMENT, field="publish_at") from None
-
-
 @post(
     "/minutes/{minutes_id:int}/wording",
     media_type=MediaType.HTML,
@@ -771,7 +744,7 @@ async def wording_form(
             minutes=minutes,
             user_id=principal.user_id,
             wording=wording_from_form(form, sections),
-            note=form.get("note", "")[:500],
+            note=form_text(form, "note"),
             publish_at=publication_from_form(form.get("publish_at", "")),
             actor=principal.actor,
         )
@@ -807,7 +780,7 @@ async def review_form(
             minutes=minutes,
             user_id=principal.user_id,
             approve=form.get("decision") == "approve",
-            comment=form.get("comment", "")[:5000],
+            comment=form_text(form, "comment"),
             actor=principal.actor,
         )
 
@@ -841,8 +814,8 @@ async def sign_form(request: Req, minutes_id: FromPath[int]) -> Response[Any]:
     try:
         tokens = await context.credentials.step_up(
             principal,
-            password=form.get("password", "")[:1024],
-            code=form.get("code", "")[:64],
+            password=form_text(form, "password"),
+            code=form_text(form, "code"),
             address=client_address(request),
         )
         rendering = await rendering_for(request, minutes_id, principal.user_id)
