@@ -3,10 +3,10 @@ closed item's confirmation (R-EMEET-6), and what the page needs to know (docs/me
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from core.errors import Forbidden, KokousError, NotFound
 from media import Role
 from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body, viewer_for
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.media_bridge import (
     MAX_SDP,
     NOT_IN_USE,
@@ -28,16 +29,15 @@ from web.media_bridge import (
     Admission,
     MediaBridge,
     admit,
+    attested,
     bridge_of,
     ice_servers,
     meeting_media,
     participant_peer,
     plan,
 )
-from web.pages import render
 from web.security import BOUNDED_READS, app_context
 
-Req = Request[Any, Any, Any]
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
 
 
@@ -126,11 +126,11 @@ async def media_state(
     except KokousError as refused:
         reason = refused.message
     own = participant_peer(viewer.user_id) if viewer.user_id is not None else None
-    attested = bridge.attested(meeting.id, state.closed_item)
+    confirmed = await attested(session, state.closed_item)
     room_id = str(meeting.id)
     peers = bridge.hub.room(room_id).stats().peers if room_id in bridge.hub.rooms() else ()
     participants = [p.peer_id for p in peers if p.role is Role.PARTICIPANT]
-    chosen = plan(state, participants if own is None else [*participants, own], attested)
+    chosen = plan(state, participants if own is None else [*participants, own], confirmed)
     sees_all = viewer.can(Capability.RECORD_ATTENDANCE, meeting.body_id)
     return MediaOut(
         role=role,
@@ -140,12 +140,12 @@ async def media_state(
         under_way=state.under_way,
         public_stream=chosen.public_stream,
         closed_item=state.closed_item,
-        must_attest=role == Role.PARTICIPANT and state.closed_item is not None and own not in attested,
+        must_attest=role == Role.PARTICIPANT and state.closed_item is not None and own not in confirmed,
         waiting=role == Role.PARTICIPANT and own in chosen.waiting,
         speaker=state.speaker,
         speaker_name=await _name(session, chosen.video),
         peers=[
-            PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in attested)
+            PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in confirmed)
             for p in peers
             if sees_all and p.role is Role.PARTICIPANT
         ],
@@ -201,7 +201,6 @@ async def media_attest(request: Req, meeting_id: FromPath[int]) -> AttestedOut:
             raise Forbidden(NOT_PARTICIPANT)
         user_id = principal_of(request).user_id
         item = await bridge.attest(session, meeting=meeting, user_id=user_id)
-    bridge.confirm(meeting.id, item, user_id)
     await bridge.sync(meeting.id)
     return AttestedOut(item)
 
@@ -217,21 +216,6 @@ async def _audit(request: Req, action: AuditAction, admission: Admission) -> Non
         )
 
 
-@get("/meetings/{meeting_id:int}/media", opt=BOUNDED_READS, include_in_schema=False)
-async def media_page(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    meeting_id: FromPath[int],
-) -> Response[str]:
-    """A page with the meeting's sound and picture alone (the live meeting's page includes the same part,
-    web/templates/_media.html), for anyone who may see the meeting; joining decides the rest."""
-    _bridge(request)
-    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
-    return render(request, "media.html", {"meeting": meeting, "body_name": body.name})
-
-
 media_router = Router(
     path="/api", route_handlers=[media_state, media_offer, media_leave, media_attest], tags=["media"]
 )
-media_pages_router = Router(path="/", route_handlers=[media_page])

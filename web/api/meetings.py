@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, delete, get, post, put
+from litestar import MediaType, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
@@ -57,12 +57,10 @@ from meetings.queries import (
 )
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY
 from web.schemas import Id, Word
 from web.security import BOUNDED_READS, app_context
-
-Req = Request[Any, Any, Any]
-
 
 Place = Annotated[str, msgspec.Meta(max_length=length_of(Meeting.place))]
 ItemTitle = Annotated[str, msgspec.Meta(max_length=ITEM_TEXT["title"])]
