@@ -1,25 +1,18 @@
-"""The minutes: the secretary's draft, the checkers' review, the signatures, the published copy, and a page
-where anyone can check a copy (DESIGN.md §8, docs/minutes.md).
-
-Who may do what (docs/minutes.md, minutes.workflow): the body's secretary opens the draft; the minutes'
-secretary edits, sends to the checkers, countersigns and publishes; the checkers chosen in the meeting check;
-the chair who chaired signs. Everyone with a role in the body reads the minutes in every state, and their
-signed originals; the public reads only the published public copy (R-PUB-1 … R-PUB-4). Drafts, other
-bodies' minutes and minutes not yet public are hidden (404) as if they did not exist.
+"""The minutes' pages: the secretary's workspace (draft, wording, versions), the checkers' review, signing
+after step-up, publication; the public copy, each body's published minutes and their feed, and the page where
+anyone checks a copy (DESIGN.md §8, docs/minutes.md). Forms refuse, never cut (web.minutes_forms).
 """
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
-from litestar import MediaType, Response, Router, get, post, put
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,33 +20,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actions import do_use_step_up
 from auth.models import StepUp, User
 from core.clock import LOCAL, rfc3339
-from core.errors import Forbidden, KokousError, NotFound, ValidationFailed
-from core.text import translatable
+from core.errors import KokousError, NotFound, ValidationFailed
 from meetings.access import Hidden, Viewer, access_meeting_and_body
 from meetings.live.models import LiveMeeting
 from meetings.models import Body, Meeting, MemberRole
-from minutes.document import MinutesDocument
-from minutes.drafting import TEXT_MAX, ItemWording, Wording, uid
+from minutes.access import NO_MINUTES, access_minutes, access_public_copy, check_opener
+from minutes.drafting import Wording
 from minutes.models import MinutesRecord, MinutesState
 from minutes.queries import (
-    Change,
     cache_key,
+    changes_of,
     document_from_json,
-    is_public,
     minutes_of_meeting,
-    public_document,
     published_for_body,
     reviews_with,
     signatures_of,
-    version_changes,
-    version_of,
     versions_of,
 )
 from minutes.render import render_html, render_pdf
-from minutes.serialise import document_json
-from minutes.verify import TrustAnchors, Verification, verify_bytes
 from minutes.workflow import (
-    Rendering,
     current_version,
     do_edit_wording,
     do_open_draft,
@@ -61,24 +46,19 @@ from minutes.workflow import (
     do_review,
     do_send_for_checking,
     do_sign,
-    render_for_signing,
 )
 from web.errors import STATUS
-from web.guards import principal_of, recent_step_up, signed_in, spend_step_up
+from web.guards import principal_of, signed_in
 from web.http import Req
 from web.limits import LONG_TEXT_BODY, MiB
 from web.minutes_forms import form_text, publication_from_form, wording_from_form
+from web.minutes_signing import rendering_for, signer_name
+from web.minutes_verification import VERIFY_BODY, VERIFY_MAX, uploaded_copy, verified
 from web.pages.context import body_by_slug
 from web.rendering import render
 from web.security import app_context, client_address, session_cookies
-from web.uploads import Collected, multipart_boundary, read_upload
 from web.viewer import current_viewer
 
-NO_MINUTES = translatable("No such minutes.")
-NOT_SECRETARY = translatable("Only the body's secretary opens its minutes.")
-NO_FILE = translatable("Choose the PDF or JSON file of the minutes to check.")
-VERIFY_MAX = 20 * MiB  # a signed council meeting's PDF is a few MiB (bench/minutes.py)
-VERIFY_BODY = VERIFY_MAX + 64 * 1024  # room for the multipart envelope
 PUBLIC_PDFS: OrderedDict[tuple[int, str, datetime], bytes] = OrderedDict()  # rendered public copies
 PUBLIC_PDFS_KEPT = 16
 # The minutes page carries its styles inline (minutes/templates, the same page the PDF is made from) and no
@@ -88,335 +68,25 @@ DOCUMENT_CSP = (
     "frame-ancestors 'none'"
 )
 
-Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
-Note = Annotated[str, msgspec.Meta(max_length=500)]
-Comment = Annotated[str, msgspec.Meta(max_length=5000)]
-
-
-# ---- access ---------------------------------------------------------------------------------------
-
-
-async def minutes_for(
-    session: AsyncSession, viewer: Viewer, minutes_id: int
-) -> tuple[MinutesRecord, Meeting, Body]:
-    """Minutes for the body's people only: anyone else gets the same 404 as for minutes that do not exist."""
-    minutes = await session.get(MinutesRecord, minutes_id)
-    if minutes is None:
-        raise NotFound(NO_MINUTES)
-    meeting, body = await access_meeting_and_body(session, viewer, minutes.meeting_id)
-    if not viewer.reads(body.id):
-        raise Hidden(NO_MINUTES)
-    return minutes, meeting, body
-
-
-async def public_minutes(session: AsyncSession, minutes_id: int, now: datetime) -> MinutesRecord:
-    """Published minutes whose time has come; drafts and everything else are not found (R-PUB-1)."""
-    minutes = await session.get(MinutesRecord, minutes_id)
-    if minutes is None or not is_public(minutes, now):
-        raise NotFound(NO_MINUTES)
-    return minutes
-
-
-def _opener(viewer: Viewer, body: Body) -> None:
-    if MemberRole.SECRETARY not in viewer.roles_in(body.id):
-        raise Forbidden(NOT_SECRETARY)
-
 
 def _now(request: Req) -> datetime:
     return app_context(request).db.clock()
 
 
-# ---- JSON -----------------------------------------------------------------------------------------
+def _local(moment: datetime) -> str:
+    local = moment.astimezone(LOCAL)
+    return f"{local.day}.{local.month}.{local.year} {local:%H.%M}"
 
 
-async def minutes_out(session: AsyncSession, minutes: MinutesRecord) -> dict[str, Any]:
-    live = await session.get(LiveMeeting, minutes.meeting_id)
-    version = await current_version(session, minutes)
-    return {
-        "id": minutes.id,
-        "meeting": minutes.meeting_id,
-        "state": minutes.state,
-        "version": minutes.version,
-        "publish_at": rfc3339(minutes.publish_at),
-        "published_at": rfc3339(minutes.published_at) if minutes.published_at else None,
-        "personal_data_removed_at": (
-            rfc3339(minutes.personal_data_removed_at) if minutes.personal_data_removed_at else None
-        ),
-        "secretary": minutes.secretary_id,
-        "chair": minutes.chair_id,
-        "checkers": list(live.checkers) if live else [],
-        "versions": [
-            {
-                "number": v.number,
-                "note": v.note,
-                "created_at": rfc3339(v.created_at),
-                "created_by": v.created_by,
-            }
-            for v in await versions_of(session, minutes)
-        ],
-        "reviews": [
-            {
-                "version": r.version,
-                "checker": r.checker_id,
-                "approved": r.approved,
-                "comment": r.comment,
-                "at": rfc3339(r.at),
-            }
-            for r in await reviews_with(session, minutes)
-        ],
-        "signatures": [
-            {"role": s.role, "user": s.user_id, "version": s.version, "signed_at": rfc3339(s.signed_at)}
-            for s in await signatures_of(session, minutes)
-        ],
-        "wording": version.wording,
-        "document": version.content,
-    }
-
-
-class ItemWordingIn(msgspec.Struct, forbid_unknown_fields=True):
-    description: Text = ""
-    decision: Text = ""
-    public_description: Text = ""
-    personal_data: bool = False
-    depersonalised: Text = ""
-
-
-class WordingIn(msgspec.Struct, forbid_unknown_fields=True):
-    items: dict[Annotated[str, msgspec.Meta(max_length=6)], ItemWordingIn] = {}
-    checking_note: Comment = ""
-    convening_statement: Comment = ""
-    note: Note = ""
-    publish_at: datetime | None = None
-
-
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    approve: bool
-    comment: Comment = ""
-
-
-def wording_of(data: WordingIn) -> Wording:
-    items: dict[int, ItemWording] = {}
-    for section, words in data.items.items():
-        if not section.isdigit():
-            raise ValidationFailed(translatable("A § number is a number."), field="items")
-        items[int(section)] = ItemWording(
-            words.description,
-            words.decision,
-            words.public_description,
-            words.personal_data,
-            words.depersonalised,
-        )
-    return Wording(items, data.checking_note, data.convening_statement)
-
-
-@post("/api/meetings/{meeting_id:int}/minutes", guards=[signed_in], status_code=201)
-async def open_draft(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    meeting_id: FromPath[int],
-) -> dict[str, Any]:
-    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
-    _opener(viewer, body)
-    principal = principal_of(request)
-    minutes = await do_open_draft(
-        session, meeting=meeting, secretary_id=principal.user_id, actor=principal.actor
-    )
-    return await minutes_out(session, minutes)
-
-
-@get("/api/minutes/{minutes_id:int}", guards=[signed_in])
-async def get_minutes(
-    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
-) -> dict[str, Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    return await minutes_out(session, minutes)
-
-
-async def _changes(session: AsyncSession, minutes: MinutesRecord, number: int) -> list[Change]:
-    after = await version_of(session, minutes, number)
-    if after is None:
-        raise NotFound(translatable("No such version."))
-    before = await version_of(session, minutes, number - 1)
-    return version_changes(before.content if before else {}, after.content)
-
-
-@get("/api/minutes/{minutes_id:int}/versions/{number:int}/changes", guards=[signed_in])
-async def get_changes(
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-    number: FromPath[int],
-) -> list[dict[str, Any]]:
-    """What version `number` changed from the one before it."""
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    return [
-        {"path": c.path, "before": c.before, "after": c.after}
-        for c in await _changes(session, minutes, number)
-    ]
-
-
-@put("/api/minutes/{minutes_id:int}/wording", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY)
-async def put_wording(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-    data: JSONBody[WordingIn],
-) -> dict[str, Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    principal = principal_of(request)
-    await do_edit_wording(
-        session,
-        minutes=minutes,
-        user_id=principal.user_id,
-        wording=wording_of(data),
-        note=data.note,
-        publish_at=data.publish_at,
-        actor=principal.actor,
-    )
-    return await minutes_out(session, minutes)
-
-
-@post("/api/minutes/{minutes_id:int}/send", guards=[signed_in], status_code=200)
-async def send(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-) -> dict[str, Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    principal = principal_of(request)
-    await do_send_for_checking(session, minutes=minutes, user_id=principal.user_id, actor=principal.actor)
-    return await minutes_out(session, minutes)
-
-
-@post("/api/minutes/{minutes_id:int}/reviews", guards=[signed_in], status_code=201)
-async def review(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-    data: JSONBody[ReviewIn],
-) -> dict[str, Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    principal = principal_of(request)
-    await do_review(
-        session,
-        minutes=minutes,
-        user_id=principal.user_id,
-        approve=data.approve,
-        comment=data.comment,
-        actor=principal.actor,
-    )
-    return await minutes_out(session, minutes)
-
-
-async def _name(session: AsyncSession, user_id: int) -> str:
-    user = await session.get(User, user_id)
-    return user.display_name if user else uid(user_id)
-
-
-async def rendering_for(request: Req, minutes_id: int, user_id: int) -> Rendering | None:
-    """The chair's PDF, rendered before the signing transaction (in a read transaction: docs/minutes.md,
-    "Speed"); None when this person's signature needs none (the secretary's adds to the chair's file)."""
-    async with app_context(request).db.read() as session:
-        viewer = await current_viewer(request, session)
-        minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-        if user_id != minutes.chair_id or minutes.state != MinutesState.CHECKED:
-            return None
-        return await render_for_signing(session, minutes)
-
-
-@post("/api/minutes/{minutes_id:int}/signatures", guards=[signed_in, recent_step_up], status_code=201)
-async def sign(request: Req, minutes_id: FromPath[int]) -> dict[str, Any]:
-    """The chair signs, then the secretary countersigns; each needs an unused step-up (docs/security.md).
-    The PDF is rendered first; a short transaction then spends the step-up and signs."""
-    principal = principal_of(request)
-    rendering = await rendering_for(request, minutes_id, principal.user_id)
-    async with app_context(request).db.write() as session:
-        await spend_step_up(request, session)
-        minutes, _, _ = await minutes_for(session, await current_viewer(request, session), minutes_id)
-        name = await _name(session, principal.user_id)
-        await do_sign(
-            session,
-            minutes=minutes,
-            user_id=principal.user_id,
-            name=name,
-            actor=principal.actor,
-            rendering=rendering,
-        )
-        return await minutes_out(session, minutes)
-
-
-@post("/api/minutes/{minutes_id:int}/publish", guards=[signed_in], status_code=200)
-async def publish(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    minutes_id: FromPath[int],
-) -> dict[str, Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    principal = principal_of(request)
-    await do_publish(session, minutes=minutes, user_id=principal.user_id, actor=principal.actor)
-    return await minutes_out(session, minutes)
-
-
-def _original(minutes: MinutesRecord, kind: str) -> Response[bytes]:
-    data = minutes.signed_pdf if kind == "pdf" else minutes.signed_json
-    if data is None or minutes.state not in (MinutesState.SIGNED, MinutesState.PUBLISHED):
-        raise NotFound(translatable("These minutes have not been signed yet."))
-    media = "application/pdf" if kind == "pdf" else "application/json"
-    name = f"poytakirja-{minutes.id}-allekirjoitettu.{kind}"
-    return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
-
-
-@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in])
-async def signed_pdf(
-    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
-) -> Response[bytes]:
-    """The signed original PDF, unredacted: for the body only (R-PUB-4)."""
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    return _original(minutes, "pdf")
-
-
-@get("/api/minutes/{minutes_id:int}/signed.json", guards=[signed_in])
-async def signed_json(
-    session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
-) -> Response[bytes]:
-    """The signed original JSON with its signatures, unredacted: for the body only (R-PUB-4)."""
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
-    return _original(minutes, "json")
-
-
-# ---- the public copy --------------------------------------------------------------------------------
-
-
-def _public(minutes: MinutesRecord, now: datetime) -> MinutesDocument:
-    document = public_document(minutes, now)
-    if document is None:
-        raise NotFound(NO_MINUTES)
-    return document
-
-
-@get("/api/public/minutes/{minutes_id:int}")
-async def public_json(
-    request: Req, session: NamedDependency[AsyncSession], minutes_id: FromPath[int]
-) -> Response[bytes]:
-    """The public copy as JSON (R-PUB-1 … R-PUB-4): never the originals, never a confidential text."""
-    now = _now(request)
-    minutes = await public_minutes(session, minutes_id, now)
-    body = json.dumps(document_json(_public(minutes, now)), ensure_ascii=False, sort_keys=True).encode()
-    return Response(body, media_type=MediaType.JSON)
+# ---- the public copy and the body's list -------------------------------------------------------------
 
 
 @get("/public/minutes/{minutes_id:int}", media_type=MediaType.HTML)
 async def public_page(
     request: Req, session: NamedDependency[AsyncSession], minutes_id: FromPath[int]
 ) -> Response[str]:
-    now = _now(request)
-    minutes = await public_minutes(session, minutes_id, now)
-    page = render_html(_public(minutes, now))
+    _, document = await access_public_copy(session, minutes_id, _now(request))
+    page = render_html(document)
     return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
 
 
@@ -426,11 +96,11 @@ async def public_pdf(
 ) -> Response[bytes]:
     """The public copy as PDF/A, rendered once per copy (a copy changes when the period ends)."""
     now = _now(request)
-    minutes = await public_minutes(session, minutes_id, now)
+    minutes, document = await access_public_copy(session, minutes_id, now)
     key = cache_key(minutes, now)
     pdf = PUBLIC_PDFS.get(key)
     if pdf is None:
-        pdf = render_pdf(_public(minutes, now))
+        pdf = render_pdf(document)
         PUBLIC_PDFS[key] = pdf
         while len(PUBLIC_PDFS) > PUBLIC_PDFS_KEPT:
             PUBLIC_PDFS.popitem(last=False)
@@ -474,59 +144,6 @@ async def body_minutes_feed(
     )
 
 
-def _local(moment: datetime) -> str:
-    local = moment.astimezone(LOCAL)
-    return f"{local.day}.{local.month}.{local.year} {local:%H.%M}"
-
-
-# ---- checking a copy --------------------------------------------------------------------------------
-
-
-async def _uploaded(request: Req) -> bytes:
-    media_type, options = request.content_type
-    if media_type != "multipart/form-data":
-        return await request.body()
-    collected = Collected()  # at most VERIFY_BODY bytes (web.limits)
-    form = await read_upload(request.stream(), multipart_boundary(options), collected, fields=frozenset())
-    if form.filename is None or not collected.data:
-        raise ValidationFailed(NO_FILE, field="file")
-    return bytes(collected.data)
-
-
-async def _verify(request: Req, data: bytes) -> Verification:
-    if not data.strip():
-        raise ValidationFailed(NO_FILE, field="file")
-    anchors = TrustAnchors.load(ca=None, vkey=None, data_dir=app_context(request).settings.data_dir)
-    return await verify_bytes(data, anchors)
-
-
-def verification_out(found: Verification) -> dict[str, Any]:
-    return {
-        "kind": found.kind,
-        "verdict": found.verdict.name.lower(),
-        "modified": found.verdict.name == "MODIFIED",
-        "signatures": [
-            {
-                "role": s.role,
-                "signer": s.signer,
-                "signed_at": rfc3339(s.signed_at) if s.signed_at else None,
-                "intact": s.intact,
-                "trusted": s.trusted,
-                "checkpoint": {"verified": s.checkpoint.verified, "description": s.checkpoint.description},
-                "problems": list(s.problems),
-            }
-            for s in found.signatures
-        ],
-        "problems": list(found.problems),
-    }
-
-
-@post("/api/verify", request_max_body_size=VERIFY_BODY, status_code=200)
-async def verify_api(request: Req) -> dict[str, Any]:
-    """Anyone: who signed the file, when, and whether a byte changed (the file as the body, or as `file`)."""
-    return verification_out(await _verify(request, await _uploaded(request)))
-
-
 @get("/verify", media_type=MediaType.HTML)
 async def verify_page(request: Req) -> Response[str]:
     return render(request, "minutes_verify.html", {"result": None, "limit": VERIFY_MAX // MiB})
@@ -535,7 +152,7 @@ async def verify_page(request: Req) -> Response[str]:
 @post("/verify", media_type=MediaType.HTML, request_max_body_size=VERIFY_BODY)
 async def verify_form(request: Req) -> Response[str]:
     try:
-        found = verification_out(await _verify(request, await _uploaded(request)))
+        found = await verified(request, await uploaded_copy(request))
     except ValidationFailed as exc:
         return render(
             request,
@@ -569,7 +186,7 @@ async def _workspace_page(
     error: KokousError | None = None,
     done: str = "",
 ) -> Response[str]:
-    minutes, meeting, body = await minutes_for(session, viewer, minutes_id)
+    minutes, meeting, body = await access_minutes(session, viewer, minutes_id)
     version = await current_version(session, minutes)
     live = await session.get(LiveMeeting, minutes.meeting_id)
     checkers = [int(c) for c in live.checkers] if live else []
@@ -625,7 +242,7 @@ async def draft_document(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
 ) -> Response[str]:
     """The current version as the minutes will look (the body only)."""
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
+    minutes, _, _ = await access_minutes(session, viewer, minutes_id)
     version = await current_version(session, minutes)
     page = render_html(document_from_json(dict(version.content)))
     return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
@@ -639,8 +256,8 @@ async def version_page(
     minutes_id: FromPath[int],
     number: FromPath[int],
 ) -> Response[str]:
-    minutes, meeting, body = await minutes_for(session, viewer, minutes_id)
-    changes = await _changes(session, minutes, number)
+    minutes, meeting, body = await access_minutes(session, viewer, minutes_id)
+    changes = await changes_of(session, minutes, number)
     return render(
         request,
         "minutes_changes.html",
@@ -674,7 +291,7 @@ async def open_draft_form(
     meeting_id: FromPath[int],
 ) -> Response[Any]:
     meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
-    _opener(viewer, body)
+    check_opener(viewer, body)
     principal = principal_of(request)
     try:
         async with session.begin_nested():
@@ -712,7 +329,7 @@ async def _form(request: Req) -> dict[str, str]:
 async def _page_action(
     request: Req, session: AsyncSession, viewer: Viewer, minutes_id: int, done: str, work: Any
 ) -> Response[Any]:
-    minutes, _, _ = await minutes_for(session, viewer, minutes_id)
+    minutes, _, _ = await access_minutes(session, viewer, minutes_id)
     try:
         async with session.begin_nested():
             await work(minutes, principal_of(request))
@@ -809,7 +426,7 @@ async def sign_form(request: Req, minutes_id: FromPath[int]) -> Response[Any]:
     form = await _form(request)
     async with context.db.read() as session:
         viewer = await _viewer(request, session)
-        await minutes_for(session, viewer, minutes_id)
+        await access_minutes(session, viewer, minutes_id)
     try:
         tokens = await context.credentials.step_up(
             principal,
@@ -837,7 +454,7 @@ async def sign_form(request: Req, minutes_id: FromPath[int]) -> Response[Any]:
             minutes = await session.get(MinutesRecord, minutes_id)
             if minutes is None:
                 raise NotFound(NO_MINUTES)
-            name = await _name(session, principal.user_id)
+            name = await signer_name(session, principal.user_id)
             await do_sign(
                 session,
                 minutes=minutes,
@@ -864,25 +481,13 @@ async def _viewer(request: Req, session: AsyncSession) -> Viewer:
     return await current_viewer(request, session)
 
 
-minutes_router = Router(
+minutes_pages = Router(
     path="/",
     route_handlers=[
-        open_draft,
-        get_minutes,
-        get_changes,
-        put_wording,
-        send,
-        review,
-        sign,
-        publish,
-        signed_pdf,
-        signed_json,
-        public_json,
         public_page,
         public_pdf,
         body_minutes_page,
         body_minutes_feed,
-        verify_api,
         verify_page,
         verify_form,
         workspace,
