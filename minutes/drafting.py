@@ -8,14 +8,13 @@ every member's choice, the decision and the dissents. The secretary's `Wording` 
 say in words (an item's description, the decision's wording, what the public copy shows instead) and never a
 fact: votes, attendance and times are not in it.
 
-Decisions made in the electronic decision procedure (R-EDP-3) come from `PROCEDURE_SOURCES`: the procedure
-registers a source there that returns their items with `decided_in_procedure=True`. Until one is registered,
-such items are left out of the draft.
+Decisions made in the electronic decision procedure (R-EDP-3) are read from the procedure's own record
+(`meetings.decision_procedure.queries.procedure_decisions`) and identified as such (`decided_in_procedure`,
+R-EDP-3(5)); an item the procedure moved to the meeting is an ordinary item of the meeting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import User
 from core.clock import LOCAL
 from meetings.access import active_on, parent_row
+from meetings.decision_procedure.queries import ProcedureDecision, procedure_decisions
 from meetings.live.events import EventType
 from meetings.live.models import Dissent as DissentRow
 from meetings.live.models import (
@@ -49,6 +49,7 @@ from meetings.models import (
     Membership,
     Organisation,
 )
+from meetings.rules.decision_procedure import ProcedureState
 from meetings.rules.dissent import Ground
 from meetings.rules.voting import Alternative, Choice, ProposalKind
 from minutes.document import (
@@ -176,11 +177,6 @@ class Wording:
             checking_note=str(data.get("checking_note", "")),
             convening_statement=str(data.get("convening_statement", "")),
         )
-
-
-ProcedureSource = Callable[[AsyncSession, Meeting, datetime], Awaitable[list[Item]]]
-# The decision procedure's items (R-EDP-3, R-CHECK-5): registered by meetings.decision_procedure.
-PROCEDURE_SOURCES: list[ProcedureSource] = []
 
 
 def planned_publication(meeting_day: date) -> datetime:
@@ -518,6 +514,63 @@ def _item(
     )
 
 
+def _procedure_item(
+    record: _Record, item: AgendaItem, decided: ProcedureDecision, wording: ItemWording, publish_at: datetime
+) -> Item:
+    """An item decided in the procedure (R-EDP-3(3)): the presenter's proposal accepted by every seat, since
+    the procedure has no votes and no counter-proposals (R-EDP-5); the seats' declared disqualifications."""
+    seats = list(dict(decided.outcome or {}).get("seats", []))  # type: ignore[call-overload]
+    disqualifications = tuple(
+        Disqualification(
+            uid(int(seat["answered_by"] or seat["member"])),
+            GROUND_WORDS.get(str(seat["ground"]), str(seat["ground"])),
+            f"HL 28 § 1 mom. {CLAUSES[seat['ground']]} k." if seat.get("ground") in CLAUSES else "",
+        )
+        for seat in seats
+        if seat.get("stance") == "disqualified"
+    )
+    kind = instruction_for(BodyKind(record.body.kind))
+    authority = {
+        InstructionKind.RECTIFICATION: record.body.name,
+        InstructionKind.MUNICIPAL_APPEAL: APPEAL_AUTHORITY,
+    }.get(kind, "")
+    return Item(
+        section=item.section,
+        title=item.title,
+        presenter=uid(item.presenter_id) if item.presenter_id is not None else None,
+        description=wording.description or item.description,
+        base_proposal=item.proposal,
+        decision=wording.decision or item.proposal,
+        resolution=Resolution.DECISION_PROCEDURE,
+        instruction=instruction(kind, published_at=publish_at, authority=authority),
+        confidentiality=Confidentiality(
+            Publicity(item.publicity),
+            item.confidentiality_basis,
+            wording.public_description or item.public_summary,
+        ),
+        disqualifications=disqualifications,
+        decided_in_procedure=True,
+        personal_data=wording.personal_data,
+        depersonalised=wording.depersonalised,
+    )
+
+
+async def _procedure_items(
+    session: AsyncSession, record: _Record, wording: Wording, publish_at: datetime
+) -> list[Item]:
+    decided = [
+        d for d in await procedure_decisions(session, record.meeting.id) if d.state == ProcedureState.DECIDED
+    ]
+    if not decided:
+        return []
+    query = select(AgendaItem).where(AgendaItem.id.in_([d.item_id for d in decided]))
+    items = {item.id: item for item in (await session.execute(query)).scalars()}
+    return [
+        _procedure_item(record, items[d.item_id], d, wording.items.get(d.section, ItemWording()), publish_at)
+        for d in decided
+    ]
+
+
 def _named(document_items: list[Item], participants: list[Participant], extra: set[str]) -> set[str]:
     named = {p.person for p in participants} | {p.deputy_for for p in participants if p.deputy_for} | extra
     for item in document_items:
@@ -567,8 +620,7 @@ async def draft(
         for item, handling in record.items
         if item.decision_mode == DecisionMode.MEETING and handling.decided_at is not None
     ]
-    for source in PROCEDURE_SOURCES:
-        items.extend(await source(session, meeting, publish_at))
+    items.extend(await _procedure_items(session, record, wording, publish_at))
     items.sort(key=lambda i: i.section)
     participants = _participants(record, secretary_id)
     checking = replace(_checking(record, method, wording.checking_note), checked_on=checked_on)

@@ -16,12 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import NotFound
+from core.text import translatable
 from meetings.models import Body, Meeting
 from minutes.document import MinutesDocument
 from minutes.models import MinutesRecord, MinutesReview, MinutesSignature, MinutesState, MinutesVersion
 from minutes.redaction import public_copy
 from minutes.workflow import removal_at
 
+NO_VERSION = translatable("No such version.")
 # States whose document a member of the body may read; the public only ever sees published minutes.
 SIGNED_STATES = (MinutesState.SIGNED, MinutesState.PUBLISHED)
 
@@ -129,6 +132,15 @@ async def signatures_of(session: AsyncSession, minutes: MinutesRecord) -> list[M
         .order_by(MinutesSignature.signed_at)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def changes_of(session: AsyncSession, minutes: MinutesRecord, number: int) -> list[Change]:
+    """What version `number` changed from the one before it; a version that does not exist is not found."""
+    after = await version_of(session, minutes, number)
+    if after is None:
+        raise NotFound(NO_VERSION)
+    before = await version_of(session, minutes, number - 1)
+    return version_changes(before.content if before else {}, after.content)
 
 
 def is_public(minutes: MinutesRecord, now: datetime) -> bool:

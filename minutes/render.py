@@ -19,6 +19,7 @@ from minutes.serialise import canonical, document_json
 # PDF/A-3 (ISO 19005-3), level B: the visual appearance is preserved; files may be attached (DESIGN.md §8).
 PDF_VARIANT = "pdf/a-3b"
 SOURCE_FILE = "minutes.json"
+NAMES_IN_VOTES_MAX = 15  # votes of more voters list them by their number on the roll
 
 
 def local_moment(moment: datetime) -> str:
@@ -66,13 +67,35 @@ def instruction_groups(document: MinutesDocument) -> list[InstructionGroup]:
     return [InstructionGroup(instruction, tuple(sections)) for instruction, sections in groups.items()]
 
 
+def roll(document: MinutesDocument) -> dict[str, int]:
+    """Numbers for those present, in the order listed, when a vote names them by number (`by_number`)."""
+    if not by_number(document):
+        return {}
+    present = [p.person for p in document.meeting.participants if p.present]
+    return {person: n for n, person in enumerate(present, start=1)}
+
+
+def by_number(document: MinutesDocument) -> bool:
+    """A large body's votes list each member's stance by their number on the roll of those present, as a
+    council's voting list does: names would make every vote a paragraph (bench/minutes.py)."""
+    return any(len(v.stances) > NAMES_IN_VOTES_MAX for i in document.items for v in i.votes)
+
+
 def render_html(document: MinutesDocument) -> str:
     """The minutes as one self-contained HTML page (styles inline, no scripts, no external resources)."""
     template = environment().get_template("minutes.html")
+    numbers = roll(document)
+
+    def name(person_id: str) -> str:
+        return document.person(person_id).name
+
     return template.render(
         doc=document,
         t=labels(document.language),
-        name=lambda person_id: document.person(person_id).name,
+        name=name,
+        roll=numbers,
+        by_number=bool(numbers),
+        voter=lambda person_id: str(numbers[person_id]) if person_id in numbers else name(person_id),
         choices=list(Choice),
         instruction_groups=instruction_groups(document),
         css=stylesheet(),

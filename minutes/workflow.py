@@ -11,8 +11,9 @@ minutes: a correction after signing would be a new decision of the body, not an 
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -81,6 +82,7 @@ CHAIR_FIRST = translatable("The chair signs first; the secretary countersigns af
 RECORD_CHANGED = translatable(
     "The meeting's record has changed since this version was written: save a new version and have it checked."
 )
+VERSION_CHANGED = translatable("The minutes changed while they were being prepared for signing: sign again.")
 NO_SUCH_SECTION = translatable("These minutes have no § {section}.")
 TOO_LONG = translatable("A text may have at most {limit} characters.")
 NOT_DUE = translatable("The period has not ended yet: personal data stays until {day}.")
@@ -338,56 +340,89 @@ async def signed_document(session: AsyncSession, minutes: MinutesRecord) -> Minu
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """The chair's signature's slow part, done before its write transaction: the checked version's document
+    as it will be signed, and its PDF/A. `do_sign` takes it only while the minutes are still at `version`."""
+
+    minutes_id: int
+    version: int
+    content: dict[str, Any]  # minutes.serialise.document_json of the document
+    pdf: bytes
+
+
+_RENDERING = asyncio.Lock()  # one WeasyPrint render at a time per process: it is CPU-bound
+
+
+async def render_for_signing(session: AsyncSession, minutes: MinutesRecord) -> Rendering:
+    """Draft the checked version again from the record (refused if the record changed), then render its PDF in
+    a worker thread. Call it in a read transaction, or none: rendering takes seconds for a long meeting and
+    holds no lock (docs/minutes.md, "Speed")."""
+    if MinutesState(minutes.state) != S.CHECKED:
+        raise InvalidTransition(WRONG_STATE)
+    document = await signed_document(session, minutes)
+    async with _RENDERING:
+        pdf = await asyncio.to_thread(render_pdf, document)
+    return Rendering(minutes.id, minutes.version, document_json(document), pdf)
+
+
+def _signer_role(minutes: MinutesRecord, user_id: int) -> tuple[SignerRole, Step]:
+    if user_id == minutes.chair_id and MinutesState(minutes.state) == S.CHECKED:
+        return SignerRole.CHAIR, Step.SIGN
+    if user_id == minutes.secretary_id and MinutesState(minutes.state) == S.SIGNING:
+        return SignerRole.SECRETARY, Step.COUNTERSIGN
+    if user_id not in (minutes.chair_id, minutes.secretary_id):
+        raise Forbidden(NOT_SIGNER)
+    if user_id == minutes.secretary_id and MinutesState(minutes.state) == S.CHECKED:
+        raise InvalidTransition(CHAIR_FIRST)
+    raise InvalidTransition(WRONG_STATE)
+
+
+def _chair_files(minutes: MinutesRecord, rendering: Rendering | None) -> tuple[dict[str, Any], bytes]:
+    if rendering is None:
+        raise LookupError("the chair's signature needs the rendering made before its transaction")
+    if rendering.minutes_id != minutes.id or rendering.version != minutes.version:
+        raise Conflict(VERSION_CHANGED)
+    return rendering.content, rendering.pdf
+
+
 async def do_sign(
-    session: AsyncSession, *, minutes: MinutesRecord, user_id: int, name: str, actor: str
+    session: AsyncSession,
+    *,
+    minutes: MinutesRecord,
+    user_id: int,
+    name: str,
+    actor: str,
+    rendering: Rendering | None = None,
 ) -> MinutesSignature:
     """The chair signs the checked minutes, then the secretary countersigns (R-CHECK-1), each after step-up
-    (the caller spends it in this transaction). The chair's signature renders the PDF/A and certifies it
-    (PAdES) and signs the RFC 8785 JSON (JWS); the secretary's is added to both. Each embeds the audit log's
-    latest signed checkpoint, written now. Audit: minutes.signed. Not idempotent."""
-    if user_id == minutes.chair_id and MinutesState(minutes.state) == S.CHECKED:
-        role, step = SignerRole.CHAIR, Step.SIGN
-    elif user_id == minutes.secretary_id and MinutesState(minutes.state) == S.SIGNING:
-        role, step = SignerRole.SECRETARY, Step.COUNTERSIGN
-    elif user_id not in (minutes.chair_id, minutes.secretary_id):
-        raise Forbidden(NOT_SIGNER)
-    elif user_id == minutes.secretary_id and MinutesState(minutes.state) == S.CHECKED:
-        raise InvalidTransition(CHAIR_FIRST)
-    else:
-        raise InvalidTransition(WRONG_STATE)
+    (the caller spends it in this transaction). The chair's signature certifies the PDF/A that
+    `render_for_signing` made before this transaction (PAdES) and signs the RFC 8785 JSON (JWS); the
+    secretary's is added to both files as a new revision, so the PDF is rendered once. Each embeds the audit
+    log's latest signed checkpoint, written now. Audit: minutes.signed. Not idempotent."""
+    role, step = _signer_role(minutes, user_id)
     state = _move(minutes.state, step)
+    earlier = minutes.signed_json
+    if role == SignerRole.CHAIR:
+        content, pdf = _chair_files(minutes, rendering)
+    elif minutes.signed_pdf is None or earlier is None:
+        raise LookupError(f"minutes {minutes.id} are signed by the chair but keep no signed files")
+    else:
+        content, pdf = json.loads(earlier)["document"], minutes.signed_pdf
     now = session_clock(session)()
     ca: MunicipalCA = session_service(session, "minutes_ca")
     checkpoint = await write_checkpoint(session, reason="minutes.signed")
     credential = ca.signer(uid(user_id), name, now=now)  # named as the minutes name them
+    token = sign_document(
+        content,
+        role=role,
+        subject=uid(user_id),
+        credential=credential,
+        signed_at=now,
+        checkpoint=checkpoint.note,
+    )
+    minutes.signed_json = signed_file(content, [token]) if earlier is None else add_signature(earlier, token)
     signer = PdfSigner(role, credential, ca.certificate, now, checkpoint.note)
-    if role == SignerRole.CHAIR:
-        document = await signed_document(session, minutes)
-        content = document_json(document)
-        pdf = render_pdf(document)
-        token = sign_document(
-            content,
-            role=role,
-            subject=uid(user_id),
-            credential=credential,
-            signed_at=now,
-            checkpoint=checkpoint.note,
-        )
-        minutes.signed_json = signed_file(content, [token])
-    else:
-        if minutes.signed_pdf is None or minutes.signed_json is None:
-            raise LookupError(f"minutes {minutes.id} are signed by the chair but keep no signed files")
-        content = json.loads(minutes.signed_json)["document"]
-        pdf = minutes.signed_pdf
-        token = sign_document(
-            content,
-            role=role,
-            subject=uid(user_id),
-            credential=credential,
-            signed_at=now,
-            checkpoint=checkpoint.note,
-        )
-        minutes.signed_json = add_signature(minutes.signed_json, token)
     minutes.signed_pdf = await sign_pdf(pdf, signer)
     minutes.state, minutes.updated_at = state, now
     signature = MinutesSignature(

@@ -45,6 +45,7 @@ from web.api.live import live_router
 from web.api.live_socket import follow_meeting
 from web.api.media import media_router
 from web.api.meetings import meetings_router
+from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
 from web.api.users import users_router
 from web.context import AppContext, build_context
@@ -63,11 +64,11 @@ from web.pages.home import home_router
 from web.pages.live import live_pages_router
 from web.pages.media import media_pages_router
 from web.pages.meeting import meeting_router
+from web.pages.minutes import minutes_pages
 from web.pages.procedure import procedure_pages
 from web.pages.search import search_router
 from web.pages.signin import pages_router
 from web.realtime.fanout import LiveFanOut, channel_for
-from web.routes.minutes import minutes_router
 from web.security import (
     SAFE_METHODS,
     AuthenticationMiddleware,
@@ -231,7 +232,7 @@ def create_app(
             follow_meeting,
             media_router,
             procedure_api,
-            minutes_router,
+            minutes_api,
             audit_api,
             # the pages (web/pages/) and the feeds
             home_router,
@@ -245,6 +246,7 @@ def create_app(
             live_pages_router,
             media_pages_router,
             procedure_pages,
+            minutes_pages,
             audit_pages_router,
             admin_pages_router,
             feeds_router,

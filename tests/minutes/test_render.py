@@ -19,7 +19,7 @@ EXPECTED = (
     "Kunnantalo, valtuustosali",
     "sähköinen kokous; sähköinen päätöksentekomenettely (KL 100 §)",  # decision modes
     "varajäsen (varalla: Matti Mäkinen)",
-    "Matti Mäkinen jäsen estynyt",  # absent
+    "Matti Mäkinen – jäsen estynyt",  # absent
     "17.40 Veikko Varapuheenjohtaja yhteys katkesi § 10",
     "18.05 Tarja Tarkastaja poistui § 11",
     "Puheenjohtaja totesi kokouksen laillisesti koolle kutsutuksi ja päätösvaltaiseksi.",
@@ -30,10 +30,9 @@ EXPECTED = (
     " – kannatti Veikko Varapuheenjohtaja",
     "ei kannatettu, raukesi",
     "Äänestys 1 (sähköinen äänestys)",
-    "JAA (2): Paula Puheenjohtaja, Tarja Tarkastaja",  # every member's stance (R-VOTE-3)
-    "EI (2): Veikko Varapuheenjohtaja, Jaana Jäsen",
-    "TYHJÄ (1): Ville Varajäsen",
-    "JAA 2, EI 2, TYHJÄ 1, POISSA 0",
+    "Tulos: JAA 2: Paula Puheenjohtaja, Tarja Tarkastaja.",  # every member's stance (R-VOTE-3)
+    "EI 2: Veikko Varapuheenjohtaja, Jaana Jäsen.",
+    "TYHJÄ 1: Ville Varajäsen. POISSA 0.",
     "Äänet menivät tasan; puheenjohtajan kannattama ehdotus voitti",
     "Hankinnan valvojan valinta (enemmistövaali, suljetuin lipuin)",
     "Annettuja ääniä: 5.",
@@ -97,7 +96,7 @@ def test_swedish_minutes_use_swedish_headings() -> None:
     text = html_text(render_html(replace(sample_minutes(), language="sv")))
     assert "Protokoll 14/2026" in text
     assert "Närvarande" in text
-    assert "JA 2, NEJ 2, BLANK 1, FRÅNVARANDE 0" in text
+    assert "JA 2: Paula Puheenjohtaja, Tarja Tarkastaja. NEJ 2:" in text
 
 
 def test_a_language_without_wording_is_refused() -> None:

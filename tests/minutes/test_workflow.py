@@ -19,6 +19,8 @@ from minutes.queries import version_changes
 from minutes.verify import TrustAnchors, Verdict, verify_bytes
 from minutes.workflow import (
     TRANSITIONS,
+    VERSION_CHANGED,
+    Rendering,
     Step,
     do_edit_wording,
     do_open_draft,
@@ -29,6 +31,7 @@ from minutes.workflow import (
     do_sign,
     due_for_removal,
     removal_at,
+    render_for_signing,
 )
 from tests.factories import audit_entries
 from tests.minutes.held import Held, hold_scripted_meeting
@@ -84,15 +87,26 @@ async def checked(context: AppContext, held: Held, clock: FixedClock) -> int:
     return minutes_id
 
 
+async def rendered(context: AppContext, minutes_id: int) -> Rendering:
+    """The chair's PDF, rendered in a read transaction before the signing one (docs/minutes.md, "Speed")."""
+    async with context.db.read() as session:
+        minutes = await session.get(MinutesRecord, minutes_id)
+        assert minutes is not None
+        return await render_for_signing(session, minutes)
+
+
 async def signed(context: AppContext, held: Held, clock: FixedClock) -> int:
     minutes_id = await checked(context, held, clock)
     board = held.board
+    rendering = await rendered(context, minutes_id)
     for person, name in ((board.chair, "Puheenjohtaja"), (board.secretary, "Sihteeri")):
         clock.advance(hours=1)
         await act(
             context,
             minutes_id,
-            lambda s, m, p=person, n=name: do_sign(s, minutes=m, user_id=p, name=n, actor=f"user:{p}"),
+            lambda s, m, p=person, n=name: do_sign(
+                s, minutes=m, user_id=p, name=n, actor=f"user:{p}", rendering=rendering
+            ),
         )
     return minutes_id
 
@@ -311,11 +325,30 @@ async def test_a_changed_record_is_not_signed_unchecked(
         version = (await session.execute(select(MinutesVersion))).scalar_one()
         version.content = {**version.content, "version": 99}
     with pytest.raises(Conflict):
+        await rendered(context, minutes_id)
+
+
+async def test_the_pdf_is_rendered_before_the_signing_transaction_and_only_for_its_version(
+    context: AppContext, held: Held, clock: FixedClock
+) -> None:
+    """The slow render runs outside the write transaction; the short one signs only what is still current."""
+    minutes_id = await checked(context, held, clock)
+    rendering = await rendered(context, minutes_id)
+    assert rendering.pdf.startswith(b"%PDF-")
+    async with context.db.write() as session:  # someone else's step moved the minutes on meanwhile
+        minutes = await session.get(MinutesRecord, minutes_id)
+        assert minutes is not None
+        minutes.version += 1
+    with pytest.raises(Conflict) as refused:
         await act(
             context,
             minutes_id,
-            lambda s, m: do_sign(s, minutes=m, user_id=held.board.chair, name="x", actor="u"),
+            lambda s, m: do_sign(
+                s, minutes=m, user_id=held.board.chair, name="x", actor="u", rendering=rendering
+            ),
         )
+    assert refused.value.template == VERSION_CHANGED
+    assert await audit_entries(context, "minutes.signed") == []
 
 
 async def test_the_job_removes_personal_data_once_the_period_ends(

@@ -245,3 +245,15 @@ async def test_the_body_feed_lists_published_minutes(
     assert f"/public/minutes/{minutes_id}" in feed.text
     page = await client.get("/bodies/kh/minutes")
     assert f"/public/minutes/{minutes_id}" in page.text
+
+
+async def test_a_signature_spends_its_step_up(
+    client: httpx.AsyncClient, clock: FixedClock, p: People
+) -> None:
+    """The signing route renders before its transaction and spends the step-up in it: once, never again."""
+    minutes_id = await open_minutes(client, p)
+    await checked(client, p, minutes_id)
+    headers = await stepped_up(client, p.chair, p.secrets["m1"], clock)
+    assert (await client.post(f"/api/minutes/{minutes_id}/signatures", headers=headers)).status_code == 201
+    again = await client.post(f"/api/minutes/{minutes_id}/signatures", headers=headers)
+    assert again.status_code == 403  # the step-up is used

@@ -98,3 +98,43 @@ async def test_signing_on_the_page_needs_the_password_and_code(
     )
     assert member.status_code in (401, 403)
     assert await audit_entries(context, "minutes.signed") == []
+
+
+async def test_an_over_long_text_is_refused_by_name_not_cut(
+    client: httpx.AsyncClient, context: AppContext, p: People
+) -> None:
+    """A form's text beyond its limit is a 422 naming the field in the page's language; nothing is saved."""
+    minutes_id = await _opened(client, p)
+    finnish = {**p.secretary, "accept-language": "fi"}
+    form = {"description_1": "Kuvaus.", "note": "x" * 501, "publish_at": ""}
+    refused = await client.post(f"/minutes/{minutes_id}/wording", headers=finnish, data=form)
+    assert refused.status_code == 422
+    assert "Version huomautuksessa voi olla enintään 500 merkkiä." in refused.text
+    assert await audit_entries(context, "minutes.edited") == []
+    form["note"] = "x" * 500
+    assert (
+        await client.post(f"/minutes/{minutes_id}/wording", headers=finnish, data=form)
+    ).status_code == 303
+    assert (await client.post(f"/minutes/{minutes_id}/send", headers=p.secretary)).status_code == 303
+    swedish = {**p.checker, "accept-language": "sv"}
+    reject = {"decision": "reject", "comment": "y" * 5001}
+    refused = await client.post(f"/minutes/{minutes_id}/review", headers=swedish, data=reject)
+    assert refused.status_code == 422
+    assert "Kommentaren får ha högst 5000 tecken." in refused.text
+    assert await audit_entries(context, "minutes.rejected") == []
+
+
+async def test_an_over_long_password_or_code_is_refused_before_any_step_up(
+    client: httpx.AsyncClient, context: AppContext, p: People
+) -> None:
+    minutes_id = await _opened(client, p)
+    finnish = {**p.chair, "accept-language": "fi"}
+    for data, words in (
+        ({"password": "p" * 1025, "code": "000000"}, "Salasanassa voi olla enintään 1024 merkkiä."),
+        ({"password": "p", "code": "0" * 65}, "Tunnistuskoodissa voi olla enintään 64 merkkiä."),
+    ):
+        refused = await client.post(f"/minutes/{minutes_id}/sign", headers=finnish, data=data)
+        assert refused.status_code == 422
+        assert words in refused.text
+    assert await audit_entries(context, "minutes.signed") == []
+    assert await audit_entries(context, "session.stepped_up") == []

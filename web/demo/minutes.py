@@ -50,6 +50,7 @@ from minutes.workflow import (
     do_review,
     do_send_for_checking,
     do_sign,
+    render_for_signing,
 )
 
 ACTOR = "system:demo"
@@ -305,8 +306,16 @@ async def seed_minutes(
                 ),
                 minutes=60,
             )
+        rendering = await render_for_signing(session, minutes)
         await play.step(
-            do_sign(session, minutes=minutes, user_id=chair, name="Helena Puheenjohtaja", actor=by_chair)
+            do_sign(
+                session,
+                minutes=minutes,
+                user_id=chair,
+                name="Helena Puheenjohtaja",
+                actor=by_chair,
+                rendering=rendering,
+            )
         )
         await play.step(
             do_sign(session, minutes=minutes, user_id=secretary, name="Mikko Sihteeri", actor=by_secretary)
