@@ -167,7 +167,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/admin/bodies/{body_id:int}/import"): ADMIN,
     ("POST", "/admin/bodies/{body_id:int}/import"): ADMIN,
     ("POST", "/admin/bodies/{body_id:int}/import/confirm"): ADMIN,
-    # The minutes (docs/minutes.md; who takes each step: tests/web/test_minutes_api.py).
+    # The minutes (docs/minutes.md; who takes each step: tests/web/api/test_minutes.py).
     ("POST", "/api/meetings/{meeting_id:int}/minutes"): SIGNED_IN,
     ("GET", "/api/minutes/{minutes_id:int}"): SIGNED_IN,
     ("GET", "/api/minutes/{minutes_id:int}/versions/{number:int}/changes"): SIGNED_IN,
