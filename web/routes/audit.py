@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 import msgspec
@@ -30,7 +30,7 @@ from core.text import translatable
 from meetings.models import AgendaItem, Body, Meeting
 from web.guards import has_role, principal_of
 from web.pages import render
-from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut
+from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut, VerifyStatus
 from web.security import app_context
 
 Req = Request[Any, Any, Any]
@@ -149,7 +149,7 @@ async def verify(request: Req) -> VerifyOut:
         report.summary(),
         report.bad_seq,
         signer.verifier.vkey,
-        report.status,
+        cast(VerifyStatus, report.status),
     )
 
 

@@ -49,8 +49,9 @@ async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
     )
     if step.tokens is not None:
         return LoginResponse("signed_in", tokens=token_pair(step.tokens), device_token=step.tokens.device)
-    status = "second_factor_required" if step.next_step == "verify" else "enrolment_required"
-    return LoginResponse(status, step_token=step.step_token)
+    if step.next_step == "verify":
+        return LoginResponse("second_factor_required", step_token=step.step_token)
+    return LoginResponse("enrolment_required", step_token=step.step_token)
 
 
 @post("/second-factor", status_code=200)

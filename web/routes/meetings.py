@@ -45,7 +45,14 @@ from meetings.actions.meetings import (
 )
 from meetings.delivery import default_sender
 from meetings.lawfulness import check_call as problems_of_call
-from meetings.models import Meeting, MeetingStatus
+from meetings.models import (
+    DecisionMode,
+    DisqualificationGround,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    Publicity,
+)
 from meetings.queries import (
     AgendaView,
     ItemView,
@@ -58,7 +65,7 @@ from meetings.queries import (
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
 from web.limits import LONG_TEXT_BODY
-from web.schemas import Id, Word
+from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
 Req = Request[Any, Any, Any]
@@ -74,7 +81,7 @@ Reason = Annotated[str, msgspec.Meta(max_length=CHANGE_REASON)]
 class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: datetime
     place: Place
-    mode: Word = "in_person"
+    mode: MeetingMode = MeetingMode.IN_PERSON
     ends_at: datetime | None = None
     is_public: bool | None = None
 
@@ -86,10 +93,10 @@ class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
     preparer_contact: Line = ""
     description: Document = ""
     proposal: Document = ""
-    publicity: Word = "public"
+    publicity: Publicity = Publicity.PUBLIC
     confidentiality_basis: Line = ""
     public_summary: Document = ""
-    decision_mode: Word = "meeting"
+    decision_mode: DecisionMode = DecisionMode.MEETING
     deadline_at: datetime | None = None
     reason: Reason = ""  # required for changes after the call
 
@@ -99,7 +106,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeclarationIn(msgspec.Struct, forbid_unknown_fields=True):
-    ground: Word
+    ground: DisqualificationGround
     explanation: Annotated[str, msgspec.Meta(max_length=EXPLANATION)] = ""
 
 

@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bounds import EXPLANATION
+from core.bounds import EXPLANATION, check_choice
 from core.errors import Conflict, ValidationFailed
 from meetings.access import Capability, Viewer, parent_row
 from meetings.decision_procedure.actions import do_state_stance
@@ -27,7 +27,6 @@ from meetings.rules.decision_procedure import Stance
 from web.guards import principal_of, signed_in
 from web.pages import language_of, render
 from web.routes.public import body_name, page_context
-from web.schemas import Word
 from web.security import app_context
 
 Req = Request[Any, Any, Any]
@@ -35,8 +34,8 @@ Explanation = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
 
 
 class StanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    stance: Word
-    ground: Word | None = None
+    stance: Stance
+    ground: DisqualificationGround | None = None
     explanation: Explanation = ""
 
 
@@ -201,12 +200,15 @@ async def stance_form(
 ) -> Response[Any]:
     if len(data.explanation) > EXPLANATION:
         raise ValidationFailed("At most {max} characters fit here.", field="explanation", max=EXPLANATION)
-    stance = StanceIn(
-        stance=data.stance[:32],
-        ground=(data.ground[:32] or None) if data.stance == Stance.DISQUALIFIED else None,
-        explanation=data.explanation if data.stance == Stance.DISQUALIFIED else "",
-    )
+    disqualified = data.stance == Stance.DISQUALIFIED
     try:
+        stance = StanceIn(
+            stance=check_choice(Stance, data.stance, "stance"),
+            ground=check_choice(DisqualificationGround, data.ground, "ground")
+            if disqualified and data.ground
+            else None,
+            explanation=data.explanation if disqualified else "",
+        )
         async with session.begin_nested():
             await _state(request, session, viewer, procedure_id, stance)
     except (ValidationFailed, Conflict) as exc:
