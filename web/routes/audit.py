@@ -8,10 +8,9 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
-import msgspec
 from litestar import MediaType, Request, Response, Router, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +34,9 @@ from web.security import app_context
 
 Req = Request[Any, Any, Any]
 auditor = has_role(Role.AUDITOR)
-Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # an entry's number: a BIGINT
+# An entry's number (a BIGINT), to page back from. The bounds are given to Litestar: it drops a msgspec.Meta
+# inside an optional parameter's type, and a number beyond 64 bits then reached the database (a 500).
+Before = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
 
 
 def _moment(value: str | None, name: str) -> datetime | None:
@@ -83,7 +84,7 @@ async def entries(
     actor: FromQuery[str | None] = None,
     action: FromQuery[str | None] = None,
     subject: FromQuery[str | None] = None,
-    before: FromQuery[Seq | None] = None,
+    before: Before = None,
     limit: FromQuery[int] = 50,
 ) -> AuditPage:
     if not 1 <= limit <= 1000:
@@ -387,7 +388,7 @@ async def audit_page(
     actor: FromQuery[str] = "",
     action: FromQuery[str] = "",
     subject: FromQuery[str] = "",
-    before: FromQuery[Seq | None] = None,
+    before: Before = None,
 ) -> Response[str]:
     """The log, newest first, filtered by a bookmarkable query; names beside ids, local times."""
     form = AuditForm(since[:40], until[:40], actor[:200], action[:64], subject[:200])
