@@ -37,6 +37,7 @@ from core.errors import (
 from core.text import translatable
 from meetings.storage import Damaged, TooLarge, UnsupportedType
 from web.pages import render
+from web.schemas import Error
 
 log = logging.getLogger("kokous.web")
 
@@ -83,7 +84,7 @@ def respond(
     if "retry_after" in extra:
         headers["retry-after"] = str(extra["retry_after"])
     if _wants_json(request):
-        body = {"error": message, "status": status, **{k: v for k, v in extra.items() if v is not None}}
+        body = Error(error=str(message), status=status, **extra)
         return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
     if status == HTTP_401_UNAUTHORIZED:
         # The refresh page renews an expired access cookie, or sends the person on to the login page.

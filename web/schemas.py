@@ -26,6 +26,15 @@ Email = Annotated[str, msgspec.Meta(max_length=length_of(User.email))]
 Scope = Annotated[str, msgspec.Meta(max_length=length_of(RoleGrant.scope))]
 
 
+class Error(msgspec.Struct, omit_defaults=True):
+    """Every refusal's body, from the API and from a page asked for without `Accept: text/html`."""
+
+    error: str  # what went wrong, in the person's language
+    status: int  # the HTTP status again
+    field: str | None = None  # the request's field that was refused (422)
+    retry_after: int | None = None  # seconds to wait (429), as in the Retry-After header
+
+
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     password: Password

@@ -26,6 +26,7 @@ from meetings.actions.attachments import (
 )
 from meetings.models import AgendaItem, Attachment, Meeting
 from meetings.storage import (
+    ALLOWED,
     Stored,
     UnsupportedType,
     attachment_store,
@@ -34,6 +35,7 @@ from meetings.storage import (
 )
 from web.guards import principal_of, signed_in
 from web.limits import CountedReceive
+from web.openapi import answers, download
 from web.security import BOUNDED_READS, app_context
 from web.uploads import UploadForm, multipart_boundary, read_upload
 from web.viewer import current_viewer
@@ -220,7 +222,11 @@ def _not_modified(request: Req, etag: str) -> bool:
     return etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(","))
 
 
-@get("/attachments/{attachment_id:int}")
+@get(
+    "/attachments/{attachment_id:int}",
+    opt=download(*(kind.media_type for kind in ALLOWED)),
+    responses=answers(304),
+)
 async def download_attachment(
     request: Req,
     session: NamedDependency[AsyncSession],

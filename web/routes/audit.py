@@ -28,6 +28,7 @@ from core.errors import ValidationFailed
 from core.text import translatable
 from meetings.models import AgendaItem, Body, Meeting
 from web.guards import has_role, principal_of
+from web.openapi import download
 from web.pages import render
 from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut, VerifyStatus
 from web.security import app_context
@@ -99,7 +100,7 @@ async def entries(
     return AuditPage(out, page.total, page.next_before)
 
 
-@get("/export", guards=[auditor])
+@get("/export", guards=[auditor], opt=download("application/x-ndjson"))
 async def export(
     request: Req,
     since: FromQuery[str | None] = None,

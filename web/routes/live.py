@@ -62,6 +62,7 @@ from meetings.rules.voting import ProposalKind
 from web.ballots import NO_VOTE, ballot_desk
 from web.guards import principal_of, signed_in
 from web.limits import LONG_TEXT_BODY
+from web.openapi import answers
 from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
@@ -206,7 +207,7 @@ async def _vote(session: AsyncSession, meeting_id: int, vote_id: int) -> Vote:
 # The snapshot
 
 
-@get("/meetings/{meeting_id:int}/live")
+@get("/meetings/{meeting_id:int}/live", responses=answers(403, 409))
 async def snapshot(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
 ) -> dict[str, Any]:

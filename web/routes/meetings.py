@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +66,7 @@ from meetings.queries import (
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
 from web.limits import LONG_TEXT_BODY
+from web.openapi import answers
 from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
@@ -186,7 +188,11 @@ async def create_meeting(
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@get("/meetings/{meeting_id:int}")
+# The agenda is encoded once and cached (decision 0005), so the handler returns bytes: say they are an object.
+AGENDA = {200: ResponseSpec(dict[str, Any], description="The agenda as this viewer may see it.")}
+
+
+@get("/meetings/{meeting_id:int}", responses=AGENDA)
 async def get_meeting(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -302,7 +308,7 @@ async def reorder(
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@get("/items/{item_id:int}/versions")
+@get("/items/{item_id:int}/versions", responses=answers(403))  # public items: only readers see versions
 async def versions(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], item_id: FromPath[int]
 ) -> list[VersionOut]:

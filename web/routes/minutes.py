@@ -64,6 +64,7 @@ from minutes.workflow import (
 from web.errors import STATUS
 from web.guards import principal_of, recent_step_up, signed_in
 from web.limits import LONG_TEXT_BODY, MiB
+from web.openapi import download
 from web.pages import render
 from web.routes.public import body_by_slug
 from web.security import app_context, client_address, session_cookies
@@ -352,7 +353,7 @@ def _original(minutes: MinutesRecord, kind: str) -> Response[bytes]:
     return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in])
+@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in], opt=download("application/pdf"))
 async def signed_pdf(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
 ) -> Response[bytes]:
@@ -401,7 +402,7 @@ async def public_page(
     return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
 
 
-@get("/public/minutes/{minutes_id:int}/minutes.pdf")
+@get("/public/minutes/{minutes_id:int}/minutes.pdf", opt=download("application/pdf"))
 async def public_pdf(
     request: Req, session: NamedDependency[AsyncSession], minutes_id: FromPath[int]
 ) -> Response[bytes]:
@@ -427,7 +428,7 @@ async def body_minutes_page(
     return render(request, "minutes_list.html", {"body": body, "entries": entries, "local": _local})
 
 
-@get("/bodies/{slug:str}/minutes.atom")
+@get("/bodies/{slug:str}/minutes.atom", opt=download("application/atom+xml"))
 async def body_minutes_feed(
     request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], slug: FromPath[str]
 ) -> Response[bytes]:

@@ -61,6 +61,7 @@ from meetings.queries import (
 from web import i18n
 from web.cache import agenda_key
 from web.guards import principal_of, signed_in
+from web.openapi import download
 from web.pages import cacheable, language_of, render, rendered
 from web.security import BOUNDED_READS, app_context
 
@@ -493,7 +494,7 @@ def atom_feed(request: Req, body: Body, meetings: list[FeedMeeting]) -> bytes:
     return document
 
 
-@get("/bodies/{slug:str}/feed.atom")
+@get("/bodies/{slug:str}/feed.atom", opt=download("application/atom+xml"))
 async def body_feed(
     request: Req, session: NamedDependency[AsyncSession], slug: FromPath[str]
 ) -> Response[bytes]:
