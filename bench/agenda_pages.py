@@ -725,17 +725,18 @@ class Instruments:
 
         from auth.tokens import TokenService
         from web import security, viewer
-        from web.routes import meetings, public
+        from web.api import meetings
+        from web.pages import context, meeting
 
         self.time_sync(TokenService, "decode", "auth: token decode")
         self.time_async(security, "load_principal", "auth: load_principal")
         self.time_async(viewer, "viewer_for", "viewer_for")
-        self.time_async(public, "access_meeting_and_body", "access_meeting")
+        self.time_async(meeting, "access_meeting_and_body", "access_meeting")
         self.time_async(meetings, "access_meeting", "access_meeting")
-        for module in (public, meetings):
+        for module in (context, meetings):
             self.time_async(module, "agenda", "agenda() (queries + shaping)")
-        self.time_async(public, "meeting_context", "meeting_context (incl. agenda)")
-        self.time_sync(public, "cacheable", "render (Jinja)")
+        self.time_async(meeting, "meeting_context", "meeting_context (incl. agenda)")
+        self.time_sync(meeting, "cacheable", "render (Jinja)")
         self.time_sync(meetings, "agenda_out", "agenda_out (dataclasses.asdict)")
 
         def before(conn: Any, *_: Any) -> None:

@@ -36,30 +36,38 @@ from meetings.delivery import (
 )
 from minutes.jobs import personal_data_loop
 from web import openapi
+from web.api.attachments import attachments_router
+from web.api.audit import audit_api
+from web.api.auth import auth_router, me_router
+from web.api.bodies import bodies_router
+from web.api.imports import imports_router
+from web.api.live import live_router
+from web.api.live_socket import follow_meeting
+from web.api.media import media_router
+from web.api.meetings import meetings_router
+from web.api.procedure import procedure_api
+from web.api.users import users_router
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
+from web.feeds import feeds_router
 from web.guards import ids_in_range, spend_step_up
 from web.limits import SMALL_BODY, BodyLimitMiddleware
 from web.media_bridge import media_lifespan
+from web.pages.account import account_router
+from web.pages.admin import admin_pages_router
+from web.pages.audit import audit_pages_router
+from web.pages.bodies import bodies_pages_router
+from web.pages.declarations import declarations_router
+from web.pages.editor import meeting_pages_router
+from web.pages.home import home_router
+from web.pages.live import live_pages_router
+from web.pages.media import media_pages_router
+from web.pages.meeting import meeting_router
+from web.pages.procedure import procedure_pages
+from web.pages.search import search_router
+from web.pages.signin import pages_router
 from web.realtime.fanout import LiveFanOut, channel_for
-from web.routes.account_pages import account_router
-from web.routes.admin_pages import admin_pages_router
-from web.routes.attachments import attachments_router
-from web.routes.audit import audit_api, audit_page, audit_verify_page
-from web.routes.auth_api import auth_router, me_router
-from web.routes.bodies import bodies_router
-from web.routes.imports import imports_router
-from web.routes.live import live_router
-from web.routes.live_pages import live_pages_router
-from web.routes.live_ws import follow_meeting
-from web.routes.media import media_pages_router, media_router
-from web.routes.meeting_pages import meeting_pages_router
-from web.routes.meetings import meetings_router
 from web.routes.minutes import minutes_router
-from web.routes.pages import pages_router
-from web.routes.procedure import procedure_api, procedure_pages
-from web.routes.public import public_router
-from web.routes.users import users_router
 from web.security import (
     SAFE_METHODS,
     AuthenticationMiddleware,
@@ -211,29 +219,35 @@ def create_app(
         route_handlers=[
             health,
             ws_health,
-            follow_meeting,
+            # the JSON API and the meeting's WebSocket (web/api/)
             auth_router,
             me_router,
-            audit_api,
-            audit_page,
-            audit_verify_page,
             users_router,
             bodies_router,
-            meetings_router,
-            media_router,
-            media_pages_router,
-            live_router,
-            minutes_router,
-            attachments_router,
             imports_router,
-            public_router,
-            meeting_pages_router,
-            live_pages_router,
+            meetings_router,
+            attachments_router,
+            live_router,
+            follow_meeting,
+            media_router,
+            procedure_api,
+            minutes_router,
+            audit_api,
+            # the pages (web/pages/) and the feeds
+            home_router,
             pages_router,
             account_router,
-            procedure_api,
+            search_router,
+            bodies_pages_router,
+            meeting_router,
+            declarations_router,
+            meeting_pages_router,
+            live_pages_router,
+            media_pages_router,
             procedure_pages,
+            audit_pages_router,
             admin_pages_router,
+            feeds_router,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         dependencies={"session": Provide(provide_session), "viewer": Provide(current_viewer)},

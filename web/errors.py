@@ -36,7 +36,7 @@ from core.errors import (
 )
 from core.text import translatable
 from meetings.storage import Damaged, TooLarge, UnsupportedType
-from web.pages import render
+from web.rendering import render
 from web.schemas import Error
 
 log = logging.getLogger("kokous.web")
@@ -60,7 +60,8 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     ) or "text/html" not in request.headers.get("accept", "")
 
 
-def _status(exc: KokousError) -> int:
+def status_of(exc: KokousError) -> int:
+    """The HTTP status of a domain error, for the API's answers and the pages alike."""
     return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), HTTP_400_BAD_REQUEST)
 
 
@@ -69,7 +70,7 @@ def refused_form(
 ) -> Response[Any]:
     """A form page again with `exc` in it (`error`), its status, and when to retry after a RateLimited."""
     headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return render(request, template, context | {"error": exc}, status_code=_status(exc), headers=headers)
+    return render(request, template, context | {"error": exc}, status_code=status_of(exc), headers=headers)
 
 
 def respond(
@@ -107,7 +108,7 @@ def kokous_error(request: Request[Any, Any, Any], exc: KokousError) -> Response[
         extra["field"] = exc.field
     if isinstance(exc, RateLimited):
         extra["retry_after"] = exc.retry_after
-    return respond(request, _status(exc), exc.message, error=exc, **extra)
+    return respond(request, status_of(exc), exc.message, error=exc, **extra)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

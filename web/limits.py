@@ -15,6 +15,7 @@ from litestar.enums import ScopeType
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from meetings import imports
 from meetings.storage import TooLarge
 from web.errors import respond
 
@@ -23,6 +24,8 @@ KiB, MiB, GiB = 1024, 1024**2, 1024**3
 SMALL_BODY = 64 * KiB
 # Agenda items: a presentation text and a proposal may run to tens of pages.
 LONG_TEXT_BODY = 1 * MiB
+# A members' CSV file (meetings.imports) and the form around it, through the API and the admin page.
+IMPORT_BODY = imports.MAX_BYTES + 64 * KiB
 
 
 def shown_size(size: int) -> str:

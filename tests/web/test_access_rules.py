@@ -95,7 +95,7 @@ RULES: dict[tuple[str, str], str] = {
     (
         "POST",
         "/meetings/{meeting_id:int}/live/{action:str}",
-    ): SIGNED_IN,  # then by role: web.routes.live_pages
+    ): SIGNED_IN,  # then by role: web.pages.live
     ("GET", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/edit/items"): SIGNED_IN,
@@ -139,7 +139,7 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/ballot"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/close"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/dissents"): SIGNED_IN,
-    # The decision procedure: tests/web/test_procedure_routes.py and test_procedure_pages.py (R-EDP-6).
+    # The decision procedure: tests/web/api/test_procedure.py and test_procedure_pages.py (R-EDP-6).
     ("GET", "/api/procedure"): SIGNED_IN,
     ("GET", "/api/procedure/{procedure_id:int}"): BODY,
     ("POST", "/api/procedure/{procedure_id:int}/stance"): BODY,

@@ -12,7 +12,7 @@ from auth.actions import do_create_user
 from core.clock import FixedClock
 from meetings.models import OutboxMessage
 from tests.factories import PASSWORD, api_login, audit_entries, enrol_totp, next_code
-from tests.web.test_pages import csrf_from, form_login
+from tests.web.pages.test_signin import csrf_from, form_login
 from web.context import AppContext
 
 NEW_PASSWORD = "a fresh and long passphrase"

@@ -32,7 +32,7 @@ from tests.conftest import BASE_URL, backend
 from tests.factories import make_body, make_person
 from tests.meetings.live.world import base_proposal
 from tests.web.live_world import LiveWorld, bearer, live_world, step
-from tests.web.test_pages import form_login
+from tests.web.pages.test_signin import form_login
 from web import migration
 from web.app import create_app
 from web.context import AppContext, build_context

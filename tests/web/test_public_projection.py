@@ -21,8 +21,8 @@ from markupsafe import escape
 
 from tests.web.public_world import PRESENTER, SECRETS, PublicWorld, build
 from web.context import AppContext
+from web.formatting import Times
 from web.i18n import translator
-from web.routes.public import Times
 
 fi = translator("fi")
 times = Times(fi)

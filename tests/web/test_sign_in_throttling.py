@@ -22,7 +22,7 @@ from core.config import Settings
 from core.db import Database
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, audit_entries, enrol_totp, make_user, next_code
-from tests.web.test_pages import form_login
+from tests.web.pages.test_signin import form_login
 from web.app import create_app
 from web.context import AppContext, build_context
 

@@ -13,9 +13,9 @@ from auth.models import Role
 from core.clock import FixedClock
 from tests.factories import PASSWORD, make_user
 from tests.web import public_world
-from tests.web.test_pages import csrf_from
+from tests.web.pages.test_signin import csrf_from
+from web.api import attachments
 from web.context import AppContext
-from web.routes import attachments
 
 
 def headers_for(content_type: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from auth.tokens import ACCESS
 from core.clock import FixedClock
 from core.errors import Forbidden
 from tests.factories import PASSWORD, api_login, audit_entries, enrol_totp, make_user, next_code
-from tests.web.test_member_import import GOOD, upload
+from tests.web.api.test_imports import GOOD, upload
 from web.context import AppContext
 from web.guards import recent_step_up
 

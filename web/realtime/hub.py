@@ -242,7 +242,7 @@ class Hub:
         self.reads = asyncio.Semaphore(READ_SLOTS)
         self._by_person: dict[int, int] = {}
         self._by_address: dict[str, int] = {}
-        # The last check of each sign-in that follows here (web.routes.live_ws): one check per sign-in and
+        # The last check of each sign-in that follows here (web.api.live_socket): one check per sign-in and
         # interval, however many tabs it has open.
         self.checked: dict[tuple[int, str, int], tuple[float, asyncio.Future[object]]] = {}
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, post, put
+from litestar import MediaType, Response, Router, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect
@@ -63,15 +63,14 @@ from minutes.workflow import (
 )
 from web.errors import STATUS
 from web.guards import principal_of, recent_step_up, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY, MiB
 from web.openapi import download
-from web.pages import render
-from web.routes.public import body_by_slug
+from web.pages.context import body_by_slug
+from web.rendering import render
 from web.security import app_context, client_address, session_cookies
 from web.uploads import Collected, multipart_boundary, read_upload
 from web.viewer import current_viewer
-
-Req = Request[Any, Any, Any]
 
 NO_MINUTES = translatable("No such minutes.")
 NOT_SECRETARY = translatable("Only the body's secretary opens its minutes.")

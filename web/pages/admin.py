@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -32,7 +32,6 @@ from auth import actions
 from auth.models import Role, User
 from auth.queries import user_by_id
 from auth.tokens import ACCESS
-from core.bounds import valid_id
 from core.clock import LOCAL
 from core.errors import Conflict, KokousError, NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from meetings import imports
@@ -42,20 +41,22 @@ from meetings.actions.memberships import MembershipSpec, body_scope, do_add_memb
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import Body, BodyKind, CallDayCount, CheckingMethod, MemberRole, Membership, Organisation
 from meetings.queries import bodies, organisation
-from web.errors import STATUS
+from web.errors import status_of
+from web.formatting import Times
+from web.forms import calendar_day, optional_id, whole_number
 from web.guards import has_role, principal_of
+from web.http import Req
+from web.limits import IMPORT_BODY
 from web.openapi import answers
-from web.pages import render
-from web.routes.imports import BODY_LIMIT
-from web.routes.public import Times, page_context
+from web.pages.context import page_context
+from web.rendering import render
 from web.security import app_context, client_address, session_cookies
 from web.uploads import Collected, multipart_boundary, read_upload
 
-Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 ORGANISATION_ROLES = (Role.ADMIN, Role.AUDITOR, Role.MEMBER)
 # The import's confirmation carries the checked file back, base64-encoded, with the step-up fields.
-CONFIRM_LIMIT = BODY_LIMIT * 2
+CONFIRM_LIMIT = IMPORT_BODY * 2
 
 
 # ---- step-up ------------------------------------------------------------------------------------------
@@ -123,10 +124,6 @@ def _today(request: Req) -> date:
     return app_context(request).db.clock().astimezone(LOCAL).date()
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-
-
 Change = Callable[[Stepped], Awaitable[str]]  # runs the action; returns where to go next
 Again = Callable[[AsyncSession, KokousError], Awaitable[tuple[str, dict[str, Any]]]]  # the page to show again
 
@@ -147,7 +144,8 @@ async def change(request: Req, proof: Proof, work: Change, again: Again) -> Resp
             template, context = await again(session, exc)
         headers = {"retry-after": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         context["error"] = exc
-        return render(request, template, context, status_code=_status(exc), headers=headers, cookies=cookies)
+        status = status_of(exc)
+        return render(request, template, context, status_code=status, headers=headers, cookies=cookies)
     return Redirect(target, status_code=303, cookies=cookies)
 
 
@@ -187,36 +185,6 @@ async def _body(session: AsyncSession, body_id: int) -> Body:
 
 def _context(request: Req, **values: Any) -> dict[str, Any]:
     return page_context(request, **values)
-
-
-def _int(value: str, field_name: str, message: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 9:
-        raise ValidationFailed(message, field=field_name)
-    return int(text)
-
-
-def _optional_id(value: str, field_name: str, message: str) -> int | None:
-    if not value.strip():
-        return None
-    found = _int(value, field_name, message)
-    if not valid_id(found):
-        raise ValidationFailed(message, field=field_name)
-    return found
-
-
-def _day(value: str, field_name: str) -> date | None:
-    """A date as typed: 1.6.2025 or 2025-06-01; None when empty."""
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        if "." in text:
-            day, month, year = (int(part) for part in text.split("."))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed("Write the date as 1.6.2025.", field=field_name) from None
 
 
 # ---- overview and users -----------------------------------------------------------------------------------
@@ -333,7 +301,7 @@ def _role_change(data: RoleForm) -> tuple[Role, str]:
     """An organisation-wide role, or a body's chair or secretary role (the scope `body:N`)."""
     scope = data.scope.strip()
     if scope:
-        body_id = _optional_id(scope.removeprefix("body:"), "scope", "Choose one of the bodies offered.")
+        body_id = optional_id(scope.removeprefix("body:"), "scope", "Choose one of the bodies offered.")
         scope = body_scope(body_id) if body_id else ""
     allowed = {r.value for r in Role} if scope else {r.value for r in ORGANISATION_ROLES}
     if data.role not in allowed:
@@ -447,12 +415,12 @@ def organisation_settings(form: OrganisationForm) -> OrganisationSettings:
     return OrganisationSettings(
         name=form.name.strip(),
         name_sv=form.name_sv.strip(),
-        default_call_period_days=_int(
+        default_call_period_days=whole_number(
             form.default_call_period_days, "default_call_period_days", "The call period must be 1–60 days."
         ),
         call_day_count=form.call_day_count,
         council_tabling_minority=form.council_tabling_minority.strip(),
-        minutes_retention_days=_int(
+        minutes_retention_days=whole_number(
             form.minutes_retention_days, "minutes_retention_days", "Retention is 1–36500 days."
         ),
         default_checking_method=form.default_checking_method,
@@ -523,11 +491,11 @@ def body_spec(form: BodyForm) -> BodySpec:
         slug=form.slug.strip(),
         name=form.name.strip(),
         kind=form.kind,
-        seats=_int(form.seats, "seats", "Give the number of seats as a whole number."),
+        seats=whole_number(form.seats, "seats", "Give the number of seats as a whole number."),
         name_sv=form.name_sv.strip(),
-        parent_id=_optional_id(form.parent_id, "parent_id", "Choose one of the bodies offered."),
+        parent_id=optional_id(form.parent_id, "parent_id", "Choose one of the bodies offered."),
         call_period_days=(
-            _int(form.call_period_days, "call_period_days", "The call period must be 1–60 days.")
+            whole_number(form.call_period_days, "call_period_days", "The call period must be 1–60 days.")
             if form.call_period_days.strip()
             else None
         ),
@@ -640,15 +608,15 @@ async def update_body(request: Req, body_id: FromPath[int], data: URLEncodedBody
 
 
 def membership_spec(form: MemberForm) -> MembershipSpec:
-    start = _day(form.term_start, "term_start")
+    start = calendar_day(form.term_start, "term_start")
     if start is None:
         raise ValidationFailed("Give the first day of the term, e.g. 1.6.2025.", field="term_start")
     return MembershipSpec(
-        user_id=_optional_id(form.user_id, "user_id", "Choose a person.") or 0,
+        user_id=optional_id(form.user_id, "user_id", "Choose a person.") or 0,
         role=form.role,
         term_start=start,
-        term_end=_day(form.term_end, "term_end"),
-        deputy_for_id=_optional_id(form.deputy_for_id, "deputy_for_id", "Choose one of the members offered."),
+        term_end=calendar_day(form.term_end, "term_end"),
+        deputy_for_id=optional_id(form.deputy_for_id, "deputy_for_id", "Choose one of the members offered."),
         title=form.title.strip(),
     )
 
@@ -700,7 +668,7 @@ async def import_page(
     "/admin/bodies/{body_id:int}/import",
     media_type=MediaType.HTML,
     guards=[admin],
-    request_max_body_size=BODY_LIMIT,
+    request_max_body_size=IMPORT_BODY,
 )
 async def preview_import(request: Req, body_id: FromPath[int]) -> Response[str]:
     """Check the chosen file and show what it would do, row by row; nothing is saved (no step-up needed)."""

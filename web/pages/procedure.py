@@ -1,4 +1,5 @@
-"""The electronic decision procedure (KL 100 §): a member's closed view and stance, the chair's overview.
+"""The electronic decision procedure's pages (KL 100 §): the items awaiting a stance, one item's closed view
+with the member's stance form, and the chair's overview.
 
 Every route is for the signed-in people of the item's body only (R-EDP-6): anyone else gets 404, exactly as
 for an item that does not exist, and the refusal is audited (web.viewer.record_hidden). Pages are never
@@ -7,36 +8,27 @@ cached (web.security sends no-store) and no list, search or feed outside these r
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Any
 
-import msgspec
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bounds import EXPLANATION, check_choice
+from core.bounds import EXPLANATION
 from core.errors import Conflict, ValidationFailed
-from meetings.access import Capability, Viewer, parent_row
+from meetings.access import Viewer, parent_row
 from meetings.decision_procedure.actions import do_state_stance
 from meetings.decision_procedure.queries import access_procedure, open_for, overview, procedure_view
 from meetings.models import Body, DisqualificationGround
 from meetings.rules.decision_procedure import Stance
 from web.guards import principal_of, signed_in
-from web.pages import language_of, render
-from web.routes.public import body_name, page_context
+from web.http import Req
+from web.pages.context import body_name, page_context
+from web.rendering import language_of, render
 from web.security import app_context
-
-Req = Request[Any, Any, Any]
-Explanation = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
-
-
-class StanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    stance: Stance
-    ground: DisqualificationGround | None = None
-    explanation: Explanation = ""
 
 
 def _now(request: Req) -> Any:
@@ -44,7 +36,7 @@ def _now(request: Req) -> Any:
 
 
 async def _state(
-    request: Req, session: AsyncSession, viewer: Viewer, procedure_id: int, data: StanceIn
+    request: Req, session: AsyncSession, viewer: Viewer, procedure_id: int, data: StanceForm
 ) -> None:
     procedure, _, _ = await access_procedure(session, viewer, procedure_id)
     principal = principal_of(request)
@@ -53,82 +45,11 @@ async def _state(
         procedure=procedure,
         user_id=principal.user_id,
         stance=data.stance,
-        ground=data.ground or None,
-        explanation=data.explanation,
+        ground=(data.ground or None) if data.stance == Stance.DISQUALIFIED else None,
+        explanation=data.explanation if data.stance == Stance.DISQUALIFIED else "",
         base_url=app_context(request).settings.base_url,
         actor=principal.actor,
     )
-
-
-# ---- the JSON API ---------------------------------------------------------------------------------
-
-
-@get("/", guards=[signed_in])
-async def list_procedures(
-    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
-) -> list[dict[str, Any]]:
-    """The items in the procedure of the bodies where the caller has a role."""
-    rows = await open_for(session, viewer, now=_now(request))
-    return [
-        {
-            "id": p.id,
-            "item_id": i.id,
-            "section": i.section,
-            "title": i.title,
-            "body": b.slug,
-            "state": p.state,
-            "deadline_at": p.deadline_at,
-        }
-        for p, i, b in rows
-    ]
-
-
-@get("/{procedure_id:int}", guards=[signed_in])
-async def get_procedure(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    procedure_id: FromPath[int],
-) -> dict[str, Any]:
-    """The item, its state and deadline, and the caller's own stance and history."""
-    procedure, _, _ = await access_procedure(session, viewer, procedure_id)
-    return asdict(await procedure_view(session, viewer, procedure, now=_now(request)))
-
-
-@post("/{procedure_id:int}/stance", status_code=201, guards=[signed_in])
-async def state_stance(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    procedure_id: FromPath[int],
-    data: JSONBody[StanceIn],
-) -> dict[str, Any]:
-    """State or change one's own stance: accept, demand_meeting, or disqualified with a ground."""
-    await _state(request, session, viewer, procedure_id, data)
-    procedure, _, _ = await access_procedure(session, viewer, procedure_id)
-    return asdict(await procedure_view(session, viewer, procedure, now=_now(request)))
-
-
-@get("/{procedure_id:int}/overview", guards=[signed_in])
-async def get_overview(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    procedure_id: FromPath[int],
-) -> dict[str, Any]:
-    """Who has answered, and what: the chair, the vice-chair and the secretary only."""
-    procedure, _, _ = await access_procedure(session, viewer, procedure_id, need=Capability.FOLLOW_PROCEDURE)
-    return asdict(await overview(session, viewer, procedure, now=_now(request)))
-
-
-procedure_api = Router(
-    path="/api/procedure",
-    route_handlers=[list_procedures, get_procedure, state_stance, get_overview],
-    tags=["procedure"],
-)
-
-
-# ---- the pages ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -200,25 +121,13 @@ async def stance_form(
 ) -> Response[Any]:
     if len(data.explanation) > EXPLANATION:
         raise ValidationFailed("At most {max} characters fit here.", field="explanation", max=EXPLANATION)
-    disqualified = data.stance == Stance.DISQUALIFIED
     try:
-        stance = StanceIn(
-            stance=check_choice(Stance, data.stance, "stance"),
-            ground=check_choice(DisqualificationGround, data.ground, "ground")
-            if disqualified and data.ground
-            else None,
-            explanation=data.explanation if disqualified else "",
-        )
         async with session.begin_nested():
-            await _state(request, session, viewer, procedure_id, stance)
+            await _state(request, session, viewer, procedure_id, data)
     except (ValidationFailed, Conflict) as exc:
         status = 422 if isinstance(exc, ValidationFailed) else 409
         return await _page(request, session, viewer, procedure_id, form=data, error=exc, status_code=status)
     return Redirect(f"/procedure/{procedure_id}?done=stated", status_code=303)
 
 
-procedure_pages = Router(
-    path="/procedure",
-    route_handlers=[procedures_page, procedure_page, stance_form],
-    tags=["procedure"],
-)
+procedure_pages = Router(path="/procedure", route_handlers=[procedures_page, procedure_page, stance_form])

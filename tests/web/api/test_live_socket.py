@@ -27,10 +27,10 @@ from meetings.live.models import LiveMeeting
 from tests.conftest import BASE_URL
 from tests.factories import PASSWORD, add_member, audit_entries, make_body, make_user
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
+from web.api import live_socket as live_ws
 from web.context import AppContext
 from web.realtime.fanout import LiveFanOut
 from web.realtime.hub import Connection, Limits, Outgoing
-from web.routes import live_ws
 
 WAIT = 5.0
 SECRET_PROPOSAL = "Irtisanotaan Matti Meikäläinen."

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import actions
 from auth.queries import Principal
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.openapi import answers
 from web.schemas import (
     EnrolmentDone,
@@ -27,8 +26,6 @@ from web.schemas import (
     TokenPair,
 )
 from web.security import app_context, client_address
-
-Req = Request[Any, Any, Any]
 
 
 def token_pair(tokens: actions.SessionTokens) -> TokenPair:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import User
 from core.bounds import valid_id
 from core.clock import LOCAL
-from core.errors import Conflict, Forbidden, KokousError, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
 from meetings.access import Capability, Hidden, Viewer, access_meeting_and_body, parent_row
@@ -68,14 +68,13 @@ from meetings.live.state import progress, rule_proposals
 from meetings.models import AgendaItem, Body, BodyKind, DisqualificationGround, Meeting, MeetingStatus
 from meetings.rules import voting
 from meetings.rules.dissent import dissent_rights
-from web.errors import STATUS
+from web.errors import status_of
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY
-from web.pages import language_of, render
-from web.routes.public import body_name, page_context
+from web.pages.context import body_name, page_context
+from web.rendering import language_of, render
 from web.security import BOUNDED_READS, app_context
-
-Req = Request[Any, Any, Any]
 
 NO_SUCH_ACTION = translatable("No such action.")
 NOT_CHAIR = translatable("Only the chair runs the meeting.")
@@ -499,7 +498,7 @@ async def live_context(
         countdown_clock=f"{countdown.astimezone(LOCAL):%H.%M.%S}" if countdown else "",
         version=view.version if view else 0,
         opens=meeting.status == MeetingStatus.CALLED and chair,
-        # Sound and picture (web/routes/media.py) when the hub runs and the meeting is under way.
+        # Sound and picture (web/api/media.py) when the hub runs and the meeting is under way.
         media=held and app_context(request).settings.media.enabled,
         **extra,
     )
@@ -560,10 +559,6 @@ async def live_panel(
     return page
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-
-
 @post(
     "/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY
 )
@@ -591,7 +586,7 @@ async def live_action(
     except (ValidationFailed, Conflict, Forbidden) as exc:
         await session.refresh(meeting)
         context = await live_context(request, session, viewer, meeting, body, error=exc, failed=action)
-        return render(request, "live.html", context, status_code=_status(exc))
+        return render(request, "live.html", context, status_code=status_of(exc))
     return Redirect(f"/meetings/{meeting_id}/live?done={action}#{step.anchor}", status_code=303)
 
 

@@ -16,9 +16,10 @@ from core.clock import LOCAL, FixedClock
 from core.errors import ValidationFailed
 from tests.audit.test_log import tamperable, unprotected
 from tests.factories import enrol_totp, make_body, make_user
-from tests.web.test_admin_pages import browser_login
+from tests.web.pages.test_admin import browser_login
+from web.audit_filters import local_moment
 from web.context import AppContext
-from web.routes.audit import ACTION_LABELS, local_moment, shown_time
+from web.pages.audit import ACTION_LABELS, shown_time
 
 __all__ = ["tamperable"]  # a fixture, used by name
 
@@ -98,6 +99,16 @@ async def test_filters_are_bookmarkable_and_exported_alike(
     assert bad.status_code == 422
     assert "Write the time as 28.11.2026" in bad.text
     assert urlsplit(str(bad.url)).query
+
+
+async def test_an_over_long_filter_is_refused_and_kept_whole(client: httpx.AsyncClient, auditor: int) -> None:
+    """Bounded input (issue 9): a filter longer than it can be is refused with the field named, never cut
+    to a shorter one that would silently show other entries."""
+    typed = "user:" + "9" * 300
+    page = await client.get("/audit", params={"subject": typed})
+    assert page.status_code == 422
+    assert "At most 200 characters fit here." in page.text
+    assert f'value="{typed}"' in page.text  # the form gives back what was typed, whole
 
 
 async def test_verify_from_the_page(client: httpx.AsyncClient, context: AppContext, auditor: int) -> None:

@@ -145,7 +145,7 @@ async def test_anonymous_is_asked_to_sign_in(client: httpx.AsyncClient, context:
 async def test_audit_page_shows_entries_and_the_verifier_key(
     client: httpx.AsyncClient, context: AppContext, clock: FixedClock
 ) -> None:
-    from tests.web.test_pages import csrf_from
+    from tests.web.pages.test_signin import csrf_from
 
     await make_user(context, "tapio", roles=(Role.AUDITOR,))
     secret = await enrol_totp(context, "tapio")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Router, delete, get, post
+from litestar import Router, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
@@ -15,10 +15,10 @@ from auth.models import Role, User
 from auth.queries import user_by_id
 from core.errors import NotFound, ValidationFailed
 from web.guards import has_role, principal_of, recent_step_up
+from web.http import Req
 from web.schemas import NewUser, RoleChange, UserOut
 from web.security import client_address
 
-Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 
 

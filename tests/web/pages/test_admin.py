@@ -20,7 +20,7 @@ from tests.factories import (
     make_user,
     next_code,
 )
-from tests.web.test_pages import csrf_from
+from tests.web.pages.test_signin import csrf_from
 from web.context import AppContext
 
 ADMIN_PAGES = [

@@ -1,165 +1,35 @@
-"""The auditor's view of the log: list and filter, export as JSON Lines, checkpoints, verification."""
+"""The auditor's pages: the log with names beside ids and local times, filters that can be bookmarked, and the
+verification of the whole log against its signed checkpoints."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Annotated, Any, cast
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
-from litestar import MediaType, Request, Response, Router, get
+from litestar import MediaType, Response, Router, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
-from litestar.response import Stream
+from litestar.params import FromQuery
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.actions import do_record_export
-from audit.export import export_lines
 from audit.models import CURRENT_NAME, AuditAction
 from audit.queries import AuditFilter, list_checkpoints, list_entries
 from audit.verify import Report, verify_database
 from auth.models import Role, User
-from auth.queries import user_by_username
-from core.bounds import check_moment
 from core.clock import LOCAL
 from core.errors import ValidationFailed
 from core.text import translatable
 from meetings.models import AgendaItem, Body, Meeting
-from web.guards import has_role, principal_of
-from web.openapi import download
-from web.pages import render
-from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut, VerifyStatus
+from web.audit_filters import Before, audit_filter, local_moment
+from web.guards import has_role
+from web.http import Req
+from web.rendering import render
 from web.security import app_context
 
-Req = Request[Any, Any, Any]
 auditor = has_role(Role.AUDITOR)
-# An entry's number (a BIGINT), to page back from. The bounds are given to Litestar: it drops a msgspec.Meta
-# inside an optional parameter's type, and a number beyond 64 bits then reached the database (a 500).
-Before = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
-
-
-def _moment(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationFailed(
-            "{name} must be a date or time such as 2026-11-28T09:00Z.", field=name, name=name
-        ) from exc
-    if moment.tzinfo is None:
-        raise ValidationFailed(
-            "{name} must include a time zone, e.g. 2026-11-28T09:00+02:00.", field=name, name=name
-        )
-    check_moment(moment, field=name)  # one near datetime's ends overflowed when converted to UTC
-    return moment
-
-
-async def _criteria(
-    session: AsyncSession,
-    since: str | None,
-    until: str | None,
-    actor: str | None,
-    action: str | None,
-    subject: str | None,
-) -> AuditFilter:
-    """`actor` may be an actor string (user:7, system) or a username."""
-    for name, text in (("actor", actor), ("action", action), ("subject", subject)):
-        if text and "\x00" in text:  # refused here, not by the database in the middle of an export
-            raise ValidationFailed("Text cannot contain the NUL character.", field=name)
-    if actor and ":" not in actor and actor not in ("system", "anonymous"):
-        user = await user_by_username(session, actor)
-        actor = f"user:{user.id}" if user else f"user:?{actor}"
-    return AuditFilter(
-        _moment(since, "since"), _moment(until, "until"), actor or None, action or None, subject or None
-    )
-
-
-@get("/entries", guards=[auditor])
-async def entries(
-    session: NamedDependency[AsyncSession],
-    since: FromQuery[str | None] = None,
-    until: FromQuery[str | None] = None,
-    actor: FromQuery[str | None] = None,
-    action: FromQuery[str | None] = None,
-    subject: FromQuery[str | None] = None,
-    before: Before = None,
-    limit: FromQuery[int] = 50,
-) -> AuditPage:
-    if not 1 <= limit <= 1000:
-        raise ValidationFailed("limit must be between 1 and 1000.", field="limit")
-    page = await list_entries(
-        session, await _criteria(session, since, until, actor, action, subject), limit=limit, before=before
-    )
-    out = [
-        AuditEntryOut(e.seq, e.ts, e.actor, e.action, e.subject, e.data, e.leaf_hash, e.chain_hash)
-        for e in page.entries
-    ]
-    return AuditPage(out, page.total, page.next_before)
-
-
-@get("/export", guards=[auditor], opt=download("application/x-ndjson"))
-async def export(
-    request: Req,
-    since: FromQuery[str | None] = None,
-    until: FromQuery[str | None] = None,
-    actor: FromQuery[str | None] = None,
-    action: FromQuery[str | None] = None,
-    subject: FromQuery[str | None] = None,
-) -> Stream:
-    """JSON Lines, streamed; the export itself is recorded first (audit.exported)."""
-    context = app_context(request)
-    async with context.db.write() as session:
-        criteria = await _criteria(session, since, until, actor, action, subject)
-        filters = {"since": since, "until": until, "actor": actor, "action": action, "subject": subject}
-        used = {k: v for k, v in filters.items() if v}
-        await do_record_export(session, actor=principal_of(request).actor, criteria=used)
-
-    async def lines() -> AsyncIterator[str]:
-        async with context.db.read() as session:
-            async for line in export_lines(session, criteria):
-                yield line
-
-    return Stream(
-        lines(),
-        media_type="application/x-ndjson",
-        headers={"content-disposition": 'attachment; filename="kokous-audit.jsonl"'},
-    )
-
-
-@get("/checkpoints", guards=[auditor])
-async def checkpoints(session: NamedDependency[AsyncSession]) -> list[CheckpointOut]:
-    return [
-        CheckpointOut(c.id, c.tree_size, c.created_at, c.reason, c.note)
-        for c in await list_checkpoints(session)
-    ]
-
-
-@get("/verify", guards=[auditor])
-async def verify(request: Req) -> VerifyOut:
-    """Reads the whole log, so not in the request's bounded read session."""
-    context = app_context(request)
-    signer = context.signer
-    async with context.db.read() as session:
-        report = await verify_database(session, signer.verifier)
-    return VerifyOut(
-        report.intact,
-        report.entries,
-        report.checkpoints,
-        report.summary(),
-        report.bad_seq,
-        signer.verifier.vkey,
-        cast(VerifyStatus, report.status),
-    )
-
-
-audit_api = Router(path="/api/audit", route_handlers=[entries, export, checkpoints, verify], tags=["audit"])
-
-
-# ---- the auditor's pages --------------------------------------------------------------------------------
-
 # What each action means, in words the page translates (docs/translations.md); a test checks each has one.
 ACTION_LABELS: dict[str, str] = {
     AuditAction.SESSION_STARTED: translatable("Signed in"),
@@ -261,41 +131,6 @@ SHOWN_LABELS: dict[str, str] = {
     **ACTION_LABELS,
     **{old: ACTION_LABELS[new] for old, new in CURRENT_NAME.items()},
 }
-# The local forms a person types into the filters: 28.11.2026, 28.11.2026 9.00, 2026-11-28 or ISO with a zone.
-LOCAL_FORMATS = ("%d.%m.%Y %H.%M", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
-
-
-def local_moment(value: str, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """A time typed in Europe/Helsinki (a date alone is its start, or with `end_of_day` the next day's
-    start), or an ISO 8601 time with its own zone; a year outside 2000–2999 is refused (core.bounds)."""
-    moment = _typed_moment(value, name, end_of_day=end_of_day)
-    if moment is not None:
-        check_moment(moment, field=name)
-    return moment
-
-
-def _typed_moment(value: str, name: str, *, end_of_day: bool) -> datetime | None:
-    text = " ".join(value.replace("klo", " ").split())
-    if not text:
-        return None
-    for layout in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            day = datetime.strptime(text, layout).replace(tzinfo=LOCAL).date()
-        except ValueError:
-            continue
-        if not 2000 <= day.year <= 2999:  # also keeps the next day from overflowing at the calendar's end
-            raise ValidationFailed("Give a time between the years 2000 and 2999.", field=name)
-        return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), tzinfo=LOCAL)
-    for layout in LOCAL_FORMATS:
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=LOCAL)
-        except ValueError:
-            continue
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed("Write the time as 28.11.2026 or 28.11.2026 9.00.", field=name) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)
 
 
 def shown_time(ts: str) -> str:
@@ -356,11 +191,19 @@ class AuditForm:
         return urlencode(values)
 
 
+# How long each filter may be: a time, a username or reference, an action's name.
+FILTER_LIMITS = {"since": 40, "until": 40, "actor": 200, "action": 64, "subject": 200}
+
+
 async def page_criteria(session: AsyncSession, form: AuditForm) -> AuditFilter:
-    """The filters as typed on the page: local times, a username or user:7, an action or its group."""
+    """The filters as typed on the page: local times, a username or user:7, an action or its group.
+    A filter longer than it can be is refused, not cut."""
+    for name, limit in FILTER_LIMITS.items():
+        if len(getattr(form, name)) > limit:
+            raise ValidationFailed("At most {max} characters fit here.", field=name, max=limit)
     since = local_moment(form.since, "since")
     until = local_moment(form.until, "until", end_of_day=True)
-    found = await _criteria(session, None, None, form.actor.strip(), form.action, form.subject.strip())
+    found = await audit_filter(session, None, None, form.actor.strip(), form.action, form.subject.strip())
     return AuditFilter(since, until, found.actor, found.action, found.subject)
 
 
@@ -392,7 +235,7 @@ async def audit_page(
     before: Before = None,
 ) -> Response[str]:
     """The log, newest first, filtered by a bookmarkable query; names beside ids, local times."""
-    form = AuditForm(since[:40], until[:40], actor[:200], action[:64], subject[:200])
+    form = AuditForm(since, until, actor, action, subject)
     error, page, names, exported = None, None, Names({}), ""
     try:
         criteria = await page_criteria(session, form)
@@ -450,3 +293,6 @@ async def audit_verify_page(request: Req) -> Response[str]:
             "checked_at": shown_time(context.db.clock().isoformat()),
         },
     )
+
+
+audit_pages_router = Router(path="/", route_handlers=[audit_page, audit_verify_page])

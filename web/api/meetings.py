@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, delete, get, post, put
+from litestar import MediaType, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
@@ -65,13 +65,11 @@ from meetings.queries import (
 )
 from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY
 from web.openapi import answers
 from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
-
-Req = Request[Any, Any, Any]
-
 
 Place = Annotated[str, msgspec.Meta(max_length=length_of(Meeting.place))]
 ItemTitle = Annotated[str, msgspec.Meta(max_length=ITEM_TEXT["title"])]

@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import actions
 from auth.login import DEVICE_DAYS
-from auth.queries import Principal, load_principal
+from auth.queries import load_principal
 from auth.tokens import ACCESS
-from core.clock import LOCAL
 from core.errors import Conflict, NotAuthenticated, RateLimited
-from meetings import lifecycle
-from meetings.access import Viewer
-from meetings.models import Body, Meeting, MeetingStatus
-from meetings.queries import MeetingView, bodies, meeting_view, upcoming_for
 from web.errors import refused_form
+from web.http import Req
 from web.i18n import LANGUAGES
 from web.openapi import answers
-from web.pages import language_of, render
-from web.routes.public import body_name, page_context
+from web.rendering import render
 from web.security import (
     BOUNDED_READS,
     DEVICE_COOKIE,
@@ -41,9 +34,7 @@ from web.security import (
     client_address,
     session_cookies,
 )
-from web.waiting import waiting_for
 
-Req = Request[Any, Any, Any]
 FORM = {"browser_form": True}
 
 
@@ -105,49 +96,6 @@ class CodeForm:
     code: str = ""
     next: str = "/"
     csrf_token: str = ""
-
-
-async def front_page_meetings(
-    session: AsyncSession, viewer: Viewer, now: datetime
-) -> tuple[list[MeetingView], list[MeetingView]]:
-    """Upcoming meetings of every body (their calls sent), and the latest published public agendas."""
-    today = now.astimezone(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
-    listed = (
-        select(Meeting, Body)
-        .join(Body, Body.id == Meeting.body_id)
-        .where(Meeting.call_sent_at.is_not(None), Body.active.is_(True))
-    )
-    upcoming = await session.execute(
-        listed.where(Meeting.starts_at >= today, Meeting.status != MeetingStatus.CANCELLED)
-        .order_by(Meeting.starts_at)
-        .limit(10)
-    )
-    agendas = await session.execute(
-        listed.where(Meeting.is_public.is_(True), Meeting.status.in_(sorted(lifecycle.PUBLISHED)))
-        .order_by(Meeting.call_sent_at.desc())
-        .limit(5)
-    )
-    soon = [meeting_view(viewer, m, b) for m, b in upcoming.tuples()]
-    latest = [meeting_view(viewer, m, b) for m, b in agendas.tuples()]
-    return soon, latest
-
-
-@get("/", media_type=MediaType.HTML)
-async def home(
-    request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer]
-) -> Response[str]:
-    """Signed in: the person's next meetings and what waits for them. Otherwise the public front page:
-    upcoming meetings of all bodies, the latest agendas and the search."""
-    now = app_context(request).db.clock()
-    language = language_of(request)
-    names = {b.id: body_name(b, language) for b in await bodies(session, include_inactive=True)}
-    if isinstance(request.scope.get("user"), Principal):
-        mine = await upcoming_for(session, viewer, now=now.astimezone(LOCAL))
-        waiting = await waiting_for(session, viewer, now)
-        context = page_context(request, meetings=mine[:10], waiting=waiting, names=names)
-        return render(request, "home.html", context)
-    soon, latest = await front_page_meetings(session, viewer, now)
-    return render(request, "index.html", page_context(request, upcoming=soon, latest=latest, names=names))
 
 
 @get("/login", media_type=MediaType.HTML)
@@ -282,7 +230,6 @@ pages_router = Router(
     path="/",
     opt=BOUNDED_READS,
     route_handlers=[
-        home,
         login_page,
         login_submit,
         code_page,

@@ -3,23 +3,20 @@ may see."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import Response, Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Forbidden, ValidationFailed
+from core.errors import Forbidden
 from meetings.access import PUBLIC, Capability, Viewer, access_attachment, access_item, attachment_visible
 from meetings.actions.attachments import (
     TEXT_MAX,
-    attachment_limit,
-    check_attachment,
     do_add_attachment,
     do_remove_attachment,
     do_update_attachment,
@@ -27,27 +24,14 @@ from meetings.actions.attachments import (
 from meetings.models import AgendaItem, Attachment, Meeting
 from meetings.storage import (
     ALLOWED,
-    Stored,
-    UnsupportedType,
     attachment_store,
-    clean_filename,
-    too_large,
 )
+from web.attachment_uploads import MAX_REQUEST_BYTES, may_upload, store_upload
 from web.guards import principal_of, signed_in
-from web.limits import CountedReceive
+from web.http import Req
 from web.openapi import answers, download
 from web.security import BOUNDED_READS, app_context
-from web.uploads import UploadForm, multipart_boundary, read_upload
 from web.viewer import current_viewer
-
-Req = Request[Any, Any, Any]
-
-FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the short text fields around the file
-# Litestar's own backstop: the highest limit an organisation may set (meetings.actions) plus the form.
-# The organisation's real limit is enforced below while the request is read.
-MAX_REQUEST_BYTES = 2 * 1024**3 + FORM_OVERHEAD
-TRUE, FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
-UPLOAD_FIELDS = frozenset({"title", "is_public", "confidentiality_basis"})
 
 
 class AttachmentOut(msgspec.Struct):
@@ -85,75 +69,6 @@ class AttachmentChange(msgspec.Struct, forbid_unknown_fields=True):
     title: Line | None = None
     is_public: bool | None = None
     confidentiality_basis: Line | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UploadFields:
-    filename: str
-    declared: str
-    title: str
-    is_public: bool
-    confidentiality_basis: str
-
-
-def _multipart(request: Req, limit: int) -> bytes:
-    """The form's boundary, if the request is a form that could hold a file within the limit."""
-    media_type, options = request.content_type
-    if media_type != "multipart/form-data":
-        raise UnsupportedType(
-            "Send the file as multipart/form-data with the fields file, title, is_public and "
-            "confidentiality_basis."
-        )
-    if (request.content_length or 0) > limit + FORM_OVERHEAD:
-        raise too_large(limit)
-    return multipart_boundary(options)
-
-
-def public_flag(text: str) -> bool:
-    """A form's `is_public`: true or false, in the spellings browsers and scripts send."""
-    flag = text.strip().lower()
-    if flag not in TRUE | FALSE:
-        raise ValidationFailed("Say whether the attachment is public: true or false.", field="is_public")
-    return flag in TRUE
-
-
-def _fields(form: UploadForm) -> UploadFields:
-    if form.filename is None:
-        raise ValidationFailed("Choose one file to upload.", field="file")
-    is_public = public_flag(form.fields.get("is_public", ""))
-    title = form.fields.get("title", "").strip() or clean_filename(form.filename)
-    basis = form.fields.get("confidentiality_basis", "").strip()
-    return UploadFields(form.filename, form.declared, title, is_public, basis)
-
-
-async def may_upload(request: Req, item_id: int) -> tuple[AgendaItem, Meeting, int]:
-    """Checked in a short read transaction before the body is read, so outsiders never get to send bytes."""
-    async with app_context(request).db.read() as session:
-        viewer = await current_viewer(request, session)
-        item, meeting = await access_item(session, viewer, item_id, need=Capability.PREPARE)
-        return item, meeting, await attachment_limit(session)
-
-
-async def store_upload(
-    request: Req, item: AgendaItem, meeting: Meeting, limit: int
-) -> tuple[Stored, UploadFields]:
-    """Stream the form's file into the store's temporary file, cut off once the body passes the limit and
-    the form's allowance; the file is kept only if the form and the file pass every check."""
-    boundary = _multipart(request, limit)
-    receive = CountedReceive(request.receive, limit + FORM_OVERHEAD, lambda: too_large(limit))
-    chunks = Request[Any, Any, Any](request.scope, receive).stream()
-    store = attachment_store(app_context(request).settings.data_dir)
-    async with store.receiving(limit=limit) as incoming:
-        fields = _fields(await read_upload(chunks, boundary, incoming, fields=UPLOAD_FIELDS))
-        check_attachment(
-            item,
-            meeting,
-            title=fields.title,
-            is_public=fields.is_public,
-            confidentiality_basis=fields.confidentiality_basis,
-        )
-        stored = await store.keep(incoming, filename=fields.filename, declared=fields.declared)
-    return stored, fields
 
 
 @post(

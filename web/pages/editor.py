@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect
@@ -40,19 +39,20 @@ from meetings.lawfulness import check_call
 from meetings.models import AgendaItem, Body, DecisionMode, Meeting, MeetingMode, MeetingStatus, Publicity
 from meetings.queries import AgendaView, agenda, body_members
 from meetings.storage import TooLarge, UnsupportedType
-from web.errors import STATUS
+from web.attachment_uploads import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
+from web.errors import status_of
+from web.formatting import Times
+from web.forms import local_time, required_local_time
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY
-from web.pages import render
-from web.routes.attachments import MAX_REQUEST_BYTES, may_upload, public_flag, store_upload
-from web.routes.public import Times, body_by_slug, body_context, item_in, meeting_context
+from web.pages.context import body_by_slug, body_context, item_in, meeting_context
+from web.rendering import render
 from web.security import BOUNDED_READS, app_context
 from web.viewer import current_viewer
 
-Req = Request[Any, Any, Any]
 Work = Callable[[], Awaitable[None]]
 # What a person may type: the Finnish way (4.12.2026 16.00, "klo" allowed) or ISO 8601 (2026-12-04T16:00).
-TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H.%M", "%d.%m.%Y %H:%M")
 
 
 @dataclass
@@ -109,32 +109,12 @@ class CancelForm:
     csrf_token: str = ""
 
 
-def parse_local(text: str, field: str) -> datetime | None:
-    """A Europe/Helsinki date and time as typed; None when left empty."""
-    cleaned = " ".join(text.replace("klo", " ").replace("kl.", " ").split())
-    if not cleaned:
-        return None
-    for layout in TIME_FORMATS:
-        try:
-            return datetime.strptime(cleaned, layout).replace(tzinfo=LOCAL)
-        except ValueError:
-            continue
-    raise ValidationFailed("Write the date and time as 4.12.2026 16.00.", field=field)
-
-
-def required_time(text: str, field: str) -> datetime:
-    found = parse_local(text, field)
-    if found is None:
-        raise ValidationFailed("Give the date and time, e.g. 4.12.2026 16.00.", field=field)
-    return found
-
-
 def meeting_spec(form: MeetingForm) -> MeetingSpec:
     return MeetingSpec(
-        starts_at=required_time(form.starts_at, "starts_at"),
+        starts_at=required_local_time(form.starts_at, "starts_at"),
         place=form.place,
         mode=form.mode,
-        ends_at=parse_local(form.ends_at, "ends_at"),
+        ends_at=local_time(form.ends_at, "ends_at"),
         is_public=form.is_public == "yes",
     )
 
@@ -160,7 +140,7 @@ def item_spec(form: ItemForm) -> ItemSpec:
         confidentiality_basis=form.confidentiality_basis.strip(),
         public_summary=form.public_summary,
         decision_mode=form.decision_mode,
-        deadline_at=parse_local(form.deadline_at, "deadline_at") if procedure else None,
+        deadline_at=local_time(form.deadline_at, "deadline_at") if procedure else None,
     )
 
 
@@ -230,10 +210,6 @@ async def editor_context(
     return context
 
 
-def _status(exc: KokousError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-
-
 async def attempt(
     request: Req,
     session: AsyncSession,
@@ -256,7 +232,7 @@ async def attempt(
         meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
         context = await editor_context(request, session, viewer, meeting, failed=failed, error=exc)
         context.update(kept or {})
-        return render(request, "agenda_editor.html", context, status_code=_status(exc))
+        return render(request, "agenda_editor.html", context, status_code=status_of(exc))
     notice = done() if callable(done) else done
     return Redirect(f"/meetings/{meeting_id}/edit?done={notice}", status_code=303)
 
@@ -573,7 +549,7 @@ async def _editor_with_error(
     viewer = await current_viewer(request, session)
     meeting = await access_meeting(session, viewer, meeting_id, need=Capability.SEE_DRAFTS)
     context = await editor_context(request, session, viewer, meeting, failed=failed, error=error)
-    return render(request, "agenda_editor.html", context, status_code=_status(error))
+    return render(request, "agenda_editor.html", context, status_code=status_of(error))
 
 
 meeting_pages_router = Router(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, Response, Router, post
+from litestar import Response, Router, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
@@ -17,13 +15,13 @@ from core.errors import ValidationFailed
 from meetings import imports
 from meetings.access import Viewer, access_body
 from web.guards import has_role, principal_of, recent_step_up, return_step_up
+from web.http import Req
+from web.limits import IMPORT_BODY
 from web.uploads import Collected, multipart_boundary, read_upload
 
-Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 RAW_TYPES = frozenset({"text/csv", "text/plain", "application/csv"})
 # Room for the multipart envelope; a file over imports.MAX_BYTES inside it gets the domain's own message.
-BODY_LIMIT = imports.MAX_BYTES + 64 * 1024
 
 
 class RejectionOut(msgspec.Struct):
@@ -64,7 +62,7 @@ async def uploaded_csv(request: Req) -> bytes:
     """The file from the multipart field `file`, or the whole body when it is sent as text/csv."""
     media_type, options = request.content_type
     if media_type == "multipart/form-data":
-        collected = Collected()  # at most BODY_LIMIT bytes (web.limits)
+        collected = Collected()  # at most IMPORT_BODY bytes (web.limits)
         form = await read_upload(request.stream(), multipart_boundary(options), collected, fields=frozenset())
         if form.filename is None:
             raise ValidationFailed("Send the CSV file in the form field “file”.", field="file")
@@ -80,7 +78,7 @@ async def uploaded_csv(request: Req) -> bytes:
 @post(
     "/bodies/{body_id:int}/members/import",
     guards=[admin, recent_step_up],
-    request_max_body_size=BODY_LIMIT,
+    request_max_body_size=IMPORT_BODY,
     status_code=HTTP_200_OK,
 )
 async def import_members(

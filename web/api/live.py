@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, delete, get, post, put
+from litestar import Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,12 +61,11 @@ from meetings.models import AgendaItem, DisqualificationGround, Meeting
 from meetings.rules.voting import ProposalKind
 from web.ballots import NO_VOTE, ballot_desk
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.limits import LONG_TEXT_BODY
 from web.openapi import answers
 from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
-
-Req = Request[Any, Any, Any]
 
 NOT_FOLLOWER = translatable("Only the body follows a closed meeting live.")
 NOT_CHAIR = translatable("Only the chair runs the meeting.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect
 
@@ -17,11 +17,11 @@ from auth.queries import user_by_id
 from core.errors import Conflict, RateLimited, ValidationFailed
 from web.errors import refused_form
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.openapi import answers
-from web.pages import render
+from web.rendering import render
 from web.security import BOUNDED_READS, app_context, client_address
 
-Req = Request[Any, Any, Any]
 SECOND_FACTOR_PAGE = "account_enrol.html"
 
 

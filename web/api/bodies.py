@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Router, delete, get, post, put
+from litestar import Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +30,10 @@ from meetings.models import (
 )
 from meetings.queries import BodyView, MemberView, bodies, body_members, body_view, organisation
 from web.guards import has_role, principal_of, recent_step_up
+from web.http import Req
 from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
-Req = Request[Any, Any, Any]
 admin = has_role(Role.ADMIN)
 
 

@@ -3,10 +3,10 @@ closed item's confirmation (R-EMEET-6), and what the page needs to know (docs/me
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from core.errors import Forbidden, KokousError, NotFound
 from media import Role
 from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body, viewer_for
 from web.guards import principal_of, signed_in
+from web.http import Req
 from web.media_bridge import (
     MAX_SDP,
     NOT_IN_USE,
@@ -34,10 +35,8 @@ from web.media_bridge import (
     participant_peer,
     plan,
 )
-from web.pages import render
 from web.security import BOUNDED_READS, app_context
 
-Req = Request[Any, Any, Any]
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
 
 
@@ -217,21 +216,6 @@ async def _audit(request: Req, action: AuditAction, admission: Admission) -> Non
         )
 
 
-@get("/meetings/{meeting_id:int}/media", opt=BOUNDED_READS, include_in_schema=False)
-async def media_page(
-    request: Req,
-    session: NamedDependency[AsyncSession],
-    viewer: NamedDependency[Viewer],
-    meeting_id: FromPath[int],
-) -> Response[str]:
-    """A page with the meeting's sound and picture alone (the live meeting's page includes the same part,
-    web/templates/_media.html), for anyone who may see the meeting; joining decides the rest."""
-    _bridge(request)
-    meeting, body = await access_meeting_and_body(session, viewer, meeting_id)
-    return render(request, "media.html", {"meeting": meeting, "body_name": body.name})
-
-
 media_router = Router(
     path="/api", route_handlers=[media_state, media_offer, media_leave, media_attest], tags=["media"]
 )
-media_pages_router = Router(path="/", route_handlers=[media_page])

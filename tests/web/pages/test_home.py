@@ -13,8 +13,8 @@ from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from meetings.models import Body, Meeting
 from meetings.search import fts_query, search_public, stemmed, stems, sync_public_search
 from tests.factories import enrol_totp
+from tests.web.pages.test_admin import browser_login
 from tests.web.public_world import _body, _call, _item, person
-from tests.web.test_admin_pages import browser_login
 from web import waiting
 from web.context import AppContext
 
