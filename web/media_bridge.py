@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry, names_of
 from core.clock import Clock, rfc3339
 from core.config import MediaSettings
 from core.db import Database
@@ -197,6 +197,18 @@ async def meeting_media(session: AsyncSession, meeting_id: int) -> MeetingMedia:
     )
 
 
+async def attested(session: AsyncSession, item_id: int | None) -> frozenset[str]:
+    """Who has confirmed for a closed item that no outsider sees or hears it (R-EMEET-6), read from the audit
+    log's media.attested entries: a confirmation outlives a restart and holds in every serving process."""
+    if item_id is None:
+        return frozenset()
+    query = select(AuditEntry.actor).where(
+        AuditEntry.action.in_(names_of(AuditAction.MEDIA_ATTESTED)), AuditEntry.subject == f"item:{item_id}"
+    )
+    actors = (await session.execute(query)).scalars()
+    return frozenset(participant_peer(int(a.removeprefix("user:"))) for a in actors if a.startswith("user:"))
+
+
 class MediaBridge:
     """The process's hub and its rooms, kept in step with the meetings. Made on the serving event loop."""
 
@@ -206,7 +218,6 @@ class MediaBridge:
         self.hub = Hub(settings, clock=clock or db.clock)
         self._lock = asyncio.Lock()  # one change to rooms and attendance at a time, in order
         self._tasks: set[asyncio.Task[None]] = set()
-        self._attested: dict[tuple[int, int], set[str]] = {}
         self._closed = False
         db.signals.subscribe(LIVE_EVENT, self._on_event)
         self._follower = asyncio.get_running_loop().create_task(self._follow())
@@ -250,13 +261,13 @@ class MediaBridge:
 
     async def attest(self, session: AsyncSession, *, meeting: Meeting, user_id: int) -> int:
         """The participant confirms that nobody outside can see or hear the closed item under way
-        (R-EMEET-6); returns the item. Audit: media.attested. Idempotent per item. Call `confirm` after the
-        commit."""
+        (R-EMEET-6); returns the item. Audit: media.attested, which is also the record the rooms follow
+        (`attested`). Idempotent per item. Call `sync` after the commit."""
         live = await session.get(LiveMeeting, meeting.id)
         item_id = await _closed_item(session, live) if live is not None else None
         if live is None or meeting.status not in UNDER_WAY or item_id is None:
             raise Conflict(NOT_CLOSED_ITEM)
-        if participant_peer(user_id) not in self.attested(meeting.id, item_id):
+        if participant_peer(user_id) not in await attested(session, item_id):
             await record(
                 session,
                 AuditAction.MEDIA_ATTESTED,
@@ -265,14 +276,6 @@ class MediaBridge:
                 data={"meeting": f"meeting:{meeting.id}", "person": f"user:{user_id}"},
             )
         return item_id
-
-    def confirm(self, meeting_id: int, item_id: int, user_id: int) -> None:
-        self._attested.setdefault((meeting_id, item_id), set()).add(participant_peer(user_id))
-
-    def attested(self, meeting_id: int, item_id: int | None) -> frozenset[str]:
-        return (
-            frozenset(self._attested.get((meeting_id, item_id), ())) if item_id is not None else frozenset()
-        )
 
     # Following the meeting.
 
@@ -285,14 +288,14 @@ class MediaBridge:
             return
         async with self.db.read() as session:
             state = await meeting_media(session, meeting_id)
+            confirmed = await attested(session, state.closed_item)
         if not state.under_way:
             await self.hub.close_room(room_id)
-            self._attested = {k: v for k, v in self._attested.items() if k[0] != meeting_id}
             return
         room = self.hub.room(room_id)
         peers = room.stats().peers
         participants = [p.peer_id for p in peers if p.role is Role.PARTICIPANT]
-        chosen = plan(state, participants, self.attested(meeting_id, state.closed_item))
+        chosen = plan(state, participants, confirmed)
         if not chosen.public_stream:  # stop the public first, before anything of a closed item flows
             room.set_public_stream(False)
         room.set_floor(chosen.floor, video=chosen.video)

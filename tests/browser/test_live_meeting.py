@@ -1,7 +1,8 @@
 """A live meeting in headless Chromium: the chair and three members, each in a browser of their own, take
 an item from a counter-proposal to a tied vote and its result (R-VOTE-2: the chair's side wins), every page
-following without a reload; a member whose connection is cut catches up by itself. Pages are checked with
-axe-core, and screenshots at 360 px and 1280 px are left in /tmp for a person to look at.
+following without a reload; a member whose connection is cut catches up by itself. On the way the presenter
+amends the base proposal (R-PROP-6) and the chair tries the voting order with the keyboard (R-VOTE-1/5).
+Pages are checked with axe-core; screenshots at 360 px and 1280 px are left in /tmp for a person to see.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FIRST_ITEM = "Uimahallin aukioloajat"
 SECOND_ITEM = "Koulukuljetusten hankinta"
 SECRET_ITEM = "Oppilaan siirto toiseen kouluun"
 COUNTER = "Uimahalli avataan arkisin jo kello 6."
+AMENDED = f"Lautakunta hyväksyy esityksen: {FIRST_ITEM.lower()}, kesäkuun alusta."
 SHOTS = Path("/tmp")  # noqa: S108 - a fixed place for a person to look at the pages
 LIVE_WAIT_MS = 12_000  # the WebSocket, or polling every 2 s when it cannot connect
 
@@ -232,6 +234,16 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
 
     # Aino's page shows the item without a reload; she makes a counter-proposal, Bertta seconds it.
     await expect(aino.locator("#live-now-title")).to_contain_text(FIRST_ITEM, timeout=LIVE_WAIT_MS)
+    # Helena presents the item too: she amends the base proposal, and Aino's phone shows the new text.
+    await chair.locator("summary", has_text=fi("Amend the base proposal")).click()
+    await chair.get_by_label(fi("The base proposal, amended")).fill(AMENDED)
+    await chair.get_by_role("button", name=fi("Save the amended proposal"), exact=True).click()
+    await expect(chair.locator(".live-notice")).to_contain_text(
+        fi("The base proposal was amended. Everyone in the meeting sees the new text.")
+    )
+    await expect(aino.locator(".proposals")).to_contain_text(AMENDED, timeout=LIVE_WAIT_MS)
+    await expect(aino.locator(".proposals .tag")).to_be_visible()
+    await shoot(aino, "member-amended", 360)
     # The floor: a two-minute limit, Bertta asks, the chair gives her the floor, and every page counts down.
     await chair.locator("summary", has_text=fi("Rules of the floor")).click()
     await chair.get_by_label(fi("Speaking time (minutes, empty for no limit)")).fill("2")
@@ -260,7 +272,32 @@ async def test_a_tied_vote_goes_to_the_chairs_side_on_every_page(
     # The chair closes the discussion, the body approves the default order, and the vote opens.
     await expect(chair.locator(".proposals")).to_contain_text("Bertta Berg", timeout=LIVE_WAIT_MS)
     await chair.get_by_role("button", name=fi("Close the discussion"), exact=True).click()
+    await expect(chair.locator("#order-rule")).to_contain_text("R-VOTE-4/5")
+    await assert_accessible(chair)
+    # On the keyboard: the counter-proposal moved below the base breaks R-VOTE-5, and the page says so; the
+    # focus stays with the proposal moved, and moving it back clears the problem.
+    counter_row = chair.locator(".order-list li").filter(has_text=COUNTER)
+    down = counter_row.get_by_role("button", name=re.compile("^" + re.escape(fi("Move down")) + r"\s*: #"))
+    await expect(counter_row).to_contain_text("Bertta Berg")
+    await down.focus()
+    await chair.keyboard.press("Enter")
+    await expect(chair.locator("#order-problems")).to_contain_text("R-VOTE-5")
+    await expect(chair.locator(".order-list li").last).to_contain_text(COUNTER)
+    up = (
+        chair.locator(".order-list li")
+        .filter(has_text=COUNTER)
+        .get_by_role("button", name=re.compile("^" + re.escape(fi("Move up")) + r"\s*: #"))
+    )
+    await expect(up).to_be_focused()
+    await expect(chair.locator("#live-announce")).not_to_be_empty()
+    await shoot(chair, "chair-order-wrong", 360)
+    await chair.keyboard.press("Enter")
+    await expect(chair.locator("#order-problems")).to_have_count(0)
+    await expect(chair.locator(".order-list li").first).to_contain_text(COUNTER)
+    await assert_accessible(chair)
     await shoot(chair, "chair-order", 1280)
+    await shoot(chair, "chair-order", 360)
+    await chair.set_viewport_size({"width": 1280, "height": 900})
     await chair.get_by_role("button", name=fi("The body approves the voting order"), exact=True).click()
     await chair.get_by_role("button", name=fi("Open the vote"), exact=True).click()
     await expect(chair.locator(".live-notice")).to_contain_text(fi("The vote is open."))

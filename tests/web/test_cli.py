@@ -39,8 +39,8 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
     assert database.execute("SELECT status, is_public FROM meeting ORDER BY id").fetchall() == [
         ("called", 0),
         ("called", 1),
-        ("called", 1),  # the executive board's meeting today (web.demo_live)
-        ("closed", 0),  # the board's past meetings, with their minutes (web/demo_minutes.py)
+        ("called", 1),  # the executive board's meeting today (web.demo.live)
+        ("closed", 0),  # the board's past meetings, with their minutes (web/demo/minutes.py)
         ("closed", 0),
     ]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
@@ -85,7 +85,7 @@ def test_audit_verify_export_and_tamper(data_dir: Path, capsys: pytest.CaptureFi
     assert main(["audit", "checkpoint"]) == 0
     assert capsys.readouterr().out.startswith("kokous.example/audit\n")
     assert main(["audit", "verify"]) == 0
-    # The demo's signed minutes wrote checkpoints of their own (web/demo_minutes.py).
+    # The demo's signed minutes wrote checkpoints of their own (web/demo/minutes.py).
     assert re.match(r"intact: \d+ entries, \d+ checkpoints verified", capsys.readouterr().out)
     export, notes = data_dir / "audit.jsonl", data_dir / "checkpoints.txt"
     assert main(["audit", "export", "--out", str(export), "--checkpoints", str(notes)]) == 0

@@ -268,6 +268,33 @@ async def test_a_closed_meeting_admits_only_the_body(tmp_path: Path, clock: Fixe
     await context.db.dispose()
 
 
+async def test_a_confirmation_outlives_a_restart_of_the_hub(service: Service) -> None:
+    """R-EMEET-6: who has confirmed for a closed item is read from the audit log, so a restarted process (or
+    another serving process) does not send a confirmed member back to the waiting room."""
+    board = service.board
+    m2 = board.members[1]
+    headers = await service.headers("m2")
+    state_url = f"/api/meetings/{board.meeting_id}/media"
+    closed = board.items[1]
+    await service.act(do_take_up_item, item=await _item(service, closed), actor=board.actor(board.chair))
+    before = (await service.client.get(state_url, headers=headers)).json()
+    assert (before["must_attest"], before["waiting"]) == (True, True)
+    confirmed = await service.client.post(f"{state_url}/attest", headers=headers)
+    assert confirmed.json() == {"item": closed}
+    again = await service.client.post(f"{state_url}/attest", headers=headers)
+    assert again.status_code == 200
+    entries = await audit_entries(service.context, "media.attested")
+    assert [(e.actor, e.subject) for e in entries] == [(f"user:{m2}", f"item:{closed}")]  # once, idempotent
+    await service.bridge.close()
+    service.app.state.media = restarted = MediaBridge(service.context.db, FAST)
+    try:
+        after = (await service.client.get(state_url, headers=headers)).json()
+        assert (after["must_attest"], after["waiting"]) == (False, False)
+    finally:
+        await restarted.close()
+        service.app.state.media = service.bridge
+
+
 async def _user_id(context: AppContext, username: str) -> int:
     from sqlalchemy import select
 

@@ -29,6 +29,7 @@ from web.media_bridge import (
     Admission,
     MediaBridge,
     admit,
+    attested,
     bridge_of,
     ice_servers,
     meeting_media,
@@ -125,11 +126,11 @@ async def media_state(
     except KokousError as refused:
         reason = refused.message
     own = participant_peer(viewer.user_id) if viewer.user_id is not None else None
-    attested = bridge.attested(meeting.id, state.closed_item)
+    confirmed = await attested(session, state.closed_item)
     room_id = str(meeting.id)
     peers = bridge.hub.room(room_id).stats().peers if room_id in bridge.hub.rooms() else ()
     participants = [p.peer_id for p in peers if p.role is Role.PARTICIPANT]
-    chosen = plan(state, participants if own is None else [*participants, own], attested)
+    chosen = plan(state, participants if own is None else [*participants, own], confirmed)
     sees_all = viewer.can(Capability.RECORD_ATTENDANCE, meeting.body_id)
     return MediaOut(
         role=role,
@@ -139,12 +140,12 @@ async def media_state(
         under_way=state.under_way,
         public_stream=chosen.public_stream,
         closed_item=state.closed_item,
-        must_attest=role == Role.PARTICIPANT and state.closed_item is not None and own not in attested,
+        must_attest=role == Role.PARTICIPANT and state.closed_item is not None and own not in confirmed,
         waiting=role == Role.PARTICIPANT and own in chosen.waiting,
         speaker=state.speaker,
         speaker_name=await _name(session, chosen.video),
         peers=[
-            PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in attested)
+            PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in confirmed)
             for p in peers
             if sees_all and p.role is Role.PARTICIPANT
         ],
@@ -200,7 +201,6 @@ async def media_attest(request: Req, meeting_id: FromPath[int]) -> AttestedOut:
             raise Forbidden(NOT_PARTICIPANT)
         user_id = principal_of(request).user_id
         item = await bridge.attest(session, meeting=meeting, user_id=user_id)
-    bridge.confirm(meeting.id, item, user_id)
     await bridge.sync(meeting.id)
     return AttestedOut(item)
 

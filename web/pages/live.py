@@ -9,7 +9,13 @@ Access: anyone who may follow the meeting sees the page, as `live_view` projects
 meeting's public items, R-EMEET-5, R-PUB-2/3). Each action names the capability it needs (ACTIONS): the chair
 runs the meeting (`run`), the secretary marks attendance and recusals found by the body
 (`record_attendance`), and those with a role in the body act for themselves (`speak`); the domain then refuses
-what their place in the meeting does not allow (no seat, not entitled to this vote, disqualified).
+what their place in the meeting does not allow (no seat, not entitled to this vote, disqualified; only the
+item's presenter amends the base proposal, R-PROP-6).
+
+The chair's voting order editor keeps its draft in the page's address (`?order=14 12 13`): moving a proposal
+is a plain GET form that shows the page with the new draft, and nothing is stored until the body approves
+the order (`approve-order`). Texts longer than the domain keeps are refused (422, naming the field), never
+cut short.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
-from core.bounds import valid_id
+from core.bounds import EXPLANATION, LONG_TEXT, valid_id
 from core.clock import LOCAL
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.text import translatable
@@ -51,7 +57,12 @@ from meetings.live.actions.items import (
     do_record_recusal,
     do_take_up_item,
 )
-from meetings.live.actions.proposals import do_make_proposal, do_second_proposal, do_withdraw_proposal
+from meetings.live.actions.proposals import (
+    do_amend_proposal,
+    do_make_proposal,
+    do_second_proposal,
+    do_withdraw_proposal,
+)
 from meetings.live.actions.sitting import (
     do_choose_checkers,
     do_close_meeting,
@@ -62,16 +73,17 @@ from meetings.live.actions.sitting import (
 )
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
 from meetings.live.models import FloorRequest, HandlingState, ItemHandling, LiveMeeting, Proposal, Vote
-from meetings.live.queries import LiveView, live_view, may_follow
+from meetings.live.queries import ItemLive, LiveView, ProposalView, live_view, may_follow
 from meetings.live.seating import roster_of
 from meetings.live.state import progress, rule_proposals
 from meetings.models import AgendaItem, Body, BodyKind, DisqualificationGround, Meeting, MeetingStatus
 from meetings.rules import voting
+from meetings.rules.call import Problem
 from meetings.rules.dissent import dissent_rights
 from web.errors import status_of
 from web.guards import principal_of, signed_in
 from web.http import Req
-from web.limits import LONG_TEXT_BODY
+from web.limits import MiB
 from web.pages.context import body_name, page_context
 from web.rendering import language_of, render
 from web.security import BOUNDED_READS, app_context
@@ -85,6 +97,14 @@ NOT_A_NUMBER = translatable("Choose from the list.")
 SECONDS = translatable("Give the speaking time in whole minutes, from 1 to 30, or leave it empty.")
 ORDER = translatable("Write the voting order as proposal numbers separated by spaces, e.g. 12 14 13.")
 NOT_OPENED = translatable("The meeting has not been opened.")
+TOO_LONG = translatable(
+    "At most {max} characters fit here, and this has {length}. Shorten it and send it again."
+)
+# A form's URL encoding spends up to 12 bytes on a character (%XX for each UTF-8 byte), so the longest text
+# the domain keeps (LONG_TEXT) must fit in the body, to be refused by its length and not by its bytes.
+FORM_BODY = 4 * MiB
+# What the suspension's event and audit entry keep of its reason (meetings/live/actions/sitting.py).
+REASON = 500
 
 
 @dataclass
@@ -127,6 +147,15 @@ class Action:
     refusal: str
     run: Run
     anchor: str = "live-now"
+    texts: tuple[tuple[str, int], ...] = ()  # the form's text fields and how long each may be
+
+
+def _check_lengths(form: LiveForm, texts: tuple[tuple[str, int], ...]) -> None:
+    """Refuse, rather than cut short, a text longer than the domain keeps."""
+    for name, limit in texts:
+        length = len(getattr(form, name))
+        if length > limit:
+            raise ValidationFailed(TOO_LONG, field=name, max=limit, length=length)
 
 
 def _number(value: str, field: str) -> int:
@@ -176,6 +205,7 @@ def _minutes(value: str) -> int | None:
 
 
 def _order(value: str) -> list[int]:
+    """A voting order as the form sends it: proposal numbers separated by spaces."""
     parts = value.replace(",", " ").split()
     if not parts or len(parts) > 50 or not all(p.isdigit() and valid_id(int(p)) for p in parts):
         raise ValidationFailed(ORDER, field="order")
@@ -318,6 +348,13 @@ async def _second(a: Act) -> None:
     )
 
 
+async def _amend(a: Act) -> None:
+    proposal = await _proposal(a)
+    await do_amend_proposal(
+        a.session, meeting=a.meeting, proposal=proposal, user_id=a.user_id, text=a.form.text, actor=a.actor
+    )
+
+
 async def _withdraw_proposal(a: Act) -> None:
     proposal = await _proposal(a)
     await do_withdraw_proposal(
@@ -352,21 +389,22 @@ ACTIONS: dict[str, Action] = {
     "decide": Action(RUN, NOT_CHAIR, _decide),
     "open-vote": Action(RUN, NOT_CHAIR, _open_vote, "live-votes"),
     "close-vote": Action(RUN, NOT_CHAIR, _close_vote, "live-votes"),
-    "suspend": Action(RUN, NOT_CHAIR, _suspend, "top"),
+    "suspend": Action(RUN, NOT_CHAIR, _suspend, "top", (("reason", REASON),)),
     "resume": Action(RUN, NOT_CHAIR, _resume, "top"),
     "close": Action(RUN, NOT_CHAIR, _close, "top"),
     "mark-arrival": Action(CLERK, NOT_CLERK, _mark_arrival, "live-attendance"),
     "mark-departure": Action(CLERK, NOT_CLERK, _mark_departure, "live-attendance"),
-    "recusal": Action(CLERK, NOT_CLERK, _recusal, "live-attendance"),
+    "recusal": Action(CLERK, NOT_CLERK, _recusal, "live-attendance", (("text", EXPLANATION),)),
     "check-in": Action(SELF, NOT_IN_BODY, _check_in, "top"),
     "check-out": Action(SELF, NOT_IN_BODY, _check_out, "top"),
     "ask-floor": Action(SELF, NOT_IN_BODY, _ask_floor, "live-floor"),
     "withdraw-request": Action(SELF, NOT_IN_BODY, _withdraw_request, "live-floor"),
-    "propose": Action(SELF, NOT_IN_BODY, _propose, "live-proposals"),
+    "propose": Action(SELF, NOT_IN_BODY, _propose, "live-proposals", (("text", LONG_TEXT),)),
     "second": Action(SELF, NOT_IN_BODY, _second, "live-proposals"),
+    "amend": Action(SELF, NOT_IN_BODY, _amend, "live-proposals", (("text", LONG_TEXT),)),
     "withdraw-proposal": Action(SELF, NOT_IN_BODY, _withdraw_proposal, "live-proposals"),
     "ballot": Action(SELF, NOT_IN_BODY, _ballot, "live-votes"),
-    "dissent": Action(SELF, NOT_IN_BODY, _dissent, "live-dissent"),
+    "dissent": Action(SELF, NOT_IN_BODY, _dissent, "live-dissent", (("text", LONG_TEXT),)),
 }
 
 
@@ -383,6 +421,27 @@ class Person:
 
 
 @dataclass(frozen=True)
+class OrderRow:
+    """A proposal in the chair's draft voting order, with the orders its buttons lead to ("" at an end)."""
+
+    proposal: ProposalView
+    up: str
+    down: str
+
+
+@dataclass(frozen=True)
+class OrderEditor:
+    """The voting order the chair is putting together (R-VOTE-1) and what the rules say of it (R-VOTE-4/5)."""
+
+    rows: tuple[OrderRow, ...]
+    draft: str  # as the approving form sends it, e.g. "14 12 13"
+    default: bool  # the rules' default order, untouched
+    problems: tuple[Problem, ...]
+    moved: int | None  # the proposal just moved, for the page to say where it went
+    position: int  # where it went, from 1
+
+
+@dataclass(frozen=True)
 class ChairView:
     """What the chair needs beyond the shared view: the voting order and what lapsed (R-VOTE-1/4/5)."""
 
@@ -392,6 +451,15 @@ class ChairView:
     vote_needed: bool
     next_vote: tuple[str, str] | None
     replies_allowed: bool
+    proposals: tuple[voting.Proposal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Presenting:
+    """The current item's presenter and when they last amended the base proposal (R-PROP-6)."""
+
+    presenter: int | None
+    amended: str  # the local time of the last amendment, or ""
 
 
 async def _roster(session: AsyncSession, meeting: Meeting, body: Body) -> list[Person]:
@@ -440,7 +508,62 @@ async def _chair_view(session: AsyncSession, live: LiveMeeting) -> ChairView | N
         voting.vote_needed(proposals),
         pairing,
         live.replies_allowed,
+        tuple(proposals),
     )
+
+
+def _draft(sent: str, order: tuple[int, ...]) -> list[int]:
+    """The chair's draft if it orders exactly the proposals that go to the vote, else the stored order."""
+    try:
+        draft = _order(sent) if sent.strip() else list(order)
+    except ValidationFailed:
+        return list(order)
+    return draft if sorted(draft) == sorted(order) else list(order)
+
+
+def _swapped(order: list[int], index: int, other: int) -> str:
+    if not 0 <= other < len(order):
+        return ""
+    moved = list(order)
+    moved[index], moved[other] = moved[other], moved[index]
+    return " ".join(map(str, moved))
+
+
+def order_editor(chair: ChairView, current: ItemLive, sent: str, moved: str) -> OrderEditor:
+    """The draft order's rows with their move buttons, and the rules it breaks (R-VOTE-1/4/5, R-PROP-4)."""
+    draft = _draft(sent, chair.order)
+    shown = {p.id: p for p in current.proposals}
+    rows = tuple(
+        OrderRow(shown[pid], _swapped(draft, i, i - 1), _swapped(draft, i, i + 1))
+        for i, pid in enumerate(draft)
+        if pid in shown
+    )
+    problems = tuple(voting.order_problems(chair.proposals, draft))
+    was_moved = int(moved) if moved.isdigit() and int(moved) in draft else None
+    position = draft.index(was_moved) + 1 if was_moved else 0
+    text = " ".join(map(str, draft))
+    return OrderEditor(rows, text, tuple(draft) == chair.order, problems, was_moved, position)
+
+
+def _editor(chair: ChairView | None, view: LiveView | None, draft: str, moved: str) -> OrderEditor | None:
+    """The order editor while the body is yet to approve an order that a vote needs."""
+    current = view.current if view else None
+    if chair is None or current is None or current.state != HandlingState.VOTING:
+        return None
+    if chair.approved or not chair.vote_needed:
+        return None
+    return order_editor(chair, current, draft, moved)
+
+
+async def _presenting(session: AsyncSession, live: LiveMeeting) -> Presenting | None:
+    if live.current_item_id is None:
+        return None
+    item = await parent_row(session, AgendaItem, live.current_item_id)
+    query = select(Proposal.amended_at).where(
+        Proposal.item_id == item.id, Proposal.kind == voting.ProposalKind.BASE
+    )
+    amended = (await session.execute(query)).scalars().first()
+    return Presenting(item.presenter_id, f"{amended.astimezone(LOCAL):%H.%M}" if amended else "")
 
 
 async def _may_dissent(session: AsyncSession, live: LiveMeeting, user_id: int | None) -> bool:
@@ -461,7 +584,15 @@ async def _may_dissent(session: AsyncSession, live: LiveMeeting, user_id: int | 
 
 
 async def live_context(
-    request: Req, session: AsyncSession, viewer: Viewer, meeting: Meeting, body: Body, **extra: Any
+    request: Req,
+    session: AsyncSession,
+    viewer: Viewer,
+    meeting: Meeting,
+    body: Body,
+    *,
+    draft: str = "",
+    moved: str = "",
+    **extra: Any,
 ) -> dict[str, Any]:
     live = await session.get(LiveMeeting, meeting.id)
     view: LiveView | None = await live_view(session, viewer, meeting, live) if live else None
@@ -471,6 +602,8 @@ async def live_context(
     held = live is not None and lifecycle.permits(meeting.status, Operation.PROCEED)
     clock = app_context(request).db.clock
     countdown = _countdown(view)
+    chair_view = await _chair_view(session, live) if live and chair else None
+    presenting = await _presenting(session, live) if live else None
     return page_context(
         request,
         meeting=meeting,
@@ -484,9 +617,13 @@ async def live_context(
         me=me,
         council=body.kind == BodyKind.COUNCIL,
         roster=await _roster(session, meeting, body) if live and (clerk or chair) else [],
-        chair_view=await _chair_view(session, live) if live and chair else None,
+        chair_view=chair_view,
+        editor=_editor(chair_view, view, draft, moved),
+        presenting=bool(me and presenting and presenting.presenter == me),
+        amended=presenting.amended if presenting else "",
         may_dissent=await _may_dissent(session, live, me) if live else False,
         grounds=[str(g) for g in DisqualificationGround],
+        limits={"explanation": EXPLANATION, "reason": REASON},
         proposal_kinds=[
             k
             for k in ("counter", "tabling", "return", "rejection", "ponsi")
@@ -526,11 +663,16 @@ async def live_page(
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
     done: FromQuery[str] = "",
+    order: FromQuery[str] = "",
+    moved: FromQuery[str] = "",
 ) -> Response[str]:
-    """The meeting now, for anyone who may follow it: the body, and the public at a public meeting."""
+    """The meeting now, for anyone who may follow it: the body, and the public at a public meeting. The
+    chair's draft voting order rides in `order` (and the proposal just moved in `moved`)."""
     meeting, body = await _followed(session, viewer, meeting_id)
     anchor = ACTIONS[done].anchor if done in ACTIONS else ""
-    context = await live_context(request, session, viewer, meeting, body, done=done, notice_at=anchor)
+    context = await live_context(
+        request, session, viewer, meeting, body, draft=order, moved=moved, done=done, notice_at=anchor
+    )
     return render(request, "live.html", context, headers={"Cache-Control": "no-store"})
 
 
@@ -544,11 +686,13 @@ async def live_panel(
     session: NamedDependency[AsyncSession],
     viewer: NamedDependency[Viewer],
     meeting_id: FromPath[int],
+    order: FromQuery[str] = "",
+    moved: FromQuery[str] = "",
 ) -> Response[str]:
     """The page's main panel alone, as this viewer may see it, for live.js to swap in. Its ETag lets a poller
     ask cheaply whether anything changed (304)."""
     meeting, body = await _followed(session, viewer, meeting_id)
-    context = await live_context(request, session, viewer, meeting, body)
+    context = await live_context(request, session, viewer, meeting, body, draft=order, moved=moved)
     page = render(request, "_live_fragment.html", context)
     body_text = page.content if isinstance(page.content, str) else ""
     tag = _etag(body_text.replace(context["server_now"], ""))
@@ -559,9 +703,7 @@ async def live_panel(
     return page
 
 
-@post(
-    "/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=LONG_TEXT_BODY
-)
+@post("/meetings/{meeting_id:int}/live/{action:str}", guards=[signed_in], request_max_body_size=FORM_BODY)
 async def live_action(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -582,10 +724,13 @@ async def live_action(
         async with session.begin_nested():
             if action != "open" and await session.get(LiveMeeting, meeting.id) is None:
                 raise Conflict(NOT_OPENED)
+            _check_lengths(data, step.texts)
             await step.run(work)
     except (ValidationFailed, Conflict, Forbidden) as exc:
         await session.refresh(meeting)
-        context = await live_context(request, session, viewer, meeting, body, error=exc, failed=action)
+        context = await live_context(
+            request, session, viewer, meeting, body, draft=data.order, error=exc, failed=action, sent=data
+        )
         return render(request, "live.html", context, status_code=status_of(exc))
     return Redirect(f"/meetings/{meeting_id}/live?done={action}#{step.anchor}", status_code=303)
 

@@ -4,6 +4,8 @@
 // (or a vote's progress) makes the page fetch /meetings/{id}/live/panel and swap it in, keeping focus and
 // whatever the person is typing. When the WebSocket cannot connect, the page polls the panel every 2 s with
 // its ETag instead. Times come from the server: the countdown runs from the server's clock at render.
+// The chair's voting order editor keeps its draft in the panel (data-draft) and in the address; a move
+// button fetches the panel with the new draft instead of loading the page, and keeps the focus on it.
 (function () {
   "use strict";
   var panel = document.getElementById("live-panel");
@@ -45,7 +47,8 @@
       var changed = field.tagName === "SELECT"
         ? Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; })
         : field.value !== field.defaultValue;
-      if (changed || field.checked !== field.defaultChecked) {
+      // A refused form's text (data-sent) is kept as if typed: the fresh panel would not have it.
+      if (changed || field.checked !== field.defaultChecked || field.hasAttribute("data-sent")) {
         kept.values[field.id] = { value: field.value, checked: field.checked };
       }
     });
@@ -111,19 +114,54 @@
     startCountdown();
   }
 
+  // ---- the voting order's draft ----
+  var draft = null; // { order, moved, focus }: a move not yet shown
+  function draftQuery() {
+    var editor = panel.querySelector("[data-draft]");
+    var order = draft ? draft.order : (editor ? editor.getAttribute("data-draft") : "");
+    if (!order) { return ""; }
+    return "?order=" + encodeURIComponent(order) + (draft ? "&moved=" + encodeURIComponent(draft.moved) : "");
+  }
+
+  function moved(asked) {
+    if (!asked || !draft || asked.order !== draft.order) { return; }
+    var button = document.getElementById(asked.focus[0]);
+    if (!button || button.disabled) { button = document.getElementById(asked.focus[1]); }
+    if (button) { button.focus({ preventScroll: false }); }
+    var said = document.getElementById("order-status");
+    var announce = document.getElementById("live-announce");
+    if (said && announce) { announce.textContent = said.textContent; }
+    draft = null;
+  }
+
+  panel.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    if (!form.classList.contains("order-move") || !button || !button.value) { return; }
+    event.preventDefault();
+    var which = form.querySelector("input[name=moved]").value;
+    var up = button.id.indexOf("move-up-") === 0;
+    var ids = ["move-up-" + which, "move-down-" + which];
+    draft = { order: button.value, moved: which, focus: up ? ids : ids.reverse() };
+    var address = location.pathname + "?order=" + encodeURIComponent(button.value) + "&moved=" + which;
+    history.replaceState(null, "", address + "#live-order");
+    refresh();
+  });
+
   function refresh() {
     if (fetching) { again = true; return; }
     fetching = true;
     var headers = { "Accept": "text/html" };
     if (etag) { headers["If-None-Match"] = etag; }
-    fetch("/meetings/" + meeting + "/live/panel", { headers: headers, credentials: "same-origin", cache: "no-store" })
+    var asked = draft;
+    fetch("/meetings/" + meeting + "/live/panel" + draftQuery(), { headers: headers, credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (response.status === 304) { return null; }
         if (!response.ok) { throw new Error("panel " + response.status); }
         etag = response.headers.get("ETag");
         return response.text();
       })
-      .then(function (html) { if (html) { swap(html); } })
+      .then(function (html) { if (html) { swap(html); moved(asked); } })
       .catch(function () { say("lost"); })
       .then(function () {
         fetching = false;

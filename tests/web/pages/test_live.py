@@ -124,7 +124,7 @@ async def test_a_meeting_run_through_the_page_forms(
     assert proposal
     await ok(client, m3, board, "second", proposal=proposal.group(1))
     await ok(client, m1, board, "close-discussion", item=board.items[0])
-    order = re.search(r'name="order" value="([\d ]+)"', (await client.get(url(board), headers=m1)).text)
+    order = re.search(r'id="order-draft" value="([\d ]+)"', (await client.get(url(board), headers=m1)).text)
     assert order
     await ok(client, m1, board, "approve-order", item=board.items[0], order=order.group(1))
     await ok(client, m1, board, "open-vote", item=board.items[0])
@@ -298,7 +298,7 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
         }
         await do_open_meeting(session, meeting=today, chair_id=board.members[0].person, actor="user:chair")
         count = (await session.execute(select(func.count()).select_from(Meeting))).scalar_one()
-        assert count == 5  # and the two past board meetings with their minutes (web/demo_minutes.py)
+        assert count == 5  # and the two past board meetings with their minutes (web/demo/minutes.py)
     async with context.db.read() as session:
         report = await verify_database(session, context.signer.verifier)
         assert report.intact, report.summary()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -25,18 +24,12 @@ from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
 from meetings.models import AgendaItem, Body, Meeting
 from meetings.storage import AttachmentStore
-from web import demo_live, demo_procedure
-from web.demo_minutes import seed_minutes
+from web.demo import live as demo_live
+from web.demo import procedure as demo_procedure
+from web.demo.minutes import seed_minutes
+from web.demo.people import DemoPerson
 
 ACTOR = "system:demo"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoPerson:
-    username: str
-    display_name: str
-    roles: tuple[Role, ...]  # organisation-wide
-    seats: tuple[tuple[str, str], ...]  # (body slug, role in the body)
 
 
 PEOPLE = (
@@ -240,7 +233,7 @@ async def seed(
     session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
 ) -> list[tuple[DemoPerson, str]]:
     """The demo municipality: bodies, people, two meetings whose calls have been sent, and the executive
-    board's meeting called for today (web.demo_live), all seeded as of a week ago."""
+    board's meeting called for today (web.demo.live), all seeded as of a week ago."""
     demo_live.as_of_last_week(session)
     await do_update_organisation(
         session,

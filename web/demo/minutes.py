@@ -2,11 +2,11 @@
 minutes: one meeting's minutes signed and published, the other's with the checkers, waiting for the demo
 member's approval, the chair's signature and the secretary's countersignature (docs/minutes.md).
 
-The meetings happened in the past: the demo seeds as of a week ago (web.demo_live.as_of_last_week), and
+The meetings happened in the past: the demo seeds as of a week ago (web.demo.live.as_of_last_week), and
 these meetings are played on a clock of their own that starts there and moves through the meetings' days
 (three and two days ago), then is put back. The audit log's times therefore only ever grow (`kokous audit
 verify` requires it), and nothing reads the machine's clock. The board's members are the live meeting demo's
-(web.demo_live).
+(web.demo.live).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from minutes.workflow import (
 )
 
 ACTOR = "system:demo"
-# The live meeting demo's board members who take part (web.demo_live.BOARD), beside the chair and the member.
+# The live meeting demo's board members who take part (web.demo.live.BOARD), beside the chair and the member.
 BOARD = ("jasen3", "jasen4", "jasen5", "jasen6", "jasen7")
 LEAD_DAYS = 4  # the board's call period (R-CALL-1): both calls go out four days before the first meeting
 

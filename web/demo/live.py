@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,9 +27,7 @@ from meetings.actions.call import do_send_call
 from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, Meeting, MemberRole, Membership
-
-if TYPE_CHECKING:
-    from web.demo import DemoPerson
+from web.demo.people import DemoPerson
 
 ACTOR = "system:demo"
 SEEDED_BEFORE = timedelta(days=7)
@@ -103,8 +100,6 @@ async def _seat(
 async def _board(
     session: AsyncSession, body: Body, term: date, password: Callable[[], str]
 ) -> list[tuple[DemoPerson, str]]:
-    from web.demo import DemoPerson
-
     logins = []
     for username, name in BOARD:
         secret = password()
