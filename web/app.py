@@ -15,7 +15,6 @@ from litestar import Litestar, Request, WebSocket, get, websocket
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +35,7 @@ from meetings.delivery import (
     transport_for,
 )
 from minutes.jobs import personal_data_loop
+from web import openapi
 from web.api.attachments import attachments_router
 from web.api.audit import audit_api
 from web.api.auth import auth_router, me_router
@@ -263,7 +263,7 @@ def create_app(
         request_max_body_size=SMALL_BODY,  # routes that take more say so (web.limits)
         exception_handlers=HANDLERS,
         after_exception=[record_hidden],
-        openapi_config=OpenAPIConfig(title="Kokous", version="0.1.0", path="/schema"),
+        openapi_config=openapi.config(),
         logging_config=None,  # core.logging already writes JSON lines
         state=State({"context": context, "live": live}),
         lifespan=[lifespan, media_lifespan],

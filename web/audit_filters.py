@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
-import msgspec
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.queries import AuditFilter
@@ -15,7 +15,9 @@ from core.bounds import check_moment
 from core.clock import LOCAL
 from core.errors import ValidationFailed
 
-Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # an entry's number: a BIGINT
+# An entry's number (a BIGINT), to page back from. The bounds are given to Litestar: it drops a msgspec.Meta
+# inside an optional parameter's type, and a number beyond 64 bits then reached the database (a 500).
+Before = Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)]
 
 
 def iso_moment(value: str | None, name: str) -> datetime | None:

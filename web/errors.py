@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
+import msgspec.inspect
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.status_codes import (
@@ -35,6 +37,7 @@ from core.errors import (
 from core.text import translatable
 from meetings.storage import Damaged, TooLarge, UnsupportedType
 from web.rendering import render
+from web.schemas import Error
 
 log = logging.getLogger("kokous.web")
 
@@ -82,7 +85,7 @@ def respond(
     if "retry_after" in extra:
         headers["retry-after"] = str(extra["retry_after"])
     if _wants_json(request):
-        body = {"error": message, "status": status, **{k: v for k, v in extra.items() if v is not None}}
+        body = Error(error=str(message), status=status, **extra)
         return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
     if status == HTTP_401_UNAUTHORIZED:
         # The refresh page renews an expired access cookie, or sends the person on to the login page.
@@ -112,7 +115,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     if isinstance(exc, NotFoundException):
         return respond(request, HTTP_404_NOT_FOUND, "Not found.")
     if isinstance(exc, ValidationException):
-        bound = _beyond_bound(exc)
+        bound = _beyond_bound(exc) or _not_a_choice(request, exc)
         if bound is not None:
             return kokous_error(request, bound)
         invalid = KokousError("The request is not valid: {problem}", problem=_first_problem(exc))
@@ -149,6 +152,39 @@ def _beyond_bound(exc: ValidationException) -> ValidationFailed | None:
             limit = {bound: int(found.group(1))}
             return ValidationFailed(template, field=str(key) if key else None, **limit)
     return None
+
+
+def _not_a_choice(request: Request[Any, Any, Any], exc: ValidationException) -> ValidationFailed | None:
+    """A word outside a body field's closed list (an enum or a Literal): a 422 that names the field and lists
+    the words, as the domain's own check (core.bounds.check_choice) does."""
+    extra = exc.extra
+    if not (isinstance(extra, list) and extra and isinstance(extra[0], dict)):
+        return None
+    key = str(extra[0].get("key") or "").split(".")[0].split("[")[0]
+    if not str(extra[0].get("message", "")).startswith("Invalid enum value") or not key:
+        return None
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    try:
+        info = msgspec.inspect.type_info(data.annotation) if data is not None else None
+    except (TypeError, ValueError):
+        return None
+    fields = {f.encode_name: f.type for f in getattr(info, "fields", ())}
+    allowed = ", ".join(str(word) for word in _words(fields[key])) if key in fields else ""
+    if not allowed:
+        return None
+    return ValidationFailed("{name} must be one of: {allowed}.", field=key, name=key, allowed=allowed)
+
+
+def _words(info: msgspec.inspect.Type) -> list[object]:
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [member.value for member in info.cls]
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return list(info.values)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return [word for part in info.types for word in _words(part)]
+    if isinstance(info, msgspec.inspect.ListType | msgspec.inspect.Metadata):
+        return _words(info.item_type if isinstance(info, msgspec.inspect.ListType) else info.type)
+    return []
 
 
 def _first_problem(exc: ValidationException) -> str:

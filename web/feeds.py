@@ -31,6 +31,7 @@ from meetings.queries import (
 from web import i18n
 from web.formatting import Times
 from web.http import Req
+from web.openapi import download
 from web.pages.context import (
     body_by_slug,
     body_name,
@@ -115,7 +116,7 @@ def atom_feed(request: Req, body: Body, meetings: list[FeedMeeting]) -> bytes:
     return document
 
 
-@get("/bodies/{slug:str}/feed.atom")
+@get("/bodies/{slug:str}/feed.atom", opt=download("application/atom+xml"))
 async def body_feed(
     request: Req, session: NamedDependency[AsyncSession], slug: FromPath[str]
 ) -> Response[bytes]:

@@ -6,11 +6,11 @@ that names the field (web/errors.py) before anything else reads it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from auth.models import RoleGrant, User
+from auth.models import Role, RoleGrant, User
 from auth.passwords import MAX_LENGTH as PASSWORD_MAX
 from core.bounds import MAX_ID, WORD, length_of
 
@@ -24,6 +24,15 @@ Username = Annotated[str, msgspec.Meta(max_length=length_of(User.username))]
 DisplayName = Annotated[str, msgspec.Meta(max_length=length_of(User.display_name))]
 Email = Annotated[str, msgspec.Meta(max_length=length_of(User.email))]
 Scope = Annotated[str, msgspec.Meta(max_length=length_of(RoleGrant.scope))]
+
+
+class Error(msgspec.Struct, omit_defaults=True):
+    """Every refusal's body, from the API and from a page asked for without `Accept: text/html`."""
+
+    error: str  # what went wrong, in the person's language
+    status: int  # the HTTP status again
+    field: str | None = None  # the request's field that was refused (422)
+    retry_after: int | None = None  # seconds to wait (429), as in the Retry-After header
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,12 +68,12 @@ class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
 class TokenPair(msgspec.Struct):
     access_token: str
     refresh_token: str
-    token_type: str
+    token_type: Literal["Bearer"]
     expires_in: int
 
 
 class LoginResponse(msgspec.Struct, omit_defaults=True):
-    status: str  # "signed_in" | "second_factor_required" | "enrolment_required"
+    status: Literal["signed_in", "second_factor_required", "enrolment_required"]
     tokens: TokenPair | None = None
     step_token: str | None = None
     device_token: str | None = None  # with tokens: send it with the next sign-in to this account
@@ -94,11 +103,11 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     display_name: DisplayName
     password: Password
     email: Email | None = None
-    roles: Annotated[list[Word], msgspec.Meta(max_length=10)] = []
+    roles: Annotated[list[Role], msgspec.Meta(max_length=10)] = []
 
 
 class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
-    role: Word
+    role: Role
     scope: Scope = ""
 
 
@@ -137,6 +146,9 @@ class CheckpointOut(msgspec.Struct):
     note: str
 
 
+VerifyStatus = Literal["intact", "broken", "mismatch"]
+
+
 class VerifyOut(msgspec.Struct):
     intact: bool
     entries: int
@@ -145,4 +157,4 @@ class VerifyOut(msgspec.Struct):
     bad_seq: int | None
     verifier_key: str
     # "intact", "broken" (the log was changed) or "mismatch" (another origin or key): audit.verify
-    status: str = "intact"
+    status: VerifyStatus = "intact"

@@ -1,7 +1,7 @@
 """The short fuzzing run (docs/security.md, "Fuzzing"): every operation of the OpenAPI document, a few
 generated requests each, as anonymous, a member, the secretary, the administrator and the auditor. No answer
-may be a server error, and no anonymous answer may show a secret of the seeded body. `make bench` runs a
-longer one."""
+may be a server error or differ from the document (its status, media type, body or headers), and no anonymous
+answer may show a secret of the seeded body. `make bench` runs a longer one."""
 
 from __future__ import annotations
 

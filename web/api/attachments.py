@@ -23,11 +23,13 @@ from meetings.actions.attachments import (
 )
 from meetings.models import AgendaItem, Attachment, Meeting
 from meetings.storage import (
+    ALLOWED,
     attachment_store,
 )
 from web.attachment_uploads import MAX_REQUEST_BYTES, may_upload, store_upload
 from web.guards import principal_of, signed_in
 from web.http import Req
+from web.openapi import answers, download
 from web.security import BOUNDED_READS, app_context
 from web.viewer import current_viewer
 
@@ -135,7 +137,11 @@ def _not_modified(request: Req, etag: str) -> bool:
     return etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(","))
 
 
-@get("/attachments/{attachment_id:int}")
+@get(
+    "/attachments/{attachment_id:int}",
+    opt=download(*(kind.media_type for kind in ALLOWED)),
+    responses=answers(304),
+)
 async def download_attachment(
     request: Req,
     session: NamedDependency[AsyncSession],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 from litestar import Router, get
 from litestar.di import NamedDependency
@@ -16,10 +17,11 @@ from audit.queries import list_checkpoints, list_entries
 from audit.verify import verify_database
 from auth.models import Role
 from core.errors import ValidationFailed
-from web.audit_filters import Seq, audit_filter
+from web.audit_filters import Before, audit_filter
 from web.guards import has_role, principal_of
 from web.http import Req
-from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut
+from web.openapi import download
+from web.schemas import AuditEntryOut, AuditPage, CheckpointOut, VerifyOut, VerifyStatus
 from web.security import app_context
 
 auditor = has_role(Role.AUDITOR)
@@ -33,7 +35,7 @@ async def entries(
     actor: FromQuery[str | None] = None,
     action: FromQuery[str | None] = None,
     subject: FromQuery[str | None] = None,
-    before: FromQuery[Seq | None] = None,
+    before: Before = None,
     limit: FromQuery[int] = 50,
 ) -> AuditPage:
     if not 1 <= limit <= 1000:
@@ -48,7 +50,7 @@ async def entries(
     return AuditPage(out, page.total, page.next_before)
 
 
-@get("/export", guards=[auditor])
+@get("/export", guards=[auditor], opt=download("application/x-ndjson"))
 async def export(
     request: Req,
     since: FromQuery[str | None] = None,
@@ -99,7 +101,7 @@ async def verify(request: Req) -> VerifyOut:
         report.summary(),
         report.bad_seq,
         signer.verifier.vkey,
-        report.status,
+        cast(VerifyStatus, report.status),
     )
 
 

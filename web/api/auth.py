@@ -11,6 +11,7 @@ from auth import actions
 from auth.queries import Principal
 from web.guards import principal_of, signed_in
 from web.http import Req
+from web.openapi import answers
 from web.schemas import (
     EnrolmentDone,
     EnrolmentRequest,
@@ -35,7 +36,7 @@ def user_agent(request: Req) -> str:
     return request.headers.get("user-agent", "")[:200]
 
 
-@post("/login", status_code=200)
+@post("/login", status_code=200, responses=answers(401, 429))
 async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
     step = await app_context(request).login.password(
         username=data.username,
@@ -46,11 +47,12 @@ async def login(request: Req, data: JSONBody[LoginRequest]) -> LoginResponse:
     )
     if step.tokens is not None:
         return LoginResponse("signed_in", tokens=token_pair(step.tokens), device_token=step.tokens.device)
-    status = "second_factor_required" if step.next_step == "verify" else "enrolment_required"
-    return LoginResponse(status, step_token=step.step_token)
+    if step.next_step == "verify":
+        return LoginResponse("second_factor_required", step_token=step.step_token)
+    return LoginResponse("enrolment_required", step_token=step.step_token)
 
 
-@post("/second-factor", status_code=200)
+@post("/second-factor", status_code=200, responses=answers(401, 429))
 async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> LoginResponse:
     tokens = await app_context(request).login.second_factor(
         step_token=data.step_token,
@@ -61,7 +63,7 @@ async def second_factor(request: Req, data: JSONBody[SecondFactorRequest]) -> Lo
     return LoginResponse("signed_in", tokens=token_pair(tokens), device_token=tokens.device)
 
 
-@post("/enrolment", status_code=200)
+@post("/enrolment", status_code=200, responses=answers(401))
 async def start_enrolment(request: Req, data: JSONBody[EnrolmentRequest]) -> EnrolmentStart:
     enrolment = await app_context(request).login.start_enrolment(
         step_token=data.step_token, address=client_address(request)
@@ -69,7 +71,7 @@ async def start_enrolment(request: Req, data: JSONBody[EnrolmentRequest]) -> Enr
     return EnrolmentStart(enrolment.secret, enrolment.uri)
 
 
-@post("/enrolment/confirm", status_code=200)
+@post("/enrolment/confirm", status_code=200, responses=answers(401, 429))
 async def confirm_enrolment(request: Req, data: JSONBody[SecondFactorRequest]) -> EnrolmentDone:
     tokens, codes = await app_context(request).login.confirm_enrolment(
         step_token=data.step_token,
@@ -80,7 +82,7 @@ async def confirm_enrolment(request: Req, data: JSONBody[SecondFactorRequest]) -
     return EnrolmentDone(token_pair(tokens), codes, tokens.device)
 
 
-@post("/refresh", status_code=200)
+@post("/refresh", status_code=200, responses=answers(401, 429))
 async def refresh(request: Req, data: JSONBody[RefreshRequest]) -> TokenPair:
     tokens = await app_context(request).login.refresh(
         refresh_token=data.refresh_token, address=client_address(request)
@@ -94,7 +96,7 @@ async def logout(request: Req, session: NamedDependency[AsyncSession]) -> None:
     await actions.do_end_session(session, user_id=principal.user_id, family=principal.session_family)
 
 
-@post("/step-up", status_code=200, guards=[signed_in])
+@post("/step-up", status_code=200, guards=[signed_in], responses=answers(429))
 async def step_up(request: Req, data: JSONBody[StepUpRequest]) -> TokenPair:
     tokens = await app_context(request).credentials.step_up(
         principal_of(request), password=data.password, code=data.code, address=client_address(request)
@@ -119,7 +121,7 @@ async def me(request: Req) -> Me:
     return me_out(principal_of(request))
 
 
-@post("/me/password", status_code=204, guards=[signed_in])
+@post("/me/password", status_code=204, guards=[signed_in], responses=answers(429))
 async def change_password(request: Req, data: JSONBody[PasswordChange]) -> None:
     """Throttled like a sign-in; this session stays, the others end. The flow opens its own transactions."""
     await app_context(request).credentials.change_password(

@@ -19,11 +19,19 @@ from meetings.access import Viewer, access_body
 from meetings.actions.bodies import BODY_TEXT, BodySpec, do_create_body, do_update_body
 from meetings.actions.memberships import MembershipSpec, do_add_membership, do_end_membership
 from meetings.actions.organisation import ORGANISATION_TEXT, OrganisationSettings, do_update_organisation
-from meetings.models import Body, Membership, Organisation
+from meetings.models import (
+    Body,
+    BodyKind,
+    CallDayCount,
+    CheckingMethod,
+    MemberRole,
+    Membership,
+    Organisation,
+)
 from meetings.queries import BodyView, MemberView, bodies, body_members, body_view, organisation
 from web.guards import has_role, principal_of, recent_step_up
 from web.http import Req
-from web.schemas import Id, Word
+from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
 admin = has_role(Role.ADMIN)
@@ -42,30 +50,30 @@ class OrganisationIO(msgspec.Struct, forbid_unknown_fields=True):
     name: OrganisationName
     name_sv: OrganisationName = ""
     default_call_period_days: Count = 4
-    call_day_count: Word = "sending_day_excluded"
+    call_day_count: CallDayCount = CallDayCount.SENDING_DAY_EXCLUDED
     council_tabling_minority: Fraction = "1/4"
     minutes_retention_days: Count = 365
-    default_checking_method: Word = "checkers"
+    default_checking_method: CheckingMethod = CheckingMethod.CHECKERS
     attachment_max_bytes: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 50 * 1024 * 1024
 
 
 class BodyIn(msgspec.Struct, forbid_unknown_fields=True):
     slug: Slug
     name: BodyName
-    kind: Word
+    kind: BodyKind
     seats: Count
     name_sv: BodyName = ""
     parent_id: Id | None = None
     call_period_days: Count | None = None
     electronic_meetings_allowed: bool = False
     decision_procedure_allowed: bool = False
-    checking_method: Word | None = None
+    checking_method: CheckingMethod | None = None
     meetings_public_by_default: bool | None = None
 
 
 class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
     user_id: Id
-    role: Word
+    role: MemberRole
     term_start: date
     term_end: date | None = None
     deputy_for_id: Id | None = None

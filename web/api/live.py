@@ -10,7 +10,7 @@ meeting's new `version`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Router, delete, get, post, put
@@ -54,15 +54,17 @@ from meetings.live.actions.sitting import (
     do_suspend_meeting,
 )
 from meetings.live.actions.voting import do_close_vote, do_open_vote
-from meetings.live.models import FloorRequest, LiveMeeting, Proposal, Vote
+from meetings.live.models import FloorKind, FloorRequest, LiveMeeting, Proposal, Vote
 from meetings.live.queries import as_json, live_view, may_follow
 from meetings.live.state import NOT_OPEN
-from meetings.models import AgendaItem, Meeting
+from meetings.models import AgendaItem, DisqualificationGround, Meeting
+from meetings.rules.voting import ProposalKind
 from web.ballots import NO_VOTE, ballot_desk
 from web.guards import principal_of, signed_in
 from web.http import Req
 from web.limits import LONG_TEXT_BODY
-from web.schemas import Id, Word
+from web.openapi import answers
+from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
 NOT_FOLLOWER = translatable("Only the body follows a closed meeting live.")
@@ -97,14 +99,14 @@ class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RecusalIn(msgspec.Struct, forbid_unknown_fields=True):
-    ground: Word
+    ground: DisqualificationGround
     user_id: Id | None = None  # someone else, found disqualified by the body; none: oneself, declaring it
     decided_by_body: bool = False  # R-DISQ-4
     explanation: Reasons = ""
 
 
 class FloorIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Word = "speech"  # or "reply" (repliikki)
+    kind: FloorKind = FloorKind.SPEECH  # or a reply (repliikki)
 
 
 class FloorRulesIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -113,7 +115,7 @@ class FloorRulesIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Word
+    kind: ProposalKind
     text: Text
 
 
@@ -126,7 +128,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BallotIn(msgspec.Struct, forbid_unknown_fields=True):
-    choice: Word  # jaa, ei or tyhja
+    choice: Literal["jaa", "ei", "tyhja"]  # Choice, but "poissa" is no ballot: it is not voting
 
 
 class DissentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -204,7 +206,7 @@ async def _vote(session: AsyncSession, meeting_id: int, vote_id: int) -> Vote:
 # The snapshot
 
 
-@get("/meetings/{meeting_id:int}/live")
+@get("/meetings/{meeting_id:int}/live", responses=answers(403, 409))
 async def snapshot(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], meeting_id: FromPath[int]
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.serialization import encode_json
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,14 @@ from meetings.actions.meetings import (
 )
 from meetings.delivery import default_sender
 from meetings.lawfulness import check_call as problems_of_call
-from meetings.models import Meeting, MeetingStatus
+from meetings.models import (
+    DecisionMode,
+    DisqualificationGround,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    Publicity,
+)
 from meetings.queries import (
     AgendaView,
     ItemView,
@@ -59,7 +67,8 @@ from web.cache import CachedPage, agenda_key
 from web.guards import principal_of, signed_in
 from web.http import Req
 from web.limits import LONG_TEXT_BODY
-from web.schemas import Id, Word
+from web.openapi import answers
+from web.schemas import Id
 from web.security import BOUNDED_READS, app_context
 
 Place = Annotated[str, msgspec.Meta(max_length=length_of(Meeting.place))]
@@ -72,7 +81,7 @@ Reason = Annotated[str, msgspec.Meta(max_length=CHANGE_REASON)]
 class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: datetime
     place: Place
-    mode: Word = "in_person"
+    mode: MeetingMode = MeetingMode.IN_PERSON
     ends_at: datetime | None = None
     is_public: bool | None = None
 
@@ -84,10 +93,10 @@ class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
     preparer_contact: Line = ""
     description: Document = ""
     proposal: Document = ""
-    publicity: Word = "public"
+    publicity: Publicity = Publicity.PUBLIC
     confidentiality_basis: Line = ""
     public_summary: Document = ""
-    decision_mode: Word = "meeting"
+    decision_mode: DecisionMode = DecisionMode.MEETING
     deadline_at: datetime | None = None
     reason: Reason = ""  # required for changes after the call
 
@@ -97,7 +106,7 @@ class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeclarationIn(msgspec.Struct, forbid_unknown_fields=True):
-    ground: Word
+    ground: DisqualificationGround
     explanation: Annotated[str, msgspec.Meta(max_length=EXPLANATION)] = ""
 
 
@@ -177,7 +186,11 @@ async def create_meeting(
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@get("/meetings/{meeting_id:int}")
+# The agenda is encoded once and cached (decision 0005), so the handler returns bytes: say they are an object.
+AGENDA = {200: ResponseSpec(dict[str, Any], description="The agenda as this viewer may see it.")}
+
+
+@get("/meetings/{meeting_id:int}", responses=AGENDA)
 async def get_meeting(
     request: Req,
     session: NamedDependency[AsyncSession],
@@ -293,7 +306,7 @@ async def reorder(
     return agenda_out(await agenda(session, viewer, meeting))
 
 
-@get("/items/{item_id:int}/versions")
+@get("/items/{item_id:int}/versions", responses=answers(403))  # public items: only readers see versions
 async def versions(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], item_id: FromPath[int]
 ) -> list[VersionOut]:

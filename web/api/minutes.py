@@ -44,6 +44,7 @@ from web.http import Req
 from web.limits import LONG_TEXT_BODY
 from web.minutes_signing import rendering_for, signer_name
 from web.minutes_verification import VERIFY_BODY, uploaded_copy, verified
+from web.openapi import download
 from web.security import app_context
 from web.viewer import current_viewer
 
@@ -276,7 +277,7 @@ def _original(minutes: MinutesRecord, kind: str) -> Response[bytes]:
     return Response(data, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in])
+@get("/api/minutes/{minutes_id:int}/signed.pdf", guards=[signed_in], opt=download("application/pdf"))
 async def signed_pdf(
     session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], minutes_id: FromPath[int]
 ) -> Response[bytes]:

@@ -21,17 +21,18 @@ from core.bounds import EXPLANATION
 from meetings.access import Capability, Viewer
 from meetings.decision_procedure.actions import do_state_stance
 from meetings.decision_procedure.queries import access_procedure, open_for, overview, procedure_view
+from meetings.models import DisqualificationGround
+from meetings.rules.decision_procedure import Stance
 from web.guards import principal_of, signed_in
 from web.http import Req
-from web.schemas import Word
 from web.security import app_context
 
 Explanation = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
 
 
 class StanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    stance: Word
-    ground: Word | None = None
+    stance: Stance
+    ground: DisqualificationGround | None = None
     explanation: Explanation = ""
 
 

@@ -18,6 +18,7 @@ from core.errors import Conflict, RateLimited, ValidationFailed
 from web.errors import refused_form
 from web.guards import principal_of, signed_in
 from web.http import Req
+from web.openapi import answers
 from web.rendering import render
 from web.security import BOUNDED_READS, app_context, client_address
 
@@ -51,7 +52,7 @@ async def account(request: Req, done: FromQuery[str] = "") -> Response[str]:
     return render(request, "account.html", {"done": done})
 
 
-@post("/account/password", media_type=MediaType.HTML, guards=[signed_in])
+@post("/account/password", media_type=MediaType.HTML, guards=[signed_in], responses=answers(429))
 async def account_password(request: Req, data: URLEncodedBody[PasswordForm]) -> Response[Any]:
     """This session stays; the others end, and the owner is e-mailed."""
     try:
@@ -74,7 +75,7 @@ async def account_second_factor(request: Req) -> Response[str]:
     return render(request, SECOND_FACTOR_PAGE, {"enrolment": None, "enabled": await _enabled(request)})
 
 
-@post("/account/second-factor/start", media_type=MediaType.HTML, guards=[signed_in])
+@post("/account/second-factor/start", media_type=MediaType.HTML, guards=[signed_in], responses=answers(429))
 async def account_second_factor_start(request: Req, data: URLEncodedBody[ProofForm]) -> Response[Any]:
     """The password, and a code of the second factor in use: then a new secret to scan."""
     try:
@@ -89,7 +90,7 @@ async def account_second_factor_start(request: Req, data: URLEncodedBody[ProofFo
     return render(request, SECOND_FACTOR_PAGE, {"enrolment": change, "enabled": await _enabled(request)})
 
 
-@post("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in])
+@post("/account/second-factor", media_type=MediaType.HTML, guards=[signed_in], responses=answers(429))
 async def account_second_factor_confirm(request: Req, data: URLEncodedBody[NewCodeForm]) -> Response[Any]:
     """A code from the new app makes it the second factor; the other sessions end, the owner is e-mailed."""
     try:

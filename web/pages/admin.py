@@ -47,6 +47,7 @@ from web.forms import calendar_day, optional_id, whole_number
 from web.guards import has_role, principal_of
 from web.http import Req
 from web.limits import IMPORT_BODY
+from web.openapi import answers
 from web.pages.context import page_context
 from web.rendering import render
 from web.security import app_context, client_address, session_cookies
@@ -126,6 +127,8 @@ def _today(request: Req) -> date:
 Change = Callable[[Stepped], Awaitable[str]]  # runs the action; returns where to go next
 Again = Callable[[AsyncSession, KokousError], Awaitable[tuple[str, dict[str, Any]]]]  # the page to show again
 
+# Every change here carries the password and code again (a step-up), which are throttled like a sign-in.
+STEP_UP_FORM = answers(429)
 REFUSALS = (ValidationFailed, Conflict, NotAuthenticated, RateLimited, NotFound)
 
 
@@ -228,7 +231,7 @@ def _organisation_role(value: str) -> Role | None:
     return Role(value)
 
 
-@post("/admin/users", guards=[admin])
+@post("/admin/users", guards=[admin], responses=STEP_UP_FORM)
 async def create_user(request: Req, data: URLEncodedBody[NewUserForm]) -> Response[Any]:
     async def work(s: Stepped) -> str:
         role = _organisation_role(data.role)
@@ -318,7 +321,7 @@ def _user_change(
     return change(request, data, run, again)
 
 
-@post("/admin/users/{user_id:int}/roles", guards=[admin])
+@post("/admin/users/{user_id:int}/roles", guards=[admin], responses=STEP_UP_FORM)
 async def grant_role(request: Req, user_id: FromPath[int], data: URLEncodedBody[RoleForm]) -> Response[Any]:
     async def work(s: Stepped, user: User) -> str:
         role, scope = _role_change(data)
@@ -328,7 +331,7 @@ async def grant_role(request: Req, user_id: FromPath[int], data: URLEncodedBody[
     return await _user_change(request, user_id, data, work)
 
 
-@post("/admin/users/{user_id:int}/roles/revoke", guards=[admin])
+@post("/admin/users/{user_id:int}/roles/revoke", guards=[admin], responses=STEP_UP_FORM)
 async def revoke_role(request: Req, user_id: FromPath[int], data: URLEncodedBody[RoleForm]) -> Response[Any]:
     async def work(s: Stepped, user: User) -> str:
         role, scope = _role_change(data)
@@ -338,7 +341,7 @@ async def revoke_role(request: Req, user_id: FromPath[int], data: URLEncodedBody
     return await _user_change(request, user_id, data, work)
 
 
-@post("/admin/users/{user_id:int}/deactivate", guards=[admin])
+@post("/admin/users/{user_id:int}/deactivate", guards=[admin], responses=STEP_UP_FORM)
 async def deactivate(
     request: Req, user_id: FromPath[int], data: URLEncodedBody[ConfirmForm]
 ) -> Response[Any]:
@@ -351,7 +354,7 @@ async def deactivate(
     return await _user_change(request, user_id, data, work)
 
 
-@post("/admin/users/{user_id:int}/activate", guards=[admin])
+@post("/admin/users/{user_id:int}/activate", guards=[admin], responses=STEP_UP_FORM)
 async def activate(request: Req, user_id: FromPath[int], data: URLEncodedBody[ConfirmForm]) -> Response[Any]:
     async def work(s: Stepped, user: User) -> str:
         await actions.do_set_active(s.session, user=user, active=True, actor=s.actor)
@@ -360,7 +363,7 @@ async def activate(request: Req, user_id: FromPath[int], data: URLEncodedBody[Co
     return await _user_change(request, user_id, data, work)
 
 
-@post("/admin/users/{user_id:int}/second-factor/reset", guards=[admin])
+@post("/admin/users/{user_id:int}/second-factor/reset", guards=[admin], responses=STEP_UP_FORM)
 async def reset_second_factor(
     request: Req, user_id: FromPath[int], data: URLEncodedBody[ConfirmForm]
 ) -> Response[Any]:
@@ -433,7 +436,7 @@ async def organisation_page(
     return render(request, "admin_organisation.html", _context(request, form=form, done=done))
 
 
-@post("/admin/organisation", guards=[admin])
+@post("/admin/organisation", guards=[admin], responses=STEP_UP_FORM)
 async def save_organisation(request: Req, data: URLEncodedBody[OrganisationForm]) -> Response[Any]:
     async def work(s: Stepped) -> str:
         await do_update_organisation(s.session, settings=organisation_settings(data), actor=s.actor)
@@ -518,7 +521,7 @@ async def bodies_page(
     return render(request, "admin_bodies.html", await bodies_context(request, session, done=done))
 
 
-@post("/admin/bodies", guards=[admin])
+@post("/admin/bodies", guards=[admin], responses=STEP_UP_FORM)
 async def create_body(request: Req, data: URLEncodedBody[BodyForm]) -> Response[Any]:
     async def work(s: Stepped) -> str:
         body = await do_create_body(s.session, spec=body_spec(data), actor=s.actor)
@@ -590,7 +593,7 @@ async def body_page(
     return render(request, "admin_body.html", await body_context(request, session, body_id, done=done))
 
 
-@post("/admin/bodies/{body_id:int}", guards=[admin])
+@post("/admin/bodies/{body_id:int}", guards=[admin], responses=STEP_UP_FORM)
 async def update_body(request: Req, body_id: FromPath[int], data: URLEncodedBody[BodyForm]) -> Response[Any]:
     async def work(s: Stepped) -> str:
         body = await _body(s.session, body_id)
@@ -618,7 +621,7 @@ def membership_spec(form: MemberForm) -> MembershipSpec:
     )
 
 
-@post("/admin/bodies/{body_id:int}/members", guards=[admin])
+@post("/admin/bodies/{body_id:int}/members", guards=[admin], responses=STEP_UP_FORM)
 async def add_member(request: Req, body_id: FromPath[int], data: URLEncodedBody[MemberForm]) -> Response[Any]:
     async def work(s: Stepped) -> str:
         body = await _body(s.session, body_id)
@@ -633,7 +636,7 @@ async def add_member(request: Req, body_id: FromPath[int], data: URLEncodedBody[
     return await change(request, data, work, again)
 
 
-@post("/admin/bodies/{body_id:int}/members/{membership_id:int}/end", guards=[admin])
+@post("/admin/bodies/{body_id:int}/members/{membership_id:int}/end", guards=[admin], responses=STEP_UP_FORM)
 async def end_member(
     request: Req, body_id: FromPath[int], membership_id: FromPath[int], data: URLEncodedBody[ConfirmForm]
 ) -> Response[Any]:
@@ -697,7 +700,12 @@ class ImportForm(Proof):
     csrf_token: str = ""
 
 
-@post("/admin/bodies/{body_id:int}/import/confirm", guards=[admin], request_max_body_size=CONFIRM_LIMIT)
+@post(
+    "/admin/bodies/{body_id:int}/import/confirm",
+    guards=[admin],
+    request_max_body_size=CONFIRM_LIMIT,
+    responses=STEP_UP_FORM,
+)
 async def confirm_import(
     request: Req, body_id: FromPath[int], data: URLEncodedBody[ImportForm]
 ) -> Response[Any]:

@@ -23,7 +23,7 @@ from core.clock import LOCAL
 from core.errors import ValidationFailed
 from core.text import translatable
 from meetings.models import AgendaItem, Body, Meeting
-from web.audit_filters import Seq, audit_filter, local_moment
+from web.audit_filters import Before, audit_filter, local_moment
 from web.guards import has_role
 from web.http import Req
 from web.rendering import render
@@ -232,7 +232,7 @@ async def audit_page(
     actor: FromQuery[str] = "",
     action: FromQuery[str] = "",
     subject: FromQuery[str] = "",
-    before: FromQuery[Seq | None] = None,
+    before: Before = None,
 ) -> Response[str]:
     """The log, newest first, filtered by a bookmarkable query; names beside ids, local times."""
     form = AuditForm(since, until, actor, action, subject)

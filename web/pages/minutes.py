@@ -47,13 +47,14 @@ from minutes.workflow import (
     do_send_for_checking,
     do_sign,
 )
-from web.errors import STATUS
+from web.errors import status_of
 from web.guards import principal_of, signed_in
 from web.http import Req
 from web.limits import LONG_TEXT_BODY, MiB
 from web.minutes_forms import form_text, publication_from_form, wording_from_form
 from web.minutes_signing import rendering_for, signer_name
 from web.minutes_verification import VERIFY_BODY, VERIFY_MAX, uploaded_copy, verified
+from web.openapi import download
 from web.pages.context import body_by_slug
 from web.rendering import render
 from web.security import app_context, client_address, session_cookies
@@ -90,7 +91,7 @@ async def public_page(
     return Response(page, media_type=MediaType.HTML, headers={"content-security-policy": DOCUMENT_CSP})
 
 
-@get("/public/minutes/{minutes_id:int}/minutes.pdf")
+@get("/public/minutes/{minutes_id:int}/minutes.pdf", opt=download("application/pdf"))
 async def public_pdf(
     request: Req, session: NamedDependency[AsyncSession], minutes_id: FromPath[int]
 ) -> Response[bytes]:
@@ -116,7 +117,7 @@ async def body_minutes_page(
     return render(request, "minutes_list.html", {"body": body, "entries": entries, "local": _local})
 
 
-@get("/bodies/{slug:str}/minutes.atom")
+@get("/bodies/{slug:str}/minutes.atom", opt=download("application/atom+xml"))
 async def body_minutes_feed(
     request: Req, session: NamedDependency[AsyncSession], viewer: NamedDependency[Viewer], slug: FromPath[str]
 ) -> Response[bytes]:
@@ -222,7 +223,7 @@ async def _workspace_page(
         or (user_id == minutes.secretary_id and state == MinutesState.SIGNING),
         "may_publish": user_id == minutes.secretary_id and state == MinutesState.SIGNED,
     }
-    status = STATUS.get(type(error), 400) if error else 200
+    status = status_of(error) if error else 200
     return render(request, "minutes.html", context, status_code=status)
 
 
@@ -300,7 +301,7 @@ async def open_draft_form(
             )
     except KokousError as exc:
         context = {"meeting": meeting, "body": body, "may_open": True, "error": exc}
-        return render(request, "minutes_open.html", context, status_code=STATUS.get(type(exc), 400))
+        return render(request, "minutes_open.html", context, status_code=status_of(exc))
     return Redirect(f"/minutes/{minutes.id}", status_code=303)
 
 

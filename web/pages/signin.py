@@ -21,6 +21,7 @@ from core.errors import Conflict, NotAuthenticated, RateLimited
 from web.errors import refused_form
 from web.http import Req
 from web.i18n import LANGUAGES
+from web.openapi import answers
 from web.rendering import render
 from web.security import (
     BOUNDED_READS,
@@ -102,7 +103,7 @@ async def login_page(request: Req, next: FromQuery[str] = "/") -> Response[str]:
     return render(request, "login.html", {"next": safe_next(next), "username": ""})
 
 
-@post("/login", media_type=MediaType.HTML, opt=FORM)
+@post("/login", media_type=MediaType.HTML, opt=FORM, responses=answers(401, 429))
 async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Response[Any]:
     target = safe_next(data.next)
     try:
@@ -123,14 +124,14 @@ async def login_submit(request: Req, data: URLEncodedBody[LoginForm]) -> Respons
     )
 
 
-@get("/login/code", media_type=MediaType.HTML)
+@get("/login/code", media_type=MediaType.HTML, responses=answers(303))
 async def code_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     if not request.cookies.get(STEP_COOKIE):
         return Redirect(with_next("/login", next), status_code=303)
     return render(request, "code.html", {"next": safe_next(next)})
 
 
-@post("/login/code", media_type=MediaType.HTML, opt=FORM)
+@post("/login/code", media_type=MediaType.HTML, opt=FORM, responses=answers(401, 429))
 async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[Any]:
     target = safe_next(data.next)
     try:
@@ -145,7 +146,7 @@ async def code_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[
     return _signed_in(request, tokens, target)
 
 
-@get("/login/enrol", media_type=MediaType.HTML)
+@get("/login/enrol", media_type=MediaType.HTML, responses=answers(303))
 async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     try:
         enrolment = await app_context(request).login.start_enrolment(
@@ -156,7 +157,7 @@ async def enrol_page(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     return render(request, "enrol.html", {"next": safe_next(next), "enrolment": enrolment})
 
 
-@post("/login/enrol", media_type=MediaType.HTML, opt=FORM)
+@post("/login/enrol", media_type=MediaType.HTML, opt=FORM, responses=answers(401, 429))
 async def enrol_submit(request: Req, data: URLEncodedBody[CodeForm]) -> Response[Any]:
     target = safe_next(data.next)
     try:
@@ -191,7 +192,7 @@ async def logout(request: Req, session: NamedDependency[AsyncSession]) -> Respon
     return Redirect("/login", status_code=303, cookies=cleared_cookies(app_context(request).settings.https))
 
 
-@get("/auth/refresh", media_type=MediaType.HTML)
+@get("/auth/refresh", media_type=MediaType.HTML, responses=answers(303))
 async def refresh(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     """Browsers come here when their short-lived access cookie has expired."""
     target = safe_next(next)
@@ -211,7 +212,7 @@ async def refresh(request: Req, next: FromQuery[str] = "/") -> Response[Any]:
     return _signed_in(request, tokens, target)
 
 
-@get("/language", media_type=MediaType.HTML)
+@get("/language", media_type=MediaType.HTML, responses=answers(303))
 async def language(request: Req, lang: FromQuery[str] = "fi", next: FromQuery[str] = "/") -> Response[Any]:
     chosen = lang if lang in LANGUAGES else "fi"
     cookie = Cookie(

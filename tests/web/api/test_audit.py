@@ -165,3 +165,15 @@ async def test_audit_page_shows_entries_and_the_verifier_key(
     assert audit.status_code == 200
     assert "session.started" in audit.text
     assert "kokous.test/audit+" in audit.text
+
+
+@pytest.mark.parametrize("path", ["/api/audit/entries", "/audit"])
+@pytest.mark.parametrize("before", ["-7492367959757877673984", "0", str(2**63)])
+async def test_a_page_number_beyond_the_log_gets_a_clear_message(
+    client: httpx.AsyncClient, auditor: dict[str, str], path: str, before: str
+) -> None:
+    """Found by the fuzzer (docs/security.md, "Fuzzing"): Litestar dropped the bounds of an optional query
+    parameter's type, and a number beyond 64 bits reached the database (a 500)."""
+    response = await client.get(path, headers=auditor, params={"before": before})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "before"
