@@ -556,13 +556,19 @@ async def follow(port: int, meeting_id: int, after: int, tokens: list[str]) -> N
     everyone = asyncio.Event()
 
     async def one(token: str) -> websockets.ClientConnection:
-        return await websockets.connect(
+        ws = await websockets.connect(
             url,
             origin=websockets.Origin(f"http://127.0.0.1:{port}"),
             additional_headers={"Authorization": f"Bearer {token}"},
             open_timeout=TIMEOUT,
             ping_interval=None,
         )
+        # The server reads a client's messages only once it has joined the meeting's followers (and replayed
+        # what the client missed): the answer to a message it does not know says the follower is in place.
+        await ws.send('{"ready": true}')
+        while json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)).get("kind") != "error":
+            pass
+        return ws
 
     async def listen(ws: websockets.ClientConnection) -> None:
         async for raw in ws:
