@@ -365,7 +365,14 @@ def serve(fd: int, data_dir: Path, base_url: str, database_url: str, redis_url: 
     raise_fd_limit()
     sock = socket.socket(fileno=fd)
     app = create_app(storm_settings(data_dir, base_url, database_url, redis_url))
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws_per_message_deflate=False,  # as `kokous serve` runs it (decision 0011)
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
