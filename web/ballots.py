@@ -21,10 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import Database
 from core.errors import KokousError, NotFound
 from core.text import translatable
-from meetings.access import parent_row
-from meetings.live.actions.voting import BallotCast, do_cast_ballots
-from meetings.live.models import Vote
-from meetings.models import AgendaItem
+from meetings.live.actions.voting import BallotCast, do_cast_ballots, vote_for_ballots
 
 NO_VOTE = translatable("No such vote in this meeting.")
 BATCH = 500  # ballots in one transaction at most
@@ -88,16 +85,17 @@ async def _vote_ballots(
     session: AsyncSession, vote_id: int, ballots: list[tuple[int, _Waiting]]
 ) -> dict[int, Cast | KokousError]:
     """One vote's ballots of the batch: those sent to it through another meeting are not found."""
-    vote = await session.get(Vote, vote_id)
-    meeting = None if vote is None else (await parent_row(session, AgendaItem, vote.item_id)).meeting_id
+    found = await vote_for_ballots(session, vote_id)
+    meeting = None if found is None else found[1].meeting_id
     outcomes: dict[int, Cast | KokousError] = {
         n: NotFound(NO_VOTE) for n, b in ballots if b.meeting_id != meeting
     }
     here = [(n, b) for n, b in ballots if n not in outcomes]
-    if vote is None or not here:
+    if found is None or not here:
         return outcomes
+    vote = found[0]
     casts = [BallotCast(b.user_id, b.choice, b.actor) for _, b in here]
-    refusals, count = await do_cast_ballots(session, vote=vote, ballots=casts)
+    refusals, count = await do_cast_ballots(session, vote=vote, ballots=casts, locked=True)
     for (n, b), refused in zip(here, refusals, strict=True):
         outcomes[n] = refused or Cast(vote.id, b.choice, count, len(vote.entitled))
     return outcomes

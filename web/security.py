@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -20,9 +22,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.models import AuditAction
 from auth.failures import Failure, record_failure
-from auth.queries import Principal, load_principal
+from auth.queries import Principal, SignIn, load_principals
 from auth.tokens import ACCESS, TokenRejected
 from core.config import Settings
+from core.db import Database
 from core.errors import Forbidden, NotAuthenticated
 from core.text import translatable
 from web.context import AppContext
@@ -85,17 +88,64 @@ class AuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if isinstance(exc, TokenRejected) and exc.forged:
                 await _record_forgery(connection, exc, via)
             return AuthenticationResult(user=None, auth=None)
-        async with context.db.read(bounded=True) as session:
-            principal = await load_principal(
-                session,
-                user_id=int(claims.subject),
-                family=str(claims.extra.get("sid", "")),
-                methods=tuple(claims.extra.get("amr", ())),
-                via=via,
-            )
+        sign_in = SignIn(
+            int(claims.subject),
+            str(claims.extra.get("sid", "")),
+            tuple(claims.extra.get("amr", ())),
+            via,
+        )
+        principal = await principal_desk(connection.app.state, context.db).load(sign_in)
         if principal is None:
             connection.state.auth_failure = translatable("This sign-in was ended. Please sign in again.")
         return AuthenticationResult(user=principal, auth=claims)
+
+
+PRINCIPALS_AT_ONCE = 500
+
+
+class PrincipalDesk:
+    """Who is asking, for every signed-in request: those that arrive while one read is under way are read
+    together in the next (`auth.queries.load_principals`, two statements however many). A burst (every
+    member's ballot in a vote, a thousand followers reconnecting) otherwise costs a transaction per request.
+    Each request's read still begins after the request came, so a sign-in ended before it is never let in."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.waiting: list[tuple[SignIn, asyncio.Future[Principal | None]]] = []
+        self.reader: asyncio.Task[None] | None = None
+
+    async def load(self, sign_in: SignIn) -> Principal | None:
+        answer: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((sign_in, answer))
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.create_task(self._read_all())
+        return await asyncio.shield(answer)
+
+    async def _read_all(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[:PRINCIPALS_AT_ONCE], self.waiting[PRINCIPALS_AT_ONCE:]
+            try:
+                async with self.db.read(bounded=True) as session:
+                    found = await load_principals(session, [sign_in for sign_in, _ in batch])
+            except Exception as failed:
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(failed)
+                        with contextlib.suppress(Exception):
+                            answer.exception()  # retrieved: the request may have gone away
+                continue
+            for (_, answer), principal in zip(batch, found, strict=True):
+                if not answer.done():
+                    answer.set_result(principal)
+
+
+def principal_desk(state: Any, db: Database) -> PrincipalDesk:
+    """The process's desk, made on first use (in the running event loop)."""
+    desk: PrincipalDesk | None = getattr(state, "principal_desk", None)
+    if desk is None or desk.db is not db:
+        desk = PrincipalDesk(db)
+        state.principal_desk = desk
+    return desk
 
 
 async def _record_forgery(

@@ -119,14 +119,30 @@ class BallotCast:
     actor: str
 
 
+async def vote_for_ballots(session: AsyncSession, vote_id: int) -> tuple[Vote, AgendaItem] | None:
+    """The vote read afresh and locked against its close for this transaction's ballots (FOR SHARE), with
+    its item, in one statement: what `do_cast_ballots(locked=True)` expects."""
+    query = (
+        select(Vote, AgendaItem)
+        .join(AgendaItem, AgendaItem.id == Vote.item_id)
+        .where(Vote.id == vote_id)
+        .with_for_update(read=True, of=Vote)
+        .execution_options(populate_existing=True)
+    )
+    found = (await session.execute(query)).first()
+    return None if found is None else (found[0], found[1])
+
+
 async def do_cast_ballots(
-    session: AsyncSession, *, vote: Vote, ballots: Sequence[BallotCast]
+    session: AsyncSession, *, vote: Vote, ballots: Sequence[BallotCast], locked: bool = False
 ) -> tuple[list[KokousError | None], int]:
     """Several ballots of one vote that arrived together, in one statement (web.ballots writes them so):
     each is checked and recorded exactly as `do_cast_ballot` would, in the order they came, so a person's
-    later ballot in the batch changes their earlier one. Audit: ballot.cast for each ballot cast. Returns
-    each ballot's refusal (None: cast) and how many have voted."""
-    await session.refresh(vote, with_for_update={"read": True})
+    later ballot in the batch changes their earlier one. `locked`: the caller read the vote with
+    `vote_for_ballots` in this transaction. Audit: ballot.cast for each ballot cast. Returns each ballot's
+    refusal (None: cast) and how many have voted."""
+    if not locked:
+        await session.refresh(vote, with_for_update={"read": True})
     refusals = [_refusal(vote, b.user_id, b.choice) for b in ballots]
     cast = [b for b, refused in zip(ballots, refusals, strict=True) if refused is None]
     if not cast:

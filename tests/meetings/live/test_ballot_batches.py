@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from audit.models import AuditAction
 from core.clock import FixedClock
-from core.errors import Forbidden, ValidationFailed
+from core.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from meetings.live.actions.attendance import do_record_arrival
 from meetings.live.actions.items import do_approve_order, do_close_discussion, do_take_up_item
 from meetings.live.actions.proposals import do_make_proposal, do_second_proposal
@@ -15,6 +17,7 @@ from meetings.live.actions.voting import BallotCast, do_cast_ballots, do_close_v
 from meetings.live.models import Ballot, Vote
 from tests.factories import audit_entries
 from tests.meetings.live.world import Board, base_proposal, hold, item_of, make_board, meeting_of
+from web.ballots import BallotDesk
 from web.context import AppContext
 
 
@@ -78,3 +81,38 @@ async def test_a_batch_casts_each_ballot_as_if_alone(
         await do_close_vote(session, meeting=await meeting_of(session, board), vote=vote, actor="user:c")
         assert vote.result is not None
         assert (vote.result["jaa"], vote.result["ei"], vote.result["poissa"]) == (1, 1, 1)
+
+
+async def test_the_desk_reads_the_vote_once_afresh_for_a_batch(
+    context: AppContext, clock: FixedClock, vote_id: tuple[Board, int]
+) -> None:
+    """web.ballots: the vote and its item in one locking read per batch (R-VOTE-3: a closed vote refuses)."""
+    board, vid = vote_id
+    m1, m2 = board.members[:2]
+    desk = BallotDesk(context.db)
+    statements: list[str] = []
+    engine = context.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", (listener := lambda *a: statements.append(a[2])))
+    try:
+        cast = await asyncio.gather(
+            *(
+                desk.cast(
+                    meeting_id=board.meeting_id, vote_id=vid, user_id=m, choice="jaa", actor=f"user:{m}"
+                )
+                for m in (m1, m2)
+            )
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [c.cast for c in cast] == [2, 2]
+    assert len([s for s in statements if s.lstrip().startswith("SELECT vote.")]) == 1
+    async with context.db.write() as session:
+        vote = await session.get(Vote, vid)
+        assert vote is not None
+        await do_close_vote(session, meeting=await meeting_of(session, board), vote=vote, actor="user:c")
+    with pytest.raises(InvalidTransition):
+        await desk.cast(meeting_id=board.meeting_id, vote_id=vid, user_id=m1, choice="ei", actor="user:m1")
+    with pytest.raises(NotFound):
+        await desk.cast(
+            meeting_id=board.meeting_id + 1, vote_id=vid, user_id=m1, choice="ei", actor="user:m1"
+        )
