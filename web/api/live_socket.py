@@ -21,7 +21,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from auth.queries import Principal, load_principal
+from auth.queries import Principal, SignIn
 from core.bounds import valid_id
 from core.clock import LOCAL
 from meetings.access import PUBLIC, Viewer, meeting_visible, viewer_for
@@ -42,7 +42,7 @@ from web.realtime.hub import (
     read_snapshot,
     snapshot_message,
 )
-from web.security import app_context, client_address, cross_site, record_denial
+from web.security import app_context, client_address, cross_site, principal_desk, record_denial
 
 log = logging.getLogger("kokous.live")
 
@@ -354,14 +354,11 @@ class Follower:
             raise CloseError(ACCESS_CHANGED, "access changed: reconnect")
 
     async def check(self, principal: Principal) -> Access | CloseError:
-        async with self.hub.reads, self.context.db.read(bounded=True) as session:
-            now = await load_principal(
-                session,
-                user_id=principal.user_id,
-                family=principal.session_family,
-                methods=principal.methods,
-                via=principal.via,
-            )
+        """Checks that fall due together (a thousand followers connected at once) share one read of their
+        sign-ins (web.security.PrincipalDesk, decision 0012)."""
+        sign_in = SignIn(principal.user_id, principal.session_family, principal.methods, principal.via)
+        async with self.hub.reads:
+            now = await principal_desk(self.socket.app.state, self.context.db).load(sign_in)
         if now is None:
             return CloseError(SIGNED_OUT, "sign-in ended")
         try:
