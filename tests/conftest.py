@@ -54,8 +54,11 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
         yield engine
         await engine.dispose()
         return
+    # A database per pytest-xdist worker (and per run): the workers' transactions never meet, and the name
+    # says whose it is (`test_gw0_…` from the admin database `test`).
     admin_url = make_url(os.environ["KOKOUS_TEST_DATABASE_URL"])
-    name = f"kokous_test_{secrets.token_hex(4)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{admin_url.database or 'kokous_test'}_{worker}_{secrets.token_hex(3)}"
     admin = create_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
