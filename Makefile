@@ -31,9 +31,9 @@ media-deps:  ## Install Debian's iproute2 and nftables for the media tests when 
 	@bash scripts/install-media-tools.sh
 
 # The long media tests (the soak) are `slow` and `media`; `make bench` runs them. The media tests do not
-# touch the database, so the PostgreSQL pass leaves them out. On SQLite each test has a database of its own,
-# so those tests run on JOBS workers (pytest-xdist); the media and browser tests, which measure time, run
-# after them one at a time, and the PostgreSQL pass (one shared database) runs in one process.
+# touch the database, so the PostgreSQL pass leaves them out. Each pytest-xdist worker migrates a database of
+# its own (a SQLite file; on PostgreSQL `<db>_gw0_…` next to KOKOUS_TEST_DATABASE_URL's), so both passes run
+# on JOBS workers; the media and browser tests, which measure time, run after the SQLite pass one at a time.
 JOBS ?= auto
 PARALLEL := -n $(JOBS) -m "not media and not browser"
 SERIAL   := -m "(media and not slow) or browser"
@@ -43,7 +43,7 @@ test: install browser-deps media-deps  ## Run the test suite on SQLite, then on 
 	$(BIN)/pytest -q $(SERIAL)
 	@if [ -n "$$KOKOUS_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$KOKOUS_TEST_DATABASE_URL)"; \
-		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q -m "not browser and not media"; \
+		KOKOUS_TEST_BACKEND=postgresql $(BIN)/pytest -q $(PARALLEL); \
 	fi
 
 # Dates on which the machine's clock must not matter: the nights Helsinki's clocks spring forward
