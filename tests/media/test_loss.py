@@ -34,6 +34,12 @@ async def test_speech_and_pictures_arrive_through_two_per_cent_loss(
     room.set_floor({"chair"}, video="chair")
     await asyncio.sleep(1.0)
     video = next(t.receiver for t in listener.pc.getTransceivers() if t.kind == "video")
+    # The baseline: the pictures this machine delivers in as long without loss, in the same run (a loaded
+    # machine, or one whose clock calls faketime intercepts, encodes fewer than VIDEO_FPS a second).
+    clear = time.monotonic()
+    await asyncio.sleep(SECONDS)
+    unhindered = len(listener.received.colours_since(clear))
+    assert unhindered * 10 >= 5 * SECONDS * VIDEO_FPS, unhindered
 
     with inside.losing(2) as loss:
         start = time.monotonic()
@@ -47,7 +53,9 @@ async def test_speech_and_pictures_arrive_through_two_per_cent_loss(
     seconds = [tones_in(listener.received.audio_between(start + s, start + s + 1)) for s in range(SECONDS)]
     assert seconds.count({440.0}) >= SECONDS - 2, seconds
     pictures = len(listener.received.colours_since(start))
-    assert pictures * 10 >= 8 * SECONDS * VIDEO_FPS, pictures  # four in five, counted in whole numbers
+    # Four in five of the baseline's, counted in whole numbers: without keyframe requests a lost packet of a
+    # picture would freeze the picture until the next keyframe.
+    assert pictures * 10 >= 8 * unhindered, (pictures, unhindered)
     # Lost video packets were asked for and sent again, to the listener and to the hub.
     upstream = next(t.receiver for t in room.peers["chair"].pc.getTransceivers() if t.kind == "video")
     for receiver in (video, upstream):
