@@ -11,14 +11,13 @@ whole batch, and none of its ballots is acknowledged.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import Database
+from core.desk import Desk
 from core.errors import KokousError, NotFound
 from core.text import translatable
 from meetings.live.actions.voting import BallotCast, do_cast_ballots, vote_for_ballots
@@ -35,14 +34,13 @@ class Cast:
     of: int  # how many may vote in it
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Waiting:
     meeting_id: int
     vote_id: int
     user_id: int
     choice: str
     actor: str
-    answer: asyncio.Future[Cast] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class BallotDesk:
@@ -50,35 +48,19 @@ class BallotDesk:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.waiting: list[_Waiting] = []
-        self.writer: asyncio.Task[None] | None = None
+        self._desk: Desk[_Waiting, Cast] = Desk(self._write, batch=BATCH)
 
     async def cast(self, *, meeting_id: int, vote_id: int, user_id: int, choice: str, actor: str) -> Cast:
-        ballot = _Waiting(meeting_id, vote_id, user_id, choice, actor)
-        self.waiting.append(ballot)
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._write_all())
         # The ballot is written even if this request goes away meanwhile; it is then simply not acknowledged.
-        return await asyncio.shield(ballot.answer)
+        return await self._desk.submit(_Waiting(meeting_id, vote_id, user_id, choice, actor))
 
-    async def _write_all(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
-            await self._write(batch)
-
-    async def _write(self, batch: list[_Waiting]) -> None:
+    async def _write(self, batch: list[_Waiting]) -> list[Cast | KokousError]:
         outcomes: dict[int, Cast | KokousError] = {}
-        try:
-            async with self.db.write() as session:
-                for vote_id in dict.fromkeys(b.vote_id for b in batch):
-                    of_vote = [(n, b) for n, b in enumerate(batch) if b.vote_id == vote_id]
-                    outcomes |= await _vote_ballots(session, vote_id, of_vote)
-        except Exception as failed:  # nothing of the batch was committed
-            for ballot in batch:
-                _settle(ballot.answer, failed)
-            return
-        for n, ballot in enumerate(batch):
-            _settle(ballot.answer, outcomes[n])
+        async with self.db.write() as session:
+            for vote_id in dict.fromkeys(b.vote_id for b in batch):
+                of_vote = [(n, b) for n, b in enumerate(batch) if b.vote_id == vote_id]
+                outcomes |= await _vote_ballots(session, vote_id, of_vote)
+        return [outcomes[n] for n in range(len(batch))]
 
 
 async def _vote_ballots(
@@ -99,17 +81,6 @@ async def _vote_ballots(
     for (n, b), refused in zip(here, refusals, strict=True):
         outcomes[n] = refused or Cast(vote.id, b.choice, count, len(vote.entitled))
     return outcomes
-
-
-def _settle(answer: asyncio.Future[Cast], outcome: Cast | BaseException) -> None:
-    if answer.done():
-        return
-    if isinstance(outcome, BaseException):
-        answer.set_exception(outcome)
-        with contextlib.suppress(Exception):
-            answer.exception()  # retrieved: nobody may be waiting any more
-    else:
-        answer.set_result(outcome)
 
 
 def ballot_desk(state: Any, db: Database) -> BallotDesk:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -26,6 +24,7 @@ from auth.queries import Principal, SignIn, load_principals
 from auth.tokens import ACCESS, TokenRejected
 from core.config import Settings
 from core.db import Database
+from core.desk import Desk
 from core.errors import Forbidden, NotAuthenticated
 from core.text import translatable
 from web.context import AppContext
@@ -105,38 +104,21 @@ PRINCIPALS_AT_ONCE = 500
 
 class PrincipalDesk:
     """Who is asking, for every signed-in request: those that arrive while one read is under way are read
-    together in the next (`auth.queries.load_principals`, two statements however many). A burst (every
-    member's ballot in a vote, a thousand followers reconnecting) otherwise costs a transaction per request.
-    Each request's read still begins after the request came, so a sign-in ended before it is never let in."""
+    together in the next (`auth.queries.load_principals`, two statements however many; core.desk). A burst
+    (every member's ballot in a vote, a thousand followers reconnecting) otherwise costs a transaction per
+    request. Each request's read still begins after the request came, so a sign-in ended before it is never
+    let in."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.waiting: list[tuple[SignIn, asyncio.Future[Principal | None]]] = []
-        self.reader: asyncio.Task[None] | None = None
+        self._desk: Desk[SignIn, Principal | None] = Desk(self._read, batch=PRINCIPALS_AT_ONCE)
 
     async def load(self, sign_in: SignIn) -> Principal | None:
-        answer: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((sign_in, answer))
-        if self.reader is None or self.reader.done():
-            self.reader = asyncio.create_task(self._read_all())
-        return await asyncio.shield(answer)
+        return await self._desk.submit(sign_in)
 
-    async def _read_all(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting[:PRINCIPALS_AT_ONCE], self.waiting[PRINCIPALS_AT_ONCE:]
-            try:
-                async with self.db.read(bounded=True) as session:
-                    found = await load_principals(session, [sign_in for sign_in, _ in batch])
-            except Exception as failed:
-                for _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(failed)
-                        with contextlib.suppress(Exception):
-                            answer.exception()  # retrieved: the request may have gone away
-                continue
-            for (_, answer), principal in zip(batch, found, strict=True):
-                if not answer.done():
-                    answer.set_result(principal)
+    async def _read(self, batch: list[SignIn]) -> list[Principal | None]:
+        async with self.db.read(bounded=True) as session:
+            return await load_principals(session, batch)
 
 
 def principal_desk(state: Any, db: Database) -> PrincipalDesk:
