@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from litestar import Request
@@ -15,10 +16,16 @@ from meetings.access import Hidden, Viewer, viewer_for
 from web.security import app_context, record_denial
 
 
+def local_today(request: Request[Any, Any, Any]) -> date:
+    """The request's day in Helsinki, by the app's clock: the day whose terms and roles count."""
+    return app_context(request).db.clock().astimezone(LOCAL).date()
+
+
 async def current_viewer(request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Viewer:
     principal = request.scope.get("user")
-    today = app_context(request).db.clock().astimezone(LOCAL).date()
-    return await viewer_for(session, principal if isinstance(principal, Principal) else None, on=today)
+    return await viewer_for(
+        session, principal if isinstance(principal, Principal) else None, on=local_today(request)
+    )
 
 
 async def record_hidden(exc: Exception, scope: Any) -> None:

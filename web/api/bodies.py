@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import Role
 from core.bounds import MAX_ID, length_of
-from core.clock import LOCAL
 from core.errors import NotFound
 from meetings.access import Viewer, access_body
 from meetings.actions.bodies import BODY_TEXT, BodySpec, do_create_body, do_update_body
@@ -32,7 +31,8 @@ from meetings.queries import BodyView, MemberView, bodies, body_members, body_vi
 from web.guards import has_role, principal_of, recent_step_up
 from web.http import Req
 from web.schemas import Id
-from web.security import BOUNDED_READS, app_context
+from web.security import BOUNDED_READS
+from web.viewer import local_today
 
 admin = has_role(Role.ADMIN)
 
@@ -85,10 +85,6 @@ def organisation_out(org: Organisation | None) -> OrganisationIO:
         return OrganisationIO(name="")
     fields = {f: getattr(org, f) for f in OrganisationIO.__struct_fields__}
     return OrganisationIO(**fields)
-
-
-def _today(request: Req) -> date:
-    return app_context(request).db.clock().astimezone(LOCAL).date()
 
 
 @get("/organisation", guards=[admin])
@@ -155,7 +151,7 @@ async def list_members(
 ) -> list[MemberView]:
     """Who sits in a body is public, as its page shows; e-mail addresses and other personal data are not."""
     body = await access_body(session, viewer, body_id)
-    return await body_members(session, viewer, body, on=_today(request))
+    return await body_members(session, viewer, body, on=local_today(request))
 
 
 @post("/bodies/{body_id:int}/members", guards=[admin, recent_step_up], status_code=201)

@@ -14,11 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit.actions import record
 from audit.models import AuditAction
 from auth.models import User
-from auth.queries import Principal
-from core.clock import LOCAL
 from core.errors import Forbidden, KokousError, NotFound
 from media import Role
-from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body, viewer_for
+from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body
 from web.guards import principal_of, signed_in
 from web.http import Req
 from web.media_bridge import (
@@ -37,6 +35,7 @@ from web.media_bridge import (
     plan,
 )
 from web.security import BOUNDED_READS, app_context
+from web.viewer import current_viewer
 
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
 
@@ -101,12 +100,6 @@ def _bridge(request: Req) -> MediaBridge:
     return bridge
 
 
-async def _viewer(request: Req, session: AsyncSession) -> Viewer:
-    principal = request.scope.get("user")
-    today = app_context(request).db.clock().astimezone(LOCAL).date()
-    return await viewer_for(session, principal if isinstance(principal, Principal) else None, on=today)
-
-
 @get("/meetings/{meeting_id:int}/media", opt=BOUNDED_READS)
 async def media_state(
     request: Req,
@@ -163,7 +156,7 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
         raise KokousError("Only an offer starts a connection.")
     context = app_context(request)
     async with context.db.read(bounded=True) as session:
-        admission = await admit(session, await _viewer(request, session), meeting_id)
+        admission = await admit(session, await current_viewer(request, session), meeting_id)
     answer = await bridge.join(admission, data.sdp)
     if admission.role is Role.PARTICIPANT:
         await _audit(request, AuditAction.MEDIA_JOINED, admission)
@@ -177,7 +170,7 @@ async def media_leave(request: Req, meeting_id: FromPath[int], data: JSONBody[Le
     bridge = _bridge(request)
     context = app_context(request)
     async with context.db.read(bounded=True) as session:
-        viewer = await _viewer(request, session)
+        viewer = await current_viewer(request, session)
         meeting, _ = await access_meeting_and_body(session, viewer, meeting_id)
     if data.peer.startswith(PUBLIC_PEER):
         return LeftOut(await bridge.leave(meeting.id, data.peer))
@@ -195,7 +188,7 @@ async def media_attest(request: Req, meeting_id: FromPath[int]) -> AttestedOut:
     until then they wait outside it. Audit: media.attested. The room follows once it is committed."""
     bridge = _bridge(request)
     async with app_context(request).db.write() as session:
-        viewer = await _viewer(request, session)
+        viewer = await current_viewer(request, session)
         meeting = await access_meeting(session, viewer, meeting_id)
         if (await admit(session, viewer, meeting.id)).role is not Role.PARTICIPANT:
             raise Forbidden(NOT_PARTICIPANT)

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from litestar import MediaType, Response, Router, get, post
@@ -32,10 +32,9 @@ from auth import actions
 from auth.models import Role, User
 from auth.queries import user_by_id
 from auth.tokens import ACCESS
-from core.clock import LOCAL
 from core.errors import Conflict, KokousError, NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from meetings import imports
-from meetings.access import Viewer, viewer_for
+from meetings.access import Viewer
 from meetings.actions.bodies import BodySpec, do_create_body, do_update_body
 from meetings.actions.memberships import MembershipSpec, body_scope, do_add_membership, do_end_membership
 from meetings.actions.organisation import OrganisationSettings, do_update_organisation
@@ -52,6 +51,7 @@ from web.pages.context import page_context
 from web.rendering import render
 from web.security import app_context, client_address, session_cookies
 from web.uploads import Collected, multipart_boundary, read_upload
+from web.viewer import current_viewer, local_today
 
 admin = has_role(Role.ADMIN)
 ORGANISATION_ROLES = (Role.ADMIN, Role.AUDITOR, Role.MEMBER)
@@ -116,12 +116,8 @@ async def stepped_up(request: Req, proof: Proof, cookies: list[Cookie]) -> Async
         await actions.do_use_step_up(
             session, nonce=nonce, user_id=principal.user_id, family=principal.session_family
         )
-        viewer = await viewer_for(session, principal, on=_today(request))
+        viewer = await current_viewer(request, session)
         yield Stepped(session, viewer, principal.actor, renewed)
-
-
-def _today(request: Req) -> date:
-    return app_context(request).db.clock().astimezone(LOCAL).date()
 
 
 Change = Callable[[Stepped], Awaitable[str]]  # runs the action; returns where to go next
@@ -577,7 +573,7 @@ async def body_context(request: Req, session: AsyncSession, body_id: int, **extr
         "seats": seats,
         "people": [(str(u.id), f"{u.display_name} ({u.username})") for u in people],
         "principals": [(str(s.membership.id), s.name) for s in members],
-        "member_form": MemberForm(term_start=Times.calendar(_today(request))),
+        "member_form": MemberForm(term_start=Times.calendar(local_today(request))),
         "parents": [
             (str(b.id), b.name) for b in await bodies(session, include_inactive=True) if b.id != body.id
         ],
