@@ -113,13 +113,38 @@ def _without_object_streams(_document: Any, pdf: Any) -> None:
     pdf.write = lambda output, version, identifier, _compress: write(output, version, identifier, False)
 
 
+@cache
+def _print_defaults() -> Any:
+    from weasyprint import CSS
+
+    return CSS(string=files("minutes").joinpath("templates/print-ua.css").read_text(encoding="utf-8"))
+
+
+@cache
+def _printed_minutes() -> type[Any]:
+    """WeasyPrint's HTML with the defaults the minutes use (templates/print-ua.css) as its user-agent sheet.
+
+    WeasyPrint matches its whole HTML5 user-agent stylesheet (forms, frames, notes, bidirectional text)
+    against every element; for a long meeting's minutes that cascade was a tenth of the render. The override
+    is of `HTML._ua_stylesheets`, which WeasyPrint's API does not name: the pinned range (pyproject.toml)
+    keeps it, and tests/minutes/test_render.py fails if WeasyPrint stops calling it.
+    """
+    from weasyprint import HTML
+
+    class PrintedMinutes(HTML):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [_print_defaults()]
+
+    return PrintedMinutes
+
+
 def render_pdf(document: MinutesDocument) -> bytes:
     """The same page as a PDF/A-3b document, fonts embedded, ready to be signed (minutes.pades).
 
     The document's canonical JSON travels inside as the PDF/A-3 associated file `minutes.json` (relationship
     Source): machines read the content from it, and a verifier learns whom the minutes name as signers.
     """
-    from weasyprint import HTML, Attachment  # imported here: WeasyPrint loads pango at import time
+    from weasyprint import Attachment  # imported here: WeasyPrint loads pango at import time
 
     moment = document.meeting.ended_at.astimezone(
         UTC
@@ -132,7 +157,7 @@ def render_pdf(document: MinutesDocument) -> bytes:
         modified=moment,
         relationship="Source",
     )
-    html = HTML(string=render_html(document))
+    html = _printed_minutes()(string=render_html(document))
     pdf: bytes = html.write_pdf(
         pdf_variant=PDF_VARIANT, attachments=[source], finisher=_without_object_streams
     )

@@ -118,3 +118,60 @@ def test_every_wording_is_translated(language: str) -> None:
 
     same = [key for key, text in labels(language).items() if text == FI[key]]
     assert same == ["section"]  # "§" is the same in every language
+
+
+def _displayed_elements() -> set[str]:
+    """The elements templates/print-ua.css gives a display (or hides)."""
+    import re
+    from importlib.resources import files
+
+    sheet = files("minutes").joinpath("templates/print-ua.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", sheet, flags=re.S)
+    named: set[str] = set()
+    for selectors, body in re.findall(r"([^{}@]+)\{([^{}]*)\}", css):
+        if "display:" in body.replace(" ", ""):
+            named.update(s.strip() for s in selectors.split(","))
+    return named
+
+
+def test_every_element_of_the_template_has_its_print_default() -> None:
+    """The PDF's user-agent sheet is the project's own (minutes.render): an element it does not know would
+    be laid out inline, so a new element in the template needs its line in templates/print-ua.css."""
+    import re
+    from importlib.resources import files
+
+    template = files("minutes").joinpath("templates/minutes.html").read_text()
+    inline = {"strong", "em", "span", "br", "a", "abbr", "small"}
+    used = set(re.findall(r"<([a-z][a-z0-9]*)\b", template)) - inline
+    assert used, "no elements found in the template"
+    assert used <= _displayed_elements(), sorted(used - _displayed_elements())
+
+
+def test_the_pdf_looks_as_with_weasyprints_own_defaults(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The lean defaults change the render's cost, not its look: the same pages, the same text in the same
+    places, and the same outline as WeasyPrint's whole HTML5 sheet gives."""
+    from weasyprint import HTML
+
+    from minutes.render import _printed_minutes
+
+    calls: list[bool] = []
+
+    class Watched(_printed_minutes()):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[object]:
+            calls.append(forms)
+            return list(super()._ua_stylesheets(forms))
+
+    html = render_html(sample_minutes())
+    ours = Watched(string=html).render()
+    theirs = HTML(string=html).render()
+    assert calls, "WeasyPrint no longer asks for its user-agent sheet: minutes.render's override is dead"
+    assert len(ours.pages) == len(theirs.pages)
+    assert ours.make_bookmark_tree() == theirs.make_bookmark_tree()
+    texts = []
+    for document in (ours, theirs):
+        path = tmp_path_factory.mktemp("ua") / "minutes.pdf"
+        path.write_bytes(document.write_pdf())
+        result = run(require_tool("pdftotext"), "-layout", "-enc", "UTF-8", str(path), "-")
+        assert result.returncode == 0, result.stderr
+        texts.append(result.stdout)
+    assert texts[0] == texts[1]
