@@ -15,18 +15,20 @@ fi = translator("fi")
 PASSWORD = "kolme sanaa riittää"  # every seeded person's password in the browser tests
 axe = Axe()
 
-# The last TOTP step each person signed in with: the server takes each code once (replay protection), so a
-# second sign-in within the same 30 s step waits for the next code, as a person would.
+# The last TOTP step signed in with, per enrolment (its secret): the server takes each code once (replay
+# protection), so the same person's second sign-in within one 30 s step waits for the next code, as a person
+# would. Keyed by the secret, not the username: each module seeds its own server, where `sakari` is another
+# enrolment whose codes were never used.
 USED_STEPS: dict[str, int] = {}
 
 
 async def fresh_code(username: str, secret: str) -> str:
     totp = pyotp.TOTP(secret)
-    used = USED_STEPS.get(username, -1)
+    used = USED_STEPS.get(secret, -1)
     if totp.timecode(datetime.now(UTC)) <= used:  # the server's clock is the real one: wait for the next step
         await asyncio.sleep((used + 1) * totp.interval - datetime.now(UTC).timestamp() + 0.2)
     now = datetime.now(UTC)
-    USED_STEPS[username] = totp.timecode(now)
+    USED_STEPS[secret] = totp.timecode(now)
     return totp.at(now)
 
 

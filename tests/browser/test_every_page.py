@@ -228,9 +228,6 @@ async def person(browser: Browser, server: Server) -> AsyncIterator[BrowserConte
     await context.close()
 
 
-USED_STEPS: dict[str, int] = {}
-
-
 def pages_for(role: str, data: Seeded) -> list[str]:
     """The GET pages of the route table each role may see (tests/web/test_access_rules.py)."""
     public = [
