@@ -356,6 +356,60 @@ def run_order(
     return run.progress(decision, adopted)
 
 
+@dataclass(frozen=True, slots=True)
+class WinnerOf:
+    """The side that won vote `number` (from 1) of the same order."""
+
+    number: int
+
+
+Planned = Side | WinnerOf
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedVote:
+    """One vote of a voting order before it is taken: what the body approves with the order (R-VOTE-1).
+
+    `kind` is that of the proposal the vote brings in: a tabling or return proposal that wins ends the
+    handling and the votes after it are not taken (R-PROP-4); a ponsi is voted on after the main decision
+    (R-VOTE-4)."""
+
+    number: int
+    jaa: Planned
+    ei: Planned
+    kind: ProposalKind
+
+
+def planned_votes(proposals: Sequence[Proposal], order: Sequence[int]) -> tuple[PlannedVote, ...]:
+    """The pairings a valid order gives, each later one naming the earlier votes whose winners it meets
+    (R-VOTE-4, R-VOTE-5), as `run_order` will take them: the votes it takes are always the first of these."""
+    problems = order_problems(proposals, order)
+    if problems:
+        raise ValueError(f"invalid voting order: {[problem.message for problem in problems]}")
+    kinds = {proposal.id: proposal.kind for proposal in proposals}
+    plan: list[PlannedVote] = []
+
+    def vote(jaa: Planned, ei: Planned, kind: ProposalKind) -> WinnerOf:
+        plan.append(PlannedVote(len(plan) + 1, jaa, ei, kind))
+        return WinnerOf(len(plan))
+
+    survivor: Planned | None = None
+    for pid in order:
+        kind = kinds[pid]
+        if kind == ProposalKind.PONSI:
+            continue
+        if kind in PROCEDURAL:
+            vote(Alternative.CONTINUE, pid, kind)
+        elif survivor is None:
+            survivor = pid
+        else:
+            survivor = vote(pid, survivor, kind) if kind in SUBSTANTIVE else vote(survivor, pid, kind)
+    for pid in order:
+        if kinds[pid] == ProposalKind.PONSI:
+            vote(pid, Alternative.DECLINE, ProposalKind.PONSI)
+    return tuple(plan)
+
+
 def _main_decision(run: _Run, main: list[int], kinds: Mapping[int, ProposalKind]) -> int | None:
     survivor: Side | None = None
     for pid in main:

@@ -439,6 +439,7 @@ class OrderEditor:
     problems: tuple[Problem, ...]
     moved: int | None  # the proposal just moved, for the page to say where it went
     position: int  # where it went, from 1
+    plan: tuple[voting.PlannedVote, ...] = ()  # the votes the draft gives, when the rules allow it
 
 
 @dataclass(frozen=True)
@@ -542,7 +543,8 @@ def order_editor(chair: ChairView, current: ItemLive, sent: str, moved: str) -> 
     was_moved = int(moved) if moved.isdigit() and int(moved) in draft else None
     position = draft.index(was_moved) + 1 if was_moved else 0
     text = " ".join(map(str, draft))
-    return OrderEditor(rows, text, tuple(draft) == chair.order, problems, was_moved, position)
+    plan = () if problems else voting.planned_votes(chair.proposals, draft)
+    return OrderEditor(rows, text, tuple(draft) == chair.order, problems, was_moved, position, plan)
 
 
 def _editor(chair: ChairView | None, view: LiveView | None, draft: str, moved: str) -> OrderEditor | None:

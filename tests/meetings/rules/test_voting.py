@@ -13,12 +13,15 @@ from meetings.rules.voting import (
     Alternative,
     Choice,
     Pairing,
+    PlannedVote,
     Progress,
     Proposal,
     ProposalKind,
+    WinnerOf,
     default_order,
     lapsed,
     order_problems,
+    planned_votes,
     run_order,
     tabling_demanded,
     tally,
@@ -452,3 +455,64 @@ def test_the_result_is_always_a_standing_proposal(proposals: list[Proposal], dat
     first_base = next((n for n, pair in enumerate(sides) if 1 in pair), len(sides))
     for pair in sides[first_base + 1 :]:
         assert any(isinstance(side, int) and kind[side] in (REJECTION, PONSI) for side in pair)
+
+
+@pytest.mark.parametrize(
+    ("proposals", "planned"),
+    [
+        pytest.param(base(), [], id="R-PROP-3 no challenger: no vote to plan"),
+        pytest.param(
+            base(p(2, COUNTER), p(3, COUNTER), p(4, COUNTER)),
+            [(3, 4, COUNTER), (2, WinnerOf(1), COUNTER), (1, WinnerOf(2), BASE)],
+            id="R-VOTE-4 R-VOTE-5 each winner meets the next; the base enters only in the last pairing",
+        ),
+        pytest.param(
+            base(p(2, COUNTER), p(5, TABLING), p(6, RETURN), p(7, REJECTION), p(8, PONSI)),
+            [
+                (CONTINUE, 5, TABLING),
+                (CONTINUE, 6, RETURN),
+                (1, 2, BASE),
+                (WinnerOf(3), 7, REJECTION),
+                (8, DECLINE, PONSI),
+            ],
+            id="R-PROP-4 R-VOTE-4 procedural first, rejection against the survivor, the ponsi after",
+        ),
+        pytest.param(
+            base(p(2, COUNTER, seconded=False), p(8, PONSI)),
+            [(8, DECLINE, PONSI)],
+            id="R-VOTE-1 a lapsed proposal is not voted on; an undisputed base leaves only its ponsi",
+        ),
+    ],
+)
+def test_planned_votes(proposals: list[Proposal], planned: list[tuple[object, object, ProposalKind]]) -> None:
+    plan = planned_votes(proposals, default_order(proposals))
+    assert plan == tuple(PlannedVote(n, jaa, ei, kind) for n, (jaa, ei, kind) in enumerate(planned, start=1))  # type: ignore[arg-type]
+
+
+def test_planned_votes_refuse_an_invalid_order() -> None:
+    with pytest.raises(ValueError, match="invalid voting order"):
+        planned_votes(base(p(2, COUNTER)), (2,))
+
+
+@settings(deadline=None)
+@given(items(), st.data())
+def test_the_plan_is_what_the_run_takes(proposals: list[Proposal], data: st.DataObject) -> None:
+    """R-VOTE-1: the body approves what will happen. Whatever the ballots, the votes taken are the first votes
+    of the plan, each "winner of vote n" being the side that won vote n."""
+    order = default_order(proposals, data.draw(st.lists(st.integers(1, 9))))
+    plan = planned_votes(proposals, order)
+    progress, _ = vote_to_the_end(proposals, order, data)
+    assert len(progress.votes) <= len(plan)
+
+    def resolved(side: object) -> object:
+        return progress.votes[side.number - 1].winner if isinstance(side, WinnerOf) else side
+
+    for taken, planned in zip(progress.votes, plan, strict=False):
+        assert (taken.pairing.jaa, taken.pairing.ei) == (resolved(planned.jaa), resolved(planned.ei))
+    if progress.finished and progress.decision is not None:
+        stopped_early = {k for k in (progress.decision,) if kind_of(proposals, k) in (TABLING, RETURN)}
+        assert stopped_early or len(progress.votes) == len(plan)
+
+
+def kind_of(proposals: Sequence[Proposal], pid: int) -> ProposalKind:
+    return next(proposal.kind for proposal in proposals if proposal.id == pid)

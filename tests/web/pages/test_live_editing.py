@@ -179,6 +179,20 @@ async def test_the_chair_moves_proposals_in_the_voting_order_and_the_body_approv
     assert re.search(rf'id="move-up-{tabling}" class="small secondary" disabled>', page)
     assert re.search(rf'id="move-down-{second}"[^>]*>.*?{en("Move down")}.*?: #{second} ', page)
     assert 'name="order" value="' + " ".join([tabling, first, second, *default[3:]]) + '"' in page
+    # The votes the order gives (R-VOTE-1): tabling against continuing, then the chain to the base.
+    base = default[3]
+    plan = page[page.index('id="order-plan"') : page.index("</ol>", page.index('id="order-plan"'))]
+    votes = re.findall(r'<li id="planned-vote-(\d)">([^<]*)', plan)
+    assert [n for n, _ in votes] == ["1", "2", "3"]
+    assert votes[0][1].strip() == en("JAA: {jaa} – EI: {ei}").format(
+        jaa=en("Continue the handling"), ei=f"#{tabling} {en('Tabling proposal')} – M4"
+    )
+    assert en("If EI wins, the handling ends here (R-PROP-4).") in plan
+    assert votes[1][1].strip() == en("JAA: {jaa} – EI: {ei}").format(
+        jaa=f"#{first} {en('Counter-proposal')} – M2", ei=f"#{second} {en('Counter-proposal')} – M3"
+    )
+    assert votes[2][1].strip().startswith(f"JAA: #{base} {en('Base proposal')}")
+    assert votes[2][1].strip().endswith("EI: " + en("the winner of vote {number}").format(number=2))
 
     moved = " ".join([tabling, first, second, *default[3:]])
     page = (await client.get(url(board) + f"?order={moved}&moved={first}", headers=room.chair)).text
@@ -216,6 +230,7 @@ async def test_an_order_against_the_rules_is_shown_and_refused_with_the_reason(
     late = " ".join([*default[1:3], tabling, default[3]])
     page = (await client.get(url(board) + f"?order={late}&moved={tabling}", headers=room.chair)).text
     assert 'id="order-problems"' in page
+    assert 'id="order-plan"' not in page  # no votes are shown for an order the body cannot approve
     assert "R-PROP-4" in page[page.index('id="order-problems"') :]
     refused = await act(client, room.chair, board, "approve-order", item=board.items[0], order=late)
     assert refused.status_code == 422
