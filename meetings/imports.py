@@ -12,7 +12,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -26,6 +26,7 @@ from auth.addresses import normalise_email
 from auth.models import User
 from auth.queries import normalise_username
 from core.errors import ValidationFailed
+from core.text import translatable
 from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, MemberRole, Membership
 
@@ -144,12 +145,31 @@ def read_sheet(data: bytes) -> Sheet:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """What is wrong with a row, as an English template and its values, so that a page says it in the admin's
+    language (docs/translations.md): `message` is the English text, `say(gettext)` the one in a language."""
+
     row: int
     field: str  # the column at fault, or "" for the row as a whole
-    message: str
+    template: str  # English with {placeholders}, marked with translatable()
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.values)
+
+    @property
+    def message(self) -> str:
+        return self.say(str)
+
+    def say(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template).format(**self.params)
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.message}"
+
+
+def _rejection(row: int, field: str, template: str, /, **values: object) -> Rejection:
+    return Rejection(row, field, template, tuple((name, str(value)) for name, value in values.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,18 +245,24 @@ def read_header(header: Record) -> tuple[dict[str, int], list[Rejection]]:
     problems = []
     if not set(names) & set(COLUMNS):
         problems.append(
-            Rejection(header.row, "", "the first row must name the columns: " + ", ".join(COLUMNS))
+            _rejection(
+                header.row,
+                "",
+                translatable("the first row must name the columns: {columns}"),
+                columns=", ".join(COLUMNS),
+            )
         )
         return {}, problems
     for index, name in enumerate(names):
         if name and name not in COLUMNS:
             known = ", ".join(COLUMNS)
-            problems.append(
-                Rejection(header.row, name, f"unknown column {header.cells[index]}; known: {known}")
-            )
+            unknown = translatable("unknown column {column}; known: {known}")
+            problems.append(_rejection(header.row, name, unknown, column=header.cells[index], known=known))
         elif name and names.index(name) != index:
-            problems.append(Rejection(header.row, name, f"the column {name} appears twice"))
-    problems += [Rejection(header.row, c, f"the column {c} is missing") for c in REQUIRED if c not in names]
+            twice = translatable("the column {column} appears twice")
+            problems.append(_rejection(header.row, name, twice, column=name))
+    missing = translatable("the column {column} is missing")
+    problems += [_rejection(header.row, c, missing, column=c) for c in REQUIRED if c not in names]
     return {name: index for index, name in enumerate(names) if name}, problems
 
 
@@ -248,23 +274,27 @@ class _Cells:
         self.columns = columns
         self.problems: list[Rejection] = []
 
-    def fail(self, field: str, message: str) -> None:
-        self.problems.append(Rejection(self.record.row, field, message))
+    def fail(self, field: str, template: str, /, **values: object) -> None:
+        self.problems.append(_rejection(self.record.row, field, template, **values))
 
     def text(self, field: str, *, required: bool = False, limit: int = 200) -> str:
         index = self.columns.get(field)
         value = self.record.cells[index] if index is not None and index < len(self.record.cells) else ""
         if required and not value:
-            self.fail(field, f"{field} is empty")
+            self.fail(field, translatable("{field} is empty"), field=field)
         elif len(value) > limit:
-            self.fail(field, f"{field} is {len(value)} characters long; at most {limit} fit")
+            too_long = translatable("{field} is {length} characters long; at most {limit} fit")
+            self.fail(field, too_long, field=field, length=len(value), limit=limit)
         return value
 
     def username(self, field: str, *, required: bool = False) -> str:
         value = self.text(field, required=required)
         name = normalise_username(value)
         if name and (len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name)):
-            self.fail(field, f"{field} {value} may only have letters, digits, dots, dashes and underscores")
+            allowed = translatable(
+                "{field} {value} may only have letters, digits, dots, dashes and underscores"
+            )
+            self.fail(field, allowed, field=field, value=value)
         return name
 
     def email(self) -> str | None:
@@ -275,7 +305,7 @@ class _Cells:
         try:
             return normalise_email(value)
         except ValidationFailed:
-            self.fail("email", f"email {value!r} is not one e-mail address")
+            self.fail("email", translatable("email {value} is not one e-mail address"), value=repr(value))
             return None
 
     def role(self) -> MemberRole | None:
@@ -283,9 +313,10 @@ class _Cells:
         role = ROLE_WORDS.get(_word(value))
         if value and role is None:
             roles = ", ".join(MemberRole)
-            self.fail(
-                "role", f"role {value} is not a role; use one of {roles} (or the Finnish or Swedish word)"
+            unknown = translatable(
+                "role {value} is not a role; use one of {roles} (or the Finnish or Swedish word)"
             )
+            self.fail("role", unknown, value=value, roles=roles)
         return role
 
     def day(self, field: str, *, required: bool = False) -> date | None:
@@ -294,14 +325,20 @@ class _Cells:
             return None
         found = parse_date(value)
         if found is None:
-            self.fail(field, f"{field} {value} is not a date; write it as 1.8.2025 or 2025-08-01")
+            self.fail(
+                field,
+                translatable("{field} {value} is not a date; write it as 1.8.2025 or 2025-08-01"),
+                field=field,
+                value=value,
+            )
         return found
 
     def no_strays(self) -> None:
         named = set(self.columns.values())
         for index, cell in enumerate(self.record.cells):
             if cell and index not in named:
-                self.fail("", f"cell {index + 1} has a value but the header row gives its column no name")
+                stray = translatable("cell {number} has a value but the header row gives its column no name")
+                self.fail("", stray, number=index + 1)
 
 
 def parse_date(value: str) -> date | None:
@@ -327,11 +364,13 @@ def parse_row(record: Record, columns: Mapping[str, int]) -> MemberRow | list[Re
     title = cells.text("title")
     cells.no_strays()
     if start and end and end < start:
-        cells.fail("term_end", f"term_end {end.isoformat()} is before term_start {start.isoformat()}")
+        before = translatable("term_end {end} is before term_start {start}")
+        cells.fail("term_end", before, end=end.isoformat(), start=start.isoformat())
     if deputy_for and role not in (None, MemberRole.DEPUTY):
-        cells.fail("deputy_for", f"deputy_for is only for a deputy (varajäsen); this row's role is {role}")
+        only = translatable("deputy_for is only for a deputy (varajäsen); this row's role is {role}")
+        cells.fail("deputy_for", only, role=role)
     if deputy_for and deputy_for == username:
-        cells.fail("deputy_for", "a deputy cannot stand in for themself")
+        cells.fail("deputy_for", translatable("a deputy cannot stand in for themself"))
     if cells.problems or role is None or start is None:
         return cells.problems
     return MemberRow(record.row, username, name, email, role, start, end, deputy_for, title)
@@ -341,10 +380,20 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
-def _differences(row: MemberRow, name: str, email: str | None, where: str) -> list[Rejection]:
-    stated = (("name", name, row.name), ("email", email or "(none)", row.email))
+IN_ACCOUNT = translatable(
+    "{username} has {field} {theirs} in their account (an import does not change accounts), "
+    "but this row says {ours}"
+)
+IN_ROW = translatable("{username} has {field} {theirs} in row {earlier}, but this row says {ours}")
+
+
+def _differences(
+    row: MemberRow, name: str, email: str | None, template: str, earlier: int = 0
+) -> list[Rejection]:
+    stated = (("name", name, row.name), ("email", email or "–", row.email))
+    said = {"username": row.username, "earlier": earlier}  # IN_ACCOUNT has no {earlier}
     return [
-        Rejection(row.row, field, f"{row.username} has {field} {theirs} {where}, but this row says {ours}")
+        _rejection(row.row, field, template, field=field, theirs=theirs, ours=ours, **said)
         for field, theirs, ours in stated
         if ours and not _same(theirs, ours)
     ]
@@ -357,10 +406,9 @@ def _person_problems(rows: tuple[MemberRow, ...], roster: Roster) -> list[Reject
     for row in rows:
         seen = first.setdefault(row.username, row)
         if known := roster.users.get(row.username):
-            where = "in their account (an import does not change accounts)"
-            problems += _differences(row, known.name, known.email, where)
+            problems += _differences(row, known.name, known.email, IN_ACCOUNT)
         elif seen is not row:
-            problems += _differences(row, seen.name, seen.email, f"in row {seen.row}")
+            problems += _differences(row, seen.name, seen.email, IN_ROW, seen.row)
     return problems
 
 
@@ -370,12 +418,14 @@ def _duplicate_problems(rows: tuple[MemberRow, ...], roster: Roster) -> list[Rej
     for row in rows:
         earlier = first.setdefault((row.username, row.role), row.row)
         if earlier != row.row:
+            listed = translatable("{username} is already listed as {role} in row {earlier}")
             problems.append(
-                Rejection(row.row, "role", f"{row.username} is already listed as {row.role} in row {earlier}")
+                _rejection(row.row, "role", listed, username=row.username, role=row.role, earlier=earlier)
             )
         elif any(h.holds(row.role, row.term_start, row.username) for h in roster.held):
-            when = row.term_start.isoformat()
-            problems.append(Rejection(row.row, "role", f"{row.username} is already {row.role} on {when}"))
+            held = translatable("{username} is already {role} on {day}")
+            day = row.term_start.isoformat()
+            problems.append(_rejection(row.row, "role", held, username=row.username, role=row.role, day=day))
     return problems
 
 
@@ -388,13 +438,12 @@ def _principal(
     if seated or (listed and listed.row < row.row):
         return seated or listed
     if listed:
-        return Rejection(
-            row.row, "deputy_for", f"list {name} as member (row {listed.row}) before their deputy"
-        )
+        first = translatable("list {name} as member (row {row}) before their deputy")
+        return _rejection(row.row, "deputy_for", first, name=name, row=listed.row)
     if name in broken:
         return None  # the principal's own row is rejected; that rejection says what to fix
-    when = row.term_start.isoformat()
-    return Rejection(row.row, "deputy_for", f"deputy_for {name} is not a member of this body on {when}")
+    unknown = translatable("deputy_for {name} is not a member of this body on {day}")
+    return _rejection(row.row, "deputy_for", unknown, name=name, day=row.term_start.isoformat())
 
 
 def _resolve_deputies(
@@ -426,12 +475,13 @@ def _seat_problems(rows: tuple[MemberRow, ...], roster: Roster) -> list[Rejectio
         held = sum(h.holds(MemberRole.MEMBER, day) for h in roster.held)
         listed = sum(_covers(r.term_start, r.term_end, day) for r in earlier)
         if held + listed >= roster.seats:
+            full = translatable(
+                "all {seats} seats of the body are filled on {day}: "
+                "{held} by its members, {listed} by earlier rows of this file"
+            )
             problems.append(
-                Rejection(
-                    row.row,
-                    "role",
-                    f"all {roster.seats} seats of the body are filled on {day.isoformat()}: "
-                    f"{held} by its members, {listed} by earlier rows of this file",
+                _rejection(
+                    row.row, "role", full, seats=roster.seats, day=day.isoformat(), held=held, listed=listed
                 )
             )
         earlier.append(row)

@@ -11,6 +11,7 @@ from litestar.datastructures import Cookie
 
 from auth.queries import Principal
 from core.errors import KokousError
+from meetings.imports import Rejection
 from meetings.rules.call import Problem
 from web import i18n
 from web.cache import CachedPage
@@ -25,8 +26,10 @@ _env = Environment(
 )
 
 
-def _say(translate: i18n.Translate, error: KokousError | Problem | str) -> str:
+def _say(translate: i18n.Translate, error: KokousError | Problem | Rejection | str) -> str:
     """A person-readable message in the page's language: a template is translated, then filled."""
+    if isinstance(error, Rejection):
+        return error.say(translate)
     if isinstance(error, KokousError | Problem):
         return translate(error.template).format(**error.params) if error.params else translate(error.template)
     return translate(error)

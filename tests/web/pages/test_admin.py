@@ -333,7 +333,16 @@ async def test_member_import_previews_every_row_before_saving(
     assert "Rows with a problem" in checked.text
     assert "<td>3</td>" in checked.text
     assert "<td>4</td>" in checked.text
+    assert f"<td>deputy_for nobody is not a member of this body on {day.isoformat()}</td>" in checked.text
     assert 'name="sheet"' not in checked.text  # nothing to import
+    # Each row's problem in the admin's language, with the file's own words left as they were typed.
+    client.cookies.set("kokous_lang", "fi")
+    finnish = await client.post(url, files={"file": ("members.csv", bad, "text/csv")})
+    client.cookies.set("kokous_lang", "en")
+    assert finnish.status_code == 422
+    assert "<td>role kuningas ei ole rooli; käytä jotakin näistä: member, deputy" in finnish.text
+    assert f"<td>deputy_for nobody ei ole tämän toimielimen jäsen {day.isoformat()}</td>" in finnish.text
+    assert "is not a role" not in finnish.text
     assert len(await audit_entries(context, "user.created")) == 1  # the admin's own
     good = csv_of(f"matti;Matti;jäsen;{start};", f"maija;Maija;varajäsen;{start};matti")
     checked = await client.post(url, files={"file": ("members.csv", good, "text/csv")})
