@@ -12,9 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from jose import jws
 from jose.exceptions import JOSEError
 
-from minutes.jws import ALGORITHM, TYPE, SignatureClaims
-from minutes.serialise import content_hash
-from minutes.verify import (
+from minutes.findings import (
     SignatureFinding,
     TrustAnchors,
     Verification,
@@ -23,6 +21,8 @@ from minutes.verify import (
     named_signer,
     roles_missing,
 )
+from minutes.jws import ALGORITHM, TYPE, SignatureClaims
+from minutes.serialise import content_hash
 
 
 def _certificate(header: dict[str, Any]) -> x509.Certificate:

@@ -18,9 +18,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from minutes.pades import FIELD_NAMES, asn1_certificate, checkpoint_of
-from minutes.render import SOURCE_FILE
-from minutes.verify import (
+from minutes.findings import (
     SignatureFinding,
     TrustAnchors,
     Verification,
@@ -29,6 +27,8 @@ from minutes.verify import (
     named_signer,
     roles_missing,
 )
+from minutes.pades import FIELD_NAMES, asn1_certificate, checkpoint_of
+from minutes.render import SOURCE_FILE
 
 ROLES = {field: role.value for role, field in FIELD_NAMES.items()}
 ALLOWED_AFTER = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES, ModificationLevel.FORM_FILLING)
