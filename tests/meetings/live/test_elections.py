@@ -21,7 +21,7 @@ from meetings.live.actions.elections import (
     do_open_election,
     election_candidates,
 )
-from meetings.live.actions.items import do_take_up_item
+from meetings.live.actions.items import do_close_discussion, do_decide_without_vote, do_take_up_item
 from meetings.live.actions.statements import do_record_statement
 from meetings.live.actions.voting import do_open_vote
 from meetings.live.events import events_after
@@ -246,6 +246,19 @@ async def test_one_election_or_vote_at_a_time(context: AppContext, board: Board)
                 item=await item_of(session, board.items[0]),
                 actor=board.actor(board.chair),
             )
+
+
+async def test_no_decision_while_an_election_is_open(context: AppContext, board: Board) -> None:
+    election_id, _ = await open_election(context, board, secret=True)
+    async with context.db.write() as session:
+        meeting, item = await meeting_of(session, board), await item_of(session, board.items[0])
+        await do_close_discussion(session, meeting=meeting, item=item, actor=board.actor(board.chair))
+        with pytest.raises(InvalidTransition, match="election is open"):
+            await do_decide_without_vote(session, meeting=meeting, item=item, actor=board.actor(board.chair))
+    await close(context, board, election_id)
+    async with context.db.write() as session:
+        meeting, item = await meeting_of(session, board), await item_of(session, board.items[0])
+        await do_decide_without_vote(session, meeting=meeting, item=item, actor=board.actor(board.chair))
 
 
 async def test_a_person_heard_is_recorded_with_time_event_and_audit(
