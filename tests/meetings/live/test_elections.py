@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
+from meetings.access import Viewer
 from meetings.actions.disqualifications import do_declare_disqualification
 from meetings.live.actions.attendance import do_record_arrival
 from meetings.live.actions.elections import (
@@ -25,7 +26,9 @@ from meetings.live.actions.items import do_close_discussion, do_decide_without_v
 from meetings.live.actions.statements import do_record_statement
 from meetings.live.actions.voting import do_open_vote
 from meetings.live.events import events_after
-from meetings.live.models import Election, ElectionTally, ElectionVoter
+from meetings.live.models import Election, ElectionTally, ElectionVoter, LiveMeeting
+from meetings.live.queries import as_json, live_view
+from meetings.models import MemberRole
 from meetings.rules.elections import Method, lot_order
 from tests.factories import audit_entries
 from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
@@ -246,6 +249,41 @@ async def test_one_election_or_vote_at_a_time(context: AppContext, board: Board)
                 item=await item_of(session, board.items[0]),
                 actor=board.actor(board.chair),
             )
+
+
+async def test_the_public_sees_the_count_and_never_a_secret_choice(context: AppContext, board: Board) -> None:
+    """R-ELECT-8: the live snapshot of a secret election tells the public and the members how many voted and,
+    after the close, the result; a voter sees only that they voted."""
+    m1 = board.members[0]
+    election_id, (a, _, _) = await open_election(context, board, secret=True)
+    await cast(context, election_id, m1, [a])
+    public = Viewer()
+    voter = Viewer(m1, False, {board.body_id: frozenset({MemberRole.MEMBER})})
+    async with context.db.read() as session:
+        meeting = await meeting_of(session, board)
+        live = await session.get(LiveMeeting, meeting.id)
+        assert live is not None
+        seen = as_json(await live_view(session, public, meeting, live))["current"]["elections"][0]
+        mine = as_json(await live_view(session, voter, meeting, live))["current"]["elections"][0]
+    assert (seen["cast"], seen["mine"], seen["result"]) == (1, None, None)
+    assert mine["mine"] is True
+    await close(context, board, election_id)
+    async with context.db.read() as session:
+        meeting = await meeting_of(session, board)
+        live = await session.get(LiveMeeting, meeting.id)
+        assert live is not None
+        closed = as_json(await live_view(session, public, meeting, live))["current"]["elections"][0]
+    assert closed["result"]["counts"][str(a)] == 1
+    assert set(closed["result"]) == {
+        "cast",
+        "blank",
+        "counts",
+        "ranking",
+        "elected",
+        "deputies",
+        "by_lot",
+        "seed",
+    }
 
 
 async def test_no_decision_while_an_election_is_open(context: AppContext, board: Board) -> None:
