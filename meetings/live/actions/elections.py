@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit.actions import record
 from audit.models import AuditAction
-from core.db import session_clock
+from core.db import session_clock, signal
 from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from core.text import translatable
 from meetings import lifecycle
+from meetings.access import parent_row
 from meetings.lifecycle import Operation
-from meetings.live.events import EventType, emit
+from meetings.live.events import VOTE_PROGRESS, EventType, emit
 from meetings.live.models import (
     Election,
     ElectionCandidate,
@@ -245,7 +246,16 @@ async def do_cast_election_ballot(
     await record(
         session, AuditAction.ELECTION_BALLOT_CAST, actor=actor, subject=f"election:{election.id}", data=data
     )
-    return await _cast_count(session, election)
+    count = await _cast_count(session, election)
+    item = await parent_row(session, AgendaItem, election.item_id)
+    progress = {
+        "meeting": item.meeting_id,
+        "election": election.id,
+        "cast": count,
+        "of": len(election.entitled),
+    }
+    signal(session, VOTE_PROGRESS, progress)  # a hint after the commit: how many, never who or how
+    return count
 
 
 def _check_ballot(election: Election, candidates: Sequence[ElectionCandidate], choice: Sequence[int]) -> None:
