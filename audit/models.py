@@ -86,6 +86,11 @@ class AuditAction(StrEnum):
     VOTE_CLOSED = "vote.closed"
     DECISION_MADE = "decision.made"
     DISSENT_REGISTERED = "dissent.registered"
+    ELECTION_OPENED = "election.opened"
+    # A secret ballot's entry names only the voter, never the choice (R-ELECT-8).
+    ELECTION_BALLOT_CAST = "election.ballot_cast"
+    ELECTION_CLOSED = "election.closed"
+    STATEMENT_RECORDED = "statement.recorded"
     MEDIA_JOINED = "media.joined"
     MEDIA_LEFT = "media.left"
     MEDIA_LOST = "media.lost"

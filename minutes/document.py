@@ -240,6 +240,7 @@ class Candidate:
     comparison_number: str = ""  # proportional elections (R-ELECT-5), as an exact fraction "12/3"
     elected: bool = False
     deputy_for: str = ""  # personal deputies are elected with their member (R-ELECT-3)
+    deputy: bool = False  # a non-personal deputy: the next highest (R-ELECT-3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +254,8 @@ class Election:
     candidates: tuple[Candidate, ...]
     ballots_cast: int
     drawn_by_lot: bool = False  # R-ELECT-4
+    blank: int = 0  # blank ballots among those cast
+    lot_seed: str = ""  # the seed the lot was drawn from, as audited (meetings.rules.elections.lot_order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,7 @@ class Statement:
 
     person: str
     summary: str
+    at: datetime | None = None  # when they were heard
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,9 @@ from meetings.access import active_on, parent_row
 from meetings.decision_procedure.queries import ProcedureDecision, procedure_decisions
 from meetings.live.events import EventType
 from meetings.live.models import Dissent as DissentRow
+from meetings.live.models import Election as ElectionRow
 from meetings.live.models import (
+    HeardStatement,
     ItemHandling,
     LiveMeeting,
     MeetingEventRecord,
@@ -55,6 +57,7 @@ from meetings.rules.voting import Alternative, Choice, ProposalKind
 from minutes.document import (
     AttendanceChange,
     AttendanceEvent,
+    Candidate,
     Capacity,
     Checking,
     Confidentiality,
@@ -62,6 +65,8 @@ from minutes.document import (
     Convening,
     Disqualification,
     Dissent,
+    Election,
+    ElectionMethod,
     Interruption,
     Item,
     Legality,
@@ -73,6 +78,7 @@ from minutes.document import (
     Publicity,
     Resolution,
     Stance,
+    Statement,
     Vote,
     VotingMethod,
 )
@@ -409,6 +415,8 @@ class _Rows:
     votes: dict[int, list[VoteRow]] = field(default_factory=dict)
     recusals: dict[int, list[Recusal]] = field(default_factory=dict)
     dissents: dict[int, list[DissentRow]] = field(default_factory=dict)
+    elections: dict[int, list[ElectionRow]] = field(default_factory=dict)  # closed ones
+    heard: dict[int, list[HeardStatement]] = field(default_factory=dict)
 
 
 async def _rows(session: AsyncSession, item_ids: list[int]) -> _Rows:
@@ -433,7 +441,48 @@ async def _rows(session: AsyncSession, item_ids: list[int]) -> _Rows:
     dissents = select(DissentRow).where(DissentRow.item_id.in_(item_ids)).order_by(DissentRow.at)
     for dissent in (await session.execute(dissents)).scalars():
         rows.dissents.setdefault(dissent.item_id, []).append(dissent)
+    elections = (
+        select(ElectionRow)
+        .where(ElectionRow.item_id.in_(item_ids), ElectionRow.closed_at.is_not(None))
+        .order_by(ElectionRow.id)
+    )
+    for election in (await session.execute(elections)).scalars():
+        rows.elections.setdefault(election.item_id, []).append(election)
+    heard = select(HeardStatement).where(HeardStatement.item_id.in_(item_ids)).order_by(HeardStatement.id)
+    for statement in (await session.execute(heard)).scalars():
+        rows.heard.setdefault(statement.item_id, []).append(statement)
     return rows
+
+
+def heard_id(statement: HeardStatement) -> str:
+    """A person heard is no user: their id in the minutes is their statement's (R-MIN-2)."""
+    return f"h{statement.id}"
+
+
+def _election(row: ElectionRow) -> Election:
+    """R-MIN-2 an election's method and result; R-ELECT-8 no ballot of a secret one (none is stored)."""
+    result: dict[str, Any] = dict(row.result or {})
+    candidates = tuple(
+        Candidate(
+            str(r["name"]),
+            int(r["votes"]),
+            comparison_number=str(r["comparison"] or ""),
+            elected=r["place"] == "elected",
+            deputy=r["place"] == "deputy",
+        )
+        for r in result.get("ranking", [])
+    )
+    return Election(
+        title=row.title,
+        method=ElectionMethod(row.method),
+        secret_ballot=row.secret,
+        seats=row.seats,
+        candidates=candidates,
+        ballots_cast=int(result.get("cast", 0)),
+        drawn_by_lot=bool(result.get("by_lot")),
+        blank=int(result.get("blank", 0)),
+        lot_seed=str(result.get("seed", "")) if result.get("by_lot") else "",
+    )
 
 
 def _item(
@@ -508,10 +557,25 @@ def _item(
         disqualifications=disqualifications,
         proposals=made,
         votes=tuple(votes),
+        elections=tuple(_election(e) for e in rows.elections.get(item.id, [])),
+        statements=tuple(Statement(heard_id(h), h.summary, h.heard_at) for h in rows.heard.get(item.id, [])),
         dissents=dissents,
         personal_data=wording.personal_data,
         depersonalised=wording.depersonalised,
     )
+
+
+def _experts(heard: list[HeardStatement], sections: set[int], record: _Record) -> list[Participant]:
+    """Persons heard in the items the minutes carry, present as experts (R-MIN-2)."""
+    return [
+        Participant(heard_id(h), Capacity.EXPERT, True)
+        for h in heard
+        if record.sections.get(h.item_id) in sections
+    ]
+
+
+def _heard_people(heard: list[HeardStatement], experts: set[str]) -> tuple[Person, ...]:
+    return tuple(Person(heard_id(h), h.name, h.title) for h in heard if heard_id(h) in experts)
 
 
 def _procedure_item(
@@ -623,6 +687,8 @@ async def draft(
     items.extend(await _procedure_items(session, record, wording, publish_at))
     items.sort(key=lambda i: i.section)
     participants = _participants(record, secretary_id)
+    heard = [h for statements in rows.heard.values() for h in statements]
+    participants += _experts(heard, {i.section for i in items}, record)
     checking = replace(_checking(record, method, wording.checking_note), checked_on=checked_on)
     sections = [i.section for i in items] or [meeting.first_section]
     facts = MeetingFacts(
@@ -647,9 +713,10 @@ async def draft(
     secretary = uid(secretary_id)
     named = _named(items, participants, {chair, secretary, *checking.checkers})
     named |= {a.person for a in facts.attendance}
+    experts = {p.person for p in participants if p.capacity == Capacity.EXPERT}
     return MinutesDocument(
         meeting=facts,
-        people=await _people(session, record, named),
+        people=await _people(session, record, named - experts) + _heard_people(heard, experts),
         items=tuple(items),
         legality=Legality(chair, secretary, PublicDisplay(publish_at)),
         version=version,

@@ -54,6 +54,9 @@ class EventType(StrEnum):
     VOTE_CLOSED = "vote.closed"
     DECISION_MADE = "decision.made"
     DISSENT_REGISTERED = "dissent.registered"
+    ELECTION_OPENED = "election.opened"
+    ELECTION_CLOSED = "election.closed"
+    STATEMENT_RECORDED = "statement.recorded"  # a person heard on the item (R-MIN-2)
 
 
 @dataclass(frozen=True, slots=True)

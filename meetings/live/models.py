@@ -192,3 +192,84 @@ class Dissent(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     reasons: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Election(Base):
+    """An election on an item (R-ELECT-*): its seats, method and ballot, frozen entitlement and result.
+
+    `seed` is drawn when the election opens and only its SHA-256 is audited then; the close reveals it, and a
+    tie's lot is a function of it (meetings.rules.elections.lot_order), so nobody can draw again unseen."""
+
+    __tablename__ = "election"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(16))  # meetings.rules.elections.Method
+    secret: Mapped[bool] = mapped_column()  # by closed ballot (R-ELECT-4, R-EMEET-7)
+    seats: Mapped[int] = mapped_column(Integer)
+    deputies: Mapped[int] = mapped_column(Integer, default=0)  # non-personal deputies (R-ELECT-3)
+    seed: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    entitled: Mapped[list[int]] = mapped_column(JSON)  # frozen at opening: the seat holders who count
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)  # frozen at closing
+
+
+class ElectionCandidate(Base):
+    """A nominated candidate (no seconding needed); in a proportional election on a list, in its order."""
+
+    __tablename__ = "election_candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    list_no: Mapped[int | None] = mapped_column(Integer)  # proportional elections (R-ELECT-5)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    nominated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class ElectionChoice(Base):
+    """A member's ballot in an open election: public like a vote's, changed in place until the close."""
+
+    __tablename__ = "election_choice"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    choice: Mapped[list[int]] = mapped_column(JSON)  # candidate ids (majority) or one list number
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ElectionVoter(Base):
+    """Who has cast a secret ballot: only that, to refuse a second (R-ELECT-8). No time, no ballot."""
+
+    __tablename__ = "election_voter"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+
+
+class ElectionTally(Base):
+    """A secret election's count for one option (a candidate, a list number, or 0 for blank): created at
+    zero when the election opens and only ever incremented, so no row's existence or order tells which ballot
+    came when (R-ELECT-8)."""
+
+    __tablename__ = "election_tally"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id", ondelete="CASCADE"), primary_key=True)
+    option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HeardStatement(Base):
+    """A person heard on an item (an expert, an official, a party to the matter): R-MIN-2."""
+
+    __tablename__ = "heard_statement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")  # title or organisation
+    summary: Mapped[str] = mapped_column(Text, default="")
+    heard_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.models import User
 from meetings.access import Capability, Viewer
+from meetings.live.actions.elections import election_candidates, election_cast, voted
 from meetings.live.actions.floor import floor_queue, speaker
 from meetings.live.models import (
     Dissent,
+    Election,
     FloorRequest,
     HandlingState,
+    HeardStatement,
     ItemHandling,
     LiveMeeting,
     Recusal,
@@ -78,6 +81,42 @@ class VoteView:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateView:
+    id: int
+    name: str
+    list_no: int | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionView:
+    """An election on the item: a secret one shows how many have voted and its result, never who chose what;
+    `mine` is the viewer's own ballot in an open election, or in a secret one only whether they voted."""
+
+    id: int
+    title: str
+    method: str
+    secret: bool
+    seats: int
+    deputies: int
+    candidates: tuple[CandidateView, ...]
+    open: bool
+    entitled: tuple[int, ...]
+    cast: int
+    mine: list[int] | bool | None
+    result: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    id: int
+    name: str
+    title: str
+    summary: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ItemLive:
     id: int
     section: int
@@ -92,6 +131,8 @@ class ItemLive:
     decision: str | None = None
     decided_how: str | None = None
     dissents: tuple[int, ...] = ()
+    elections: tuple[ElectionView, ...] = ()
+    statements: tuple[StatementView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +231,8 @@ async def _current(
         handling.decision if handling.state == HandlingState.DECIDED else None,
         handling.decided_how or None,
         await _dissenters(session, item.id),
+        tuple([await _election(session, viewer, e) for e in await item_elections(session, item.id)]),
+        await _statements(session, item.id),
     )
 
 
@@ -210,6 +253,38 @@ async def _vote(session: AsyncSession, viewer: Viewer, vote: Vote) -> VoteView:
         len(ballots) if vote.closed_at is None else len(vote.entitled),
         mine,
         vote.result,
+    )
+
+
+async def item_elections(session: AsyncSession, item_id: int) -> list[Election]:
+    query = select(Election).where(Election.item_id == item_id).order_by(Election.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def _election(session: AsyncSession, viewer: Viewer, election: Election) -> ElectionView:
+    candidates = await election_candidates(session, election.id)
+    mine = await voted(session, election, viewer.user_id) if viewer.user_id is not None else None
+    return ElectionView(
+        election.id,
+        election.title,
+        election.method,
+        election.secret,
+        election.seats,
+        election.deputies,
+        tuple(CandidateView(c.id, c.name, c.list_no, c.position) for c in candidates),
+        election.closed_at is None,
+        tuple(election.entitled),
+        await election_cast(session, election),
+        mine,
+        election.result,
+    )
+
+
+async def _statements(session: AsyncSession, item_id: int) -> tuple[StatementView, ...]:
+    query = select(HeardStatement).where(HeardStatement.item_id == item_id).order_by(HeardStatement.id)
+    return tuple(
+        StatementView(s.id, s.name, s.title, s.summary, s.heard_at)
+        for s in (await session.execute(query)).scalars()
     )
 
 
@@ -234,6 +309,7 @@ def _people(view: LiveView) -> set[int]:
         people |= set(current.recused) | set(current.dissents) | {r.person for r in current.queue}
         people |= {current.speaker.person} if current.speaker else set()
         people |= {p for v in current.votes for p in v.entitled}
+        people |= {p for e in current.elections for p in e.entitled}
     return people
 
 

@@ -17,7 +17,7 @@ from core.text import translatable
 from meetings.access import parent_row
 from meetings.live import seating as stored
 from meetings.live.events import EventType, emit
-from meetings.live.models import Ballot, ItemHandling, LiveMeeting, Proposal, Seconding, Vote
+from meetings.live.models import Ballot, Election, ItemHandling, LiveMeeting, Proposal, Seconding, Vote
 from meetings.locks import lock_meeting
 from meetings.models import AgendaItem, Body, BodyKind, Meeting
 from meetings.rules import voting
@@ -26,6 +26,7 @@ from meetings.rules.seats import Event, Reseating, Roster, Seating, reseat
 
 NOT_OPEN = translatable("The meeting has not been opened.")
 NOT_CURRENT = translatable("This item is not being handled now.")
+ELECTION_OPEN = translatable("An election is open in this item: the chair closes it first.")
 
 
 async def live_meeting(session: AsyncSession, meeting: Meeting) -> LiveMeeting:
@@ -136,3 +137,10 @@ async def progress(session: AsyncSession, handling: ItemHandling, chair: int) ->
 async def open_ballots(session: AsyncSession, vote_id: int) -> dict[int, str]:
     query = select(Ballot.user_id, Ballot.choice).where(Ballot.vote_id == vote_id)
     return dict((await session.execute(query)).tuples().all())
+
+
+async def refuse_open_election(session: AsyncSession, item_id: int) -> None:
+    """Nothing else moves an item on while an election in it is open (R-ELECT-*)."""
+    query = select(Election.id).where(Election.item_id == item_id, Election.closed_at.is_(None)).limit(1)
+    if (await session.execute(query)).first() is not None:
+        raise InvalidTransition(ELECTION_OPEN)

@@ -1,7 +1,8 @@
 """A board meeting held through the live actions, with everything the minutes must tell (R-MIN-2, R-MIN-3):
 a deputy sitting for an absent member, a remote member who loses the connection, a disqualification with its
-grounds, a counter-proposal seconded, a tied vote the chair decides (R-VOTE-2), a dissent with reasons, a
-confidential item, a tabling proposal adopted by vote, a departure, and a break.
+grounds, a person heard, a secret election with a deputy, a counter-proposal seconded, a tied vote the chair
+decides (R-VOTE-2), a dissent with reasons, a confidential item, a tabling proposal adopted by vote, a
+departure, and a break.
 
 § 1 is the budget (voted on), § 2 the confidential item (tabled).
 """
@@ -20,6 +21,13 @@ from meetings.live.actions.attendance import (
     do_record_reconnection,
 )
 from meetings.live.actions.dissents import do_register_dissent
+from meetings.live.actions.elections import (
+    Nomination,
+    do_cast_election_ballot,
+    do_close_election,
+    do_open_election,
+    election_candidates,
+)
 from meetings.live.actions.items import (
     do_approve_order,
     do_close_discussion,
@@ -34,8 +42,10 @@ from meetings.live.actions.sitting import (
     do_resume_meeting,
     do_suspend_meeting,
 )
+from meetings.live.actions.statements import do_record_statement
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
-from meetings.live.models import ItemHandling, Proposal, Vote
+from meetings.live.models import Election, ItemHandling, Proposal, Vote
+from meetings.rules.elections import Method
 from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
 from web.context import AppContext
 
@@ -44,6 +54,10 @@ TABLING_TEXT = "Asia pannaan pöydälle seuraavaan kokoukseen."
 DISSENT_REASONS = "Kirjaston määräraha on liian pieni."
 RECUSAL_EXPLANATION = "Puoliso on hakijana."
 BREAK_REASON = "Kahvitauko"
+HEARD_NAME, HEARD_TITLE = "Liisa Lakimies", "talousjohtaja"
+HEARD_SUMMARY = "Selosti talousarvion riskit."
+ELECTION_TITLE = "Talousarvion seurantaryhmän jäsen"
+CANDIDATES = ("Aino Aalto", "Bertta Berg", "Cecilia Carlsson")
 
 
 @dataclass
@@ -54,6 +68,7 @@ class Held:
     counter: int
     tabling: int
     tied_vote: int
+    election: int
 
     def section_of(self, item_id: int) -> int:
         return {self.budget: 1, self.secret: 2}[item_id]
@@ -117,6 +132,23 @@ async def hold_scripted_meeting(context: AppContext, clock: FixedClock) -> Held:
             actor=secretary,
         ),
     )
+    await _item_step(
+        context,
+        clock,
+        board,
+        budget,
+        lambda s, m, i: do_record_statement(
+            s,
+            meeting=m,
+            item=i,
+            name=HEARD_NAME,
+            title=HEARD_TITLE,
+            summary=HEARD_SUMMARY,
+            recorded_by=board.secretary,
+            actor=secretary,
+        ),
+    )
+    election = await _election(context, clock, board, budget, [m1, m2, m3, d5])
     counter = await _item_step(
         context,
         clock,
@@ -212,7 +244,48 @@ async def hold_scripted_meeting(context: AppContext, clock: FixedClock) -> Held:
     await _step(
         context, clock, lambda s: _with(s, board, lambda m: do_close_meeting(s, meeting=m, actor=chair))
     )
-    return Held(board, budget, secret, counter.id, tabling.id, vote)
+    return Held(board, budget, secret, counter.id, tabling.id, vote, election)
+
+
+async def _election(
+    context: AppContext, clock: FixedClock, board: Board, item_id: int, voters: list[int]
+) -> int:
+    """One seat and one deputy by secret ballot: Aino 2 votes, Bertta 1, one blank (R-ELECT-1/3)."""
+    opened = await _item_step(
+        context,
+        clock,
+        board,
+        item_id,
+        lambda s, m, i: do_open_election(
+            s,
+            meeting=m,
+            item=i,
+            title=ELECTION_TITLE,
+            method=Method.MAJORITY,
+            secret=True,
+            seats=1,
+            deputies=1,
+            candidates=[Nomination(n, nominated_by=voters[1]) for n in CANDIDATES],
+            actor=board.actor(board.chair),
+        ),
+    )
+    async with context.db.read() as session:
+        a, b, _ = [c.id for c in await election_candidates(session, opened.id)]
+    for person, choice in zip(voters, ([a], [a], [b], []), strict=True):
+        async with context.db.write() as session:
+            election = await session.get(Election, opened.id)
+            await do_cast_election_ballot(
+                session, election=election, user_id=person, choice=choice, actor=board.actor(person)
+            )
+    async with context.db.write() as session:
+        election = await session.get(Election, opened.id)
+        await do_close_election(
+            session,
+            meeting=await meeting_of(session, board),
+            election=election,
+            actor=board.actor(board.chair),
+        )
+    return int(opened.id)
 
 
 async def _second(session, meeting, proposal_id: int, person: int, board: Board) -> None:  # type: ignore[no-untyped-def]

@@ -139,7 +139,7 @@ TRANSPORT = Item(
             ballots_cast=5,
         ),
     ),
-    statements=(Statement("u8", "Kertoi reitin 4 ajoajoista."),),
+    statements=(Statement("u8", "Kertoi reitin 4 ajoajoista.", local(2026, 11, 24, 17, 50)),),
     dissents=(
         Dissent("u3", Ground.VOTED_AGAINST, "Pitkä reitti vaarantaa pienten oppilaiden turvallisuuden."),
     ),

@@ -101,7 +101,9 @@ def test_item_data(content: dict[str, Any]) -> None:
     counter = transport["proposals"][1]
     assert (counter["kind"], counter["proposer"], counter["seconders"]) == ("counter", "u3", ["u2"])
     assert transport["proposals"][2]["seconders"] == []  # the tabling proposal lapsed
-    assert transport["statements"] == [{"person": "u8", "summary": "Kertoi reitin 4 ajoajoista."}]
+    assert transport["statements"] == [
+        {"person": "u8", "summary": "Kertoi reitin 4 ajoajoista.", "at": "2026-11-24T15:50:00Z"}
+    ]
     assert transport["resolution"] == Resolution.AFTER_VOTE
     assert transport["dissents"][0] | {"reasons": ""} == {
         "person": "u3",

@@ -15,6 +15,7 @@ from minutes.document import (
     AttendanceChange,
     Capacity,
     Connection,
+    ElectionMethod,
     MinutesDocument,
     Publicity,
     Resolution,
@@ -27,8 +28,13 @@ from minutes.rules.holidays import is_business_day
 from tests.meetings.live.world import SECRET_TITLE
 from tests.minutes.held import (
     BREAK_REASON,
+    CANDIDATES,
     COUNTER_TEXT,
     DISSENT_REASONS,
+    ELECTION_TITLE,
+    HEARD_NAME,
+    HEARD_SUMMARY,
+    HEARD_TITLE,
     RECUSAL_EXPLANATION,
     TABLING_TEXT,
     Held,
@@ -190,6 +196,36 @@ async def test_a_tied_vote_with_method_order_proposition_and_every_stance(
     assert vote.winner == "A"
 
 
+async def test_a_person_heard_with_title_time_and_summary(doc: MinutesDocument, held: Held) -> None:
+    """R-MIN-2 statements by persons heard: who (an expert, not a member), their title, when, and what."""
+    budget = next(i for i in doc.items if i.section == 1)
+    (heard,) = budget.statements
+    who = doc.person(heard.person)
+    assert (who.name, who.title, heard.summary) == (HEARD_NAME, HEARD_TITLE, HEARD_SUMMARY)
+    assert heard.at is not None
+    assert heard.at > doc.meeting.started_at
+    assert any(p.person == heard.person and p.capacity == Capacity.EXPERT for p in doc.meeting.participants)
+    assert next(i for i in doc.items if i.section == 2).statements == ()
+
+
+async def test_an_election_with_method_secrecy_and_result(doc: MinutesDocument) -> None:
+    """R-MIN-2 elections (method, result), R-ELECT-3 a non-personal deputy, R-ELECT-8 no ballot of anyone."""
+    budget = next(i for i in doc.items if i.section == 1)
+    (election,) = budget.elections
+    assert (election.title, election.method, election.secret_ballot) == (
+        ELECTION_TITLE,
+        ElectionMethod.MAJORITY,
+        True,
+    )
+    assert (election.seats, election.ballots_cast, election.blank, election.drawn_by_lot) == (1, 4, 1, False)
+    ranked = [(c.name, c.votes, c.elected, c.deputy) for c in election.candidates]
+    assert ranked == [
+        (CANDIDATES[0], 2, True, False),
+        (CANDIDATES[1], 1, False, True),
+        (CANDIDATES[2], 0, False, False),
+    ]
+
+
 async def test_the_decision_and_how_it_was_reached(doc: MinutesDocument) -> None:
     budget, secret = doc.items
     assert (budget.resolution, budget.decision) == (Resolution.AFTER_VOTE, "Hallitus hyväksyy talousarvion.")
@@ -257,7 +293,12 @@ async def test_the_draft_renders_with_every_element(doc: MinutesDocument) -> Non
     for text in (
         SECRET_TITLE,
         COUNTER_TEXT,
+        *CANDIDATES,
         DISSENT_REASONS,
+        ELECTION_TITLE,
+        HEARD_NAME,
+        HEARD_SUMMARY,
+        HEARD_TITLE,
         RECUSAL_EXPLANATION,
         BREAK_REASON,
         "Kunnantalo",

@@ -139,6 +139,10 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/ballot"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/votes/{vote_id:int}/close"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/dissents"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/elections"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/live/elections/{election_id:int}/ballot"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/elections/{election_id:int}/close"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/items/{item_id:int}/statements"): SIGNED_IN,
     # The decision procedure: tests/web/api/test_procedure.py and test_procedure_pages.py (R-EDP-6).
     ("GET", "/api/procedure"): SIGNED_IN,
     ("GET", "/api/procedure/{procedure_id:int}"): BODY,
@@ -214,7 +218,7 @@ def app_routes(app: Litestar) -> set[tuple[str, str]]:
 
 def concrete(path: str) -> str:
     names = ("user_id", "body_id", "membership_id", "meeting_id", "item_id", "attachment_id")
-    for name in (*names, "request_id", "proposal_id", "vote_id", "minutes_id", "number"):
+    for name in (*names, "request_id", "proposal_id", "vote_id", "election_id", "minutes_id", "number"):
         path = path.replace(f"{{{name}:int}}", "1")
     return path.replace("{role:str}", "member").replace("{slug:str}", "kh")
 

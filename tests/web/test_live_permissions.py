@@ -61,6 +61,15 @@ async def bring_to(
 ) -> dict[str, int]:
     """The meeting moved through the API to `stage`; returns the ids the routes' paths need."""
     p, item = world.board.people, world.board.items[0]
+    if stage in ("electing", "secret election"):  # the discussion, and an election the chair opened
+        ids = await bring_to(client, context, world, "discussion")
+        election = {"title": "Edustaja", "candidates": [{"name": "Aino"}, {"name": "Bertta"}]}
+        election["secret"] = stage == "secret election"
+        opened = await step(
+            client, context, world, "m1", "POST", f"/items/{item}/elections", election, status=201
+        )
+        ids["election"] = opened["id"]
+        return ids
     ids = {"item": item, "item2": world.board.items[1]}
     reached = STAGES.index(stage)
 
@@ -173,6 +182,15 @@ CASES = [
     ("close a vote", "voting", "POST", "/votes/{vote}/close", None, {"chair"}, 200, {}),
     # R-DISSENT-1: m4 voted against, m3's counter-proposal lost; the chair voted for the decision.
     ("register a dissent", "decided", "POST", "/items/{item}/dissents", {}, {"member", "proposer"}, 201, {}),
+    ("open an election", "discussion", "POST", "/items/{item}/elections",
+     {"title": "Edustaja", "candidates": [{"name": "Aino"}, {"name": "Bertta"}]}, {"chair"}, 201, {}),
+    # R-ELECT-8: only those entitled when it opened; an open ballot changes, so each seat holder gets 200.
+    ("cast an election ballot", "electing", "PUT", "/elections/{election}/ballot", {"choice": []}, SEATED,
+     200, {}),
+    ("close an election", "electing", "POST", "/elections/{election}/close", None, {"chair"}, 200, {}),
+    # R-MIN-2: the secretary (or the chair) records a person heard.
+    ("record a person heard", "discussion", "POST", "/items/{item}/statements",
+     {"name": "Liisa Lakimies", "title": "Kuntaliitto"}, {"secretary", "chair"}, 201, {}),
 ]
 # fmt: on
 
@@ -227,6 +245,28 @@ async def test_live_route_allows_exactly_its_roles(
         refused += wanted in (401, 403)
     # Every refusal is audited: in full up to FULL_PER_WINDOW from one address, then summarised.
     assert min(refused, FULL_PER_WINDOW) <= await _denials(context) - denied <= refused
+
+
+async def test_a_secret_ballot_is_final_and_its_answer_and_snapshot_show_no_choice(
+    client: httpx.AsyncClient, context: AppContext, world: LiveWorld
+) -> None:
+    """R-ELECT-8: a second secret ballot is refused (409); the snapshot shows that m4 voted, never how."""
+    ids = await bring_to(client, context, world, "secret election")
+    ballot = world.live + f"/elections/{ids['election']}/ballot"
+    snapshot = await client.get(world.live, headers=world.headers["m4"])
+    candidate = snapshot.json()["current"]["elections"][0]["candidates"][0]["id"]
+    first = await client.put(ballot, headers=world.headers["m4"], json={"choice": [candidate]})
+    assert first.json() == {"election": ids["election"], "cast": 1, "of": 5}
+    again = await client.put(ballot, headers=world.headers["m4"], json={"choice": []})
+    assert again.status_code == 409
+    assert "final" in again.json()["error"]
+    election = (await client.get(world.live, headers=world.headers["m4"])).json()["current"]["elections"][0]
+    assert election["mine"] is True
+    assert election["result"] is None
+    too_many = await client.put(
+        ballot, headers=world.headers["m3"], json={"choice": [candidate, candidate + 1]}
+    )
+    assert too_many.status_code == 422
 
 
 async def _denials(context: AppContext) -> int:

@@ -24,6 +24,12 @@ from core.text import translatable
 from meetings.access import Capability, Viewer, access_meeting, parent_row
 from meetings.live.actions.attendance import do_record_arrival, do_record_departure
 from meetings.live.actions.dissents import do_register_dissent
+from meetings.live.actions.elections import (
+    Nomination,
+    do_cast_election_ballot,
+    do_close_election,
+    do_open_election,
+)
 from meetings.live.actions.floor import (
     do_end_floor,
     do_grant_floor,
@@ -53,11 +59,13 @@ from meetings.live.actions.sitting import (
     do_resume_meeting,
     do_suspend_meeting,
 )
+from meetings.live.actions.statements import SUMMARY, do_record_statement
 from meetings.live.actions.voting import do_close_vote, do_open_vote
-from meetings.live.models import FloorKind, FloorRequest, LiveMeeting, Proposal, Vote
+from meetings.live.models import Election, FloorKind, FloorRequest, LiveMeeting, Proposal, Vote
 from meetings.live.queries import as_json, live_view, may_follow
 from meetings.live.state import NOT_OPEN
 from meetings.models import AgendaItem, DisqualificationGround, Meeting
+from meetings.rules.elections import Method
 from meetings.rules.voting import ProposalKind
 from web.ballots import NO_VOTE, ballot_desk
 from web.guards import principal_of, signed_in
@@ -79,6 +87,7 @@ NOT_ENDER = translatable("Only the chair, or the one who has the floor, ends a s
 NO_ITEM = translatable("No such agenda item in this meeting.")
 NO_PROPOSAL = translatable("No such proposal in this meeting.")
 NO_REQUEST = translatable("No such request for the floor in this meeting.")
+NO_ELECTION = translatable("No such election in this meeting.")
 
 Reasons = Annotated[str, msgspec.Meta(max_length=EXPLANATION)]
 Text = Annotated[str, msgspec.Meta(max_length=LONG_TEXT)]
@@ -133,6 +142,47 @@ class BallotIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class DissentIn(msgspec.Struct, forbid_unknown_fields=True):
     reasons: Reasons = ""
+
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class CandidateIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    nominated_by: Id | None = None  # the member who nominated (no seconding needed)
+    list: Annotated[int, msgspec.Meta(ge=1, le=200)] | None = None  # proportional: the list, in its order
+
+
+class ElectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: Name
+    candidates: Annotated[list[CandidateIn], msgspec.Meta(min_length=1, max_length=200)]
+    seats: Annotated[int, msgspec.Meta(ge=1, le=99)] = 1
+    deputies: Annotated[int, msgspec.Meta(ge=0, le=99)] = 0
+    method: Method = Method.MAJORITY
+    secret: bool = False  # a proportional election is always secret (R-ELECT-4)
+
+
+class ElectionBallotIn(msgspec.Struct, forbid_unknown_fields=True):
+    choice: Annotated[list[Id], msgspec.Meta(max_length=99)]  # candidate ids, or one list number; []: blank
+
+
+class StatementIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    title: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    summary: Annotated[str, msgspec.Meta(max_length=SUMMARY)] = ""
+
+
+class ElectionOut(msgspec.Struct):
+    version: int
+    id: int
+    entitled: list[int]
+    result: dict[str, Any] | None
+
+
+class ElectionBallotOut(msgspec.Struct):
+    election: int
+    cast: int  # how many have voted so far
+    of: int
 
 
 class DoneOut(msgspec.Struct):
@@ -727,6 +777,109 @@ async def dissent(
     return DoneOut(await _version(session, meeting))
 
 
+# Elections (R-ELECT-*) and persons heard (R-MIN-2)
+
+
+async def _election(session: AsyncSession, meeting_id: int, election_id: int) -> Election:
+    election = await session.get(Election, election_id)
+    if election is None or (await parent_row(session, AgendaItem, election.item_id)).meeting_id != meeting_id:
+        raise NotFound(NO_ELECTION)
+    return election
+
+
+@post("/meetings/{meeting_id:int}/live/items/{item_id:int}/elections", status_code=201, guards=[signed_in])
+async def open_election(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+    data: JSONBody[ElectionIn],
+) -> ElectionOut:
+    """The chair opens an election on the item under way, with quorum, on the candidates members nominated."""
+    meeting = await _chair(session, viewer, meeting_id)
+    item = await _item(session, meeting, item_id)
+    nominations = [Nomination(c.name, c.nominated_by, c.list) for c in data.candidates]
+    election = await do_open_election(
+        session,
+        meeting=meeting,
+        item=item,
+        title=data.title,
+        method=data.method,
+        secret=data.secret,
+        seats=data.seats,
+        deputies=data.deputies,
+        candidates=nominations,
+        actor=principal_of(request).actor,
+    )
+    return ElectionOut(await _version(session, meeting), election.id, list(election.entitled), None)
+
+
+@put("/meetings/{meeting_id:int}/live/elections/{election_id:int}/ballot", guards=[signed_in])
+async def cast_election_ballot(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    election_id: FromPath[int],
+    data: JSONBody[ElectionBallotIn],
+) -> ElectionBallotOut:
+    """One's own ballot: candidates (at most as many as seats, R-ELECT-6) or one list; [] is blank. An open
+    election's ballot changes until the close; a secret one is final (409 for a second, R-ELECT-8)."""
+    meeting = await _meeting(session, viewer, meeting_id, None)
+    election = await _election(session, meeting.id, election_id)
+    principal = principal_of(request)
+    cast = await do_cast_election_ballot(
+        session, election=election, user_id=principal.user_id, choice=data.choice, actor=principal.actor
+    )
+    return ElectionBallotOut(election.id, cast, len(election.entitled))
+
+
+@post(
+    "/meetings/{meeting_id:int}/live/elections/{election_id:int}/close", status_code=200, guards=[signed_in]
+)
+async def close_election(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    election_id: FromPath[int],
+) -> ElectionOut:
+    """Close the election: the result frozen, ties drawn by lot from the seed fixed at the opening."""
+    meeting = await _chair(session, viewer, meeting_id)
+    election = await _election(session, meeting.id, election_id)
+    await do_close_election(session, meeting=meeting, election=election, actor=principal_of(request).actor)
+    return ElectionOut(
+        await _version(session, meeting), election.id, list(election.entitled), election.result
+    )
+
+
+@post("/meetings/{meeting_id:int}/live/items/{item_id:int}/statements", status_code=201, guards=[signed_in])
+async def record_statement(
+    request: Req,
+    session: NamedDependency[AsyncSession],
+    viewer: NamedDependency[Viewer],
+    meeting_id: FromPath[int],
+    item_id: FromPath[int],
+    data: JSONBody[StatementIn],
+) -> CreatedOut:
+    """The secretary or the chair records a person heard on the item under way, now (R-MIN-2)."""
+    meeting = await _meeting(session, viewer, meeting_id, Capability.RECORD_ATTENDANCE)
+    item = await _item(session, meeting, item_id)
+    principal = principal_of(request)
+    heard = await do_record_statement(
+        session,
+        meeting=meeting,
+        item=item,
+        name=data.name,
+        title=data.title,
+        summary=data.summary,
+        recorded_by=principal.user_id,
+        actor=principal.actor,
+    )
+    return CreatedOut(await _version(session, meeting), heard.id)
+
+
 live_router = Router(
     path="/api",
     opt=BOUNDED_READS,
@@ -758,6 +911,10 @@ live_router = Router(
         cast_ballot,
         close_vote,
         dissent,
+        open_election,
+        cast_election_ballot,
+        close_election,
+        record_statement,
     ],
     tags=["live meeting"],
 )

@@ -4,7 +4,8 @@ The executive board gets its nine members, each with a personal deputy (R-DEP-2)
 council its 27 councillors in four groups, and deputy councillors by group in the order of the election result
 (R-DEP-1).
 The board's meeting starts at the quarter hour before the seeding, so that after `make run` the chair can open
-it at once, mark or let members check in, and run an item to a vote and its result.
+it at once, mark or let members check in, and run an item to a vote and its result, or hold the election of
+§ 3 (two representatives and two deputies) by open or secret ballot.
 
 A call must go out days before the meeting (R-CALL-5), so the whole demo is seeded as of a week ago: the demo
 calls `as_of_last_week` first, and every audit entry of the seeding carries that time, in order.
@@ -175,6 +176,14 @@ async def _meeting_today(
             confidentiality_basis="JulkL 24 § 1 mom 32 k",
             description="Henkilöstöasia, jonka asiakirjat ovat salassa pidettäviä.",
             proposal="Kunnanhallitus päättää esityksen mukaisesti.",
+        ),
+        ItemSpec(
+            title="Edustajien valinta jätehuoltoyhtymän yhtymäkokoukseen",
+            presenter_id=presenter,
+            description="Kunta valitsee yhtymäkokoukseen kaksi edustajaa ja kaksi varaedustajaa. "
+            "Ehdolla ovat Antti Aaltonen, Elina Björklund ja Kaisa Korhonen; kokouksessa voidaan asettaa "
+            "muitakin ehdokkaita. Puheenjohtaja toimittaa vaalin kohdasta Toimita vaali.",
+            proposal="Kunnanhallitus valitsee yhtymäkokoukseen kaksi edustajaa ja kaksi varaedustajaa.",
         ),
         ItemSpec(
             title="Ilmoitusasiat",

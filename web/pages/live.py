@@ -43,6 +43,12 @@ from meetings.access import Capability, Hidden, Viewer, access_meeting_and_body,
 from meetings.lifecycle import Operation
 from meetings.live.actions.attendance import do_record_arrival, do_record_departure
 from meetings.live.actions.dissents import do_register_dissent
+from meetings.live.actions.elections import (
+    Nomination,
+    do_cast_election_ballot,
+    do_close_election,
+    do_open_election,
+)
 from meetings.live.actions.floor import (
     do_end_floor,
     do_grant_floor,
@@ -71,8 +77,17 @@ from meetings.live.actions.sitting import (
     do_resume_meeting,
     do_suspend_meeting,
 )
+from meetings.live.actions.statements import SUMMARY, do_record_statement
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
-from meetings.live.models import FloorRequest, HandlingState, ItemHandling, LiveMeeting, Proposal, Vote
+from meetings.live.models import (
+    Election,
+    FloorRequest,
+    HandlingState,
+    ItemHandling,
+    LiveMeeting,
+    Proposal,
+    Vote,
+)
 from meetings.live.queries import ItemLive, LiveView, ProposalView, live_view, may_follow
 from meetings.live.seating import roster_of
 from meetings.live.state import progress, rule_proposals
@@ -80,6 +95,7 @@ from meetings.models import AgendaItem, Body, BodyKind, DisqualificationGround, 
 from meetings.rules import voting
 from meetings.rules.call import Problem
 from meetings.rules.dissent import dissent_rights
+from meetings.rules.elections import MAX_SEATS, Method, proportional_threshold
 from web.errors import status_of
 from web.guards import principal_of, signed_in
 from web.http import Req
@@ -97,6 +113,11 @@ NOT_A_NUMBER = translatable("Choose from the list.")
 SECONDS = translatable("Give the speaking time in whole minutes, from 1 to 30, or leave it empty.")
 ORDER = translatable("Write the voting order as proposal numbers separated by spaces, e.g. 12 14 13.")
 NOT_OPENED = translatable("The meeting has not been opened.")
+NOT_HEARD_RECORDER = translatable("Only the secretary or the chair records the persons heard.")
+WHOLE_NUMBER = translatable("Give a whole number from {low} to {high}.")
+CANDIDATE_LINE = translatable(
+    "Write one candidate a line; in a proportional election the list number first, e.g. 1: Aino Aalto."
+)
 TOO_LONG = translatable(
     "At most {max} characters fit here, and this has {length}. Shorten it and send it again."
 )
@@ -126,6 +147,17 @@ class LiveForm:
     order: str = ""
     reason: str = ""
     ground: str = ""
+    election: str = ""
+    title: str = ""
+    seats: str = ""
+    deputies: str = ""
+    method: str = ""
+    ballot: str = ""  # "secret" for a closed ballot (R-ELECT-4)
+    candidates: str = ""  # one per line; in a proportional election "list number: name"
+    picked: str | list[str] = ""  # a ballot's candidates (checkboxes) or list (radio buttons)
+    heard_name: str = ""
+    heard_title: str = ""
+    summary: str = ""
     csrf_token: str = ""
 
 
@@ -186,6 +218,44 @@ async def _proposal(act: Act) -> Proposal:
     ):
         raise ValidationFailed(NO_SUCH_THING, field="proposal")
     return proposal
+
+
+async def _election(act: Act) -> Election:
+    election = await act.session.get(Election, _number(act.form.election, "election"))
+    if election is None or (await parent_row(act.session, AgendaItem, election.item_id)).meeting_id != (
+        act.meeting.id
+    ):
+        raise ValidationFailed(NO_SUCH_THING, field="election")
+    return election
+
+
+def _count(value: str, field: str, low: int, high: int) -> int:
+    text = value.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValidationFailed(WHOLE_NUMBER, field=field, low=low, high=high)
+    return int(text)
+
+
+def _nominations(text: str, method: Method) -> list[Nomination]:
+    """The candidates as the chair typed them: one a line, with "n:" before the name in a proportional
+    election (the list, R-ELECT-5); the domain checks their number, names and lists."""
+    nominations = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            continue
+        if method != Method.PROPORTIONAL:
+            nominations.append(Nomination(line))
+            continue
+        number, colon, name = line.partition(":")
+        if not colon or not number.strip().isdigit():
+            raise ValidationFailed(CANDIDATE_LINE, field="candidates")
+        nominations.append(Nomination(name.strip(), list_no=int(number.strip())))
+    return nominations
+
+
+def _picked(value: str | list[str]) -> list[int]:
+    values = [value] if isinstance(value, str) else value
+    return [_number(v, "picked") for v in values if v.strip()]
 
 
 async def _vote(act: Act) -> Vote:
@@ -375,6 +445,47 @@ async def _dissent(a: Act) -> None:
     )
 
 
+async def _open_election(a: Act) -> None:
+    method = Method.PROPORTIONAL if a.form.method == "proportional" else Method.MAJORITY
+    await do_open_election(
+        a.session,
+        meeting=a.meeting,
+        item=await _item(a),
+        title=a.form.title,
+        method=method,
+        secret=a.form.ballot == "secret",
+        seats=_count(a.form.seats, "seats", 1, MAX_SEATS),
+        deputies=_count(a.form.deputies or "0", "deputies", 0, MAX_SEATS),
+        candidates=_nominations(a.form.candidates, method),
+        actor=a.actor,
+    )
+
+
+async def _election_ballot(a: Act) -> None:
+    election = await _election(a)
+    choice = _picked(a.form.picked)
+    await do_cast_election_ballot(
+        a.session, election=election, user_id=a.user_id, choice=choice, actor=a.actor
+    )
+
+
+async def _close_election(a: Act) -> None:
+    await do_close_election(a.session, meeting=a.meeting, election=await _election(a), actor=a.actor)
+
+
+async def _heard(a: Act) -> None:
+    await do_record_statement(
+        a.session,
+        meeting=a.meeting,
+        item=await _item(a),
+        name=a.form.heard_name,
+        title=a.form.heard_title,
+        summary=a.form.summary,
+        recorded_by=a.user_id,
+        actor=a.actor,
+    )
+
+
 RUN, CLERK, SELF = Capability.RUN, Capability.RECORD_ATTENDANCE, Capability.SPEAK
 ACTIONS: dict[str, Action] = {
     "open": Action(RUN, NOT_CHAIR, _open, "top"),
@@ -405,6 +516,18 @@ ACTIONS: dict[str, Action] = {
     "withdraw-proposal": Action(SELF, NOT_IN_BODY, _withdraw_proposal, "live-proposals"),
     "ballot": Action(SELF, NOT_IN_BODY, _ballot, "live-votes"),
     "dissent": Action(SELF, NOT_IN_BODY, _dissent, "live-dissent", (("text", LONG_TEXT),)),
+    "open-election": Action(
+        RUN, NOT_CHAIR, _open_election, "live-elections", (("title", 200), ("candidates", 201 * 210))
+    ),
+    "election-ballot": Action(SELF, NOT_IN_BODY, _election_ballot, "live-elections"),
+    "close-election": Action(RUN, NOT_CHAIR, _close_election, "live-elections"),
+    "heard": Action(
+        CLERK,
+        NOT_HEARD_RECORDER,
+        _heard,
+        "live-heard",
+        (("heard_name", 200), ("heard_title", 200), ("summary", SUMMARY)),
+    ),
 }
 
 
@@ -632,6 +755,14 @@ async def live_context(
             if k != "ponsi" or body.kind == BodyKind.COUNCIL
         ],
         replies_allowed=bool(live and live.replies_allowed),
+        heard_at={
+            h.id: f"{h.at.astimezone(LOCAL):%H.%M}"
+            for h in (view.current.statements if view and view.current else ())
+        },
+        # R-ELECT-2: how many of those present must demand a proportional election, for 1…5 seats.
+        proportional_needed=[proportional_threshold(len(view.present), n) for n in range(1, 6)]
+        if view
+        else [],
         server_now=clock().isoformat(),
         countdown=countdown.isoformat() if countdown else "",
         countdown_clock=f"{countdown.astimezone(LOCAL):%H.%M.%S}" if countdown else "",

@@ -87,6 +87,7 @@ class PublicState:
     text: str  # the snapshot message
     key: str  # the state without its version: unchanged means the public saw nothing new
     votes: frozenset[int]  # the votes the public may see (progress on others is not forwarded)
+    elections: frozenset[int] = frozenset()  # likewise the elections
 
 
 def dumps(message: dict[str, Any]) -> str:
@@ -122,8 +123,9 @@ async def read_snapshot(db: Database, viewer: Viewer, meeting_id: int) -> tuple[
 def public_state(version: int, state: dict[str, Any]) -> PublicState:
     current = state.get("current") or {}
     votes = frozenset(int(v["id"]) for v in current.get("votes", ()))
+    elections = frozenset(int(e["id"]) for e in current.get("elections", ()))
     key = dumps({k: v for k, v in state.items() if k != "version"})
-    return PublicState(version, snapshot_message(version, state), key, votes)
+    return PublicState(version, snapshot_message(version, state), key, votes, elections)
 
 
 class Channel:
@@ -186,11 +188,13 @@ class Channel:
                 self.offer_now(self.pending[version])
         self.pending.clear()
 
-    def progress(self, vote: int, cast: int) -> None:
-        message = Outgoing("progress", 0, dumps({"kind": "progress", "vote": vote, "cast": cast}))
-        public_votes = self.public.votes if self.public is not None else frozenset()
+    def progress(self, vote: int, cast: int, *, of: str = "vote") -> None:
+        """How many have voted in a vote (or, with of="election", an election): never how."""
+        message = Outgoing("progress", 0, dumps({"kind": "progress", of: vote, "cast": cast}))
+        public = self.public
+        shown = frozenset() if public is None else (public.elections if of == "election" else public.votes)
         for connection in self.connections:
-            if connection.insider or vote in public_votes:
+            if connection.insider or vote in shown:
                 connection.offer(message)
 
     def refresh_public(self, version: int) -> None:
@@ -302,11 +306,14 @@ class Hub:
             channel.arrive(event)
 
     def progress(self, payload: dict[str, Any]) -> None:
-        """How many have voted (VOTE_PROGRESS's payload): a hint for the body, and for the public on a vote
-        it can see."""
+        """How many have voted (VOTE_PROGRESS's payload, of a vote or an election): a hint for the body, and
+        for the public on a vote or an election it can see."""
         channel = self.channels.get(int(payload["meeting"]))
         if channel is not None:
-            channel.progress(int(payload["vote"]), int(payload["cast"]))
+            if "election" in payload:
+                channel.progress(int(payload["election"]), int(payload["cast"]), of="election")
+            else:
+                channel.progress(int(payload["vote"]), int(payload["cast"]))
 
     async def catch_up(self) -> None:
         """After the backend missed messages (Redis reconnected): read each followed meeting's new events."""

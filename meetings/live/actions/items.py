@@ -26,6 +26,7 @@ from meetings.live.state import (
     proposal_rows,
     quorum_facts,
     quorum_now,
+    refuse_open_election,
     rule_proposals,
 )
 from meetings.models import AgendaItem, Body, Disqualification, DisqualificationGround, Meeting
@@ -280,6 +281,7 @@ async def settle(
 ) -> None:
     """Record the item's decision: the text of the proposal that won, or the procedural outcome (R-PROP-4),
     with the council's ponnet adopted after it (R-VOTE-4)."""
+    await refuse_open_election(session, handling.item_id)
     proposal = await parent_row(session, Proposal, proposal_id)
     handling.state, handling.decided_at = HandlingState.DECIDED, session_clock(session)()
     text = "" if how == "withdrawn" else proposal.text  # a withdrawn item has no decision, only the fact

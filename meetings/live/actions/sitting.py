@@ -18,7 +18,7 @@ from meetings.access import parent_row
 from meetings.lifecycle import MeetingEvent
 from meetings.live import seating as stored
 from meetings.live.events import EventType, emit
-from meetings.live.models import HandlingState, ItemHandling, LiveMeeting, Proposal, Vote
+from meetings.live.models import Election, HandlingState, ItemHandling, LiveMeeting, Proposal, Vote
 from meetings.live.seating import roster_of
 from meetings.live.state import live_meeting, quorum_facts, quorum_now, seating_of
 from meetings.locks import lock_meeting
@@ -29,7 +29,7 @@ from meetings.rules.voting import ProposalKind
 
 TOO_EARLY = translatable("The meeting can be opened on its day, {day}, at the earliest.")
 NO_QUORUM = translatable("The meeting is not quorate: {counted} of {seats} seats count, {needed} are needed.")
-VOTE_OPEN = translatable("A vote is open: close it first.")
+VOTE_OPEN = translatable("A vote or an election is open: close it first.")
 CHECKERS = translatable("Choose two minutes checkers from the members present.")
 
 SUSPENSION_REASON = 500  # characters: why the meeting is suspended, as the minutes record it
@@ -188,6 +188,9 @@ async def _pending_items(session: AsyncSession, meeting_id: int) -> list[int]:
 async def _refuse_open_vote(session: AsyncSession, live: LiveMeeting) -> None:
     if live.current_item_id is None:
         return
-    query = select(Vote.id).where(Vote.item_id == live.current_item_id, Vote.closed_at.is_(None))
-    if (await session.execute(query)).first() is not None:
+    votes = select(Vote.id).where(Vote.item_id == live.current_item_id, Vote.closed_at.is_(None))
+    elections = select(Election.id).where(
+        Election.item_id == live.current_item_id, Election.closed_at.is_(None)
+    )
+    if (await session.execute(votes.union_all(elections).limit(1))).first() is not None:
         raise InvalidTransition(VOTE_OPEN)

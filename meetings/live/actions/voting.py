@@ -30,6 +30,7 @@ from meetings.live.state import (
     progress,
     quorum_facts,
     quorum_now,
+    refuse_open_election,
     rule_proposals,
 )
 from meetings.models import AgendaItem, Meeting
@@ -58,6 +59,7 @@ async def do_open_vote(session: AsyncSession, *, meeting: Meeting, item: AgendaI
     taken = await item_votes(session, item.id)
     if any(v.closed_at is None for v in taken):
         raise InvalidTransition(VOTE_OPEN)
+    await refuse_open_election(session, item.id)
     pairing = (await progress(session, handling, live.chaired_by)).next
     if pairing is None:
         raise InvalidTransition(NO_MORE)

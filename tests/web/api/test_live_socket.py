@@ -446,6 +446,51 @@ def test_the_public_hears_nothing_of_a_vote_on_a_confidential_item(live: Live) -
     assert str(opened[0]) not in json.dumps([m["state"]["current"] for m in outside])
 
 
+def test_a_secret_elections_progress_is_a_count_and_nothing_more(live: Live) -> None:
+    """R-ELECT-8: the body hears how many have voted in an election, as for a vote; never who chose what."""
+    from meetings.live.actions.elections import Nomination, do_cast_election_ballot, do_open_election
+    from meetings.live.models import Election
+    from meetings.rules.elections import Method
+
+    board = live.board
+    chair = board.actor(board.chair)
+    for person in board.members[:4]:
+        live.arrive(person)
+    live.take_up(board.items[0])
+    opened: list[int] = []
+
+    async def open_election(session: AsyncSession, meeting: Any) -> None:
+        election = await do_open_election(
+            session,
+            meeting=meeting,
+            item=await item_of(session, board.items[0]),
+            title="Edustaja",
+            method=Method.MAJORITY,
+            secret=True,
+            seats=1,
+            deputies=0,
+            candidates=[Nomination("Aino Aalto"), Nomination("Bertta Berg")],
+            actor=chair,
+        )
+        opened.append(election.id)
+
+    async def cast(session: AsyncSession, meeting: Any) -> None:
+        election = await session.get(Election, opened[0])
+        assert election is not None
+        await do_cast_election_ballot(
+            session, election=election, user_id=board.members[0], choice=[], actor=chair
+        )
+
+    with live.connect(as_user="m2") as member:
+        receive(member)
+        live.act(open_election)
+        live.act(cast)
+        heard = [receive(member)]
+        while heard[-1]["kind"] != "progress":
+            heard.append(receive(member))
+    assert heard[-1] == {"kind": "progress", "election": opened[0], "cast": 1}
+
+
 def test_messages_from_redis_reach_the_hub_unless_they_are_this_process_s_own(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

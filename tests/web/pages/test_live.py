@@ -263,7 +263,7 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
     from audit.verify import verify_database
     from meetings.live.actions.sitting import do_open_meeting
     from meetings.live.seating import roster_of
-    from meetings.models import Body, Meeting
+    from meetings.models import AgendaItem, Body, Meeting
     from meetings.storage import attachment_store
     from web import demo
 
@@ -296,6 +296,10 @@ async def test_the_demo_fills_every_seat_and_calls_a_meeting_for_today(
             "SDP",
             "Perussuomalaiset",
         }
+        titles = (
+            await session.execute(select(AgendaItem.title).where(AgendaItem.meeting_id == today.id))
+        ).scalars()
+        assert any(t.startswith("Edustajien valinta") for t in titles)  # an item to hold an election in
         await do_open_meeting(session, meeting=today, chair_id=board.members[0].person, actor="user:chair")
         count = (await session.execute(select(func.count()).select_from(Meeting))).scalar_one()
         assert count == 5  # and the two past board meetings with their minutes (web/demo/minutes.py)
