@@ -2,12 +2,15 @@
 
 Run as `python -m bench.media_hub SOCKET` inside the benchmark's network namespace. One JSON object per
 line each way: {"op": "join", "peer", "sdp"} -> {"sdp"}; {"op": "floor", "peers", "video"};
-{"op": "stats"} -> this process's CPU seconds, RSS, event-loop lag and the room's queues.
+{"op": "stats"} -> this process's CPU seconds, RSS, event-loop lag and the room's queues;
+{"op": "profile", "path"} starts cProfile in this process and, asked again, writes what it saw to `path`
+(for finding where the hub's time goes: `python -m bench.media_profile`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -62,8 +65,24 @@ def stats(room: Room, lag: LagProbe) -> dict[str, Any]:
     }
 
 
+PROFILER: list[cProfile.Profile] = []
+
+
+def profile(path: str) -> dict[str, Any]:
+    if not PROFILER:
+        PROFILER.append(cProfile.Profile())
+        PROFILER[0].enable()
+        return {"profiling": True}
+    profiler = PROFILER.pop()
+    profiler.disable()
+    profiler.dump_stats(path)
+    return {"profiling": False}
+
+
 async def answer(room: Room, lag: LagProbe, request: dict[str, Any]) -> dict[str, Any]:
     op = request["op"]
+    if op == "profile":
+        return profile(request["path"])
     if op == "join":
         return {"sdp": await room.join(request["peer"], request["sdp"])}
     if op == "floor":

@@ -4,7 +4,8 @@ The executive board gets its nine members, each with a personal deputy (R-DEP-2)
 council its 27 councillors in four groups, and deputy councillors by group in the order of the election result
 (R-DEP-1).
 The board's meeting starts at the quarter hour before the seeding, so that after `make run` the chair can open
-it at once, mark or let members check in, and run an item to a vote and its result.
+it at once, mark or let members check in, and run an item to a vote and its result. Its public items are
+recorded (the secretary's setting), so the recordings page fills as the items are taken up.
 
 A call must go out days before the meeting (R-CALL-5), so the whole demo is seeded as of a week ago: the demo
 calls `as_of_last_week` first, and every audit entry of the seeding carries that time, in order.
@@ -28,6 +29,7 @@ from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, Meeting, MemberRole, Membership
 from web.demo.people import DemoPerson
+from web.recordings import set_recording
 
 ACTOR = "system:demo"
 SEEDED_BEFORE = timedelta(days=7)
@@ -203,5 +205,10 @@ async def seed_live(
     await _council(session, bodies["valtuusto"], term)
     presenter = (await _membership(session, bodies["kh"], PRESENTER[0], MemberRole.PRESENTER)).user_id
     secretary = (await _membership(session, bodies["kh"], "secretary", MemberRole.SECRETARY)).user_id
-    await _meeting_today(session, bodies["kh"], now, presenter, f"user:{secretary}", base_url, sender)
+    meeting = await _meeting_today(
+        session, bodies["kh"], now, presenter, f"user:{secretary}", base_url, sender
+    )
+    # Its public items are recorded once sound and picture are in use (docs/media.md, "Recording"): the files
+    # appear on the meeting's recordings page as the chair takes up items; the closed item has none.
+    await set_recording(session, meeting, on=True, actor=f"user:{secretary}")
     return logins
