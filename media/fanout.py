@@ -34,6 +34,7 @@ class PacketTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.dropped = 0
+        self.sent = 0  # handed to the sender
         self._packets: deque[EncodedPacket] = deque()
         self._capacity = capacity
         # The sender waiting for a packet, woken by the next one: one future per wait, not an asyncio.Event
@@ -84,6 +85,7 @@ class PacketTrack(MediaStreamTrack):
                 raise MediaStreamError
             self._waiter = asyncio.get_running_loop().create_future()
             await self._waiter
+        self.sent += 1
         return self._packets.popleft()
 
     def stop(self) -> None:
