@@ -361,8 +361,12 @@ class MediaBridge:
         if item is None or section is None or self.data_dir is None:
             return
         path = new_path(self.data_dir, meeting_id, section, self.db.clock())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        room.record(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            room.record(path)
+        except OSError:  # a full or read-only disk: the meeting goes on unrecorded, and says so in the log
+            log.exception("media room %s: the recording %s could not be started", meeting_id, path)
+            return
         started = self._recordings[meeting_id] = Recording(item, section, path)
         await self._audit_recording(AuditAction.MEDIA_RECORDING_STARTED, meeting_id, started)
 
