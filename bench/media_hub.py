@@ -2,12 +2,15 @@
 
 Run as `python -m bench.media_hub SOCKET` inside the benchmark's network namespace. One JSON object per
 line each way: {"op": "join", "peer", "sdp"} -> {"sdp"}; {"op": "floor", "peers", "video"};
-{"op": "stats"} -> this process's CPU seconds, RSS, event-loop lag and the room's queues.
+{"op": "stats"} -> this process's CPU seconds, RSS, event-loop lag and the room's queues;
+{"op": "profile", "path"} starts cProfile in this process and, asked again, writes what it saw to `path`
+(for finding where the hub's time goes: `python -m bench.media_profile`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import os
 import sys
@@ -59,11 +62,29 @@ def stats(room: Room, lag: LagProbe) -> dict[str, Any]:
         "queued": sum(p.queued_packets for p in room_stats.peers),
         "max_queued": max((p.queued_packets for p in room_stats.peers), default=0),
         "decoded": sum(p.audio_frames_decoded + p.video_frames_decoded for p in room_stats.peers),
+        # Packets handed to the subscribers' senders so far: the work done, whatever the CPU it got.
+        "sent": sum(p.audio_out.sent + p.video_out.sent for p in room.peers.values()),
     }
+
+
+PROFILER: list[cProfile.Profile] = []
+
+
+def profile(path: str) -> dict[str, Any]:
+    if not PROFILER:
+        PROFILER.append(cProfile.Profile())
+        PROFILER[0].enable()
+        return {"profiling": True}
+    profiler = PROFILER.pop()
+    profiler.disable()
+    profiler.dump_stats(path)
+    return {"profiling": False}
 
 
 async def answer(room: Room, lag: LagProbe, request: dict[str, Any]) -> dict[str, Any]:
     op = request["op"]
+    if op == "profile":
+        return profile(request["path"])
     if op == "join":
         return {"sdp": await room.join(request["peer"], request["sdp"])}
     if op == "floor":

@@ -30,6 +30,7 @@ class Sample:
     lag_p99: float
     max_queued: int
     connected: int  # peers whose connection the hub sees up
+    sent: int  # packets handed to the subscribers' senders so far
 
     @classmethod
     def of(cls, stats: dict[str, Any]) -> Sample:
@@ -40,6 +41,7 @@ class Sample:
             stats["lag_p99"],
             stats["max_queued"],
             stats["connected"],
+            stats["sent"],
         )
 
 

@@ -34,9 +34,12 @@ class PacketTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.dropped = 0
+        self.sent = 0  # handed to the sender
         self._packets: deque[EncodedPacket] = deque()
         self._capacity = capacity
-        self._ready = asyncio.Event()
+        # The sender waiting for a packet, woken by the next one: one future per wait, not an asyncio.Event
+        # (this runs for every packet of every subscriber).
+        self._waiter: asyncio.Future[None] | None = None
         self._want_keyframe = want_keyframe
         self._needs_keyframe = kind == "video"
 
@@ -54,7 +57,12 @@ class PacketTrack(MediaStreamTrack):
             return
         self._needs_keyframe = False
         self._packets.append(packet)
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def restart(self) -> None:
         """Forget what is queued (the subscriber stops receiving for a while); video resumes at a keyframe."""
@@ -75,11 +83,12 @@ class PacketTrack(MediaStreamTrack):
         while not self._packets:
             if self.readyState != "live":
                 raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        self.sent += 1
         return self._packets.popleft()
 
     def stop(self) -> None:
         super().stop()
         self._packets.clear()
-        self._ready.set()
+        self._wake()

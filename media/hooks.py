@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aioice import Connection
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 
 TESTED_AIORTC = "1.16.0"
 
@@ -23,6 +24,8 @@ def check_aiortc() -> None:
         )
     if not callable(getattr(RTCRtpSender, "_send_keyframe", None)):
         raise RuntimeError("aiortc's RTCRtpSender has no _send_keyframe: media/hooks.py needs updating")
+    if not callable(getattr(Connection, "data_received", None)):
+        raise RuntimeError("aioice's Connection has no data_received: media/hooks.py needs updating")
 
 
 def set_receiving(receiver: RTCRtpReceiver, on: bool) -> None:
@@ -44,3 +47,61 @@ def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -
     it encodes frames), so the hub replaces the sender's `_send_keyframe` with its own.
     """
     setattr(sender, "_send_keyframe", request)  # noqa: B010 - an instance attribute shadows the method
+
+
+def _is_rtp(data: bytes) -> bool:
+    """SRTP and not SRTCP: version 2 in the first byte, and not an RTCP packet type (aiortc.rtp.is_rtcp) in
+    the second; both are readable before decryption."""
+    return len(data) > 1 and 127 < data[0] < 192 and not 192 <= data[1] <= 208
+
+
+# One dropped RTP packet in this many is let through (aiortc decrypts it and its switched-off receiver drops
+# it): SRTP's receiver works out each packet's 48-bit index from the 16-bit sequence number and the last one
+# it saw, which goes wrong after a gap of 2^15 packets (11 minutes of audio). A member who has not had the
+# floor for longer would otherwise never be heard again.
+SRTP_SYNC_EVERY = 64
+
+
+class ArrivalScreen:
+    """What the hub puts in place of an aioice connection's `data_received` (`screen_arrivals`)."""
+
+    def __init__(
+        self, passed: Callable[[bytes, int], None], keep_rtp: Callable[[], bool], arrived: Callable[[], None]
+    ) -> None:
+        self._passed, self._keep_rtp, self._arrived = passed, keep_rtp, arrived
+        self.dropped = 0
+
+    def __call__(self, data: bytes, component: int) -> None:
+        self._arrived()
+        if _is_rtp(data) and not self._keep_rtp():
+            self.dropped += 1
+            if self.dropped % SRTP_SYNC_EVERY:
+                return
+        self._passed(data, component)
+
+
+def screen_arrivals(
+    pc: RTCPeerConnection, *, keep_rtp: Callable[[], bool], arrived: Callable[[], None]
+) -> None:
+    """Note every datagram that arrives on the peer's connection (a sign of life: media, RTCP reports, the
+    data channel's heartbeat), and drop its RTP on arrival while `keep_rtp()` is false (all but one in
+    SRTP_SYNC_EVERY).
+
+    aiortc queues each datagram to the DTLS transport's task, which decrypts, parses and routes it to a
+    receiver that then drops it when switched off (`set_receiving`): per member without the floor, 50 audio
+    packets a second of work for nothing. aioice's `Connection.data_received` is where STUN has been taken
+    out and nothing has been queued yet, so the hub replaces it on each connection with an `ArrivalScreen`,
+    which passes DTLS, SRTCP and the RTP that is wanted. Call it after every negotiation (a new transport
+    gets it once).
+    """
+    transports = {t.receiver.transport for t in pc.getTransceivers() if t.receiver.transport is not None}
+    if pc.sctp is not None:
+        transports.add(pc.sctp.transport)
+    for dtls in transports:
+        connection = getattr(dtls.transport, "_connection", None)
+        if not isinstance(connection, Connection):
+            raise RuntimeError("aiortc's RTCIceTransport has no aioice _connection: update media/hooks.py")
+        if isinstance(connection.data_received, ArrivalScreen):
+            continue
+        screen = ArrivalScreen(connection.data_received, keep_rtp, arrived)
+        setattr(connection, "data_received", screen)  # noqa: B010 - an instance attribute shadows the method

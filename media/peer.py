@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from aiortc import (
     MediaStreamTrack,
@@ -22,14 +22,13 @@ from av.frame import Frame
 from core.config import MediaSettings
 from media.events import Role
 from media.fanout import PacketTrack
-from media.hooks import route_keyframe_requests, set_receiving
+from media.hooks import route_keyframe_requests, screen_arrivals, set_receiving
 from media.liveness import Liveness
 
 log = logging.getLogger(__name__)
 FrameSink = Callable[[str, str, Frame], None]
 # The heartbeat is echoed so that the page can measure the round trip; anything longer is not a heartbeat.
 MAX_HEARTBEAT = 64
-REMOTE_REPORTS = ("remote-outbound-rtp", "remote-inbound-rtp")
 
 
 def configuration(settings: MediaSettings) -> RTCConfiguration:
@@ -68,7 +67,7 @@ class Peer:
         self._sink = sink
         self._want_keyframe = want_keyframe
         self._readers: set[asyncio.Task[None]] = set()
-        self._signs: Hashable = ()
+        self._arrived = False
         self._heartbeat = False
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_datachannel)
@@ -80,6 +79,7 @@ class Peer:
         self._attach_senders()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self.apply_receiving()
+        screen_arrivals(self.pc, keep_rtp=self._takes_media, arrived=self._on_arrival)
         return self.pc.localDescription.sdp
 
     def _attach_senders(self) -> None:
@@ -105,6 +105,13 @@ class Peer:
         if self.role is not Role.PARTICIPANT or self.waiting:
             return False
         return self.audible if transceiver.kind == "audio" else self.video_source
+
+    def _takes_media(self) -> bool:
+        """Whether any of the peer's media is used; if not, its RTP is dropped on arrival."""
+        return self.role is Role.PARTICIPANT and not self.waiting and (self.audible or self.video_source)
+
+    def _on_arrival(self) -> None:
+        self._arrived = True
 
     def _on_connection(self) -> None:
         # A failed connection is usually ICE consent expiring: no answer to a check within 0.5 s, six
@@ -134,17 +141,12 @@ class Peer:
                 channel.send(message)
 
     async def alive_since_last_look(self) -> bool:
-        """Whether a heartbeat or an RTCP report came since the last call (reports flow even while the
-        receiver is off)."""
-        signs: list[Hashable] = []
-        for transceiver in self.pc.getTransceivers():
-            for part in (transceiver.receiver, transceiver.sender):
-                report = await part.getStats()
-                signs += [(s.id, s.timestamp) for s in report.values() if s.type in REMOTE_REPORTS]
-        changed = tuple(signs) != self._signs and bool(signs)
-        self._signs = tuple(signs)
-        heartbeat, self._heartbeat = self._heartbeat, False
-        return changed or heartbeat
+        """Whether anything came from the peer since the last call: its media, its RTCP reports (which flow
+        even while its media is dropped), or the data channel's heartbeat. A flag set on arrival, not a
+        look at every stream's statistics: the look runs for every peer twice a second."""
+        arrived, self._arrived = self._arrived or self._heartbeat, False
+        self._heartbeat = False
+        return arrived
 
     @property
     def queued(self) -> int:

@@ -6,6 +6,7 @@ and starts its file at the first packet, video at the first keyframe.
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from media.fanout import EncodedPacket
 from media.video import CLOCK_RATE
 
 FORMATS = {".webm": "webm", ".ogg": "ogg", ".opus": "ogg"}
+log = logging.getLogger(__name__)
 
 
 class Recorder:
@@ -39,10 +41,12 @@ class Recorder:
             self._video = video
         self._origin: float | None = None
         self._video_started = False
+        # A file that cannot be written (a full disk, a folder gone) ends the recording, not the stream.
+        self.failed = False
 
     def write(self, kind: str, packet: EncodedPacket, *, keyframe: bool) -> None:
         stream = self._audio if kind == "audio" else self._video
-        if stream is None or packet.pts is None or packet.time_base is None:
+        if self.failed or stream is None or packet.pts is None or packet.time_base is None:
             return
         if kind == "video" and not (self._video_started or keyframe):
             return
@@ -57,7 +61,12 @@ class Recorder:
         copy.time_base = packet.time_base
         copy.is_keyframe = keyframe
         copy.stream = stream
-        self._container.mux(copy)
+        try:
+            self._container.mux(copy)
+        except (OSError, av.error.FFmpegError):
+            self.failed = True
+            log.exception("the recording %s stopped: its file cannot be written", self.path)
+            return
         self.packets += 1
 
     def pause(self) -> None:
@@ -65,4 +74,7 @@ class Recorder:
         self._video_started = False
 
     def close(self) -> None:
-        self._container.close()
+        try:
+            self._container.close()
+        except (OSError, av.error.FFmpegError):
+            log.exception("the recording %s could not be closed", self.path)

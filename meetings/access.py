@@ -45,6 +45,7 @@ class Capability(StrEnum):
     SPEAK = "speak"  # ask for the floor (the right to speak: members, deputies, presenters, attendees)
     STATE_STANCE = "state_stance"  # a stance in the decision procedure, for one's seat (R-EDP-3(2))
     FOLLOW_PROCEDURE = "follow_procedure"  # who has stated what in the decision procedure (R-EDP-6)
+    RECORD = "record"  # switch the public stream's recording on or off, and download the recordings
 
 
 NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
@@ -66,6 +67,7 @@ GRANTS: dict[Capability, frozenset[MemberRole]] = {
     Capability.SPEAK: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER, R.ATTENDEE}),
     Capability.STATE_STANCE: frozenset({R.MEMBER, R.DEPUTY}),
     Capability.FOLLOW_PROCEDURE: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+    Capability.RECORD: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
 }
 
 

@@ -47,6 +47,7 @@ from web.api.media import media_router
 from web.api.meetings import meetings_router
 from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
+from web.api.recordings import recordings_router
 from web.api.users import users_router
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
@@ -66,6 +67,7 @@ from web.pages.media import media_pages_router
 from web.pages.meeting import meeting_router
 from web.pages.minutes import minutes_pages
 from web.pages.procedure import procedure_pages
+from web.pages.recordings import recordings_pages
 from web.pages.search import search_router
 from web.pages.signin import pages_router
 from web.realtime.fanout import LiveFanOut, channel_for
@@ -231,6 +233,7 @@ def create_app(
             live_router,
             follow_meeting,
             media_router,
+            recordings_router,
             procedure_api,
             minutes_api,
             audit_api,
@@ -245,6 +248,7 @@ def create_app(
             meeting_pages_router,
             live_pages_router,
             media_pages_router,
+            recordings_pages,
             procedure_pages,
             minutes_pages,
             audit_pages_router,

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -29,7 +30,7 @@ from core.config import MediaSettings
 from core.db import Database
 from core.errors import Conflict, Forbidden, KokousError, NotAuthenticated
 from core.text import translatable
-from media import Hub, PresenceEvent, Role
+from media import Hub, PresenceEvent, Role, Room
 from meetings.access import Viewer, access_meeting_and_body
 from meetings.live.actions.attendance import (
     do_record_arrival,
@@ -41,6 +42,7 @@ from meetings.live.events import LIVE_EVENT, EventType, LiveEvent
 from meetings.live.models import LiveMeeting, Recusal
 from meetings.live.state import seating_of
 from meetings.models import AgendaItem, Meeting, MeetingStatus, MemberRole, Publicity
+from web.recordings import new_path, recording_on
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ TAKING_PART = frozenset({MemberRole.MEMBER, MemberRole.CHAIR, MemberRole.VICE_CH
 FOLLOWED = frozenset(
     {
         EventType.OPENED,
+        EventType.SUSPENDED,
+        EventType.RESUMED,
         EventType.CLOSED,
         EventType.ITEM_TAKEN_UP,
         EventType.RECUSED,
@@ -94,6 +98,12 @@ class MeetingMedia:
     closed_item: int | None
     # Disqualified in the item under way, for as long as it is under way (R-DISQ-3).
     recused: frozenset[str]
+    # The item under way and its §, whether the meeting is suspended, and whether its public items are
+    # recorded (a setting of the meeting, web/recordings.py).
+    item: int | None = None
+    section: int | None = None
+    suspended: bool = False
+    recording: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +112,27 @@ class Plan:
     video: str | None
     public_stream: bool
     waiting: frozenset[str]
+    record: int | None = None  # the public item whose recording runs, if any
 
 
 def plan(state: MeetingMedia, participants: Iterable[str], attested: frozenset[str]) -> Plan:
     """Pure: the floor holder and the chair are heard, the floor holder (else the chair) is seen; the public
     stream runs only for public items of a public meeting (R-EMEET-5/6); the disqualified wait out their item
     (R-DISQ-3), and in a closed item so does everyone who has not confirmed that no outsider sees or hears
-    (R-EMEET-6)."""
+    (R-EMEET-6). With the recording on, each public item under way is recorded, a closed one never, and
+    nothing while the meeting is suspended."""
     floor = frozenset(p for p in (state.chair, state.speaker) if p is not None)
     public = state.public_meeting and state.closed_item is None
     unconfirmed = frozenset(participants) - attested if state.closed_item is not None else frozenset()
-    return Plan(floor, state.speaker or state.chair, public, state.recused | unconfirmed)
+    recorded = state.item if state.recording and public and not state.suspended else None
+    return Plan(floor, state.speaker or state.chair, public, state.recused | unconfirmed, recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    item: int
+    section: int
+    path: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +202,7 @@ async def meeting_media(session: AsyncSession, meeting_id: int) -> MeetingMedia:
     if meeting is None or live is None or meeting.status not in UNDER_WAY:
         return MeetingMedia(False, None, None, False, None, frozenset())
     item_id = live.current_item_id
+    item = await session.get(AgendaItem, item_id) if item_id is not None else None
     floor = await speaker(session, item_id) if item_id is not None else None
     recused: frozenset[str] = frozenset()
     if item_id is not None:
@@ -194,6 +215,10 @@ async def meeting_media(session: AsyncSession, meeting_id: int) -> MeetingMedia:
         meeting.is_public,
         await _closed_item(session, live),
         recused,
+        item_id,
+        item.section if item is not None else None,
+        meeting.status == MeetingStatus.SUSPENDED,
+        meeting.is_public and await recording_on(session, meeting_id),
     )
 
 
@@ -212,10 +237,20 @@ async def attested(session: AsyncSession, item_id: int | None) -> frozenset[str]
 class MediaBridge:
     """The process's hub and its rooms, kept in step with the meetings. Made on the serving event loop."""
 
-    def __init__(self, db: Database, settings: MediaSettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: MediaSettings,
+        *,
+        clock: Clock | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        """`data_dir` is KOKOUS_DATA_DIR, where the recordings go; without it nothing is recorded."""
         self.db = db
         self.settings = settings
+        self.data_dir = data_dir
         self.hub = Hub(settings, clock=clock or db.clock)
+        self._recordings: dict[int, Recording] = {}  # by meeting: the file being written
         self._lock = asyncio.Lock()  # one change to rooms and attendance at a time, in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -290,6 +325,7 @@ class MediaBridge:
             state = await meeting_media(session, meeting_id)
             confirmed = await attested(session, state.closed_item)
         if not state.under_way:
+            await self._record(meeting_id, self.hub.room(room_id), None, None)
             await self.hub.close_room(room_id)
             return
         room = self.hub.room(room_id)
@@ -302,6 +338,48 @@ class MediaBridge:
         for peer in participants:
             room.wait(peer, peer in chosen.waiting)
         room.set_public_stream(chosen.public_stream)
+        await self._record(meeting_id, room, chosen.record, state.section)
+
+    # Recording the public stream, one file per public item (web/recordings.py).
+
+    def recording(self, meeting_id: int) -> Path | None:
+        """The file being written for the meeting now, if any."""
+        current = self._recordings.get(meeting_id)
+        return current.path if current is not None else None
+
+    async def _record(self, meeting_id: int, room: Room, item: int | None, section: int | None) -> None:
+        """Keep the room recording `item` to a file of its own: the previous item's file ends when another
+        item is taken up, a closed item starts (R-EMEET-6), the meeting is suspended or ends, or the
+        recording is switched off. Audit: media.recording_started and media.recording_stopped."""
+        current = self._recordings.get(meeting_id)
+        if current is not None and current.item == item:
+            return
+        if current is not None:
+            room.record(None)
+            del self._recordings[meeting_id]
+            await self._audit_recording(AuditAction.MEDIA_RECORDING_STOPPED, meeting_id, current)
+        if item is None or section is None or self.data_dir is None:
+            return
+        path = new_path(self.data_dir, meeting_id, section, self.db.clock())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            room.record(path)
+        except OSError:  # a full or read-only disk: the meeting goes on unrecorded, and says so in the log
+            log.exception("media room %s: the recording %s could not be started", meeting_id, path)
+            return
+        started = self._recordings[meeting_id] = Recording(item, section, path)
+        await self._audit_recording(AuditAction.MEDIA_RECORDING_STARTED, meeting_id, started)
+
+    async def _audit_recording(self, action: AuditAction, meeting_id: int, recording: Recording) -> None:
+        data: dict[str, Any] = {
+            "meeting": f"meeting:{meeting_id}",
+            "section": recording.section,
+            "file": recording.path.name,
+        }
+        if action is AuditAction.MEDIA_RECORDING_STOPPED:
+            data["bytes"] = recording.path.stat().st_size if recording.path.exists() else 0
+        async with self.db.write() as session:
+            await record(session, action, actor=ACTOR, subject=f"item:{recording.item}", data=data)
 
     def _on_event(self, event: LiveEvent) -> None:
         """After a commit: the floor, the item, a recusal or the meeting's end changes the room."""
@@ -393,6 +471,11 @@ class MediaBridge:
         with contextlib.suppress(asyncio.CancelledError):
             await self._follower
         await self.settled()
+        for meeting_id in list(self._recordings):
+            try:
+                await self._record(meeting_id, self.hub.room(str(meeting_id)), None, None)
+            except Exception:
+                log.exception("media room %s: the recording's end could not be recorded", meeting_id)
         await self.hub.close()
 
 
@@ -405,6 +488,13 @@ def bridge_of(app: Litestar) -> MediaBridge | None:
     return bridge if isinstance(bridge, MediaBridge) else None
 
 
+async def follow(app: Litestar, meeting_id: int) -> None:
+    """After a committed change of the meeting: let the room follow now rather than at its next look."""
+    bridge = bridge_of(app)
+    if bridge is not None:
+        await bridge.sync(meeting_id)
+
+
 @contextlib.asynccontextmanager
 async def media_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Run the hub for as long as the app when the setting asks for it (KOKOUS_MEDIA_ENABLED)."""
@@ -412,7 +502,7 @@ async def media_lifespan(app: Litestar) -> AsyncIterator[None]:
     if not context.settings.media.enabled:
         yield
         return
-    bridge = MediaBridge(context.db, context.settings.media)
+    bridge = MediaBridge(context.db, context.settings.media, data_dir=context.settings.data_dir)
     app.state.media = bridge
     try:
         yield

@@ -10,8 +10,8 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from core.clock import system_clock
-from media import Hub, Room
-from media.hooks import set_receiving
+from media import Hub, PresenceEvent, Room
+from media.hooks import SRTP_SYNC_EVERY, ArrivalScreen, set_receiving
 from tests.media.client import ColourTrack, Member
 from tests.media.conftest import TEST_MEDIA, Joiner
 from tests.media.netns import Namespace
@@ -87,3 +87,54 @@ async def test_a_picture_loss_report_reaches_the_shared_encoder(room: Room, join
     after = room.stats()
     assert after.keyframe_requests > before.keyframe_requests
     assert after.keyframes > before.keyframes
+
+
+def _datagrams(room: Room, peer_id: str) -> int:
+    """What reached the peer's DTLS transport (aiortc counts each datagram it is handed)."""
+    (transport,) = {t.receiver.transport for t in room.peers[peer_id].pc.getTransceivers()}
+    (stats,) = transport._get_stats().values()
+    return int(stats.packetsReceived)
+
+
+@pytest.mark.media
+async def test_the_rtp_of_a_member_without_the_floor_is_dropped_on_arrival_and_it_stays_present(
+    room: Room, join: Joiner, presence: list[PresenceEvent]
+) -> None:
+    """hooks.screen_arrivals: 50 audio packets a second reach aiortc from the floor holder, next to none from
+    a member without the floor, whose signs of life (RTCP reports, the heartbeat) still count."""
+    await join(Member("chair", frequency=440.0))
+    await join(Member("member", frequency=660.0))
+    room.set_floor({"chair"}, video=None)
+    await asyncio.sleep(0.5)
+    before = {p: _datagrams(room, p) for p in ("chair", "member")}
+    await asyncio.sleep(2.0)
+    arrived = {p: _datagrams(room, p) - before[p] for p in before}
+    assert arrived["chair"] >= 80  # the floor holder's audio: 100 packets in 2 s, RTCP besides
+    assert arrived["member"] <= 15  # RTCP and the data channel only
+    assert room.stats().peer("member").present is True
+    assert ("member", False) not in {(e.peer_id, e.present) for e in presence}
+
+    room.set_floor({"chair", "member"}, video=None)  # given the floor: its RTP passes again
+    await asyncio.sleep(1.0)
+    assert room.stats().peer("member").audio_frames_decoded > 0
+
+
+def test_the_screen_passes_dtls_rtcp_and_one_dropped_rtp_packet_in_sixty_four() -> None:
+    """Every arrival is a sign of life; RTCP (reports) and DTLS (the data channel) always pass; RTP passes
+    when wanted, and otherwise one packet in SRTP_SYNC_EVERY, so that SRTP's index estimate never sees a
+    gap of 2^15 packets (a member silent for eleven minutes could not be decrypted any more)."""
+    passed: list[bytes] = []
+    arrivals: list[int] = []
+    wanted = [False]
+    screen = ArrivalScreen(lambda data, _: passed.append(data), lambda: wanted[0], lambda: arrivals.append(1))
+    rtp, rtcp, dtls = bytes([0x80, 111, 0, 1]), bytes([0x80, 200, 0, 6]), bytes([23, 254, 253])
+    for _ in range(3 * SRTP_SYNC_EVERY):
+        screen(rtp, 1)
+    screen(rtcp, 1)
+    screen(dtls, 1)
+    assert passed == [rtp, rtp, rtp, rtcp, dtls]
+    assert len(arrivals) == 3 * SRTP_SYNC_EVERY + 2
+    wanted[0] = True
+    screen(rtp, 1)
+    assert passed[-1] == rtp
+    assert len(passed) == 6

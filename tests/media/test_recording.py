@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from av.packet import Packet
 
 from media import Room
+from media.recorder import Recorder
 from tests.media.client import Member
 from tests.media.conftest import Joiner
 from tests.media.sound import tones_in
@@ -105,3 +108,14 @@ async def test_after_a_closed_item_the_recorded_picture_resumes_at_a_keyframe(
         keyframe for (before, _), (at, keyframe) in itertools.pairwise(video) if at - before > 0.5
     )
     assert after_gap
+
+
+def test_a_file_that_cannot_be_written_ends_the_recording_not_the_stream(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "gone" / "meeting.webm", width=160, height=120, fps=15)
+    packet = Packet(b"\xf8\xff\xfe")
+    packet.pts, packet.time_base = 0, Fraction(1, 48_000)
+    recorder.write("audio", packet, keyframe=True)  # the folder does not exist: no exception reaches the room
+    assert recorder.failed
+    recorder.write("audio", packet, keyframe=True)
+    assert recorder.packets == 0
+    recorder.close()

@@ -111,6 +111,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/meetings/{meeting_id:int}/media/offer"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/leave"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/attest"): SIGNED_IN,
+    ("GET", "/api/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/recording"): SIGNED_IN,
+    ("GET", "/api/meetings/{meeting_id:int}/recordings/{name:str}"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
     # The live meeting's API (by role in the body: tests/web/test_live_permissions.py).
     ("GET", "/api/meetings/{meeting_id:int}/live"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/live/open"): SIGNED_IN,

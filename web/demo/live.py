@@ -5,7 +5,8 @@ council its 27 councillors in four groups, and deputy councillors by group in th
 (R-DEP-1).
 The board's meeting starts at the quarter hour before the seeding, so that after `make run` the chair can open
 it at once, mark or let members check in, and run an item to a vote and its result, or hold the election of
-§ 3 (two representatives and two deputies) by open or secret ballot.
+§ 3 (two representatives and two deputies) by open or secret ballot. Its public items are recorded (the
+secretary's setting), so the recordings page fills as the items are taken up.
 
 A call must go out days before the meeting (R-CALL-5), so the whole demo is seeded as of a week ago: the demo
 calls `as_of_last_week` first, and every audit entry of the seeding carries that time, in order.
@@ -29,6 +30,7 @@ from meetings.actions.meetings import MeetingSpec, do_create_meeting
 from meetings.actions.memberships import MembershipSpec, do_add_membership
 from meetings.models import Body, Meeting, MemberRole, Membership
 from web.demo.people import DemoPerson
+from web.recordings import set_recording
 
 ACTOR = "system:demo"
 SEEDED_BEFORE = timedelta(days=7)
@@ -212,5 +214,10 @@ async def seed_live(
     await _council(session, bodies["valtuusto"], term)
     presenter = (await _membership(session, bodies["kh"], PRESENTER[0], MemberRole.PRESENTER)).user_id
     secretary = (await _membership(session, bodies["kh"], "secretary", MemberRole.SECRETARY)).user_id
-    await _meeting_today(session, bodies["kh"], now, presenter, f"user:{secretary}", base_url, sender)
+    meeting = await _meeting_today(
+        session, bodies["kh"], now, presenter, f"user:{secretary}", base_url, sender
+    )
+    # Its public items are recorded once sound and picture are in use (docs/media.md, "Recording"): the files
+    # appear on the meeting's recordings page as the chair takes up items; the closed item has none.
+    await set_recording(session, meeting, on=True, actor=f"user:{secretary}")
     return logins

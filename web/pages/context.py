@@ -161,6 +161,7 @@ async def meeting_context(
         insider=insider,
         can_declare=viewer.can(Capability.DECLARE, meeting.body_id)
         and lifecycle.permits(meeting.status, Operation.DECLARE),
+        records=meeting.is_public and viewer.can(Capability.RECORD, meeting.body_id),
         changes=await item_changes(session, viewer, view) if insider else {},
         **extra,
     )
