@@ -107,7 +107,7 @@ class PrincipalDesk:
     together in the next (`auth.queries.load_principals`, two statements however many; core.desk). A burst
     (every member's ballot in a vote, a thousand followers reconnecting) otherwise costs a transaction per
     request. Each request's read still begins after the request came, so a sign-in ended before it is never
-    let in."""
+    let in. A request that finds no read under way reads alone, at once, in its own task."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
