@@ -31,6 +31,7 @@ import cProfile
 import functools
 import json
 import os
+import pstats
 import resource
 import secrets
 import socket
@@ -92,7 +93,8 @@ FOLLOWER_PROCESSES = 2
 CONNECT_BATCH = 100
 RESULT_WAIT = 15.0  # how long the followers wait for the result before they report
 LONE = 100  # ballots (and /health requests) sent one at a time, for what one costs alone
-PROFILE = os.environ.get("KOKOUS_BENCH_PROFILE", "")
+PROFILE = os.environ.get("KOKOUS_BENCH_PROFILE") == "1"
+PROFILES = Path(tempfile.gettempdir(), "kokous-vote-storm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,8 +559,47 @@ class Alone:
 
 def profiled(name: str) -> tuple[str, ...]:
     """The `counters` request that stops the server's profiler and saves its statistics (cProfile's pstats,
-    CPU time) as KOKOUS_BENCH_PROFILE/<name>.prof; a plain `counters` request without that setting."""
-    return ("profile/stop", f"to={Path(PROFILE, name).with_suffix('.prof')}") if PROFILE else ()
+    CPU time) in PROFILES; a plain `counters` request without KOKOUS_BENCH_PROFILE=1."""
+    return ("profile/stop", f"to={profile_path(name)}") if PROFILE else ()
+
+
+def profile_path(name: str) -> Path:
+    PROFILES.mkdir(exist_ok=True)
+    return PROFILES / f"{name}.prof"
+
+
+def profile_note(name: str, what: str, top: int = 5) -> str:
+    """Where the server's CPU went in a profile: by library (own time), and the functions that took most."""
+    rows = pstats.Stats(str(profile_path(name))).stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in rows.values()) or 1.0
+    layers: dict[str, float] = {}
+    for (filename, _, _), row in rows.items():
+        layers[_layer(filename)] = layers.get(_layer(filename), 0.0) + row[2]
+    by_layer = ", ".join(
+        f"{layer} {100 * own / total:.0f}%"
+        for layer, own in sorted(layers.items(), key=lambda kv: -kv[1])[:8]
+    )
+    most = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    functions = ", ".join(f"{_where(f, n)} {100 * row[2] / total:.0f}%" for (f, _, n), row in most)
+    return (
+        f"server profile of {what} (cProfile, CPU time, {profile_path(name)}): by library {by_layer}; "
+        f"functions {functions}"
+    )
+
+
+def _layer(filename: str) -> str:
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    if str(ROOT) in filename:
+        return "kokous"
+    return "builtins" if filename == "~" else "stdlib"
+
+
+def _where(filename: str, function: str) -> str:
+    parts = Path(filename).parts
+    tail = parts[parts.index("site-packages") + 1 :] if "site-packages" in parts else parts[-2:]
+    return f"{'/'.join(tail)}:{function}"
 
 
 async def one_at_a_time(
@@ -572,7 +613,7 @@ async def one_at_a_time(
     return Alone([a.latency for a in acks], spent(before, after))
 
 
-async def alone(address: Address, seeded: Seeded, tied: dict[int, str]) -> tuple[Alone, Alone]:
+async def alone(address: Address, seeded: Seeded, tied: dict[int, str], label: str) -> tuple[Alone, Alone]:
     """LONE requests for /health, then LONE ballots, one at a time: each ballot is a member's tied choice
     sent again (changed in place to itself: the tie stays), so it has no other ballot to share a transaction
     with. Returns the /health requests and the ballots."""
@@ -582,7 +623,7 @@ async def alone(address: Address, seeded: Seeded, tied: dict[int, str]) -> tuple
     await one_at_a_time(address, warm)
     health = await one_at_a_time(address, [functools.partial(health_alone, address)] * LONE)
     ballots = await one_at_a_time(
-        address, [functools.partial(ballot, address, seeded, m, tied[m]) for m in members], "alone"
+        address, [functools.partial(ballot, address, seeded, m, tied[m]) for m in members], f"{label}-alone"
     )
     return health, ballots
 
@@ -614,14 +655,14 @@ class Storm:
     client_cpu: float  # seconds of CPU the benchmark's own process spent sending and timing
 
 
-async def storm(address: Address, seeded: Seeded) -> Storm:
+async def storm(address: Address, seeded: Seeded, label: str) -> Storm:
     """Every member's ballot, sent evenly over SPREAD seconds, while /health is probed; with
-    KOKOUS_BENCH_PROFILE=<directory> the server profiles itself meanwhile (`profiled`)."""
+    KOKOUS_BENCH_PROFILE=1 the server profiles itself meanwhile (`profiled`)."""
     before = await counters(address, "profile/start" if PROFILE else "counters")
     client = resource.getrusage(resource.RUSAGE_SELF)
     acks, during, wall = await _storm(address, seeded)
     used = resource.getrusage(resource.RUSAGE_SELF)
-    after = await counters(address, *profiled("storm"))
+    after = await counters(address, *profiled(f"{label}-storm"))
     client_cpu = used.ru_utime + used.ru_stime - client.ru_utime - client.ru_stime
     return Storm(acks, during, wall, spent(before, after), client_cpu)
 
@@ -814,6 +855,7 @@ async def measure(title: str, data_dir: Path, database_url: str, redis_url: str 
     sock = listening_socket()
     address = Address("127.0.0.1", sock.getsockname()[1])
     settings = storm_settings(data_dir, address.origin, database_url, redis_url)
+    label = make_url(database_url).get_backend_name() if database_url else "sqlite"
     try:
         seeding = time.perf_counter()
         seeded = await seed(settings, MEMBERS)
@@ -823,18 +865,18 @@ async def measure(title: str, data_dir: Path, database_url: str, redis_url: str 
             async with httpx.AsyncClient(base_url=address.origin, timeout=TIMEOUT) as client:
                 await wait_ready(client)
             quiet = await probe_health(address, asyncio.Event(), QUIET_PROBES)
-            health_alone, ballots_alone = await alone(address, seeded, tied)
+            health_alone, ballots_alone = await alone(address, seeded, tied, label)
             chair_only = [seeded.voters[next(iter(seeded.voters))]]
             async with followed(address, seeded, settings, chair_only) as one:
                 baseline = await close_followed(address, seeded, one)
             seeded = await reopen(address, seeded)
-            stormed = await storm(address, seeded)
+            stormed = await storm(address, seeded, label)
             async with followed(address, seeded, settings, list(seeded.voters.values())) as everyone:
                 closed = await close_followed(address, seeded, everyone)
         stored, rows = await stored_ballots(settings, seeded.vote_id)
     finally:
         sock.close()
-    storm_run = StormRun(stormed, quiet, health_alone, ballots_alone, stored, rows)
+    storm_run = StormRun(stormed, quiet, health_alone, ballots_alone, stored, rows, label)
     return _section(title, storm_run, closed, baseline, seeding)
 
 
@@ -846,6 +888,7 @@ class StormRun:
     ballots_alone: Alone
     stored: dict[int, str]
     rows: int
+    label: str  # the database, and the profiles' names
 
     @property
     def acks(self) -> list[Ack]:
@@ -949,11 +992,18 @@ def _cost_notes(run: StormRun) -> list[str]:
         f"in the storm: {server['commits'] / count:.2f} commits and {server['statements'] / count:.2f} "
         f"statements per ballot; {server['ballot_writes']:.0f} ballot writes "
         f"({len(run.acks) / writes:.1f} ballots each), {server['principal_reads']:.0f} reads of who is "
-        f"asking ({len(run.acks) / reads:.1f} requests each); server CPU {server['cpu']:.2f} s over "
-        f"{run.wall:.1f} s",
+        f"asking ({len(run.acks) / reads:.1f} requests each); {server['commits'] / run.wall:.0f} commits/s; "
+        f"server CPU {server['cpu']:.2f} s over {run.wall:.1f} s ({server['cpu'] / run.wall:.2f} of a core)",
         f"a ballot alone: {lone.per('commits'):.2f} commits and {lone.per('statements'):.2f} statements; "
         f"/health alone: {run.health_alone.per('statements'):.2f} statements",
-        *([f"server profiles (cProfile, CPU time): {PROFILE}/alone.prof, storm.prof"] if PROFILE else []),
+        *(
+            [
+                profile_note(f"{run.label}-alone", "the ballots one at a time"),
+                profile_note(f"{run.label}-storm", "the storm"),
+            ]
+            if PROFILE
+            else []
+        ),
     ]
 
 
