@@ -729,7 +729,7 @@ class Instruments:
         from web.pages import context, meeting
 
         self.time_sync(TokenService, "decode", "auth: token decode")
-        self.time_async(security, "load_principal", "auth: load_principal")
+        self.time_async(security.PrincipalDesk, "load", "auth: who is asking (PrincipalDesk)")
         self.time_async(viewer, "viewer_for", "viewer_for")
         self.time_async(meeting, "access_meeting_and_body", "access_meeting")
         self.time_async(meetings, "access_meeting", "access_meeting")

@@ -27,30 +27,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import functools
 import json
 import os
+import pstats
+import resource
 import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import uvicorn
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.engine import Engine, make_url
 
 from auth.actions import do_start_session
 from auth.models import User
 from bench.audit_append import LOCAL_HOSTS, POSTGRES_URL, unreachable
 from bench.fanout import raise_fd_limit
-from bench.report import Figure, Section, Target, percentile
+from bench.report import Figure, Section, Target, median, percentile
 from core.clock import LOCAL, FixedClock, system_clock
 from core.config import TEST_PASSWORD_PROFILE, Settings
 from core.db import create_engine
@@ -85,6 +92,9 @@ RESULT_TARGET = 1.0  # seconds from the chair's close to the result on every fol
 FOLLOWER_PROCESSES = 2
 CONNECT_BATCH = 100
 RESULT_WAIT = 15.0  # how long the followers wait for the result before they report
+LONE = 100  # ballots (and /health requests) sent one at a time, for what one costs alone
+PROFILE = os.environ.get("KOKOUS_BENCH_PROFILE") == "1"
+PROFILES = Path(tempfile.gettempdir(), "kokous-vote-storm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +247,9 @@ async def _to_open_vote(
         return vote.id, item.id
 
 
-async def tie(settings: Settings, seeded: Seeded) -> None:
+async def tie(settings: Settings, seeded: Seeded) -> dict[int, str]:
     """Ballots in the open vote for a tie that the chair (who votes TYHJÄ) does not break: closed, it is void
-    and its pairing is taken again (R-VOTE-2). Inserted straight, as the seeding is."""
+    and its pairing is taken again (R-VOTE-2). Inserted straight, as the seeding is. Returns the choices."""
     members = list(seeded.voters)
     blank = 2 + len(members) % 2  # the chair, and as many more as leave an even number for JAA and EI
     choices = {m: "tyhja" if n < blank else ("jaa", "ei")[n % 2] for n, m in enumerate(members)}
@@ -254,6 +264,7 @@ async def tie(settings: Settings, seeded: Seeded) -> None:
             await session.execute(insert(Ballot), rows)
     finally:
         await context.db.dispose()
+    return choices
 
 
 async def _tokens(context: AppContext, people: list[int]) -> dict[int, str]:
@@ -342,10 +353,10 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def running_server(
     sock: socket.socket, data_dir: Path, base_url: str, database_url: str, redis_url: str
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     process = start_server(sock, data_dir, base_url, database_url, redis_url)
     try:
-        yield
+        yield process
     finally:
         stop_server(process)
 
@@ -364,9 +375,11 @@ async def wait_ready(client: httpx.AsyncClient) -> None:
 def serve(fd: int, data_dir: Path, base_url: str, database_url: str, redis_url: str = "") -> None:
     raise_fd_limit()
     sock = socket.socket(fileno=fd)
+    counters = Counters()
+    counters.install()
     app = create_app(storm_settings(data_dir, base_url, database_url, redis_url))
     config = uvicorn.Config(
-        app,
+        counters.wrap(app),
         log_config=None,
         log_level="warning",
         access_log=False,
@@ -374,6 +387,81 @@ def serve(fd: int, data_dir: Path, base_url: str, database_url: str, redis_url: 
         ws_per_message_deflate=False,  # as `kokous serve` runs it (decision 0011)
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+class Counters:
+    """In the server process (the benchmark's only): its database commits and statements, by kind, and a
+    profiler, read and switched through `/_bench/…` requests that never reach the app."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("commits", "statements", "ballot_writes", "principal_reads"), 0
+        )
+        self.profiler: cProfile.Profile | None = None
+
+    def install(self) -> None:
+        event.listen(Engine, "commit", self._committed)
+        event.listen(Engine, "before_cursor_execute", self._executed)
+
+    def _committed(self, _conn: object) -> None:
+        self.counts["commits"] += 1
+
+    def _executed(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        self.counts["statements"] += 1
+        if statement.startswith("INSERT INTO ballot"):
+            self.counts["ballot_writes"] += 1
+        elif "FROM refresh_token" in statement:
+            self.counts["principal_reads"] += 1
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or not scope["path"].startswith("/_bench/"):
+                await app(scope, receive, send)
+                return
+            what = scope["path"].removeprefix("/_bench/")
+            answer = json.dumps(self._answer(what, parse_qs(scope["query_string"]))).encode()
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))],
+            }
+            await send(start)
+            body: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": answer,
+                "more_body": False,
+            }
+            await send(body)
+
+        return counted
+
+    def _answer(self, what: str, query: dict[bytes, list[bytes]]) -> dict[str, float]:
+        if what == "profile/start" and self.profiler is None:
+            self.profiler = cProfile.Profile(time.thread_time)  # CPU time: a wait is no cost
+            self.profiler.enable()
+        elif what == "profile/stop" and self.profiler is not None:
+            self.profiler.disable()
+            self.profiler.dump_stats(query[b"to"][0].decode())
+            self.profiler = None
+        return {**self.counts, "cpu": time.process_time()}
+
+
+async def counters(address: Address, what: str = "counters", query: str = "") -> dict[str, float]:
+    """The server's counters now (`Counters`); `what` may start or stop its profiler."""
+    reader, writer = await asyncio.open_connection(address.host, address.port)
+    try:
+        path = f"/_bench/{what}" + (f"?{query}" if query else "")
+        status, body = await exchange(reader, writer, ("GET", path, {"Connection": "close"}, b""))
+    finally:
+        writer.close()
+    if status != 200:
+        raise RuntimeError(f"the server's counters answered {status}")
+    found: dict[str, float] = json.loads(body)
+    return found
+
+
+def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in after}
 
 
 # The storm
@@ -425,9 +513,9 @@ async def exchange(
     return int(head[0].split()[1]), await reader.readexactly(length)
 
 
-async def ballot(address: Address, seeded: Seeded, member: int) -> Ack:
+async def ballot(address: Address, seeded: Seeded, member: int, choice: str = "") -> Ack:
     """One member's ballot on a connection of its own (a phone each), timed from the connect."""
-    body = json.dumps({"choice": choice_of(member)}).encode()
+    body = json.dumps({"choice": choice or choice_of(member)}).encode()
     headers = {
         "Authorization": f"Bearer {seeded.voters[member]}",
         "Content-Type": "application/json",
@@ -445,6 +533,99 @@ async def ballot(address: Address, seeded: Seeded, member: int) -> Ack:
     except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
         return Ack(member, 0, time.perf_counter() - start, type(exc).__name__)
     return Ack(member, status, time.perf_counter() - start, "" if status == 200 else answer.decode()[:100])
+
+
+async def health_alone(address: Address) -> Ack:
+    """GET /health on a connection of its own, as `ballot` sends a ballot: the baseline of a ballot alone."""
+    start = time.perf_counter()
+    reader, writer = await asyncio.open_connection(address.host, address.port)
+    try:
+        status, _ = await exchange(reader, writer, ("GET", "/health", {"Connection": "close"}, b""))
+    finally:
+        writer.close()
+    return Ack(0, status, time.perf_counter() - start)
+
+
+@dataclass(frozen=True, slots=True)
+class Alone:
+    """Requests sent one at a time: their latencies and what the server spent on them (`Counters`)."""
+
+    latencies: list[float]
+    server: dict[str, float]
+
+    def per(self, key: str) -> float:
+        return self.server[key] / max(1, len(self.latencies))
+
+
+def profiled(name: str) -> tuple[str, ...]:
+    """The `counters` request that stops the server's profiler and saves its statistics (cProfile's pstats,
+    CPU time) in PROFILES; a plain `counters` request without KOKOUS_BENCH_PROFILE=1."""
+    return ("profile/stop", f"to={profile_path(name)}") if PROFILE else ()
+
+
+def profile_path(name: str) -> Path:
+    PROFILES.mkdir(exist_ok=True)
+    return PROFILES / f"{name}.prof"
+
+
+def profile_note(name: str, what: str, top: int = 5) -> str:
+    """Where the server's CPU went in a profile: by library (own time), and the functions that took most."""
+    rows = pstats.Stats(str(profile_path(name))).stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in rows.values()) or 1.0
+    layers: dict[str, float] = {}
+    for (filename, _, _), row in rows.items():
+        layers[_layer(filename)] = layers.get(_layer(filename), 0.0) + row[2]
+    by_layer = ", ".join(
+        f"{layer} {100 * own / total:.0f}%"
+        for layer, own in sorted(layers.items(), key=lambda kv: -kv[1])[:8]
+    )
+    most = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    functions = ", ".join(f"{_where(f, n)} {100 * row[2] / total:.0f}%" for (f, _, n), row in most)
+    return (
+        f"server profile of {what} (cProfile, CPU time, {profile_path(name)}): by library {by_layer}; "
+        f"functions {functions}"
+    )
+
+
+def _layer(filename: str) -> str:
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].split(".")[0]
+    if str(ROOT) in filename:
+        return "kokous"
+    return "builtins" if filename == "~" else "stdlib"
+
+
+def _where(filename: str, function: str) -> str:
+    parts = Path(filename).parts
+    tail = parts[parts.index("site-packages") + 1 :] if "site-packages" in parts else parts[-2:]
+    return f"{'/'.join(tail)}:{function}"
+
+
+async def one_at_a_time(
+    address: Address, requests: Sequence[Callable[[], Awaitable[Ack]]], name: str = ""
+) -> Alone:
+    before = await counters(address, "profile/start" if PROFILE and name else "counters")
+    acks = [await request() for request in requests]
+    after = await counters(address, *(profiled(name) if name else ()))
+    if any(a.status != 200 for a in acks):
+        raise RuntimeError(f"a request alone answered {next(a for a in acks if a.status != 200)}")
+    return Alone([a.latency for a in acks], spent(before, after))
+
+
+async def alone(address: Address, seeded: Seeded, tied: dict[int, str], label: str) -> tuple[Alone, Alone]:
+    """LONE requests for /health, then LONE ballots, one at a time: each ballot is a member's tied choice
+    sent again (changed in place to itself: the tie stays), so it has no other ballot to share a transaction
+    with. Returns the /health requests and the ballots."""
+    members = list(tied)[:LONE]
+    warm = [functools.partial(health_alone, address) for _ in range(10)]
+    warm += [functools.partial(ballot, address, seeded, m, tied[m]) for m in members[:10]]
+    await one_at_a_time(address, warm)
+    health = await one_at_a_time(address, [functools.partial(health_alone, address)] * LONE)
+    ballots = await one_at_a_time(
+        address, [functools.partial(ballot, address, seeded, m, tied[m]) for m in members], f"{label}-alone"
+    )
+    return health, ballots
 
 
 async def probe_health(address: Address, stop: asyncio.Event, limit: int) -> list[float]:
@@ -465,8 +646,28 @@ async def probe_health(address: Address, stop: asyncio.Event, limit: int) -> lis
     return latencies
 
 
-async def storm(address: Address, seeded: Seeded) -> tuple[list[Ack], list[float], float]:
-    """Every member's ballot, sent evenly over SPREAD seconds, while /health is probed."""
+@dataclass(frozen=True, slots=True)
+class Storm:
+    acks: list[Ack]
+    during: list[float]  # /health during it
+    wall: float
+    server: dict[str, float]  # what the server spent (`Counters`)
+    client_cpu: float  # seconds of CPU the benchmark's own process spent sending and timing
+
+
+async def storm(address: Address, seeded: Seeded, label: str) -> Storm:
+    """Every member's ballot, sent evenly over SPREAD seconds, while /health is probed; with
+    KOKOUS_BENCH_PROFILE=1 the server profiles itself meanwhile (`profiled`)."""
+    before = await counters(address, "profile/start" if PROFILE else "counters")
+    client = resource.getrusage(resource.RUSAGE_SELF)
+    acks, during, wall = await _storm(address, seeded)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    after = await counters(address, *profiled(f"{label}-storm"))
+    client_cpu = used.ru_utime + used.ru_stime - client.ru_utime - client.ru_stime
+    return Storm(acks, during, wall, spent(before, after), client_cpu)
+
+
+async def _storm(address: Address, seeded: Seeded) -> tuple[list[Ack], list[float], float]:
     stop = asyncio.Event()
     probe = asyncio.create_task(probe_health(address, stop, 10_000))
     members = list(seeded.voters)
@@ -654,37 +855,52 @@ async def measure(title: str, data_dir: Path, database_url: str, redis_url: str 
     sock = listening_socket()
     address = Address("127.0.0.1", sock.getsockname()[1])
     settings = storm_settings(data_dir, address.origin, database_url, redis_url)
+    label = make_url(database_url).get_backend_name() if database_url else "sqlite"
     try:
         seeding = time.perf_counter()
         seeded = await seed(settings, MEMBERS)
-        await tie(settings, seeded)
+        tied = await tie(settings, seeded)
         seeding = time.perf_counter() - seeding
         with running_server(sock, data_dir, address.origin, database_url, redis_url):
             async with httpx.AsyncClient(base_url=address.origin, timeout=TIMEOUT) as client:
                 await wait_ready(client)
             quiet = await probe_health(address, asyncio.Event(), QUIET_PROBES)
+            health_alone, ballots_alone = await alone(address, seeded, tied, label)
             chair_only = [seeded.voters[next(iter(seeded.voters))]]
             async with followed(address, seeded, settings, chair_only) as one:
                 baseline = await close_followed(address, seeded, one)
             seeded = await reopen(address, seeded)
-            acks, during, wall = await storm(address, seeded)
+            stormed = await storm(address, seeded, label)
             async with followed(address, seeded, settings, list(seeded.voters.values())) as everyone:
                 closed = await close_followed(address, seeded, everyone)
         stored, rows = await stored_ballots(settings, seeded.vote_id)
     finally:
         sock.close()
-    storm_run = StormRun(acks, quiet, during, wall, stored, rows)
+    storm_run = StormRun(stormed, quiet, health_alone, ballots_alone, stored, rows, label)
     return _section(title, storm_run, closed, baseline, seeding)
 
 
 @dataclass(frozen=True, slots=True)
 class StormRun:
-    acks: list[Ack]
+    storm: Storm
     quiet: list[float]  # /health before the storm
-    during: list[float]  # /health during it
-    wall: float
+    health_alone: Alone
+    ballots_alone: Alone
     stored: dict[int, str]
     rows: int
+    label: str  # the database, and the profiles' names
+
+    @property
+    def acks(self) -> list[Ack]:
+        return self.storm.acks
+
+    @property
+    def during(self) -> list[float]:
+        return self.storm.during
+
+    @property
+    def wall(self) -> float:
+        return self.storm.wall
 
 
 def _section(title: str, run: StormRun, closed: Closed, baseline: Closed, seeding: float) -> Section:
@@ -712,6 +928,7 @@ def _section(title: str, run: StormRun, closed: Closed, baseline: Closed, seedin
             ms(percentile(run.quiet, 0.99)),
             f"no storm, {len(run.quiet)} probes",
         ),
+        *_cost_figures(run, len(acknowledged)),
         *_close_figures(closed, baseline),
     ]
     result_p99 = percentile(closed.delivery, 0.99) if not closed.missing else float("inf")
@@ -734,6 +951,60 @@ def _section(title: str, run: StormRun, closed: Closed, baseline: Closed, seedin
     section.failures = _failures(run, acknowledged, closed, baseline)
     section.notes = _notes(run, acknowledged, closed, seeding)
     return section
+
+
+def _cost_figures(run: StormRun, acknowledged: int) -> list[Figure]:
+    """What a ballot costs the server, in the storm and alone, against /health alone: CPU time is the figure
+    that moves least with the machine's other load."""
+    health, lone, server = run.health_alone, run.ballots_alone, run.storm.server
+    per_health = f"GET /health alone, {len(health.latencies)} one at a time"
+    health_cpu = ms(health.per("cpu"))
+    return [
+        Figure(
+            "ballot alone, latency p50",
+            ms(median(lone.latencies)),
+            "ms",
+            ms(median(health.latencies)),
+            per_health,
+        ),
+        Figure("ballot alone, server CPU per ballot", ms(lone.per("cpu")), "ms", health_cpu, per_health),
+        Figure(
+            "ballot in the storm, server CPU per ballot",
+            ms(server["cpu"] / max(1, acknowledged)),
+            "ms",
+            health_cpu,
+            per_health,
+        ),
+        Figure(
+            "benchmark client's CPU per ballot in the storm",
+            ms(run.storm.client_cpu / max(1, len(run.acks))),
+            "ms",
+            ms(server["cpu"] / max(1, acknowledged)),
+            "the server's CPU per ballot in the storm",
+        ),
+    ]
+
+
+def _cost_notes(run: StormRun) -> list[str]:
+    lone, server, count = run.ballots_alone, run.storm.server, max(1, len(run.acks))
+    writes, reads = max(1, server["ballot_writes"]), max(1, server["principal_reads"])
+    return [
+        f"in the storm: {server['commits'] / count:.2f} commits and {server['statements'] / count:.2f} "
+        f"statements per ballot; {server['ballot_writes']:.0f} ballot writes "
+        f"({len(run.acks) / writes:.1f} ballots each), {server['principal_reads']:.0f} reads of who is "
+        f"asking ({len(run.acks) / reads:.1f} requests each); {server['commits'] / run.wall:.0f} commits/s; "
+        f"server CPU {server['cpu']:.2f} s over {run.wall:.1f} s ({server['cpu'] / run.wall:.2f} of a core)",
+        f"a ballot alone: {lone.per('commits'):.2f} commits and {lone.per('statements'):.2f} statements; "
+        f"/health alone: {run.health_alone.per('statements'):.2f} statements",
+        *(
+            [
+                profile_note(f"{run.label}-alone", "the ballots one at a time"),
+                profile_note(f"{run.label}-storm", "the storm"),
+            ]
+            if PROFILE
+            else []
+        ),
+    ]
 
 
 def _close_figures(closed: Closed, baseline: Closed) -> list[Figure]:
@@ -800,6 +1071,7 @@ def _notes(run: StormRun, acknowledged: list[Ack], closed: Closed, seeding: floa
         f"stored but never acknowledged: {unasked}",
         f"result: { {c: closed.result.get(c) for c in CHOICES} }",
         *[f"not acknowledged: {a.status} {a.error}" for a in run.acks if a.status != 200][:5],
+        *_cost_notes(run),
         f"setup (seeding {len(run.acks)} members, their seats and sign-ins, without argon2): {seeding:.1f} s",
         f"close to result: from the chair's close request to each follower's vote.closed event, the "
         f"followers in {FOLLOWER_PROCESSES} client processes on the same cores; they connected after the "

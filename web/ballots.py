@@ -2,11 +2,12 @@
 
 When a council votes, every member's ballot comes within seconds. Written one transaction each, they queue for
 the database's write lock (SQLite's, or the audit head's row on PostgreSQL) and each pays for its own begin
-and commit. Here one task per process writes whatever ballots are waiting in one transaction (one statement
-per vote, `do_cast_ballots`, each ballot with its own audit entry), and answers each request only after that
-transaction commits (DESIGN.md §6): an acknowledged ballot is stored. A ballot the rules refuse (a closed
-vote, someone not entitled, a vote of another meeting) is refused alone; a failure of the database fails the
-whole batch, and none of its ballots is acknowledged.
+and commit. Here (core.desk) a ballot that finds none being written is written at once by its own request;
+those that arrive meanwhile wait, and one task per process writes them together in one transaction (one
+statement per vote, `do_cast_ballots`, each ballot with its own audit entry). Each request is answered only
+after its transaction commits (DESIGN.md §6): an acknowledged ballot is stored. A ballot the rules refuse (a
+closed vote, someone not entitled, a vote of another meeting) is refused alone; a failure of the database
+fails the whole batch, and none of its ballots is acknowledged.
 """
 
 from __future__ import annotations
