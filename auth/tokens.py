@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jose import jwt
+from jose import jwk, jwt
 from jose.backends import ECKey
 from jose.exceptions import JOSEError, JWSError
 
@@ -82,11 +82,13 @@ class TokenService:
         key = serialization.load_pem_private_key(private_pem, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("the token key must be an EC P-256 key")
-        self._private = private_pem.decode()
         public = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.public_pem = public.decode()
+        # Parsed once: python-jose parses a PEM text on every sign and every verification otherwise.
+        self._private = jwk.construct(private_pem.decode(), ALGORITHM)
+        self._public = jwk.construct(self.public_pem, ALGORITHM)
         self.key_id = _thumbprint(public)
         self.issuer = issuer
         self._verified: dict[tuple[str, str], dict[str, Any]] = {}
@@ -149,7 +151,7 @@ class TokenService:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.public_pem,
+                self._public,
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=self.issuer,
