@@ -45,6 +45,9 @@ class Capability(StrEnum):
     SPEAK = "speak"  # ask for the floor (the right to speak: members, deputies, presenters, attendees)
     STATE_STANCE = "state_stance"  # a stance in the decision procedure, for one's seat (R-EDP-3(2))
     FOLLOW_PROCEDURE = "follow_procedure"  # who has stated what in the decision procedure (R-EDP-6)
+    CHOOSE_CHECKERS = (
+        "choose_checkers"  # open the procedure's record before the meeting, choose its checkers (R-CHECK-5)
+    )
 
 
 NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
@@ -66,6 +69,7 @@ GRANTS: dict[Capability, frozenset[MemberRole]] = {
     Capability.SPEAK: frozenset({R.MEMBER, R.DEPUTY, R.CHAIR, R.VICE_CHAIR, R.PRESENTER, R.ATTENDEE}),
     Capability.STATE_STANCE: frozenset({R.MEMBER, R.DEPUTY}),
     Capability.FOLLOW_PROCEDURE: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+    Capability.CHOOSE_CHECKERS: frozenset({R.CHAIR, R.SECRETARY}),
 }
 
 
