@@ -26,7 +26,10 @@ from core.db import session_clock
 from core.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from core.text import translatable
 from meetings.access import active_on
-from meetings.models import Meeting, MemberRole, Membership
+from meetings.decision_procedure.queries import procedure_decisions
+from meetings.live.models import LiveMeeting
+from meetings.models import AgendaItem, Meeting, MeetingStatus, MemberRole, Membership
+from meetings.rules.decision_procedure import ProcedureState
 from minutes.drafting import planned_publication, procedure_sections
 from minutes.models import (
     MinutesRecord,
@@ -41,7 +44,7 @@ from minutes.workflow import checked_on
 
 NOTHING_DECIDED = translatable("No item of this meeting has been decided in the decision procedure yet.")
 MINUTES_OPEN = translatable(
-    "The meeting's minutes have been opened: its decision-procedure items are checked with them."
+    "The meeting has been opened: its decision-procedure items are checked with its minutes."
 )
 TWO_CHECKERS = translatable("Choose two different members of the body as checkers.")
 ALREADY_REVIEWED = translatable(
@@ -92,14 +95,14 @@ async def _checked_checkers(session: AsyncSession, meeting: Meeting, checkers: l
 async def do_open_procedure_check(
     session: AsyncSession, *, meeting: Meeting, checkers: list[int], user_id: int, actor: str
 ) -> ProcedureCheck:
-    """The secretary or the chair (the caller checks CHOOSE_CHECKERS) opens the record of the meeting's items
-    decided in the procedure, with its two checkers, before the meeting's minutes are opened (R-CHECK-5).
+    """The secretary or the chair (the caller checks CHOOSE_CHECKERS) opens the record of the meeting's
+    items decided in the procedure, with its two checkers, while the meeting is called and not yet opened
+    (R-CHECK-5).
     Audit: procedure_check.opened. Idempotent: a record already opened is returned as it is."""
     existing = await check_of_meeting(session, meeting.id)
     if existing is not None:
         return existing
-    minutes = await session.execute(select(MinutesRecord.id).where(MinutesRecord.meeting_id == meeting.id))
-    if minutes.first() is not None:
+    if meeting.status != MeetingStatus.CALLED:
         raise Conflict(MINUTES_OPEN)
     chosen = await _checked_checkers(session, meeting, checkers)
     publish_at = planned_publication(meeting.starts_at.astimezone(LOCAL).date())
@@ -229,3 +232,27 @@ async def decision_made(session: AsyncSession, meeting_id: int, section: int) ->
         return None
     day = await checked_on(session, minutes)
     return Made(day, before_the_meeting=False) if day else None
+
+
+async def last_chosen_checkers(session: AsyncSession, body_id: int) -> list[int]:
+    """The checkers the body chose at its latest meeting that chose any: what the form offers first."""
+    query = (
+        select(LiveMeeting.checkers)
+        .join(Meeting, Meeting.id == LiveMeeting.meeting_id)
+        .where(Meeting.body_id == body_id)
+        .order_by(Meeting.starts_at.desc())
+        .limit(5)
+    )
+    found = [list(c) for c in (await session.execute(query)).scalars() if c]
+    return [int(c) for c in found[0]] if found else []
+
+
+async def sections_to_check(session: AsyncSession, meeting_id: int) -> list[tuple[int, str]]:
+    """The § and title of each item of the meeting decided in the procedure: what a record would hold."""
+    decided = [d for d in await procedure_decisions(session, meeting_id) if d.state == ProcedureState.DECIDED]
+    if not decided:
+        return []
+    query = select(AgendaItem.section, AgendaItem.title).where(
+        AgendaItem.id.in_([d.item_id for d in decided])
+    )
+    return sorted((int(s), str(t)) for s, t in (await session.execute(query)).tuples())

@@ -47,6 +47,7 @@ from web.api.media import media_router
 from web.api.meetings import meetings_router
 from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
+from web.api.procedure_check import procedure_check_api
 from web.api.users import users_router
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
@@ -66,6 +67,7 @@ from web.pages.media import media_pages_router
 from web.pages.meeting import meeting_router
 from web.pages.minutes import minutes_pages
 from web.pages.procedure import procedure_pages
+from web.pages.procedure_check import procedure_check_pages
 from web.pages.search import search_router
 from web.pages.signin import pages_router
 from web.realtime.fanout import LiveFanOut, channel_for
@@ -233,6 +235,7 @@ def create_app(
             media_router,
             procedure_api,
             minutes_api,
+            procedure_check_api,
             audit_api,
             # the pages (web/pages/) and the feeds
             home_router,
@@ -247,6 +250,7 @@ def create_app(
             media_pages_router,
             procedure_pages,
             minutes_pages,
+            procedure_check_pages,
             audit_pages_router,
             admin_pages_router,
             feeds_router,
