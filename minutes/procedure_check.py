@@ -68,8 +68,12 @@ async def check_of_meeting(session: AsyncSession, meeting_id: int) -> ProcedureC
 
 
 async def eligible_checkers(session: AsyncSession, meeting: Meeting) -> list[tuple[int, str]]:
-    """The body's members today, by name: whom the record's checkers are chosen from."""
+    """The body's members today, by name, but not its chair, who signs the minutes: whom the record's
+    checkers are chosen from."""
     today = session_clock(session)().astimezone(LOCAL).date()
+    chairs = select(Membership.user_id).where(
+        Membership.body_id == meeting.body_id, Membership.role == MemberRole.CHAIR, active_on(today)
+    )
     query = (
         select(User.id, User.display_name)
         .join(Membership, Membership.user_id == User.id)
@@ -77,6 +81,7 @@ async def eligible_checkers(session: AsyncSession, meeting: Meeting) -> list[tup
             Membership.body_id == meeting.body_id,
             Membership.role.in_(list(CHECKER_ROLES)),
             active_on(today),
+            User.id.not_in(chairs),
         )
         .distinct()
         .order_by(User.display_name, User.id)

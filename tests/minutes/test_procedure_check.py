@@ -20,10 +20,11 @@ from minutes.procedure_check import (
     decision_made,
     do_choose_procedure_checkers,
     do_open_procedure_check,
+    eligible_checkers,
 )
 from minutes.render import render_html
 from minutes.workflow import do_open_draft
-from tests.factories import audit_entries
+from tests.factories import add_member, audit_entries
 from tests.meetings.decision_procedure.steps import at, state
 from tests.meetings.decision_procedure.world import MEETING, PROPOSAL, TITLE, World, make_world
 from tests.minutes.procedure_world import current, decided, opened, review
@@ -232,3 +233,16 @@ async def test_the_record_cannot_be_opened_once_the_minutes_are(
         await opened(context, world)
     async with context.db.read() as session:
         assert await check_of_meeting(session, world.meeting_id) is None
+
+
+async def test_a_chair_who_holds_a_seat_is_not_offered_as_a_checker(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """The chair signs the minutes (R-CHECK-1) and does not check them, seat or not."""
+    world = await decided(context, clock)
+    await add_member(context, world.body_id, world.people["pj"], "member")
+    async with context.db.read() as session:
+        meeting = await session.get(Meeting, world.meeting_id)
+        assert meeting is not None
+        offered = {i for i, _ in await eligible_checkers(session, meeting)}
+    assert offered == {world.people[n] for n in ("aino", "bertta", "cecilia")}
