@@ -162,7 +162,7 @@ async def minutes_to_check_or_sign(session: AsyncSession, viewer: Viewer, now: d
 
 
 CHECK_PROCEDURE = translatable("Decisions of the decision procedure to check")
-OPEN_PROCEDURE_CHECK = translatable("Decisions of the decision procedure to have checked")
+OPEN_PROCEDURE_CHECK = translatable("Decisions of the decision procedure ready to be checked")
 
 
 @provides
