@@ -28,6 +28,7 @@ from core.text import translatable
 from meetings.access import active_on
 from meetings.decision_procedure.queries import procedure_decisions
 from meetings.live.models import LiveMeeting
+from meetings.locks import lock_meeting
 from meetings.models import AgendaItem, Meeting, MeetingStatus, MemberRole, Membership
 from meetings.rules.decision_procedure import ProcedureState
 from minutes.drafting import planned_publication, procedure_sections
@@ -43,7 +44,7 @@ from minutes.serialise import plain
 from minutes.workflow import checked_on
 
 NOTHING_DECIDED = translatable("No item of this meeting has been decided in the decision procedure yet.")
-MINUTES_OPEN = translatable(
+MEETING_OPENED = translatable(
     "The meeting has been opened: its decision-procedure items are checked with its minutes."
 )
 TWO_CHECKERS = translatable("Choose two different members of the body as checkers.")
@@ -52,6 +53,9 @@ ALREADY_REVIEWED = translatable(
 )
 NOT_CHECKER = translatable("Only the checkers chosen for this record check it (R-CHECK-5).")
 NOT_CHECKING = translatable("The record has already been checked or rejected.")
+MINUTES_DRAFTED = translatable(
+    "The meeting's minutes have been opened: these sections are checked with them now."
+)
 # Who checks: the body's members (the chair signs, the secretary keeps the minutes).
 CHECKER_ROLES = frozenset({MemberRole.MEMBER, MemberRole.VICE_CHAIR})
 # The minutes as they stand when the procedure's items are checked with them instead.
@@ -62,9 +66,23 @@ def _subject(check: ProcedureCheck) -> str:
     return f"procedure_check:{check.id}"
 
 
+async def _lock(session: AsyncSession, check: ProcedureCheck) -> None:
+    """Read the record afresh under a row lock, so that two checkers' reviews run one after the other and
+    the second sees the first (else both would find the other's approval missing). SQLite's BEGIN
+    IMMEDIATE already serialises writers; PostgreSQL needs FOR UPDATE."""
+    await session.flush()
+    await session.refresh(check, with_for_update=True)
+
+
 async def check_of_meeting(session: AsyncSession, meeting_id: int) -> ProcedureCheck | None:
     query = select(ProcedureCheck).where(ProcedureCheck.meeting_id == meeting_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def minutes_opened(session: AsyncSession, meeting_id: int) -> bool:
+    """Whether the meeting's minutes exist: from then on its sections are checked with them (R-CHECK-2/5)."""
+    query = select(MinutesRecord.id).where(MinutesRecord.meeting_id == meeting_id)
+    return (await session.execute(query)).first() is not None
 
 
 async def eligible_checkers(session: AsyncSession, meeting: Meeting) -> list[tuple[int, str]]:
@@ -104,11 +122,12 @@ async def do_open_procedure_check(
     items decided in the procedure, with its two checkers, while the meeting is called and not yet opened
     (R-CHECK-5).
     Audit: procedure_check.opened. Idempotent: a record already opened is returned as it is."""
+    await lock_meeting(session, meeting)  # two openings at once: the second finds the first's record
     existing = await check_of_meeting(session, meeting.id)
     if existing is not None:
         return existing
     if meeting.status != MeetingStatus.CALLED:
-        raise Conflict(MINUTES_OPEN)
+        raise Conflict(MEETING_OPENED)
     chosen = await _checked_checkers(session, meeting, checkers)
     publish_at = planned_publication(meeting.starts_at.astimezone(LOCAL).date())
     items, people = await procedure_sections(session, meeting, publish_at=publish_at)
@@ -155,6 +174,7 @@ async def do_choose_procedure_checkers(
 ) -> None:
     """The secretary or the chair changes the record's two checkers before either has checked it.
     Audit: procedure_check.checkers_chosen. Idempotent."""
+    await _lock(session, check)
     if ProcedureCheckState(check.state) != ProcedureCheckState.CHECKING:
         raise InvalidTransition(NOT_CHECKING)
     if await reviews_of_check(session, check):
@@ -184,12 +204,15 @@ async def do_review_procedure_check(
 ) -> ProcedureCheckReview:
     """A chosen checker approves or rejects the record (R-CHECK-5). When both have approved it is checked
     and its decisions count as made (R-CHECK-3); a rejection needs a comment and leaves its sections to be
-    checked with the meeting's minutes (R-CHECK-2). Audit: procedure_check.approved or
-    procedure_check.rejected. Not idempotent: each checker reviews once."""
+    checked with the meeting's minutes (R-CHECK-2), as they are once the minutes are opened unchecked.
+    Audit: procedure_check.approved or procedure_check.rejected. Not idempotent: each checker reviews once."""
+    await _lock(session, check)
     if user_id not in [int(c) for c in check.checkers]:
         raise Forbidden(NOT_CHECKER)
     if ProcedureCheckState(check.state) != ProcedureCheckState.CHECKING:
         raise InvalidTransition(NOT_CHECKING)
+    if await minutes_opened(session, check.meeting_id):
+        raise Conflict(MINUTES_DRAFTED)
     check_length(comment, EXPLANATION, field="comment")
     earlier = [(r.checker_id, r.approved) for r in await reviews_of_check(session, check)]
     step = review_step(check.checkers, earlier, user_id=user_id, approve=approve, comment=comment)

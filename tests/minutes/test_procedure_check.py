@@ -46,6 +46,14 @@ async def _minutes_draft(context: AppContext, clock: FixedClock, world: World): 
         return await draft(session, meeting, secretary_id=world.people["sihteeri"], publish_at=publish_at)
 
 
+async def _minutes_draft_again(context: AppContext, world: World):  # type: ignore[no-untyped-def]
+    async with context.db.read() as session:
+        meeting = await session.get(Meeting, world.meeting_id)
+        assert meeting is not None
+        publish_at = planned_publication(MEETING.date() + timedelta(days=1))
+        return await draft(session, meeting, secretary_id=world.people["sihteeri"], publish_at=publish_at)
+
+
 async def test_the_record_holds_the_decided_sections_as_the_minutes_will(
     context: AppContext, clock: FixedClock
 ) -> None:
@@ -246,3 +254,24 @@ async def test_a_chair_who_holds_a_seat_is_not_offered_as_a_checker(
         assert meeting is not None
         offered = {i for i, _ in await eligible_checkers(session, meeting)}
     assert offered == {world.people[n] for n in ("aino", "bertta", "cecilia")}
+
+
+async def test_once_the_minutes_are_opened_the_record_is_checked_with_them(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """R-CHECK-2/5: a record still with its checkers when the minutes are opened is checked with them."""
+    world = await decided(context, clock)
+    await opened(context, world)
+    await review(context, world, "aino", approve=True)
+    await _minutes_draft(context, clock, world)
+    async with context.db.write() as session:
+        meeting = await session.get(Meeting, world.meeting_id)
+        assert meeting is not None
+        await do_open_draft(
+            session, meeting=meeting, secretary_id=world.people["sihteeri"], actor=world.actor("sihteeri")
+        )
+    with pytest.raises(Conflict):
+        await review(context, world, "bertta", approve=True)
+    assert (await current(context, world)).state == ProcedureCheckState.CHECKING
+    document = await _minutes_draft_again(context, world)
+    assert document.meeting.checking.decision_procedure_checked_on is None

@@ -31,6 +31,7 @@ from minutes.procedure_check import (
     do_review_procedure_check,
     eligible_checkers,
     last_chosen_checkers,
+    minutes_opened,
     reviews_of_check,
     sections_to_check,
 )
@@ -96,6 +97,7 @@ async def _page(
     if form is None:
         form = CheckForm(*(str(c) for c in current[:2]))
     eligible = await eligible_checkers(session, meeting) if chooses else []
+    late = check is not None and check.state == "checking" and await minutes_opened(session, meeting.id)
     named = {r.checker_id for r in reviews} | set(current) | ({check.opened_by} if check else set())
     context = page_context(
         request,
@@ -111,7 +113,9 @@ async def _page(
         eligible=[(str(i), n) for i, n in eligible],
         may_open=chooses and check is None,
         may_choose=chooses and check is not None and check.state == "checking" and not reviews,
+        minutes_opened=late,
         may_review=check is not None
+        and not late
         and check.state == "checking"
         and me in check.checkers
         and me not in {r.checker_id for r in reviews},
