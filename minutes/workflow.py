@@ -276,6 +276,10 @@ async def do_review(
     """A checker approves or rejects the version with them, with a comment (R-CHECK-1). When every checker
     has approved it the minutes are checked (R-CHECK-3); a rejection sends them back to the secretary, or to
     the next meeting (R-CHECK-2). Audit: minutes.approved or minutes.rejected. Not idempotent."""
+    # Two checkers at once: the second waits for the first and sees its approval (PostgreSQL: FOR UPDATE;
+    # SQLite's BEGIN IMMEDIATE already serialises writers).
+    await session.flush()
+    await session.refresh(minutes, with_for_update=True)
     checkers = [int(c) for c in (await _live(session, minutes)).checkers]
     if user_id not in checkers:
         raise Forbidden(NOT_CHECKER)
