@@ -46,6 +46,9 @@ class Capability(StrEnum):
     STATE_STANCE = "state_stance"  # a stance in the decision procedure, for one's seat (R-EDP-3(2))
     FOLLOW_PROCEDURE = "follow_procedure"  # who has stated what in the decision procedure (R-EDP-6)
     RECORD = "record"  # switch the public stream's recording on or off, and download the recordings
+    CHOOSE_CHECKERS = (
+        "choose_checkers"  # open the procedure's record before the meeting, choose its checkers (R-CHECK-5)
+    )
 
 
 NOT_CALLER = translatable("Only the body's chair sends the call; the secretary prepares it.")
@@ -68,6 +71,7 @@ GRANTS: dict[Capability, frozenset[MemberRole]] = {
     Capability.STATE_STANCE: frozenset({R.MEMBER, R.DEPUTY}),
     Capability.FOLLOW_PROCEDURE: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
     Capability.RECORD: frozenset({R.CHAIR, R.VICE_CHAIR, R.SECRETARY}),
+    Capability.CHOOSE_CHECKERS: frozenset({R.CHAIR, R.SECRETARY}),
 }
 
 

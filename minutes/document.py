@@ -147,6 +147,9 @@ class Checking:
     checked_on: date | None = None  # None until checked
     note: str = ""  # e.g. "Pöytäkirja on tarkastettu ja hyväksytty."
     decision_procedure_checked_on: date | None = None  # R-CHECK-5: checked before the meeting
+    decision_procedure_sections: tuple[
+        int, ...
+    ] = ()  # the §s so checked: the checkers do not check them again
 
 
 @dataclass(frozen=True, slots=True)

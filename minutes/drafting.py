@@ -84,6 +84,7 @@ from minutes.document import (
 )
 from minutes.document import Meeting as MeetingFacts
 from minutes.instructions import instruction
+from minutes.models import ProcedureCheck, ProcedureCheckState
 from minutes.rules.appeal import InstructionKind, instruction_for
 from minutes.rules.holidays import first_business_day
 
@@ -227,19 +228,18 @@ async def _load(session: AsyncSession, meeting: Meeting) -> _Record:
         .order_by(AgendaItem.section, AgendaItem.position)
     )
     items = [(item, handling) for item, handling in rows.tuples()]
-    on = meeting.starts_at.astimezone(LOCAL).date()
-    memberships = list(
-        (
-            await session.execute(
-                select(Membership).where(Membership.body_id == body.id, active_on(on)).order_by(Membership.id)
-            )
-        ).scalars()
-    )
+    memberships = await _memberships(session, body, meeting)
     all_items = (
         await session.execute(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id))
     ).scalars()
     sections = {item.id: item.section for item in all_items}
     return _Record(meeting, body, live, events, items, memberships, sections)
+
+
+async def _memberships(session: AsyncSession, body: Body, meeting: Meeting) -> list[Membership]:
+    on = meeting.starts_at.astimezone(LOCAL).date()
+    query = select(Membership).where(Membership.body_id == body.id, active_on(on)).order_by(Membership.id)
+    return list((await session.execute(query)).scalars())
 
 
 def _section(record: _Record, item_id: int | None) -> int | None:
@@ -579,7 +579,7 @@ def _heard_people(heard: list[HeardStatement], experts: set[str]) -> tuple[Perso
 
 
 def _procedure_item(
-    record: _Record, item: AgendaItem, decided: ProcedureDecision, wording: ItemWording, publish_at: datetime
+    body: Body, item: AgendaItem, decided: ProcedureDecision, wording: ItemWording, publish_at: datetime
 ) -> Item:
     """An item decided in the procedure (R-EDP-3(3)): the presenter's proposal accepted by every seat, since
     the procedure has no votes and no counter-proposals (R-EDP-5); the seats' declared disqualifications."""
@@ -593,9 +593,9 @@ def _procedure_item(
         for seat in seats
         if seat.get("stance") == "disqualified"
     )
-    kind = instruction_for(BodyKind(record.body.kind))
+    kind = instruction_for(BodyKind(body.kind))
     authority = {
-        InstructionKind.RECTIFICATION: record.body.name,
+        InstructionKind.RECTIFICATION: body.name,
         InstructionKind.MUNICIPAL_APPEAL: APPEAL_AUTHORITY,
     }.get(kind, "")
     return Item(
@@ -620,17 +620,15 @@ def _procedure_item(
 
 
 async def _procedure_items(
-    session: AsyncSession, record: _Record, wording: Wording, publish_at: datetime
+    session: AsyncSession, body: Body, meeting_id: int, wording: Wording, publish_at: datetime
 ) -> list[Item]:
-    decided = [
-        d for d in await procedure_decisions(session, record.meeting.id) if d.state == ProcedureState.DECIDED
-    ]
+    decided = [d for d in await procedure_decisions(session, meeting_id) if d.state == ProcedureState.DECIDED]
     if not decided:
         return []
     query = select(AgendaItem).where(AgendaItem.id.in_([d.item_id for d in decided]))
     items = {item.id: item for item in (await session.execute(query)).scalars()}
     return [
-        _procedure_item(record, items[d.item_id], d, wording.items.get(d.section, ItemWording()), publish_at)
+        _procedure_item(body, items[d.item_id], d, wording.items.get(d.section, ItemWording()), publish_at)
         for d in decided
     ]
 
@@ -646,11 +644,13 @@ def _named(document_items: list[Item], participants: list[Participant], extra: s
     return named
 
 
-async def _people(session: AsyncSession, record: _Record, named: set[str]) -> tuple[Person, ...]:
+async def _people(
+    session: AsyncSession, memberships: list[Membership], named: set[str]
+) -> tuple[Person, ...]:
     ids = sorted(int(n[1:]) for n in named)
     users = {u.id: u for u in (await session.execute(select(User).where(User.id.in_(ids)))).scalars()}
     titles: dict[int, str] = {}
-    for membership in record.memberships:
+    for membership in memberships:
         title = membership.title or membership.group
         if title and membership.user_id not in titles:
             titles[membership.user_id] = title
@@ -684,12 +684,18 @@ async def draft(
         for item, handling in record.items
         if item.decision_mode == DecisionMode.MEETING and handling.decided_at is not None
     ]
-    items.extend(await _procedure_items(session, record, wording, publish_at))
+    items.extend(await _procedure_items(session, record.body, meeting.id, wording, publish_at))
     items.sort(key=lambda i: i.section)
     participants = _participants(record, secretary_id)
     heard = [h for statements in rows.heard.values() for h in statements]
     participants += _experts(heard, {i.section for i in items}, record)
-    checking = replace(_checking(record, method, wording.checking_note), checked_on=checked_on)
+    early = await checked_before_the_meeting(session, meeting.id)
+    checking = replace(
+        _checking(record, method, wording.checking_note),
+        checked_on=checked_on,
+        decision_procedure_checked_on=early[0] if early else None,
+        decision_procedure_sections=early[1] if early else (),
+    )
     sections = [i.section for i in items] or [meeting.first_section]
     facts = MeetingFacts(
         municipality=organisation.name if organisation and organisation.name else record.body.name,
@@ -716,8 +722,33 @@ async def draft(
     experts = {p.person for p in participants if p.capacity == Capacity.EXPERT}
     return MinutesDocument(
         meeting=facts,
-        people=await _people(session, record, named - experts) + _heard_people(heard, experts),
+        people=await _people(session, record.memberships, named - experts) + _heard_people(heard, experts),
         items=tuple(items),
         legality=Legality(chair, secretary, PublicDisplay(publish_at)),
         version=version,
     )
+
+
+async def procedure_sections(
+    session: AsyncSession, meeting: Meeting, *, publish_at: datetime
+) -> tuple[list[Item], tuple[Person, ...]]:
+    """The meeting's items decided in the procedure drafted as its minutes will have them, and the people they
+    name: what is checked before the meeting (R-CHECK-5). Needs no live meeting: it may not be held yet."""
+    body = await parent_row(session, Body, meeting.body_id)
+    items = await _procedure_items(session, body, meeting.id, Wording(), publish_at)
+    memberships = await _memberships(session, body, meeting)
+    return items, await _people(session, memberships, _named(items, [], set()))
+
+
+async def checked_before_the_meeting(
+    session: AsyncSession, meeting_id: int
+) -> tuple[date, tuple[int, ...]] | None:
+    """The day the meeting's decision-procedure record was checked and the §s it covers (R-CHECK-5), or None
+    while it is not checked (or was rejected: then its sections are checked with the minutes, R-CHECK-2)."""
+    query = select(ProcedureCheck).where(
+        ProcedureCheck.meeting_id == meeting_id, ProcedureCheck.state == ProcedureCheckState.CHECKED
+    )
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is None or found.checked_at is None:
+        return None
+    return found.checked_at.astimezone(LOCAL).date(), tuple(int(s) for s in found.sections)

@@ -91,3 +91,44 @@ class MinutesSignature(Base):
     version: Mapped[int] = mapped_column(Integer)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     checkpoint: Mapped[str] = mapped_column(Text)  # the signed checkpoint note (DESIGN.md §5)
+
+
+class ProcedureCheckState(StrEnum):
+    """Where a decision-procedure record is in its checking before the meeting (R-CHECK-5)."""
+
+    CHECKING = "checking"  # with its checkers
+    CHECKED = "checked"  # every checker approved: the decisions count as made (R-CHECK-3)
+    REJECTED = "rejected"  # a checker did not approve: checked with the meeting's minutes (R-CHECK-2)
+
+
+class ProcedureCheck(Base):
+    """The decisions of the electronic decision procedure drafted as minutes sections and checked on their
+    own before the meeting (KL 100 § 3 mom, R-CHECK-5). One per meeting; its sections are frozen when it is
+    opened: an item decided later is checked with the meeting's minutes."""
+
+    __tablename__ = "procedure_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=ProcedureCheckState.CHECKING)
+    opened_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))  # the secretary or the chair
+    checkers: Mapped[list[int]] = mapped_column(JSON, default=list)  # two members of the body
+    sections: Mapped[list[int]] = mapped_column(JSON, default=list)  # the §s it covers
+    # The drafted sections (minutes.serialise.plain of the items) and the people they name.
+    content: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last approval
+
+
+class ProcedureCheckReview(Base):
+    """A checker's approval or rejection of the decision-procedure record, with their comment."""
+
+    __tablename__ = "procedure_check_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("procedure_check.id", ondelete="CASCADE"), index=True)
+    checker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    approved: Mapped[bool] = mapped_column()
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

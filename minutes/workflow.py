@@ -39,6 +39,7 @@ from minutes.models import MinutesRecord, MinutesReview, MinutesSignature, Minut
 from minutes.pades import PdfSigner, sign_pdf
 from minutes.render import render_pdf
 from minutes.rules.appeal import InstructionKind, appeal_dates
+from minutes.rules.checking import review_step
 from minutes.serialise import document_json
 
 S = MinutesState
@@ -76,8 +77,6 @@ NOT_CHECKER = translatable("Only the minutes checkers chosen in the meeting chec
 NOT_SIGNER = translatable("Only the chair signs, and the secretary countersigns, the minutes (R-CHECK-1).")
 WRONG_STATE = translatable("This cannot be done to the minutes at their present stage.")
 NO_CHECKERS = translatable("The meeting chose no minutes checkers: choose them before sending the minutes.")
-REVIEWED = translatable("You have already checked this version.")
-COMMENT_NEEDED = translatable("Say what should be corrected: a rejection needs a comment (R-CHECK-2).")
 CHAIR_FIRST = translatable("The chair signs first; the secretary countersigns after.")
 RECORD_CHANGED = translatable(
     "The meeting's record has changed since this version was written: save a new version and have it checked."
@@ -277,22 +276,28 @@ async def do_review(
     """A checker approves or rejects the version with them, with a comment (R-CHECK-1). When every checker
     has approved it the minutes are checked (R-CHECK-3); a rejection sends them back to the secretary, or to
     the next meeting (R-CHECK-2). Audit: minutes.approved or minutes.rejected. Not idempotent."""
+    # Two checkers at once: the second waits for the first and sees its approval (PostgreSQL: FOR UPDATE;
+    # SQLite's BEGIN IMMEDIATE already serialises writers).
+    await session.flush()
+    await session.refresh(minutes, with_for_update=True)
     checkers = [int(c) for c in (await _live(session, minutes)).checkers]
     if user_id not in checkers:
         raise Forbidden(NOT_CHECKER)
     if MinutesState(minutes.state) != S.CHECKING:
         raise InvalidTransition(WRONG_STATE)
     check_length(comment, EXPLANATION, field="comment")
-    if not approve and not comment.strip():
-        raise ValidationFailed(COMMENT_NEEDED, field="comment")
     earlier = [r for r in await reviews_of(session, minutes) if r.version == minutes.version]
-    if any(r.checker_id == user_id for r in earlier):
-        raise Conflict(REVIEWED)
-    approved = {r.checker_id for r in earlier if r.approved} | ({user_id} if approve else set())
-    step = Step.REJECT if not approve else Step.APPROVE_LAST if set(checkers) <= approved else Step.APPROVE
+    review = review_step(
+        checkers,
+        [(r.checker_id, r.approved) for r in earlier],
+        user_id=user_id,
+        approve=approve,
+        comment=comment,
+    )
+    step = Step(review.value)
     now = session_clock(session)()
     minutes.state, minutes.updated_at = _move(minutes.state, step), now
-    review = MinutesReview(
+    row = MinutesReview(
         minutes_id=minutes.id,
         version=minutes.version,
         checker_id=user_id,
@@ -300,7 +305,7 @@ async def do_review(
         comment=comment.strip(),
         at=now,
     )
-    session.add(review)
+    session.add(row)
     await record(
         session,
         AuditAction.MINUTES_APPROVED if approve else AuditAction.MINUTES_REJECTED,
@@ -312,7 +317,7 @@ async def do_review(
             "comment": bool(comment.strip()),
         },
     )
-    return review
+    return row
 
 
 async def checked_on(session: AsyncSession, minutes: MinutesRecord) -> date | None:

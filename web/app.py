@@ -47,6 +47,7 @@ from web.api.media import media_router
 from web.api.meetings import meetings_router
 from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
+from web.api.procedure_check import procedure_check_api
 from web.api.recordings import recordings_router
 from web.api.users import users_router
 from web.context import AppContext, build_context
@@ -67,6 +68,7 @@ from web.pages.media import media_pages_router
 from web.pages.meeting import meeting_router
 from web.pages.minutes import minutes_pages
 from web.pages.procedure import procedure_pages
+from web.pages.procedure_check import procedure_check_pages
 from web.pages.recordings import recordings_pages
 from web.pages.search import search_router
 from web.pages.signin import pages_router
@@ -236,6 +238,7 @@ def create_app(
             recordings_router,
             procedure_api,
             minutes_api,
+            procedure_check_api,
             audit_api,
             # the pages (web/pages/) and the feeds
             home_router,
@@ -251,6 +254,7 @@ def create_app(
             recordings_pages,
             procedure_pages,
             minutes_pages,
+            procedure_check_pages,
             audit_pages_router,
             admin_pages_router,
             feeds_router,

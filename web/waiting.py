@@ -2,9 +2,9 @@
 
 A provider is an async function `(session, viewer, now) -> list[Waiting]`; register it with `@provides`
 (or `PROVIDERS.append`) in the feature's own module, imported by web.app. The decision procedure adds
-"stances to give", the minutes "minutes to check"; items to prepare are here already. A provider reads only
-what the viewer may see, and a failing provider must not take the home page down: its error is logged and
-the others still show.
+"stances to give", the minutes "minutes to check" and the procedure's records to open and to check;
+items to prepare are here already. A provider reads only what the viewer may see, and a failing provider
+must not take the home page down: its error is logged and the others still show.
 """
 
 from __future__ import annotations
@@ -23,7 +23,14 @@ from meetings.decision_procedure.models import ProcedureItem, ProcedureStance
 from meetings.live.models import LiveMeeting
 from meetings.models import AgendaItem, Body, Meeting, MeetingStatus
 from meetings.rules.decision_procedure import ProcedureState
-from minutes.models import MinutesRecord, MinutesReview, MinutesState
+from minutes.models import (
+    MinutesRecord,
+    MinutesReview,
+    MinutesState,
+    ProcedureCheck,
+    ProcedureCheckReview,
+    ProcedureCheckState,
+)
 
 log = logging.getLogger("kokous.web")
 
@@ -152,3 +159,69 @@ async def minutes_to_check_or_sign(session: AsyncSession, viewer: Viewer, now: d
         ):
             found.append(Waiting(SIGN, title, href))
     return found
+
+
+CHECK_PROCEDURE = translatable("Decisions of the decision procedure to check")
+OPEN_PROCEDURE_CHECK = translatable("Decisions of the decision procedure ready to be checked")
+
+
+@provides
+async def procedure_records_to_check(session: AsyncSession, viewer: Viewer, now: datetime) -> list[Waiting]:
+    """Decision-procedure records before the meeting (R-CHECK-5) that wait for the viewer's review."""
+    bodies = [b for b in viewer.body_roles if viewer.reads(b)]
+    if not bodies or viewer.user_id is None:
+        return []
+    me = viewer.user_id
+    reviewed = select(ProcedureCheckReview.check_id).where(ProcedureCheckReview.checker_id == me)
+    rows = await session.execute(
+        select(ProcedureCheck, Meeting, Body.name)
+        .join(Meeting, Meeting.id == ProcedureCheck.meeting_id)
+        .join(Body, Body.id == Meeting.body_id)
+        .where(
+            Meeting.body_id.in_(bodies),
+            ProcedureCheck.state == ProcedureCheckState.CHECKING,
+            ProcedureCheck.id.not_in(reviewed),
+        )
+        .order_by(Meeting.starts_at)
+        .limit(50)
+    )
+    return [
+        Waiting(
+            CHECK_PROCEDURE, f"{name} {m.number}/{m.year}", f"/meetings/{m.id}/procedure-check", m.starts_at
+        )
+        for check, m, name in rows.tuples()
+        if me in [int(c) for c in check.checkers]
+    ]
+
+
+@provides
+async def procedure_records_to_open(session: AsyncSession, viewer: Viewer, now: datetime) -> list[Waiting]:
+    """Meetings not yet held whose items were decided in the procedure, for whoever chooses the checkers of
+    their record (R-CHECK-5): nothing has been opened for them, neither the record nor the minutes."""
+    bodies = [b for b in viewer.body_roles if viewer.can(Capability.CHOOSE_CHECKERS, b)]
+    if not bodies:
+        return []
+    rows = await session.execute(
+        select(Meeting, Body.name)
+        .join(Body, Body.id == Meeting.body_id)
+        .where(
+            Meeting.body_id.in_(bodies),
+            Meeting.status == MeetingStatus.CALLED,
+            Meeting.id.in_(
+                select(ProcedureItem.meeting_id).where(ProcedureItem.state == ProcedureState.DECIDED)
+            ),
+            Meeting.id.not_in(select(ProcedureCheck.meeting_id)),
+            Meeting.id.not_in(select(MinutesRecord.meeting_id)),
+        )
+        .order_by(Meeting.starts_at)
+        .limit(20)
+    )
+    return [
+        Waiting(
+            OPEN_PROCEDURE_CHECK,
+            f"{name} {m.number}/{m.year}",
+            f"/meetings/{m.id}/procedure-check",
+            m.starts_at,
+        )
+        for m, name in rows.tuples()
+    ]

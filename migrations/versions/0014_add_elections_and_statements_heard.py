@@ -1,12 +1,11 @@
 """Add elections and statements by persons heard
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 01:12:31.374155
 
 Elections on an item (meetings/live/models.py): candidates, open ballots, and for secret ballots only who has
 voted and per-option tallies, never a ballot with its voter (R-ELECT-8); persons heard on an item (R-MIN-2).
-The lead re-chains this after 0013 at merge.
 """
 
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -252,8 +252,17 @@ def pages_for(role: str, data: Seeded) -> list[str]:
     ]
     extra = {
         "public": public,
-        "member": [*signed, f"/meetings/{data.public}/items/{data.item}/disqualification"],
-        "secretary": [*signed, f"/meetings/{data.draft}/edit", f"/meetings/{data.public}/edit"],
+        "member": [
+            *signed,
+            f"/meetings/{data.public}/items/{data.item}/disqualification",
+            f"/meetings/{data.public}/procedure-check",
+        ],
+        "secretary": [
+            *signed,
+            f"/meetings/{data.draft}/edit",
+            f"/meetings/{data.public}/edit",
+            f"/meetings/{data.public}/procedure-check",
+        ],
         "auditor": [*signed, "/audit", "/audit?action=login", "/audit/verify"],
         "admin": [
             *signed,

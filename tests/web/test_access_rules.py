@@ -206,6 +206,16 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/minutes/{minutes_id:int}/review"): SIGNED_IN,
     ("POST", "/minutes/{minutes_id:int}/publish"): SIGNED_IN,
     ("POST", "/minutes/{minutes_id:int}/sign"): SIGNED_IN,
+    # The decision procedure's record checked before the meeting (R-CHECK-5; by role and by checker:
+    # tests/web/api/test_procedure_check.py).
+    ("GET", "/api/meetings/{meeting_id:int}/procedure-check"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/procedure-check"): SIGNED_IN,
+    ("PUT", "/api/meetings/{meeting_id:int}/procedure-check/checkers"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/procedure-check/reviews"): SIGNED_IN,
+    ("GET", "/meetings/{meeting_id:int}/procedure-check"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/procedure-check"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/procedure-check/checkers"): SIGNED_IN,
+    ("POST", "/meetings/{meeting_id:int}/procedure-check/review"): SIGNED_IN,
 }
 SKIPPED_PATHS = ("/static", "/schema")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -46,6 +47,14 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds
     assert ("public", "decision_procedure") in kinds
+    # The board's second item in the procedure is decided and waits for the demo member's check (R-CHECK-5).
+    assert database.execute("SELECT state FROM procedure_item ORDER BY id").fetchall() == [
+        ("open",),
+        ("decided",),
+    ]
+    [(state, checkers)] = database.execute("SELECT state, checkers FROM procedure_check").fetchall()
+    member = database.execute("SELECT id FROM user_account WHERE username = 'member'").fetchone()[0]
+    assert (state, member in json.loads(checkers)) == ("checking", True)
     assert database.execute("SELECT count(*) FROM outbox_message").fetchone()[0] > 0
     attachment = database.execute("SELECT is_public, sha256 FROM attachment").fetchall()
     assert len(attachment) == 1

@@ -1,5 +1,6 @@
 """What waits for a person on their home page (web/waiting.py): stances to give in the decision procedure
-(R-EDP-3(2)) and minutes to check or sign (R-CHECK-1/3), each only for the person it waits for."""
+(R-EDP-3(2)), its decisions to have checked and to check before the meeting (R-CHECK-5), and minutes to
+check or sign (R-CHECK-1/3), each only for the person it waits for."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from minutes.workflow import do_send_for_checking
 from tests.conftest import BASE_URL
 from tests.meetings.decision_procedure.world import make_world
 from tests.minutes.held import hold_scripted_meeting
+from tests.minutes.procedure_world import decided, review
+from tests.minutes.procedure_world import opened as record_opened
 from tests.minutes.test_workflow import act, checked, opened
 from web.context import AppContext
-from web.waiting import CHECK, SIGN, STANCE, waiting_for
+from web.waiting import CHECK, CHECK_PROCEDURE, OPEN_PROCEDURE_CHECK, SIGN, STANCE, waiting_for
 
 
 async def waits(context: AppContext, clock: FixedClock, user_id: int) -> list[tuple[str, str]]:
@@ -83,3 +86,36 @@ async def test_checked_minutes_wait_for_the_chairs_signature(context: AppContext
     assert sign in await waits(context, clock, held.board.chair)
     assert sign not in await waits(context, clock, held.board.secretary)  # the chair signs first
     assert (CHECK, f"/minutes/{minutes_id}") not in await waits(context, clock, held.board.members[1])
+
+
+async def test_decided_items_wait_for_the_secretary_and_the_chair_to_have_them_checked(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """R-CHECK-5: once an item is decided in the procedure, whoever chooses checkers is asked to open the
+    record, until it is opened."""
+    world = await decided(context, clock)
+    wait = (OPEN_PROCEDURE_CHECK, f"/meetings/{world.meeting_id}/procedure-check")
+    assert wait in await waits(context, clock, world.people["sihteeri"])
+    assert wait in await waits(context, clock, world.people["pj"])
+    assert wait not in await waits(context, clock, world.people["aino"])
+    assert wait not in await waits(context, clock, world.people["ulko"])
+    await record_opened(context, world)
+    assert wait not in await waits(context, clock, world.people["sihteeri"])
+
+
+async def test_the_record_waits_for_each_chosen_checker_until_they_review_it(
+    context: AppContext, clock: FixedClock
+) -> None:
+    """R-CHECK-5: the home page links each chosen checker to the record, and nobody else."""
+    world = await decided(context, clock)
+    await record_opened(context, world)
+    check = (CHECK_PROCEDURE, f"/meetings/{world.meeting_id}/procedure-check")
+    assert check in await waits(context, clock, world.people["aino"])
+    assert check in await waits(context, clock, world.people["bertta"])
+    for other in ("cecilia", "sihteeri", "pj", "ulko"):
+        assert check not in await waits(context, clock, world.people[other])
+    await review(context, world, "aino", approve=True)
+    assert check not in await waits(context, clock, world.people["aino"])
+    assert check in await waits(context, clock, world.people["bertta"])
+    await review(context, world, "bertta", approve=True)
+    assert check not in await waits(context, clock, world.people["bertta"])

@@ -180,6 +180,13 @@ async def _executive_meeting(
             description="Liitto pyytää lausuntoa maakuntakaavan luonnoksesta.",
             proposal="Kunnanhallitus antaa liitteen mukaisen lausunnon.",
         ),
+        ItemSpec(
+            title="Avustus Kylätalo ry:n kattoremonttiin",
+            decision_mode="decision_procedure",
+            deadline_at=_local(day - timedelta(days=2), 12),
+            description="Kylätalo ry hakee 4 000 euron avustusta kylätalon katon korjaamiseen.",
+            proposal="Kunnanhallitus myöntää Kylätalo ry:lle 4 000 euron avustuksen kattoremonttiin.",
+        ),
     ):
         item = await do_add_item(session, meeting=meeting, spec=spec, actor=actor)
         if spec.publicity == "confidential":
@@ -260,6 +267,7 @@ async def seed(
     )
     await demo_procedure.open_soon(session, now=now, base_url=base_url)
     await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
+    await demo_procedure.decided_for_checking(session, now=now, base_url=base_url)
     return logins
 
 

@@ -132,6 +132,12 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.MINUTES_SIGNED: translatable("Minutes signed"),
     AuditAction.MINUTES_PUBLISHED: translatable("Minutes published"),
     AuditAction.MINUTES_PERSONAL_DATA_REMOVED: translatable("Personal data removed from published minutes"),
+    AuditAction.PROCEDURE_CHECK_OPENED: translatable("Decision-procedure record opened for checking"),
+    AuditAction.PROCEDURE_CHECK_CHECKERS_CHOSEN: translatable(
+        "Checkers of the decision-procedure record changed"
+    ),
+    AuditAction.PROCEDURE_CHECK_APPROVED: translatable("Decision-procedure record approved by a checker"),
+    AuditAction.PROCEDURE_CHECK_REJECTED: translatable("Decision-procedure record rejected by a checker"),
 }
 # Entries written before an action was renamed keep their stored name (docs/audit.md): label them alike.
 SHOWN_LABELS: dict[str, str] = {

@@ -201,11 +201,15 @@ async def _workspace_page(
     )
     state = MinutesState(minutes.state)
     reviewed = {r.checker_id for r in reviews if r.version == minutes.version}
+    document = document_from_json(dict(version.content))
+    early = document.meeting.checking.decision_procedure_checked_on  # R-CHECK-5
     context = {
         "minutes": minutes,
         "meeting": meeting,
         "body": body,
-        "document": document_from_json(dict(version.content)),
+        "document": document,
+        "early_sections": list(document.meeting.checking.decision_procedure_sections) if early else [],
+        "early_day": f"{early.day}.{early.month}.{early.year}" if early else "",
         "wording": Wording.from_json(dict(version.wording)),
         "versions": versions,
         "reviews": reviews,

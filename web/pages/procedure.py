@@ -24,6 +24,7 @@ from meetings.decision_procedure.actions import do_state_stance
 from meetings.decision_procedure.queries import access_procedure, open_for, overview, procedure_view
 from meetings.models import Body, DisqualificationGround
 from meetings.rules.decision_procedure import Stance
+from minutes.procedure_check import decision_made
 from web.guards import principal_of, signed_in
 from web.http import Req
 from web.pages.context import body_name, page_context
@@ -81,6 +82,7 @@ async def _page(
         body=body,
         name=body_name(body, language_of(request)),
         overview=await overview(session, viewer, procedure, now=now) if view.follows else None,
+        made=await decision_made(session, meeting.id, view.section) if view.state == "decided" else None,
         grounds=[g.value for g in DisqualificationGround],
         stances=[s.value for s in Stance],
         form=form or StanceForm(stance=view.mine.stance if view.mine else ""),
