@@ -47,6 +47,7 @@ from web.api.media import media_router
 from web.api.meetings import meetings_router
 from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
+from web.api.roll_call import roll_call_router
 from web.api.users import users_router
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
@@ -231,6 +232,7 @@ def create_app(
             live_router,
             follow_meeting,
             media_router,
+            roll_call_router,
             procedure_api,
             minutes_api,
             audit_api,

@@ -54,6 +54,9 @@ class EventType(StrEnum):
     VOTE_CLOSED = "vote.closed"
     DECISION_MADE = "decision.made"
     DISSENT_REGISTERED = "dissent.registered"
+    ROLL_CALL_STARTED = "roll_call.started"  # who is shown in turn (R-EMEET-1(1), R-EMEET-9)
+    ROLL_CALL_MARKED = "roll_call.marked"  # one person: identified, not identified, or passed over
+    ROLL_CALL_ENDED = "roll_call.ended"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.models import User
 from meetings.access import Capability, Viewer
 from meetings.live.actions.floor import floor_queue, speaker
+from meetings.live.actions.roll_call import RollCall, latest_roll_call
 from meetings.live.models import (
     Dissent,
     FloorRequest,
@@ -95,6 +96,24 @@ class ItemLive:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkView:
+    person: int
+    outcome: str  # meetings.live.actions.roll_call.Outcome
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallView:
+    """The latest roll call with pictures (R-EMEET-1(1)): who is shown now, and each mark with its time."""
+
+    started_at: datetime
+    people: tuple[int, ...]
+    current: int | None
+    marks: tuple[MarkView, ...]
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class LiveView:
     meeting_id: int
     version: int
@@ -111,6 +130,7 @@ class LiveView:
     items: tuple[ItemLive, ...]  # the agenda's items with their state; only the current one in detail
     current: ItemLive | None
     names: dict[int, str]
+    roll_call: RollCallView | None = None  # the body only: the public sees no identification
 
 
 async def live_view(session: AsyncSession, viewer: Viewer, meeting: Meeting, live: LiveMeeting) -> LiveView:
@@ -140,6 +160,7 @@ async def live_view(session: AsyncSession, viewer: Viewer, meeting: Meeting, liv
         summary,
         detail,
         {},
+        _roll_call(await latest_roll_call(session, meeting.id)) if insider else None,
     )
     return _named(view, await _names(session, _people(view)))
 
@@ -193,6 +214,13 @@ async def _current(
     )
 
 
+def _roll_call(found: RollCall | None) -> RollCallView | None:
+    if found is None:
+        return None
+    marks = tuple(MarkView(m.person, str(m.outcome), m.at) for m in found.marks)
+    return RollCallView(found.started_at, found.people, found.current, marks, found.ended_at)
+
+
 def _floor(request: FloorRequest) -> FloorView:
     return FloorView(request.id, request.user_id, request.kind, request.granted_at)
 
@@ -225,6 +253,7 @@ async def _dissenters(session: AsyncSession, item_id: int) -> tuple[int, ...]:
 
 def _people(view: LiveView) -> set[int]:
     people = {view.chair, *view.present, *view.checkers}
+    people |= set(view.roll_call.people) if view.roll_call else set()
     people |= {p for s in view.seats for p in (s.member, s.holder) if p is not None}
     if view.current is not None:
         current = view.current

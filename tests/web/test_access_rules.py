@@ -111,6 +111,9 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/meetings/{meeting_id:int}/media/offer"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/leave"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/attest"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/marks"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/end"): SIGNED_IN,
     # The live meeting's API (by role in the body: tests/web/test_live_permissions.py).
     ("GET", "/api/meetings/{meeting_id:int}/live"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/live/open"): SIGNED_IN,

@@ -169,6 +169,13 @@ def test_a_closed_item_stops_the_public_and_waits_for_each_confirmation() -> Non
     assert not plan(replace(STATE, public_meeting=False), [], frozenset()).public_stream
 
 
+def test_a_roll_call_shows_and_lets_hear_the_member_called_instead_of_the_floor() -> None:
+    """R-EMEET-1(1): the member called wins over the floor holder until the roll call ends."""
+    chosen = plan(replace(STATE, speaker="2", roll_call="3"), ["1", "2", "3"], frozenset())
+    assert (chosen.video, chosen.floor) == ("3", frozenset({"1", "2", "3"}))
+    assert plan(replace(STATE, speaker="2"), ["1", "2", "3"], frozenset()).video == "2"
+
+
 def test_the_hub_runs_only_when_the_setting_says_so() -> None:
     assert settings_from_env({}).media.enabled is False
     assert settings_from_env({"KOKOUS_MEDIA_ENABLED": "1"}).media.enabled is True
@@ -502,6 +509,116 @@ async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_
         # The meeting closes: so does its room, and everyone's connection with it.
         await service.act(do_close_meeting, actor=board.actor(chair_id))
         assert str(board.meeting_id) not in bridge.hub.rooms()
+    finally:
+        for peer in peers:
+            await peer.close()
+
+
+def nearest(
+    colours: list[tuple[int, int, int]], *choices: tuple[int, int, int]
+) -> tuple[int, int, int] | None:
+    """The choice closest to the mean colour seen (None if no picture came)."""
+    if not colours:
+        return None
+    mean = [sum(c[i] for c in colours) / len(colours) for i in range(3)]
+    return min(choices, key=lambda choice: sum((m - c) ** 2 for m, c in zip(mean, choice, strict=True)))
+
+
+async def sees(member: Member, colour: tuple[int, int, int], *choices: tuple[int, int, int]) -> None:
+    """Wait until the member's last half second of pictures is nearest to `colour`."""
+    seen = None
+    async with asyncio.timeout(WAIT_SECONDS):
+        while seen != colour:
+            await asyncio.sleep(0.25)
+            seen = nearest(member.received.colours_since(time.monotonic() - 0.5), *choices)
+
+
+@pytest.mark.media
+async def test_a_roll_call_shows_each_member_in_turn_and_then_the_floor_holder_again(
+    service: Service, inside: Namespace
+) -> None:
+    """R-EMEET-1(1): during a roll call everyone sees (and hears) the member called instead of the floor
+    holder; when it ends the floor holder's picture is back. In a closed item the public sees none of it
+    (R-EMEET-6)."""
+    board, bridge = service.board, service.bridge
+    chair_id, m2, m3, m4 = board.chair, *board.members[1:4]
+    red, green, blue = (220, 30, 30), (30, 200, 30), (30, 30, 220)
+    colours = (red, green, blue)
+    chair = Member("chair", frequency=440.0, colour=red)
+    speaker = Member("m2", frequency=660.0, colour=green)
+    called = Member("m3", frequency=880.0, colour=blue)
+    listener, viewer = Member("m4"), Member("public", listen_only=True)
+    peers = [chair, speaker, called, listener, viewer]
+    headers = {
+        p: await service.headers(name) for p, name in ((chair_id, "m1"), (m2, "m2"), (m3, "m3"), (m4, "m4"))
+    }
+    roll_call = f"/api/meetings/{board.meeting_id}/live/roll-call"
+    try:
+        for member, person in ((chair, chair_id), (speaker, m2), (called, m3), (listener, m4)):
+            await service.join(member, headers[person])
+        await service.join(viewer)
+
+        async def arrived() -> bool:
+            present, _, remote = await service.seating()
+            return {chair_id, m2, m3, m4} <= present and {chair_id, m2, m3, m4} <= set(remote)
+
+        await until(arrived)
+        item = board.items[0]
+        async with service.context.db.write() as session:
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, item)
+            await do_take_up_item(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
+            request = await do_request_floor(
+                session, meeting=meeting, item=agenda_item, user_id=m2, kind="speech", actor=f"user:{m2}"
+            )
+            await do_grant_floor(session, meeting=meeting, request=request, actor=board.actor(chair_id))
+        await bridge.settled()
+        await sees(listener, green, *colours)
+
+        # The chair starts the roll call and marks people until m3 is called: everyone sees m3's picture.
+        started = await service.client.post(roll_call, headers=headers[chair_id])
+        assert started.status_code == 201, started.text
+        current = started.json()["current"]
+        while current != m3:
+            marked = await service.client.post(
+                f"{roll_call}/marks",
+                headers=headers[chair_id],
+                json={"person": current, "outcome": "identified"},
+            )
+            current = marked.json()["current"]
+        await bridge.settled()
+        room = bridge.hub.room(str(board.meeting_id))
+        assert room.stats().video == str(m3)
+        assert str(m3) in room.stats().audible  # heard too, to answer
+        await sees(listener, blue, *colours)
+        await sees(viewer, blue, *colours)  # a public item: the public sees the roll call
+
+        # The chair ends it: the floor holder is seen again.
+        ended = await service.client.post(f"{roll_call}/end", headers=headers[chair_id])
+        assert ended.json()["ended"] is True
+        await bridge.settled()
+        assert room.stats().video == str(m2)
+        await sees(listener, green, *colours)
+
+        # A closed item: everyone confirms, and a roll call there reaches the participants, not the public.
+        await service.act(do_end_floor, item=await _item(service, item), actor=board.actor(chair_id))
+        await service.act(do_close_discussion, item=await _item(service, item), actor=board.actor(chair_id))
+        await service.act(
+            do_decide_without_vote, item=await _item(service, item), actor=board.actor(chair_id)
+        )
+        closed = board.items[1]
+        await service.act(do_take_up_item, item=await _item(service, closed), actor=board.actor(chair_id))
+        for person in (chair_id, m2, m3, m4):
+            confirmed = await service.client.post(
+                f"/api/meetings/{board.meeting_id}/media/attest", headers=headers[person]
+            )
+            assert confirmed.status_code == 200
+        assert (await service.client.post(roll_call, headers=headers[chair_id])).status_code == 201
+        await bridge.settled()
+        assert room.stats().video == str(chair_id)  # the first called, by name
+        quiet = time.monotonic() + 0.5  # what was on its way when the stream stopped
+        await sees(listener, red, *colours)
+        assert viewer.received.colours_since(quiet) == []
+        assert room.stats().public_stream is False
     finally:
         for peer in peers:
             await peer.close()
