@@ -1,5 +1,6 @@
 """Headless Chromium with fake camera and microphone joins a held meeting's sound and picture through
-web/static/media.js, receives the floor holder's audio and video, and shows who is speaking.
+web/static/media.js (its offer over the meeting's WebSocket), receives the floor holder's audio and video,
+and shows who is speaking.
 
 aiortc never offers 127.0.0.1 as a candidate, so the service, Chromium and the hub meet in the media tests'
 network namespace, whose loopback also carries 127.0.0.2 (tests/media/conftest.py): the test's thread enters
@@ -136,6 +137,9 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 await sign_in_and_join(speaker, "m2", board.meeting_id)
                 await sign_in_and_join(listener, "m3", board.meeting_id)
                 await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
+                # Both offers went over the meeting's WebSocket, not the HTTP fallback.
+                for page in (speaker, listener):
+                    assert await page.evaluate("window.kokousMedia.via") == "websocket"
                 await growing(lambda: received(listener, "audio"))
                 await growing(lambda: received(listener, "video"))
                 video = listener.locator("[data-media-video]")

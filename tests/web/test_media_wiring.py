@@ -10,10 +10,13 @@ write from their own tasks while the test reads, as in a running service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +48,8 @@ from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_
 from web import media_bridge, migration
 from web.app import create_app
 from web.context import AppContext, build_context
-from web.media_bridge import MediaBridge, MeetingMedia, plan
+from web.i18n import translator
+from web.media_bridge import CLOSED_NOW, NOT_AN_OFFER, MediaBridge, MeetingMedia, plan
 
 # The media tests' network namespace (tests/media/conftest.py), for the peers and the hub.
 namespace, inside = media_fixtures.namespace, media_fixtures.inside
@@ -54,6 +58,8 @@ FAST = replace(
     MediaSettings(), enabled=True, lost_after_seconds=2.0, back_after_seconds=1.0, heartbeat_seconds=0.5
 )
 WAIT_SECONDS = 8.0
+SERVER_PORT = 8104  # inside the namespace: nothing else listens there
+fi = translator("fi")
 
 
 @dataclass
@@ -621,4 +627,99 @@ async def test_a_roll_call_shows_each_member_in_turn_and_then_the_floor_holder_a
         assert room.stats().public_stream is False
     finally:
         for peer in peers:
+            await peer.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(service: Service) -> AsyncIterator[str]:
+    """The service's app behind a real server in the namespace (the peers and the hub share its event loop),
+    for a real WebSocket client: the meeting's WebSocket URL."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        service.app, host="127.0.0.1", port=SERVER_PORT, lifespan="off", log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    fanout = service.app.state.live
+    await fanout.start()
+    running = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not server.started:  # noqa: ASYNC110 - uvicorn signals nothing else
+                await asyncio.sleep(0.05)
+        yield f"ws://127.0.0.1:{SERVER_PORT}/ws/meetings/{service.board.meeting_id}"
+    finally:
+        server.should_exit = True
+        await running
+        await fanout.stop()
+
+
+async def signal(socket: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """Send a media message; the media reply (snapshots, events and pings are skipped)."""
+    await socket.send(json.dumps(message))
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            reply: dict[str, Any] = json.loads(await socket.recv())
+            if reply["kind"].startswith("media."):
+                return reply
+
+
+@pytest.mark.media
+async def test_members_and_the_public_join_over_the_meeting_s_websocket(
+    service: Service, inside: Namespace
+) -> None:
+    """The issue's signalling over the meeting's WebSocket: the same admission and audit as the HTTP route,
+    the answer to the same socket; a closed item refuses the public there too (R-EMEET-5/6)."""
+    import websockets
+
+    board = service.board
+    m2 = board.members[1]
+    member, viewer, late = Member("m2", frequency=660.0), Member("public", listen_only=True), Member("late")
+    try:
+        async with serving(service) as url:
+            headers = await service.headers("m2")
+            async with websockets.connect(url, origin=BASE_URL, additional_headers=headers) as socket:  # type: ignore[arg-type]
+                answer = await signal(socket, {"kind": "media.offer", "sdp": await member.offer(), "id": 7})
+                assert (answer["kind"], answer["id"], answer["role"], answer["peer"]) == (
+                    "media.answer",
+                    7,
+                    "participant",
+                    str(m2),
+                )
+                await member.accept(answer["sdp"])
+                await member.connected()
+
+                async def arrived() -> bool:
+                    present, _, remote = await service.seating()
+                    return m2 in present and m2 in remote
+
+                await until(arrived)
+                joined = await audit_entries(service.context, "media.joined")
+                assert [(e.actor, e.subject) for e in joined] == [
+                    (f"user:{m2}", f"meeting:{board.meeting_id}")
+                ]
+                # A bounded offer that is no offer: answered with the route's status, the socket stays open.
+                bad = await signal(socket, {"kind": "media.offer", "sdp": "v=0\r\n" + "a" * 40_000, "id": 8})
+                assert (bad["kind"], bad["id"], bad["status"]) == ("media.error", 0, 400)
+                useless = await signal(socket, {"kind": "media.offer", "sdp": "hello", "id": 9})
+                assert (useless["id"], useless["status"]) == (9, 400)
+                assert useless["message"] == fi(NOT_AN_OFFER)  # in the person's language: Finnish by default
+            async with websockets.connect(url, origin=BASE_URL) as socket:
+                public = await signal(socket, {"kind": "media.offer", "sdp": await viewer.offer()})
+                assert public["role"] == "public"
+                await viewer.accept(public["sdp"])
+                await viewer.connected()
+            room = service.bridge.hub.room(str(board.meeting_id))
+            assert {p.peer_id for p in room.stats().peers} == {str(m2), public["peer"]}
+            await service.act(
+                do_take_up_item, item=await _item(service, board.items[1]), actor=board.actor(board.chair)
+            )
+            finnish = {"accept-language": "fi"}
+            async with websockets.connect(url, origin=BASE_URL, additional_headers=finnish) as socket:
+                refused = await signal(socket, {"kind": "media.offer", "sdp": await late.offer(), "id": 1})
+                assert (refused["status"], refused["id"]) == (409, 1)
+                assert refused["message"] == fi(CLOSED_NOW)
+        assert len(await audit_entries(service.context, "media.joined")) == 1  # the public is not audited
+    finally:
+        for peer in (member, viewer, late):
             await peer.close()

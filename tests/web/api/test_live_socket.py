@@ -369,6 +369,30 @@ def test_a_message_over_the_size_limit_closes_the_connection(live: Live) -> None
         assert closed_with(socket) == live_ws.TOO_BIG
 
 
+def test_only_a_media_offer_may_be_longer_and_it_too_is_bounded(live: Live) -> None:
+    """An SDP offer needs more than 4 KiB; nothing else gets it, and even an offer stops at 64 KiB. A
+    message too big is audited (access.denied) as well as closed."""
+    padding = "a" * (live_ws.MESSAGE_BYTES + 1)
+    with live.connect() as socket:
+        receive(socket)
+        socket.send_text(json.dumps({"kind": "media.offer", "sdp": "v=0\r\n" + padding, "id": 3}))
+        reply = receive(socket)  # long enough to be read; here the hub is not running
+        assert (reply["kind"], reply["id"], reply["status"]) == ("media.error", 3, 404)
+        socket.send_text(json.dumps({"snapshot": True, "padding": padding}))
+        assert closed_with(socket) == live_ws.TOO_BIG
+    with live.connect(as_user="m2") as socket:
+        receive(socket)
+        huge = "v=0\r\n" + "a" * live_ws.MEDIA_MESSAGE_BYTES
+        socket.send_text(json.dumps({"kind": "media.offer", "sdp": huge}))
+        assert closed_with(socket) == live_ws.TOO_BIG
+
+    async def denials() -> list[str]:
+        return [e.data for e in await audit_entries(live.context, "access.denied")]
+
+    found = live.portal.call(denials)
+    assert sum("a message of" in data for data in found) == 2, found
+
+
 async def test_the_hub_puts_early_events_in_order_and_drops_duplicates() -> None:
     """Across processes two commits' messages may race: the later one waits for the earlier one."""
     from datetime import UTC, datetime
