@@ -86,6 +86,7 @@ class MediaOut(msgspec.Struct):
     waiting: bool  # in the waiting room: disqualified, or not yet confirmed (R-DISQ-3, R-EMEET-6)
     speaker: str | None
     speaker_name: str | None  # who is heard and seen now: the floor holder, else the chair
+    roll_call: bool  # a roll call shows the person named in speaker_name (R-EMEET-1(1))
     peers: list[PeerOut]  # the chair and the secretary see everyone's connection (R-EMEET-1(1))
 
 
@@ -138,6 +139,7 @@ async def media_state(
         waiting=role == Role.PARTICIPANT and own in chosen.waiting,
         speaker=state.speaker,
         speaker_name=await _name(session, chosen.video),
+        roll_call=state.roll_call is not None,
         peers=[
             PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in confirmed)
             for p in peers

@@ -10,6 +10,7 @@
   const api = "/api/meetings/" + root.dataset.meeting + "/media";
   const el = (name) => root.querySelector("[data-media-" + name + "]");
   const status = el("status"), video = el("video"), audio = el("audio"), speaker = el("speaker");
+  const caption = el("caption");
   const joinButton = el("join"), leaveButton = el("leave"), attest = el("attest");
   const GATHER_MS = 5000, POLL_MS = 2000, RETRY_MS = 3000, SOCKET_MS = 3000, ANSWER_MS = 20000;
   const media = { pc: null, peer: null, role: null, roundTrip: null, state: null, via: null };
@@ -185,6 +186,7 @@
     media.state = state;
     attest.hidden = !state.must_attest;
     speaker.textContent = state.speaker_name || root.dataset.msgNobody;
+    caption.textContent = state.roll_call ? root.dataset.msgRollCall : root.dataset.msgSpeaking;
     if (media.pc.connectionState !== "connected") return;
     if (state.waiting) say("Waiting");
     else if (media.role === "public" && !state.public_stream) say("Paused");
