@@ -308,6 +308,32 @@ async def test_a_confirmation_outlives_a_restart_of_the_hub(service: Service) ->
         service.app.state.media = service.bridge
 
 
+async def test_the_configured_stun_and_turn_servers_reach_only_those_who_may_join(service: Service) -> None:
+    """The issue's "STUN/TURN servers configurable": KOKOUS_MEDIA_ICE_SERVERS and the TURN credentials are
+    handed to a page that may join (a member, the public of a public item), never to one that is refused."""
+    urls = ("stun:stun.kunta.fi:3478", "turn:turn.kunta.fi:3478?transport=udp")
+    configured = replace(FAST, ice_servers=urls, turn_username="kokous", turn_password="salainen")
+    service.app.state.media = bridge = MediaBridge(service.context.db, configured)
+    state_url = f"/api/meetings/{service.board.meeting_id}/media"
+    expected = [
+        {"urls": urls[0]},
+        {"urls": urls[1], "username": "kokous", "credential": "salainen"},
+    ]
+    try:
+        member = (await service.client.get(state_url, headers=await service.headers("m2"))).json()
+        assert (member["role"], member["ice_servers"]) == ("participant", expected)
+        assert (await service.client.get(state_url)).json()["ice_servers"] == expected  # the public
+        board = service.board
+        await service.act(
+            do_take_up_item, item=await _item(service, board.items[1]), actor=board.actor(board.chair)
+        )
+        refused = (await service.client.get(state_url)).json()
+        assert (refused["role"], refused["ice_servers"]) == (None, [])  # a closed item: no TURN password
+    finally:
+        await bridge.close()
+        service.app.state.media = service.bridge
+
+
 async def _user_id(context: AppContext, username: str) -> int:
     from sqlalchemy import select
 
