@@ -648,7 +648,7 @@ async def test_a_roll_call_shows_each_member_in_turn_and_then_the_floor_holder_a
         await bridge.settled()
         assert room.stats().video == str(chair_id)  # the first called, by name
         quiet = time.monotonic() + 0.5  # what was on its way when the stream stopped
-        await sees(listener, red, *colours)
+        await sees(listener, red, *colours)  # back from the waiting room, the chair's picture resumes
         assert viewer.received.colours_since(quiet) == []
         assert room.stats().public_stream is False
     finally:
