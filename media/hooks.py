@@ -12,6 +12,8 @@ from collections.abc import Callable
 import aiortc
 from aioice import Connection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtcrtpreceiver import NackGenerator
 
 TESTED_AIORTC = "1.16.0"
 
@@ -37,7 +39,29 @@ def set_receiving(receiver: RTCRtpReceiver, on: bool) -> None:
     """
     if not isinstance(getattr(receiver, "_enabled", None), bool):
         raise RuntimeError("aiortc's RTCRtpReceiver has no _enabled flag: media/hooks.py needs updating")
+    if on and not receiver._enabled:
+        _forget_dropped(receiver)
     receiver._enabled = on
+
+
+def _forget_dropped(receiver: RTCRtpReceiver) -> None:
+    """Start the receiver's jitter buffer and its NACK bookkeeping afresh before it reads again.
+
+    The packets dropped while it was off leave a hole. Kept, the hole is asked for again (NACK) and the
+    buffer waits for it: once it is longer than the sender keeps for retransmission (128 packets, under ten
+    seconds of a still picture), no frame comes out until 512 packets have passed, half a minute. Afresh,
+    the next frame comes out at once; it cannot be decoded without the ones missed, and the decoder's error
+    asks the sender for a keyframe (PLI). Before the first negotiation there is nothing to forget.
+    """
+    buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
+    if buffer is None:
+        return
+    if not isinstance(buffer, JitterBuffer):
+        raise RuntimeError("aiortc's RTCRtpReceiver has no jitter buffer: media/hooks.py needs updating")
+    fresh = JitterBuffer(buffer.capacity, prefetch=buffer._prefetch, is_video=buffer._is_video)
+    setattr(receiver, "_RTCRtpReceiver__jitter_buffer", fresh)  # noqa: B010 - a private, name-mangled field
+    if isinstance(getattr(receiver, "_RTCRtpReceiver__nack_generator", None), NackGenerator):
+        setattr(receiver, "_RTCRtpReceiver__nack_generator", NackGenerator())  # noqa: B010 - as above
 
 
 def route_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:

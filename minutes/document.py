@@ -38,6 +38,8 @@ class AttendanceChange(StrEnum):
     LEFT = "left"
     DISCONNECTED = "disconnected"  # media lost in an electronic meeting (R-EMEET-8)
     RECONNECTED = "reconnected"
+    IDENTIFIED = "identified"  # recognised in the picture at a roll call (R-EMEET-1(1), R-EMEET-9)
+    NOT_IDENTIFIED = "not_identified"
 
 
 class Connection(StrEnum):

@@ -130,6 +130,11 @@ ATTENDANCE = {
     EventType.DISCONNECTED: AttendanceChange.DISCONNECTED,
     EventType.RECONNECTED: AttendanceChange.RECONNECTED,
 }
+# A roll call's marks (R-EMEET-1(1)); someone passed over has no line in the minutes.
+IDENTIFICATION = {
+    "identified": AttendanceChange.IDENTIFIED,
+    "not_identified": AttendanceChange.NOT_IDENTIFIED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,15 +315,16 @@ def _participants(record: _Record, secretary_id: int) -> list[Participant]:
 
 
 def _attendance(record: _Record) -> tuple[AttendanceEvent, ...]:
-    return tuple(
-        AttendanceEvent(
-            uid(int(str(e.data["person"]))),
-            ATTENDANCE[EventType(e.type)],
-            e.at,
-            _section(record, e.item_id),
-        )
-        for e in _of(record.events, *ATTENDANCE)
-    )
+    """Arrivals, departures and connections (R-MIN-3, R-EMEET-8), and who was identified at a roll call with
+    pictures (R-EMEET-1(1)), in the order they happened."""
+    found: list[AttendanceEvent] = []
+    for e in _of(record.events, *ATTENDANCE, EventType.ROLL_CALL_MARKED):
+        change = ATTENDANCE.get(EventType(e.type)) or IDENTIFICATION.get(str(e.data.get("outcome")))
+        if change is not None:
+            found.append(
+                AttendanceEvent(uid(int(str(e.data["person"]))), change, e.at, _section(record, e.item_id))
+            )
+    return tuple(found)
 
 
 def _interruptions(record: _Record, ended_at: datetime) -> tuple[Interruption, ...]:

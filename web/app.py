@@ -49,6 +49,7 @@ from web.api.minutes import minutes_api
 from web.api.procedure import procedure_api
 from web.api.procedure_check import procedure_check_api
 from web.api.recordings import recordings_router
+from web.api.roll_call import roll_call_router
 from web.api.users import users_router
 from web.context import AppContext, build_context
 from web.errors import HANDLERS
@@ -236,6 +237,7 @@ def create_app(
             follow_meeting,
             media_router,
             recordings_router,
+            roll_call_router,
             procedure_api,
             minutes_api,
             procedure_check_api,

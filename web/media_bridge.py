@@ -38,6 +38,7 @@ from meetings.live.actions.attendance import (
     do_record_reconnection,
 )
 from meetings.live.actions.floor import speaker
+from meetings.live.actions.roll_call import latest_roll_call
 from meetings.live.events import LIVE_EVENT, EventType, LiveEvent
 from meetings.live.models import LiveMeeting, Recusal
 from meetings.live.state import seating_of
@@ -68,6 +69,9 @@ FOLLOWED = frozenset(
         EventType.RECUSED,
         EventType.FLOOR_GRANTED,
         EventType.FLOOR_ENDED,
+        EventType.ROLL_CALL_STARTED,
+        EventType.ROLL_CALL_MARKED,
+        EventType.ROLL_CALL_ENDED,
     }
 )
 
@@ -104,6 +108,8 @@ class MeetingMedia:
     section: int | None = None
     suspended: bool = False
     recording: bool = False
+    # Whose picture a roll call shows now (R-EMEET-1(1)): it wins over the floor until the roll call ends.
+    roll_call: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +122,18 @@ class Plan:
 
 
 def plan(state: MeetingMedia, participants: Iterable[str], attested: frozenset[str]) -> Plan:
-    """Pure: the floor holder and the chair are heard, the floor holder (else the chair) is seen; the public
-    stream runs only for public items of a public meeting (R-EMEET-5/6); the disqualified wait out their item
-    (R-DISQ-3), and in a closed item so does everyone who has not confirmed that no outsider sees or hears
-    (R-EMEET-6). With the recording on, each public item under way is recorded, a closed one never, and
-    nothing while the meeting is suspended."""
-    floor = frozenset(p for p in (state.chair, state.speaker) if p is not None)
+    """Pure: the floor holder and the chair are heard, the floor holder (else the chair) is seen; during a
+    roll call the person called is seen and heard instead (R-EMEET-1(1)); the public stream runs only for
+    public items of a public meeting (R-EMEET-5/6), so nobody outside sees a closed item's roll call either;
+    the disqualified wait out their item (R-DISQ-3), and in a closed item so does everyone who has not
+    confirmed that no outsider sees or hears (R-EMEET-6). With the recording on, each public item under way
+    is recorded, a closed one never, and nothing while the meeting is suspended."""
+    floor = frozenset(p for p in (state.chair, state.speaker, state.roll_call) if p is not None)
     public = state.public_meeting and state.closed_item is None
     unconfirmed = frozenset(participants) - attested if state.closed_item is not None else frozenset()
+    seen = state.roll_call or state.speaker or state.chair
     recorded = state.item if state.recording and public and not state.suspended else None
-    return Plan(floor, state.speaker or state.chair, public, state.recused | unconfirmed, recorded)
+    return Plan(floor, seen, public, state.recused | unconfirmed, recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +216,8 @@ async def meeting_media(session: AsyncSession, meeting_id: int) -> MeetingMedia:
     if item_id is not None:
         query = select(Recusal.user_id).where(Recusal.item_id == item_id)
         recused = frozenset(participant_peer(u) for u in (await session.execute(query)).scalars())
+    roll_call = await latest_roll_call(session, meeting_id)
+    called = roll_call.current if roll_call is not None else None
     return MeetingMedia(
         True,
         participant_peer(live.chaired_by),
@@ -219,6 +229,7 @@ async def meeting_media(session: AsyncSession, meeting_id: int) -> MeetingMedia:
         item.section if item is not None else None,
         meeting.status == MeetingStatus.SUSPENDED,
         meeting.is_public and await recording_on(session, meeting_id),
+        participant_peer(called) if called is not None else None,
     )
 
 

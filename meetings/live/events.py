@@ -57,6 +57,9 @@ class EventType(StrEnum):
     ELECTION_OPENED = "election.opened"
     ELECTION_CLOSED = "election.closed"
     STATEMENT_RECORDED = "statement.recorded"  # a person heard on the item (R-MIN-2)
+    ROLL_CALL_STARTED = "roll_call.started"  # who is shown in turn (R-EMEET-1(1), R-EMEET-9)
+    ROLL_CALL_MARKED = "roll_call.marked"  # one person: identified, not identified, or passed over
+    ROLL_CALL_ENDED = "roll_call.ended"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from auth.models import User
 from meetings.access import Capability, Viewer
 from meetings.live.actions.elections import election_candidates, election_cast, voted
 from meetings.live.actions.floor import floor_queue, speaker
+from meetings.live.actions.roll_call import RollCall, latest_roll_call
 from meetings.live.models import (
     Dissent,
     Election,
@@ -136,6 +137,24 @@ class ItemLive:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkView:
+    person: int
+    outcome: str  # meetings.live.actions.roll_call.Outcome
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RollCallView:
+    """The latest roll call with pictures (R-EMEET-1(1)): who is shown now, and each mark with its time."""
+
+    started_at: datetime
+    people: tuple[int, ...]
+    current: int | None
+    marks: tuple[MarkView, ...]
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class LiveView:
     meeting_id: int
     version: int
@@ -152,6 +171,7 @@ class LiveView:
     items: tuple[ItemLive, ...]  # the agenda's items with their state; only the current one in detail
     current: ItemLive | None
     names: dict[int, str]
+    roll_call: RollCallView | None = None  # the body only: the public sees no identification
 
 
 async def live_view(session: AsyncSession, viewer: Viewer, meeting: Meeting, live: LiveMeeting) -> LiveView:
@@ -181,6 +201,7 @@ async def live_view(session: AsyncSession, viewer: Viewer, meeting: Meeting, liv
         summary,
         detail,
         {},
+        _roll_call(await latest_roll_call(session, meeting.id)) if insider else None,
     )
     return _named(view, await _names(session, _people(view)))
 
@@ -234,6 +255,13 @@ async def _current(
         tuple([await _election(session, viewer, e) for e in await item_elections(session, item.id)]),
         await _statements(session, item.id),
     )
+
+
+def _roll_call(found: RollCall | None) -> RollCallView | None:
+    if found is None:
+        return None
+    marks = tuple(MarkView(m.person, str(m.outcome), m.at) for m in found.marks)
+    return RollCallView(found.started_at, found.people, found.current, marks, found.ended_at)
 
 
 def _floor(request: FloorRequest) -> FloorView:
@@ -300,6 +328,7 @@ async def _dissenters(session: AsyncSession, item_id: int) -> tuple[int, ...]:
 
 def _people(view: LiveView) -> set[int]:
     people = {view.chair, *view.present, *view.checkers}
+    people |= set(view.roll_call.people) if view.roll_call else set()
     people |= {p for s in view.seats for p in (s.member, s.holder) if p is not None}
     if view.current is not None:
         current = view.current

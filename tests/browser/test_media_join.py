@@ -1,5 +1,7 @@
 """Headless Chromium with fake camera and microphone joins a held meeting's sound and picture through
-web/static/media.js, receives the floor holder's audio and video, and shows who is speaking.
+web/static/media.js (its offer over the meeting's WebSocket, or over HTTP where no WebSocket gets
+through), receives the floor holder's audio and video,
+and shows who is speaking.
 
 aiortc never offers 127.0.0.1 as a candidate, so the service, Chromium and the hub meet in the media tests'
 network namespace, whose loopback also carries 127.0.0.2 (tests/media/conftest.py): the test's thread enters
@@ -21,6 +23,8 @@ from core.config import TEST_PASSWORD_PROFILE, Settings
 from meetings.live.actions.attendance import do_record_arrival
 from meetings.live.actions.floor import do_grant_floor, do_request_floor
 from meetings.live.actions.items import do_take_up_item
+from meetings.live.actions.roll_call import Outcome, do_end_roll_call, do_mark_roll_call, do_start_roll_call
+from meetings.live.models import LiveMeeting
 from tests.browser.conftest import ACTION_TIMEOUT_MS, CHROMIUM_ARGS, Console, _free_port, server_env, serving
 from tests.conftest import START
 from tests.factories import PASSWORD
@@ -68,6 +72,43 @@ async def seed(data_dir: Path, url: str) -> Board:
         await do_grant_floor(session, meeting=meeting, request=request, actor=chair)
     await context.db.dispose()
     return board
+
+
+async def roll_call(data_dir: Path, url: str, board: Board, *steps: tuple[int, Outcome] | None) -> None:
+    """As the chair, in the served database: start a roll call (no steps), mark people, or end it (None)."""
+    settings = Settings(data_dir=data_dir, base_url=url, password_profile=TEST_PASSWORD_PROFILE)
+    clock = FixedClock(START)
+    context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
+    chair = board.actor(board.chair)
+    async with context.db.write() as session:
+        meeting = await meeting_of(session, board)
+        if not steps:
+            await do_start_roll_call(session, meeting=meeting, actor=chair)
+        for step in steps:
+            if step is None:
+                await do_end_roll_call(session, meeting=meeting, actor=chair)
+            else:
+                await do_mark_roll_call(
+                    session, meeting=meeting, person=step[0], outcome=step[1], actor=chair
+                )
+    await context.db.dispose()
+
+
+async def remote(data_dir: Path, url: str, board: Board, person: int) -> None:
+    """Wait until the served database has `person` present electronically (their media came)."""
+    settings = Settings(data_dir=data_dir, base_url=url, password_profile=TEST_PASSWORD_PROFILE)
+    clock = FixedClock(START)
+    context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
+    try:
+        async with asyncio.timeout(CONNECT_MS / 1000):
+            while True:
+                async with context.db.read() as session:
+                    live = await session.get(LiveMeeting, board.meeting_id)
+                    if live is not None and person in live.remote:
+                        return
+                await asyncio.sleep(0.2)
+    finally:
+        await context.db.dispose()
 
 
 async def sign_in_and_join(page: Page, username: str, meeting_id: int) -> None:
@@ -132,10 +173,14 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 for page in (speaker, listener):
                     page.on("console", console.record)
                     page.on("pageerror", console.record_error)
-                # m2 has the floor: their fake camera and tone go to everyone, m3 among them.
+                # m2 has the floor: their fake camera and tone go to everyone, m3 among them. m3's network
+                # lets no WebSocket through: the page offers over HTTP instead.
+                await listener.route_web_socket("**/ws/meetings/**", lambda socket: socket.close())
                 await sign_in_and_join(speaker, "m2", board.meeting_id)
                 await sign_in_and_join(listener, "m3", board.meeting_id)
                 await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
+                assert await speaker.evaluate("window.kokousMedia.via") == "websocket"
+                assert await listener.evaluate("window.kokousMedia.via") == "http"
                 await growing(lambda: received(listener, "audio"))
                 await growing(lambda: received(listener, "video"))
                 video = listener.locator("[data-media-video]")
@@ -143,6 +188,17 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 width = await video.evaluate("(v) => v.videoWidth")
                 assert width > 0, "the listener's page shows no picture"
                 await listener.screenshot(path=str(SCREENSHOT), full_page=True)
+                # A roll call (R-EMEET-1(1)), started in another process: the room and the pages follow it.
+                caption = listener.locator("[data-media-caption]")
+                await expect(caption).to_have_text(fi("Speaking:"))
+                await remote(tmp_path, url, board, board.members[2])  # m3 arrived by joining
+                await roll_call(tmp_path, url, board)
+                await roll_call(tmp_path, url, board, (board.members[1], Outcome.IDENTIFIED))
+                await expect(caption).to_have_text(fi("Roll call:"), timeout=CONNECT_MS)
+                await expect(listener.locator("[data-media-speaker]")).to_have_text("M3")
+                await roll_call(tmp_path, url, board, None)
+                await expect(caption).to_have_text(fi("Speaking:"), timeout=CONNECT_MS)
+                await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
                 # Hanging up: the page returns to its starting state.
                 await listener.get_by_role("button", name=fi("Hang up"), exact=True).click()
                 await expect(listener.get_by_role("status")).to_have_text(fi("Not connected."))

@@ -4,6 +4,7 @@ pin that guards them."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiortc
 import pytest
@@ -15,6 +16,7 @@ from media.hooks import SRTP_SYNC_EVERY, ArrivalScreen, set_receiving
 from tests.media.client import ColourTrack, Member
 from tests.media.conftest import TEST_MEDIA, Joiner
 from tests.media.netns import Namespace
+from tests.media.test_hub import nearest
 
 
 def test_the_hub_refuses_an_aiortc_it_was_not_tested_with(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +140,49 @@ def test_the_screen_passes_dtls_rtcp_and_one_dropped_rtp_packet_in_sixty_four() 
     screen(rtp, 1)
     assert passed[-1] == rtp
     assert len(passed) == 6
+
+
+@pytest.mark.media
+async def test_a_picture_switched_back_on_after_a_long_pause_resumes_at_once(
+    room: Room, join: Joiner
+) -> None:
+    """A receiver switched off drops what arrives. Switched on again after more packets than the sender keeps
+    for retransmission (128), the hole would hold aiortc's jitter buffer until 512 packets had passed (half
+    a minute of a still picture): a roll call's member shown again after the waiting room stayed dark. The
+    hub starts the buffer afresh, and the first frame that cannot be decoded asks for a keyframe."""
+    red, blue = (220, 30, 30), (30, 30, 220)
+    sender = await join(Member("red", frequency=440.0, colour=red))
+    await join(Member("blue", frequency=660.0, colour=blue))
+    watcher = await join(Member("watcher", frequency=880.0))
+    room.set_floor({"red"}, video="red")
+    await _sees(watcher, red, red, blue)
+    room.set_video("blue")
+    await _sees(watcher, blue, red, blue)
+    before = await _video_packets(sender)
+    await asyncio.sleep(10.0)  # red keeps sending a still picture, some 15 packets a second, none read
+    assert await _video_packets(sender) - before > 128  # more than the sender keeps for retransmission
+    decoded = room.stats().peer("red").video_frames_decoded
+    room.set_video("red")
+    await _sees(watcher, red, red, blue)  # without a fresh buffer: some 25 s more
+    assert room.stats().peer("red").video_frames_decoded > decoded
+
+
+async def _sees(
+    member: Member, colour: tuple[int, int, int], *choices: tuple[int, int, int], seconds: float = 5.0
+) -> None:
+    seen = None
+    async with asyncio.timeout(seconds):
+        while seen != colour:
+            await asyncio.sleep(0.25)
+            colours = member.received.colours_since(time.monotonic() - 0.5)
+            seen = nearest(colours, *choices)
+
+
+async def _video_packets(member: Member) -> int:
+    """The video packets the member has sent so far (its sender's statistics)."""
+    total = 0
+    for transceiver in member.pc.getTransceivers():
+        if transceiver.kind == "video":
+            stats = (await transceiver.sender.getStats()).values()
+            total += sum(s.packetsSent for s in stats if s.type == "outbound-rtp")
+    return total

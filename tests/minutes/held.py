@@ -35,6 +35,11 @@ from meetings.live.actions.items import (
     do_take_up_item,
 )
 from meetings.live.actions.proposals import do_make_proposal, do_second_proposal
+from meetings.live.actions.roll_call import (
+    Outcome,
+    do_mark_roll_call,
+    do_start_roll_call,
+)
 from meetings.live.actions.sitting import (
     do_choose_checkers,
     do_close_meeting,
@@ -103,9 +108,15 @@ async def hold_scripted_meeting(context: AppContext, clock: FixedClock) -> Held:
     for person in (m1, m2, m4, d5, board.presenter):
         await arrive(person)
     await arrive(m3, remote=True)
-    await _step(
-        context, clock, lambda s: _with(s, board, lambda m: do_declare_lawful(s, meeting=m, actor=chair))
-    )
+
+    async def identify_and_declare(s):  # type: ignore[no-untyped-def]
+        """The secretary recognises m3, the only one taking part electronically (R-EMEET-1(1))."""
+        meeting = await meeting_of(s, board)
+        await do_start_roll_call(s, meeting=meeting, actor=secretary)
+        await do_mark_roll_call(s, meeting=meeting, person=m3, outcome=Outcome.IDENTIFIED, actor=secretary)
+        return await do_declare_lawful(s, meeting=meeting, actor=chair)
+
+    await _step(context, clock, identify_and_declare)
     await _step(
         context,
         clock,

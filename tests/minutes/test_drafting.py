@@ -144,6 +144,8 @@ async def test_arrivals_departures_and_disconnections_with_time_and_item(
     assert (m3, AttendanceChange.DISCONNECTED, 2) in changes
     assert (m3, AttendanceChange.RECONNECTED, 2) in changes
     assert (m4, AttendanceChange.LEFT, 2) in changes
+    # R-EMEET-1(1): the roll call with pictures before the first item.
+    assert (m3, AttendanceChange.IDENTIFIED, None) in changes
     times = [a.at for a in doc.meeting.attendance]
     assert times == sorted(times)
 
@@ -302,5 +304,6 @@ async def test_the_draft_renders_with_every_element(doc: MinutesDocument) -> Non
         RECUSAL_EXPLANATION,
         BREAK_REASON,
         "Kunnantalo",
+        "tunnistettiin kuvasta nimenhuudossa",  # R-EMEET-1(1)
     ):
         assert text in html

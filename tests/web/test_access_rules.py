@@ -116,6 +116,9 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/meetings/{meeting_id:int}/recordings/{name:str}"): SIGNED_IN,
     ("GET", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/marks"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/end"): SIGNED_IN,
     # The live meeting's API (by role in the body: tests/web/test_live_permissions.py).
     ("GET", "/api/meetings/{meeting_id:int}/live"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/live/open"): SIGNED_IN,

@@ -10,10 +10,13 @@ write from their own tasks while the test reads, as in a running service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +48,8 @@ from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_
 from web import media_bridge, migration
 from web.app import create_app
 from web.context import AppContext, build_context
-from web.media_bridge import MediaBridge, MeetingMedia, plan
+from web.i18n import translator
+from web.media_bridge import CLOSED_NOW, NOT_AN_OFFER, MediaBridge, MeetingMedia, plan
 
 # The media tests' network namespace (tests/media/conftest.py), for the peers and the hub.
 namespace, inside = media_fixtures.namespace, media_fixtures.inside
@@ -54,6 +58,8 @@ FAST = replace(
     MediaSettings(), enabled=True, lost_after_seconds=2.0, back_after_seconds=1.0, heartbeat_seconds=0.5
 )
 WAIT_SECONDS = 8.0
+SERVER_PORT = 8104  # inside the namespace: nothing else listens there
+fi = translator("fi")
 
 
 @dataclass
@@ -167,6 +173,13 @@ def test_a_closed_item_stops_the_public_and_waits_for_each_confirmation() -> Non
     assert after.public_stream
     assert after.waiting == frozenset()
     assert not plan(replace(STATE, public_meeting=False), [], frozenset()).public_stream
+
+
+def test_a_roll_call_shows_and_lets_hear_the_member_called_instead_of_the_floor() -> None:
+    """R-EMEET-1(1): the member called wins over the floor holder until the roll call ends."""
+    chosen = plan(replace(STATE, speaker="2", roll_call="3"), ["1", "2", "3"], frozenset())
+    assert (chosen.video, chosen.floor) == ("3", frozenset({"1", "2", "3"}))
+    assert plan(replace(STATE, speaker="2"), ["1", "2", "3"], frozenset()).video == "2"
 
 
 def test_the_hub_runs_only_when_the_setting_says_so() -> None:
@@ -292,6 +305,32 @@ async def test_a_confirmation_outlives_a_restart_of_the_hub(service: Service) ->
         assert (after["must_attest"], after["waiting"]) == (False, False)
     finally:
         await restarted.close()
+        service.app.state.media = service.bridge
+
+
+async def test_the_configured_stun_and_turn_servers_reach_only_those_who_may_join(service: Service) -> None:
+    """The issue's "STUN/TURN servers configurable": KOKOUS_MEDIA_ICE_SERVERS and the TURN credentials are
+    handed to a page that may join (a member, the public of a public item), never to one that is refused."""
+    urls = ("stun:stun.kunta.fi:3478", "turn:turn.kunta.fi:3478?transport=udp")
+    configured = replace(FAST, ice_servers=urls, turn_username="kokous", turn_password="salainen")
+    service.app.state.media = bridge = MediaBridge(service.context.db, configured)
+    state_url = f"/api/meetings/{service.board.meeting_id}/media"
+    expected = [
+        {"urls": urls[0]},
+        {"urls": urls[1], "username": "kokous", "credential": "salainen"},
+    ]
+    try:
+        member = (await service.client.get(state_url, headers=await service.headers("m2"))).json()
+        assert (member["role"], member["ice_servers"]) == ("participant", expected)
+        assert (await service.client.get(state_url)).json()["ice_servers"] == expected  # the public
+        board = service.board
+        await service.act(
+            do_take_up_item, item=await _item(service, board.items[1]), actor=board.actor(board.chair)
+        )
+        refused = (await service.client.get(state_url)).json()
+        assert (refused["role"], refused["ice_servers"]) == (None, [])  # a closed item: no TURN password
+    finally:
+        await bridge.close()
         service.app.state.media = service.bridge
 
 
@@ -504,4 +543,209 @@ async def test_a_closed_item_stops_the_public_waits_for_confirmations_and_keeps_
         assert str(board.meeting_id) not in bridge.hub.rooms()
     finally:
         for peer in peers:
+            await peer.close()
+
+
+def nearest(
+    colours: list[tuple[int, int, int]], *choices: tuple[int, int, int]
+) -> tuple[int, int, int] | None:
+    """The choice closest to the mean colour seen (None if no picture came)."""
+    if not colours:
+        return None
+    mean = [sum(c[i] for c in colours) / len(colours) for i in range(3)]
+    return min(choices, key=lambda choice: sum((m - c) ** 2 for m, c in zip(mean, choice, strict=True)))
+
+
+async def sees(member: Member, colour: tuple[int, int, int], *choices: tuple[int, int, int]) -> None:
+    """Wait until the member's last half second of pictures is nearest to `colour`."""
+    seen = None
+    async with asyncio.timeout(WAIT_SECONDS):
+        while seen != colour:
+            await asyncio.sleep(0.25)
+            seen = nearest(member.received.colours_since(time.monotonic() - 0.5), *choices)
+
+
+@pytest.mark.media
+async def test_a_roll_call_shows_each_member_in_turn_and_then_the_floor_holder_again(
+    service: Service, inside: Namespace
+) -> None:
+    """R-EMEET-1(1): during a roll call everyone sees (and hears) the member called instead of the floor
+    holder; when it ends the floor holder's picture is back. In a closed item the public sees none of it
+    (R-EMEET-6)."""
+    board, bridge = service.board, service.bridge
+    chair_id, m2, m3, m4 = board.chair, *board.members[1:4]
+    red, green, blue = (220, 30, 30), (30, 200, 30), (30, 30, 220)
+    colours = (red, green, blue)
+    chair = Member("chair", frequency=440.0, colour=red)
+    speaker = Member("m2", frequency=660.0, colour=green)
+    called = Member("m3", frequency=880.0, colour=blue)
+    listener, viewer = Member("m4"), Member("public", listen_only=True)
+    peers = [chair, speaker, called, listener, viewer]
+    headers = {
+        p: await service.headers(name) for p, name in ((chair_id, "m1"), (m2, "m2"), (m3, "m3"), (m4, "m4"))
+    }
+    roll_call = f"/api/meetings/{board.meeting_id}/live/roll-call"
+    try:
+        for member, person in ((chair, chair_id), (speaker, m2), (called, m3), (listener, m4)):
+            await service.join(member, headers[person])
+        await service.join(viewer)
+
+        async def arrived() -> bool:
+            present, _, remote = await service.seating()
+            return {chair_id, m2, m3, m4} <= present and {chair_id, m2, m3, m4} <= set(remote)
+
+        await until(arrived)
+        item = board.items[0]
+        async with service.context.db.write() as session:
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, item)
+            await do_take_up_item(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
+            request = await do_request_floor(
+                session, meeting=meeting, item=agenda_item, user_id=m2, kind="speech", actor=f"user:{m2}"
+            )
+            await do_grant_floor(session, meeting=meeting, request=request, actor=board.actor(chair_id))
+        await bridge.settled()
+        await sees(listener, green, *colours)
+
+        # The chair starts the roll call and marks people until m3 is called: everyone sees m3's picture.
+        started = await service.client.post(roll_call, headers=headers[chair_id])
+        assert started.status_code == 201, started.text
+        current = started.json()["current"]
+        while current != m3:
+            marked = await service.client.post(
+                f"{roll_call}/marks",
+                headers=headers[chair_id],
+                json={"person": current, "outcome": "identified"},
+            )
+            current = marked.json()["current"]
+        await bridge.settled()
+        room = bridge.hub.room(str(board.meeting_id))
+        assert room.stats().video == str(m3)
+        assert str(m3) in room.stats().audible  # heard too, to answer
+        await sees(listener, blue, *colours)
+        await sees(viewer, blue, *colours)  # a public item: the public sees the roll call
+
+        # The chair ends it: the floor holder is seen again.
+        ended = await service.client.post(f"{roll_call}/end", headers=headers[chair_id])
+        assert ended.json()["ended"] is True
+        await bridge.settled()
+        assert room.stats().video == str(m2)
+        await sees(listener, green, *colours)
+
+        # A closed item: everyone confirms, and a roll call there reaches the participants, not the public.
+        await service.act(do_end_floor, item=await _item(service, item), actor=board.actor(chair_id))
+        await service.act(do_close_discussion, item=await _item(service, item), actor=board.actor(chair_id))
+        await service.act(
+            do_decide_without_vote, item=await _item(service, item), actor=board.actor(chair_id)
+        )
+        closed = board.items[1]
+        await service.act(do_take_up_item, item=await _item(service, closed), actor=board.actor(chair_id))
+        for person in (chair_id, m2, m3, m4):
+            confirmed = await service.client.post(
+                f"/api/meetings/{board.meeting_id}/media/attest", headers=headers[person]
+            )
+            assert confirmed.status_code == 200
+        assert (await service.client.post(roll_call, headers=headers[chair_id])).status_code == 201
+        await bridge.settled()
+        assert room.stats().video == str(chair_id)  # the first called, by name
+        quiet = time.monotonic() + 0.5  # what was on its way when the stream stopped
+        await sees(listener, red, *colours)  # back from the waiting room, the chair's picture resumes
+        assert viewer.received.colours_since(quiet) == []
+        assert room.stats().public_stream is False
+    finally:
+        for peer in peers:
+            await peer.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(service: Service) -> AsyncIterator[str]:
+    """The service's app behind a real server in the namespace (the peers and the hub share its event loop),
+    for a real WebSocket client: the meeting's WebSocket URL."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        service.app, host="127.0.0.1", port=SERVER_PORT, lifespan="off", log_config=None, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    fanout = service.app.state.live
+    await fanout.start()
+    running = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not server.started:  # noqa: ASYNC110 - uvicorn signals nothing else
+                await asyncio.sleep(0.05)
+        yield f"ws://127.0.0.1:{SERVER_PORT}/ws/meetings/{service.board.meeting_id}"
+    finally:
+        server.should_exit = True
+        await running
+        await fanout.stop()
+
+
+async def signal(socket: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """Send a media message; the media reply (snapshots, events and pings are skipped)."""
+    await socket.send(json.dumps(message))
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            reply: dict[str, Any] = json.loads(await socket.recv())
+            if reply["kind"].startswith("media."):
+                return reply
+
+
+@pytest.mark.media
+async def test_members_and_the_public_join_over_the_meeting_s_websocket(
+    service: Service, inside: Namespace
+) -> None:
+    """The issue's signalling over the meeting's WebSocket: the same admission and audit as the HTTP route,
+    the answer to the same socket; a closed item refuses the public there too (R-EMEET-5/6)."""
+    import websockets
+
+    board = service.board
+    m2 = board.members[1]
+    member, viewer, late = Member("m2", frequency=660.0), Member("public", listen_only=True), Member("late")
+    try:
+        async with serving(service) as url:
+            headers = await service.headers("m2")
+            async with websockets.connect(url, origin=BASE_URL, additional_headers=headers) as socket:  # type: ignore[arg-type]
+                answer = await signal(socket, {"kind": "media.offer", "sdp": await member.offer(), "id": 7})
+                assert (answer["kind"], answer["id"], answer["role"], answer["peer"]) == (
+                    "media.answer",
+                    7,
+                    "participant",
+                    str(m2),
+                )
+                await member.accept(answer["sdp"])
+                await member.connected()
+
+                async def arrived() -> bool:
+                    present, _, remote = await service.seating()
+                    return m2 in present and m2 in remote
+
+                await until(arrived)
+                joined = await audit_entries(service.context, "media.joined")
+                assert [(e.actor, e.subject) for e in joined] == [
+                    (f"user:{m2}", f"meeting:{board.meeting_id}")
+                ]
+                # A bounded offer that is no offer: answered with the route's status, the socket stays open.
+                bad = await signal(socket, {"kind": "media.offer", "sdp": "v=0\r\n" + "a" * 40_000, "id": 8})
+                assert (bad["kind"], bad["id"], bad["status"]) == ("media.error", 0, 400)
+                useless = await signal(socket, {"kind": "media.offer", "sdp": "hello", "id": 9})
+                assert (useless["id"], useless["status"]) == (9, 400)
+                assert useless["message"] == fi(NOT_AN_OFFER)  # in the person's language: Finnish by default
+            async with websockets.connect(url, origin=BASE_URL) as socket:
+                public = await signal(socket, {"kind": "media.offer", "sdp": await viewer.offer()})
+                assert public["role"] == "public"
+                await viewer.accept(public["sdp"])
+                await viewer.connected()
+            room = service.bridge.hub.room(str(board.meeting_id))
+            assert {p.peer_id for p in room.stats().peers} == {str(m2), public["peer"]}
+            await service.act(
+                do_take_up_item, item=await _item(service, board.items[1]), actor=board.actor(board.chair)
+            )
+            finnish = {"accept-language": "fi"}
+            async with websockets.connect(url, origin=BASE_URL, additional_headers=finnish) as socket:
+                refused = await signal(socket, {"kind": "media.offer", "sdp": await late.offer(), "id": 1})
+                assert (refused["status"], refused["id"]) == (409, 1)
+                assert refused["message"] == fi(CLOSED_NOW)
+        assert len(await audit_entries(service.context, "media.joined")) == 1  # the public is not audited
+    finally:
+        for peer in (member, viewer, late):
             await peer.close()

@@ -24,12 +24,15 @@ from litestar.params import FromPath
 from auth.queries import Principal, SignIn
 from core.bounds import valid_id
 from core.clock import LOCAL
+from core.errors import KokousError
+from core.text import translatable
 from meetings.access import PUBLIC, Viewer, meeting_visible, viewer_for
 from meetings.live.events import events_after
 from meetings.live.models import LiveMeeting
 from meetings.live.queries import may_follow
 from meetings.models import Meeting
 from web.context import AppContext
+from web.media_signalling import media_error, offer_over_socket
 from web.realtime.fanout import LiveFanOut
 from web.realtime.hub import (
     REPLAY_LIMIT,
@@ -42,7 +45,13 @@ from web.realtime.hub import (
     read_snapshot,
     snapshot_message,
 )
-from web.security import app_context, client_address, cross_site, principal_desk, record_denial
+from web.security import (
+    app_context,
+    client_address,
+    cross_site,
+    principal_desk,
+    record_denial,
+)
 
 log = logging.getLogger("kokous.live")
 
@@ -59,6 +68,11 @@ POLICY = 1008  # a cross-site handshake with a session cookie
 INTERNAL = 1011  # the server failed: reconnect with after=V
 
 MESSAGE_BYTES = 4096
+# A media offer carries a browser's SDP (5-10 KB, at most MAX_SDP) in JSON, whose escapes can double it: only
+# a message of a media kind may be this long.
+MEDIA_MESSAGE_BYTES = 64 * 1024
+MEDIA_KINDS = frozenset({"media.offer"})
+BUSY = translatable("An earlier offer is still being answered: wait for its answer.")
 MESSAGES_PER_MINUTE = 30
 PING_SECONDS = 25.0
 REVALIDATE_SECONDS = 30.0
@@ -185,6 +199,9 @@ class Follower:
         self.meeting_id = connection.meeting_id
         self._heard: list[float] = []
         self.sending_since: float | None = None
+        # The offer being answered, one at a time. It is not cancelled when the connection ends: the hub
+        # finishes the join it started (a peer half made would linger), and its answer goes nowhere.
+        self._media: asyncio.Task[None] | None = None
 
     async def run(self, after: int | None) -> None:
         await self.start(after)
@@ -285,8 +302,10 @@ class Follower:
             await self.send_snapshot()
 
     async def reader(self) -> None:
-        """The client asks for a snapshot with {"snapshot": true}; anything else is answered with an error.
-        Messages are bounded in size and rate."""
+        """The client asks for a snapshot with {"snapshot": true}, or joins the sound and picture with a
+        `media.offer`; anything else is answered with an error. Messages are bounded in size (a media offer
+        up to MEDIA_MESSAGE_BYTES, everything else MESSAGE_BYTES; a longer one closes the connection and is
+        audited) and in rate."""
         loop = asyncio.get_running_loop()
         while True:
             message = await self.socket.receive()
@@ -294,23 +313,37 @@ class Follower:
                 raise WebSocketDisconnect(detail="disconnect event", code=message.get("code", 1000))
             text: str | None = message.get("text")  # type: ignore[assignment]
             raw: str | bytes = text if text is not None else message.get("bytes") or b""  # type: ignore[assignment]
-            if len(raw) > MESSAGE_BYTES:
-                raise CloseError(TOO_BIG, "message too big")
             now = loop.time()
             self._heard = [t for t in self._heard if now - t < 60] + [now]
             if len(self._heard) > MESSAGES_PER_MINUTE:
                 raise CloseError(TOO_MANY, "too many messages")
-            self.connection.offer(self.answer(text))
+            request = _parsed(text) if len(raw) <= MEDIA_MESSAGE_BYTES else None
+            kind = request.get("kind") if isinstance(request, dict) else None
+            if len(raw) > MESSAGE_BYTES and kind not in MEDIA_KINDS:
+                await record_denial(
+                    self.socket, f"live meeting: a message of {len(raw)} bytes", kind="too_big"
+                )
+                raise CloseError(TOO_BIG, "message too big")
+            if kind in MEDIA_KINDS and text is not None:
+                self.start_media(text)
+            else:
+                self.connection.offer(self.answer(request))
 
-    def answer(self, text: str | None) -> Outgoing:
-        try:
-            request = json.loads(text) if text is not None else None
-        except ValueError:
-            request = None
+    def answer(self, request: object) -> Outgoing:
         if request == {"snapshot": True}:
             return Outgoing("resync", 0, "")
-        error = 'unknown message: the server understands only {"snapshot": true}'
+        error = 'unknown message: the server understands only {"snapshot": true} and {"kind": "media.offer"}'
         return Outgoing("error", 0, dumps({"kind": "error", "message": error}))
+
+    def start_media(self, text: str) -> None:
+        if self._media is not None and not self._media.done():
+            self.connection.offer(Outgoing("media", 0, media_error(self.socket, 0, KokousError(BUSY))))
+            return
+        self._media = asyncio.create_task(self.media_offer(text))
+
+    async def media_offer(self, text: str) -> None:
+        reply = await offer_over_socket(self.socket, self.context.db, self.principal, self.meeting_id, text)
+        self.connection.offer(Outgoing("media", 0, reply))
 
     async def ticker(self) -> None:
         """Pings every PING_SECONDS, so that a dead peer is found (its queue fills, or a send waits longer
@@ -370,3 +403,10 @@ class Follower:
     async def overflow(self) -> None:
         await self.connection.overflowed.wait()
         raise CloseError(TOO_SLOW, "too slow: reconnect with after=V")
+
+
+def _parsed(text: str | None) -> object:
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:
+        return None

@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit.actions import record
 from audit.models import AuditAction
 from auth.models import User
+from auth.queries import Principal
 from core.errors import Forbidden, KokousError, NotFound
 from media import Role
 from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body
@@ -34,8 +34,9 @@ from web.media_bridge import (
     participant_peer,
     plan,
 )
+from web.media_signalling import audit_media, join_media
 from web.security import BOUNDED_READS, app_context
-from web.viewer import current_viewer
+from web.viewer import current_viewer, local_today
 
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
 
@@ -85,6 +86,7 @@ class MediaOut(msgspec.Struct):
     waiting: bool  # in the waiting room: disqualified, or not yet confirmed (R-DISQ-3, R-EMEET-6)
     speaker: str | None
     speaker_name: str | None  # who is heard and seen now: the floor holder, else the chair
+    roll_call: bool  # a roll call shows the person named in speaker_name (R-EMEET-1(1))
     peers: list[PeerOut]  # the chair and the secretary see everyone's connection (R-EMEET-1(1))
 
 
@@ -137,6 +139,7 @@ async def media_state(
         waiting=role == Role.PARTICIPANT and own in chosen.waiting,
         speaker=state.speaker,
         speaker_name=await _name(session, chosen.video),
+        roll_call=state.roll_call is not None,
         peers=[
             PeerOut(p.peer_id, p.connection, p.present, p.waiting, p.audible, p.peer_id in confirmed)
             for p in peers
@@ -150,17 +153,22 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
     """Join the meeting's sound and picture: the page's SDP offer, with all its ICE candidates (the page
     waits for gathering to complete), in; the hub's answer, with all of its own, out. The body's members, the
     chair and the secretary send and receive; the public receives public items of a public meeting
-    (R-EMEET-5). No transaction is open while the hub answers."""
+    (R-EMEET-5). No transaction is open while the hub answers. The meeting's WebSocket carries the same
+    exchange (`media.offer`, web/api/live_socket.py)."""
     bridge = _bridge(request)
     if data.type != "offer":
         raise KokousError("Only an offer starts a connection.")
-    context = app_context(request)
-    async with context.db.read(bounded=True) as session:
-        admission = await admit(session, await current_viewer(request, session), meeting_id)
-    answer = await bridge.join(admission, data.sdp)
-    if admission.role is Role.PARTICIPANT:
-        await _audit(request, AuditAction.MEDIA_JOINED, admission)
-    return AnswerOut("answer", answer, admission.peer_id, str(admission.role))
+    principal = request.scope.get("user")
+    db = app_context(request).db
+    joined = await join_media(
+        db,
+        bridge,
+        principal if isinstance(principal, Principal) else None,
+        meeting_id,
+        data.sdp,
+        today=local_today(request),
+    )
+    return AnswerOut("answer", joined.sdp, joined.peer, joined.role)
 
 
 @post("/meetings/{meeting_id:int}/media/leave", status_code=200)
@@ -199,14 +207,7 @@ async def media_attest(request: Req, meeting_id: FromPath[int]) -> AttestedOut:
 
 
 async def _audit(request: Req, action: AuditAction, admission: Admission) -> None:
-    async with app_context(request).db.write() as session:
-        await record(
-            session,
-            action,
-            actor=principal_of(request).actor,
-            subject=f"meeting:{admission.meeting_id}",
-            data={"person": f"user:{admission.peer_id}", "role": str(admission.role)},
-        )
+    await audit_media(app_context(request).db, action, admission, actor=principal_of(request).actor)
 
 
 media_router = Router(

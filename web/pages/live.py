@@ -69,6 +69,12 @@ from meetings.live.actions.proposals import (
     do_second_proposal,
     do_withdraw_proposal,
 )
+from meetings.live.actions.roll_call import (
+    Outcome,
+    do_end_roll_call,
+    do_mark_roll_call,
+    do_start_roll_call,
+)
 from meetings.live.actions.sitting import (
     do_choose_checkers,
     do_close_meeting,
@@ -107,6 +113,7 @@ from web.security import BOUNDED_READS, app_context
 NO_SUCH_ACTION = translatable("No such action.")
 NOT_CHAIR = translatable("Only the chair runs the meeting.")
 NOT_CLERK = translatable("Only the secretary or the chair marks attendance in the room.")
+NOT_CALLER = translatable("Only the secretary or the chair holds the roll call.")
 NOT_IN_BODY = translatable("Only those with a role in the body take part in its meeting.")
 NO_SUCH_THING = translatable("It is no longer on this meeting's page: reload the page.")
 NOT_A_NUMBER = translatable("Choose from the list.")
@@ -362,6 +369,23 @@ async def _mark_departure(a: Act) -> None:
     await do_record_departure(a.session, meeting=a.meeting, user_id=person, actor=a.actor)
 
 
+async def _start_roll_call(a: Act) -> None:
+    await do_start_roll_call(a.session, meeting=a.meeting, actor=a.actor)
+
+
+async def _mark_roll_call(a: Act) -> None:
+    if a.form.choice not in set(Outcome):
+        raise ValidationFailed(NOT_A_NUMBER, field="choice")
+    person = _number(a.form.person, "person")
+    await do_mark_roll_call(
+        a.session, meeting=a.meeting, person=person, outcome=Outcome(a.form.choice), actor=a.actor
+    )
+
+
+async def _end_roll_call(a: Act) -> None:
+    await do_end_roll_call(a.session, meeting=a.meeting, actor=a.actor)
+
+
 async def _recusal(a: Act) -> None:
     item = await _item(a)
     await do_record_recusal(
@@ -506,6 +530,9 @@ ACTIONS: dict[str, Action] = {
     "mark-arrival": Action(CLERK, NOT_CLERK, _mark_arrival, "live-attendance"),
     "mark-departure": Action(CLERK, NOT_CLERK, _mark_departure, "live-attendance"),
     "recusal": Action(CLERK, NOT_CLERK, _recusal, "live-attendance", (("text", EXPLANATION),)),
+    "roll-call": Action(CLERK, NOT_CALLER, _start_roll_call, "live-roll-call"),
+    "roll-call-mark": Action(CLERK, NOT_CALLER, _mark_roll_call, "live-roll-call"),
+    "roll-call-end": Action(CLERK, NOT_CALLER, _end_roll_call, "live-roll-call"),
     "check-in": Action(SELF, NOT_IN_BODY, _check_in, "top"),
     "check-out": Action(SELF, NOT_IN_BODY, _check_out, "top"),
     "ask-floor": Action(SELF, NOT_IN_BODY, _ask_floor, "live-floor"),
@@ -584,6 +611,24 @@ class Presenting:
 
     presenter: int | None
     amended: str  # the local time of the last amendment, or ""
+
+
+@dataclass(frozen=True)
+class RollCallPage:
+    """The latest roll call as the page shows it (R-EMEET-1(1)): who is shown now, each mark's local time."""
+
+    current: int | None
+    position: int  # the one shown now, from 1
+    count: int
+    marks: dict[int, tuple[str, str]]  # person -> (outcome, "13.05")
+
+
+def _roll_call_page(view: LiveView | None) -> RollCallPage | None:
+    found = view.roll_call if view is not None else None
+    if found is None:
+        return None
+    marks = {m.person: (m.outcome, f"{m.at.astimezone(LOCAL):%H.%M}") for m in found.marks}
+    return RollCallPage(found.current, len(found.marks) + 1, len(found.people), marks)
 
 
 async def _roster(session: AsyncSession, meeting: Meeting, body: Body) -> list[Person]:
@@ -743,6 +788,7 @@ async def live_context(
         council=body.kind == BodyKind.COUNCIL,
         roster=await _roster(session, meeting, body) if live and (clerk or chair) else [],
         chair_view=chair_view,
+        roll_call=_roll_call_page(view),
         editor=_editor(chair_view, view, draft, moved),
         presenting=bool(me and presenting and presenting.presenter == me),
         amended=presenting.amended if presenting else "",

@@ -1,6 +1,8 @@
 // Sound and picture of a held meeting (docs/media.md): one RTCPeerConnection to the hub, the offer sent once
-// ICE gathering is complete (the hub does not trickle), a data-channel heartbeat every few seconds, and the
-// meeting's media state polled for the floor, the waiting room and a closed item's confirmation.
+// ICE gathering is complete (the hub does not trickle) over the meeting's WebSocket (`media.offer`), or over
+// HTTP when the socket cannot be opened; a data-channel heartbeat every few seconds; and the meeting's media
+// state fetched on each of the meeting's events (and polled) for the floor, the roll call, the waiting room
+// and a closed item's confirmation.
 (function () {
   "use strict";
   const root = document.querySelector("[data-media]");
@@ -8,12 +10,15 @@
   const api = "/api/meetings/" + root.dataset.meeting + "/media";
   const el = (name) => root.querySelector("[data-media-" + name + "]");
   const status = el("status"), video = el("video"), audio = el("audio"), speaker = el("speaker");
+  const caption = el("caption");
   const joinButton = el("join"), leaveButton = el("leave"), attest = el("attest");
-  const GATHER_MS = 5000, POLL_MS = 2000, RETRY_MS = 3000;
-  const media = { pc: null, peer: null, role: null, roundTrip: null, state: null };
+  const GATHER_MS = 5000, POLL_MS = 2000, RETRY_MS = 3000, SOCKET_MS = 3000, ANSWER_MS = 20000;
+  const media = { pc: null, peer: null, role: null, roundTrip: null, state: null, via: null };
   window.kokousMedia = media; // for the curious and for the tests
   let channel = null, beat = null, poll = null, local = null;
   let wanted = false; // joined and not hung up: a failed connection is made again
+  let socket = null, offers = 0;
+  const waiting = new Map(); // offer id -> { resolve, reject } until its media.answer or media.error
 
   function say(key, fallback) {
     status.textContent = fallback || root.dataset["msg" + key] || "";
@@ -30,6 +35,65 @@
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.error || String(response.status));
     return data;
+  }
+
+  // ---- the meeting's WebSocket: the signalling, and a nudge to refresh on each of the meeting's events ----
+  function openSocket() {
+    return new Promise((resolve) => {
+      if (socket && socket.readyState === WebSocket.OPEN) return resolve(socket);
+      let made;
+      try {
+        made = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+          "/ws/meetings/" + root.dataset.meeting);
+      } catch (error) {
+        return resolve(null);
+      }
+      const timer = setTimeout(() => { made.close(); resolve(null); }, SOCKET_MS);
+      made.onopen = () => { clearTimeout(timer); socket = made; resolve(made); };
+      made.onerror = () => { clearTimeout(timer); resolve(null); };
+      made.onclose = () => {
+        if (socket === made) socket = null;
+        waiting.forEach((w) => w.reject(null)); // answered by HTTP instead
+        waiting.clear();
+      };
+      made.onmessage = heard;
+    });
+  }
+
+  function heard(message) {
+    let data;
+    try { data = JSON.parse(message.data); } catch (error) { return; }
+    if (data.kind === "media.answer" || data.kind === "media.error") {
+      const pending = waiting.get(data.id);
+      if (!pending) return;
+      waiting.delete(data.id);
+      if (data.kind === "media.answer") pending.resolve(data);
+      else pending.reject(new Error(data.message || String(data.status)));
+    } else if (data.kind === "event" || data.kind === "snapshot") {
+      refresh();
+    }
+  }
+
+  // The offer over the WebSocket when it opens; over HTTP when it does not, or closes before the answer.
+  // A refusal (media.error) is not retried: HTTP would refuse it too.
+  async function send(sdp) {
+    const open = await openSocket();
+    if (open) {
+      const id = ++offers;
+      try {
+        const answer = await new Promise((resolve, reject) => {
+          waiting.set(id, { resolve, reject });
+          setTimeout(() => waiting.delete(id) && reject(null), ANSWER_MS);
+          open.send(JSON.stringify({ kind: "media.offer", sdp: sdp, id: id }));
+        });
+        media.via = "websocket";
+        return answer;
+      } catch (error) {
+        if (error) throw error;
+      }
+    }
+    media.via = "http";
+    return call("/offer", { sdp: sdp, type: "offer" });
   }
 
   function gathered(pc) {
@@ -86,7 +150,7 @@
       pc.onconnectionstatechange = connection;
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc);
-      const answer = await call("/offer", { sdp: pc.localDescription.sdp, type: "offer" });
+      const answer = await send(pc.localDescription.sdp);
       media.peer = answer.peer;
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       leaveButton.hidden = false;
@@ -122,6 +186,7 @@
     media.state = state;
     attest.hidden = !state.must_attest;
     speaker.textContent = state.speaker_name || root.dataset.msgNobody;
+    caption.textContent = state.roll_call ? root.dataset.msgRollCall : root.dataset.msgSpeaking;
     if (media.pc.connectionState !== "connected") return;
     if (state.waiting) say("Waiting");
     else if (media.role === "public" && !state.public_stream) say("Paused");
@@ -140,6 +205,8 @@
   function close() {
     clearInterval(beat);
     clearInterval(poll);
+    if (socket) socket.close();
+    socket = null;
     if (local) local.getTracks().forEach((track) => track.stop());
     if (media.pc) media.pc.close();
     media.pc = null;

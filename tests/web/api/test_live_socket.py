@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from litestar.testing.websocket_test_session import WebSocketTestSession
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FixedClock
+from core.config import MediaSettings
 from meetings.live.actions.attendance import do_record_arrival
 from meetings.live.actions.items import do_close_discussion, do_decide_without_vote, do_take_up_item
 from meetings.live.actions.proposals import do_make_proposal
@@ -29,6 +30,7 @@ from tests.factories import PASSWORD, add_member, audit_entries, make_body, make
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
 from web.api import live_socket as live_ws
 from web.context import AppContext
+from web.media_bridge import NOT_PUBLIC, MediaBridge
 from web.realtime.fanout import LiveFanOut
 from web.realtime.hub import Connection, Limits, Outgoing
 
@@ -367,6 +369,66 @@ def test_a_message_over_the_size_limit_closes_the_connection(live: Live) -> None
         receive(socket)
         socket.send_text("x" * (live_ws.MESSAGE_BYTES + 1))
         assert closed_with(socket) == live_ws.TOO_BIG
+
+
+def test_only_a_media_offer_may_be_longer_and_it_too_is_bounded(live: Live) -> None:
+    """An SDP offer needs more than 4 KiB; nothing else gets it, and even an offer stops at 64 KiB. A
+    message too big is audited (access.denied) as well as closed."""
+    padding = "a" * (live_ws.MESSAGE_BYTES + 1)
+    with live.connect() as socket:
+        receive(socket)
+        socket.send_text(json.dumps({"kind": "media.offer", "sdp": "v=0\r\n" + padding, "id": 3}))
+        reply = receive(socket)  # long enough to be read; here the hub is not running
+        assert (reply["kind"], reply["id"], reply["status"]) == ("media.error", 3, 404)
+        socket.send_text(json.dumps({"snapshot": True, "padding": padding}))
+        assert closed_with(socket) == live_ws.TOO_BIG
+    with live.connect(as_user="m2") as socket:
+        receive(socket)
+        huge = "v=0\r\n" + "a" * live_ws.MEDIA_MESSAGE_BYTES
+        socket.send_text(json.dumps({"kind": "media.offer", "sdp": huge}))
+        assert closed_with(socket) == live_ws.TOO_BIG
+
+    async def denials() -> list[str]:
+        return [e.data for e in await audit_entries(live.context, "access.denied")]
+
+    found = live.portal.call(denials)
+    assert sum("a message of" in data for data in found) == 2, found
+
+
+def test_a_media_offer_over_the_socket_is_refused_as_the_http_route_refuses_it(closed_meeting: Live) -> None:
+    """A closed meeting: the presenter follows it (they read the body's agendas) but does not take part with
+    sound and picture unless seated or present, so their offer is refused with the route's 403, audited."""
+    live = closed_meeting
+
+    async def start() -> MediaBridge:
+        return MediaBridge(live.context.db, replace(MediaSettings(), enabled=True))
+
+    live.app.state.media = bridge = live.portal.call(start)
+    try:
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
+        with live.connect(as_user="esittelija", **{"accept-language": "en"}) as socket:
+            assert receive(socket)["kind"] == "snapshot"
+            socket.send_text(json.dumps({"kind": "media.offer", "sdp": sdp, "id": 5}))
+            refused = receive(socket)
+            assert (refused["kind"], refused["id"], refused["status"]) == ("media.error", 5, 403)
+            assert refused["message"] == NOT_PUBLIC
+            socket.send_text(json.dumps({"kind": "media.offer", "sdp": sdp, "id": 6, "extra": 1}))
+            assert receive(socket)["status"] == 400  # unknown fields are refused, as by the route
+        by_http = live.client.post(
+            f"/api/meetings/{live.board.meeting_id}/media/offer",
+            json={"sdp": sdp},
+            headers={"authorization": f"Bearer {live.token('esittelija')}", "accept-language": "en"},
+        )
+        assert (by_http.status_code, by_http.json()["error"]) == (403, NOT_PUBLIC)
+
+        async def denied() -> list[str]:
+            return [e.data for e in await audit_entries(live.context, "access.denied")]
+
+        assert sum("media offer" in data for data in live.portal.call(denied)) == 1
+        assert not live.portal.call(audit_entries, live.context, "media.joined")
+    finally:
+        live.portal.call(bridge.close)
+        live.app.state.media = None
 
 
 async def test_the_hub_puts_early_events_in_order_and_drops_duplicates() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.clock import FixedClock
+from core.clock import LOCAL, FixedClock
 from tests.factories import api_login, audit_entries, enrol_totp
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, make_board
 from web.context import AppContext
@@ -368,3 +368,43 @@ async def test_the_live_page_offers_sound_and_picture_when_the_hub_runs(
     page = (await client.get(url(board), headers=people.members[0])).text
     assert f'data-media data-meeting="{board.meeting_id}"' in page
     assert en("Join with sound and picture") in page
+
+
+async def test_the_secretary_holds_a_roll_call_from_the_page(
+    client: httpx.AsyncClient, context: AppContext, people: People
+) -> None:
+    """R-EMEET-1(1): the roll call's forms run the actions with their audit entries; members see each mark
+    with its time beside the seats; a member is refused the roll call's forms."""
+    board = people.board
+    m2, m3 = people.members[:2]
+    await ok(client, m2, board, "check-in")
+    await ok(client, m3, board, "check-in")
+    member_page = (await client.get(url(board), headers=m2)).text
+    assert not forms(member_page) & {"roll-call", "roll-call-mark", "roll-call-end"}
+    refused = await act(client, m2, board, "roll-call")
+    assert refused.status_code == 403
+    assert en("Only the secretary or the chair holds the roll call.") in refused.text
+
+    secretary = people.secretary
+    assert "roll-call" in forms((await client.get(url(board), headers=secretary)).text)
+    await ok(client, secretary, board, "roll-call")
+    page = (await client.get(url(board), headers=secretary)).text
+    assert {"roll-call-mark", "roll-call-end"} <= forms(page)
+    first, second = board.members[1], board.members[2]  # M2 and M3, by name
+    assert "Everyone now sees and hears M2 (1 of 2)" in page
+    # A mark that is not one of the three is refused and nothing is recorded.
+    wrong = await act(client, secretary, board, "roll-call-mark", person=first, choice="perhaps")
+    assert wrong.status_code == 422
+    await ok(client, secretary, board, "roll-call-mark", person=first, choice="identified")
+    late = await act(client, secretary, board, "roll-call-mark", person=first, choice="identified")
+    assert late.status_code == 409  # a second click: the roll call has moved on
+    await ok(client, secretary, board, "roll-call-mark", person=second, choice="not_identified")
+    assert [e.action for e in await audit_entries(context, "roll_call.marked")] == ["roll_call.marked"] * 2
+    assert len(await audit_entries(context, "roll_call.ended")) == 1  # ended by itself after the last
+    seen = (await client.get(url(board), headers=people.members[2])).text
+    when = f"{context.db.clock().astimezone(LOCAL):%H.%M}"
+    assert f"identified {when}" in seen
+    assert f"not identified {when}" in seen
+    after = (await client.get(url(board), headers=secretary)).text
+    assert "roll-call" in forms(after)  # a new roll call may start
+    assert "roll-call-end" not in forms(after)
