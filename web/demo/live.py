@@ -5,8 +5,8 @@ council its 27 councillors in four groups, and deputy councillors by group in th
 (R-DEP-1).
 The board's meeting starts at the quarter hour before the seeding, so that after `make run` the chair can open
 it at once, mark or let members check in, and run an item to a vote and its result, or hold the election of
-§ 3 (two representatives and two deputies) by open or secret ballot. Its public items are recorded (the
-secretary's setting), so the recordings page fills as the items are taken up.
+its fourth item, two representatives and two deputies, by open or secret ballot. Its public items are
+recorded (the secretary's setting), so the recordings page fills as the items are taken up.
 
 A call must go out days before the meeting (R-CALL-5), so the whole demo is seeded as of a week ago: the demo
 calls `as_of_last_week` first, and every audit entry of the seeding carries that time, in order.
