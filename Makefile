@@ -48,14 +48,19 @@ test: install browser-deps media-deps  ## Run the test suite on SQLite, then on 
 
 # Dates on which the machine's clock must not matter: the nights Helsinki's clocks spring forward
 # (2027) and fall back (2031, years ahead). Tests read time only from their clock (docs/decisions/0008).
+# The media tests (aiortc's and aioice's own timers and certificates) run once, years ahead: the
+# daylight-saving nights concern the local times the rest of the suite computes.
 TIMESHIFTS ?= 2027-03-28T00:30:00 2031-10-26T00:30:00
+MEDIA_TIMESHIFT ?= 2031-10-26T00:30:00
 
 test-timeshift: install media-deps  ## Run the suite (SQLite, no browser) with the machine's clock moved by faketime.
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install faketime" >&2; exit 1; }
 	@for moment in $(TIMESHIFTS); do \
 		echo "== with the machine's clock at $$moment UTC"; \
 		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider $(PARALLEL) || exit 1; \
-		TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "media and not slow and not browser" || exit 1; \
+		if [ "$$moment" = "$(MEDIA_TIMESHIFT)" ]; then \
+			TZ=UTC faketime "$$(echo $$moment | tr T ' ')" $(BIN)/pytest -q -p no:cacheprovider -m "media and not slow and not browser" || exit 1; \
+		fi; \
 	done
 
 lint: install  ## ruff, and Finnish and Swedish translations for every message.
