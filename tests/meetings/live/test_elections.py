@@ -155,7 +155,8 @@ async def test_a_secret_majority_election_counts_without_linking_ballots_to_vote
 
 
 def test_the_secret_tables_keep_no_time_order_or_voter_beside_a_count() -> None:
-    """R-ELECT-8: the voted set has only the election and the person; the tally no voter, time or serial."""
+    """R-ELECT-8, R-EMEET-7 (secrecy secured in an e-meeting): the voted set has only the election and the
+    person; the tally no voter, time or serial."""
     assert {c.name for c in ElectionVoter.__table__.columns} == {"election_id", "user_id"}
     assert {c.name for c in ElectionTally.__table__.columns} == {"election_id", "option", "count"}
 
