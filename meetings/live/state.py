@@ -28,6 +28,9 @@ NOT_OPEN = translatable("The meeting has not been opened.")
 NOT_CURRENT = translatable("This item is not being handled now.")
 ELECTION_OPEN = translatable("An election is open in this item: the chair closes it first.")
 
+# The refusal of every live action outside a held meeting (the lifecycle's PROCEED).
+NOT_HELD = translatable("The meeting is not being held.")
+
 
 async def live_meeting(session: AsyncSession, meeting: Meeting) -> LiveMeeting:
     """The opened meeting's live row, with the meeting locked and read afresh."""

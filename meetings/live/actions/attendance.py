@@ -16,7 +16,7 @@ from meetings.lifecycle import Operation
 from meetings.live.events import EventType, emit
 from meetings.live.models import LiveMeeting
 from meetings.live.seating import roster_of
-from meetings.live.state import live_meeting, move_seats, quorum_facts, quorum_now, seating_of
+from meetings.live.state import NOT_HELD, live_meeting, move_seats, quorum_facts, quorum_now, seating_of
 from meetings.models import Body, Meeting, Membership
 from meetings.rules.seats import Arrival, Departure, Disconnection, Reconnection
 
@@ -25,7 +25,6 @@ NOT_OF_BODY = translatable(
 )
 ALREADY_HERE = translatable("They are already recorded as present.")
 NOT_HERE = translatable("They are not recorded as present.")
-NOT_HELD = translatable("The meeting is not being held.")
 NOT_REMOTE = translatable("Only someone taking part electronically can lose the connection.")
 
 Fact = Arrival | Departure | Disconnection | Reconnection

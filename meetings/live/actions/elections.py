@@ -37,11 +37,10 @@ from meetings.live.models import (
     HandlingState,
     Vote,
 )
-from meetings.live.state import current_item, live_meeting, quorum_now
+from meetings.live.state import NOT_HELD, current_item, live_meeting, quorum_now
 from meetings.models import AgendaItem, Meeting
 from meetings.rules import elections as rules
 
-NOT_HELD = translatable("The meeting is not being held.")
 NOT_HANDLING = translatable("An election is held while the item is being handled, before its decision.")
 BUSY = translatable("A vote or an election is already open in this item: close it first.")
 NO_QUORUM = translatable(

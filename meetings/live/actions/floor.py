@@ -15,10 +15,9 @@ from meetings import lifecycle
 from meetings.lifecycle import Operation
 from meetings.live.events import EventType, emit
 from meetings.live.models import FloorKind, FloorRequest, HandlingState, LiveMeeting, Recusal
-from meetings.live.state import current_item, live_meeting, seating_of
+from meetings.live.state import NOT_HELD, current_item, live_meeting, seating_of
 from meetings.models import AgendaItem, Meeting
 
-NOT_HELD = translatable("The meeting is not being held.")
 CLOSED = translatable("The discussion of this item is closed.")
 ABSENT = translatable("Only those present in the meeting ask for the floor.")
 RECUSED = translatable("You are disqualified in this item: you take no part in handling it (R-DISQ-3).")

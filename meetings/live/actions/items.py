@@ -19,6 +19,7 @@ from meetings.live.events import EventType, emit
 from meetings.live.models import FloorRequest, HandlingState, ItemHandling, LiveMeeting, Proposal, Recusal
 from meetings.live.seating import roster_of
 from meetings.live.state import (
+    NOT_HELD,
     current_item,
     item_votes,
     live_meeting,
@@ -34,7 +35,6 @@ from meetings.rules import voting
 from meetings.rules.seats import Disqualification as Recused
 from meetings.rules.seats import ItemChange
 
-NOT_HELD = translatable("The meeting is not being held.")
 NOT_PENDING = translatable("This item has already been handled.")
 UNFINISHED = translatable("Finish the item being handled first: it has no decision yet.")
 NOT_IN_DISCUSSION = translatable("The discussion of this item is not open.")

@@ -18,11 +18,10 @@ from meetings.lifecycle import Operation
 from meetings.live.actions.items import settle
 from meetings.live.events import EventType, emit
 from meetings.live.models import HandlingState, LiveMeeting, Proposal, Recusal, Seconding
-from meetings.live.state import current_item, live_meeting, seating_of
+from meetings.live.state import NOT_HELD, current_item, live_meeting, seating_of
 from meetings.models import AgendaItem, Body, BodyKind, Meeting
 from meetings.rules.voting import ProposalKind
 
-NOT_HELD = translatable("The meeting is not being held.")
 CLOSED = translatable("The discussion of this item is closed: no more proposals.")
 NO_SEAT = translatable("Only those who hold a seat in the meeting make and second proposals.")
 RECUSED = translatable("You are disqualified in this item: you take no part in handling it (R-DISQ-3).")

@@ -25,10 +25,9 @@ from meetings import lifecycle
 from meetings.lifecycle import Operation
 from meetings.live.events import EventType, emit
 from meetings.live.models import LiveMeeting, MeetingEventRecord
-from meetings.live.state import live_meeting, seating_of
+from meetings.live.state import NOT_HELD, live_meeting, seating_of
 from meetings.models import Meeting
 
-NOT_HELD = translatable("The meeting is not being held.")
 NOBODY_REMOTE = translatable("Nobody takes part electronically now: there is nobody to call.")
 RUNNING = translatable("A roll call is already under way: finish it or end it first.")
 NOT_RUNNING = translatable("No roll call is under way.")

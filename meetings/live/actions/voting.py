@@ -27,6 +27,7 @@ from meetings.live.actions.items import settle
 from meetings.live.events import VOTE_PROGRESS, EventType, emit
 from meetings.live.models import Ballot, HandlingState, ItemHandling, LiveMeeting, Vote
 from meetings.live.state import (
+    NOT_HELD,
     current_item,
     item_votes,
     live_meeting,
@@ -40,7 +41,6 @@ from meetings.live.state import (
 from meetings.models import AgendaItem, Meeting
 from meetings.rules import voting
 
-NOT_HELD = translatable("The meeting is not being held.")
 NO_ORDER = translatable("The body has not approved a voting order for this item.")
 VOTE_OPEN = translatable("A vote is already open.")
 NO_MORE = translatable("The voting order has no vote left to take.")
