@@ -12,7 +12,7 @@ import msgspec
 
 from auth.models import Role, RoleGrant, User
 from auth.passwords import MAX_LENGTH as PASSWORD_MAX
-from core.bounds import MAX_ID, WORD, length_of
+from core.bounds import EXPLANATION, MAX_ID, WORD, length_of
 
 Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Word = Annotated[str, msgspec.Meta(max_length=WORD)]
@@ -158,3 +158,11 @@ class VerifyOut(msgspec.Struct):
     verifier_key: str
     # "intact", "broken" (the log was changed) or "mismatch" (another origin or key): audit.verify
     status: VerifyStatus = "intact"
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A checker's review of the minutes or of the decision procedure's record: approve, or reject with a
+    comment (R-CHECK-1/2)."""
+
+    approve: bool
+    comment: Annotated[str, msgspec.Meta(max_length=EXPLANATION)] = ""

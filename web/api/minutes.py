@@ -45,6 +45,7 @@ from web.limits import LONG_TEXT_BODY
 from web.minutes_signing import rendering_for, signer_name
 from web.minutes_verification import VERIFY_BODY, uploaded_copy, verified
 from web.openapi import download
+from web.schemas import ReviewIn
 from web.security import app_context
 from web.viewer import current_viewer
 
@@ -111,11 +112,6 @@ class WordingIn(msgspec.Struct, forbid_unknown_fields=True):
     convening_statement: Comment = ""
     note: Note = ""
     publish_at: datetime | None = None
-
-
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    approve: bool
-    comment: Comment = ""
 
 
 def wording_of(data: WordingIn) -> Wording:

@@ -15,7 +15,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.bounds import EXPLANATION
 from core.clock import LOCAL, rfc3339
 from core.errors import NotFound
 from core.text import translatable
@@ -30,18 +29,13 @@ from minutes.procedure_check import (
 )
 from web.guards import principal_of, signed_in
 from web.http import Req
-from web.schemas import Id
+from web.schemas import Id, ReviewIn
 
 NOT_OPENED = translatable("No decision-procedure record has been opened for this meeting.")
 
 
 class CheckersIn(msgspec.Struct, forbid_unknown_fields=True):
     checkers: Annotated[list[Id], msgspec.Meta(max_length=2)]
-
-
-class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    approve: bool
-    comment: Annotated[str, msgspec.Meta(max_length=EXPLANATION)] = ""
 
 
 class ReviewOut(msgspec.Struct):
