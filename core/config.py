@@ -50,8 +50,6 @@ class MediaSettings:
     video_fps: int = 15
     keyframe_seconds: float = 2.0
     min_keyframe_gap_seconds: float = 0.5
-    # Packets waiting for one subscriber's sender; about 1.3 s of audio.
-    queue_packets: int = 64
 
 
 @dataclass(frozen=True, slots=True)

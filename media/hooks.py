@@ -7,13 +7,18 @@ so that an upgrade fails at start-up and in tests instead of quietly decoding ev
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import aiortc
 from aioice import Connection
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterBuffer
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import HeaderExtensions
 
 TESTED_AIORTC = "1.16.0"
 
@@ -28,6 +33,9 @@ def check_aiortc() -> None:
         raise RuntimeError("aiortc's RTCRtpSender has no _send_keyframe: media/hooks.py needs updating")
     if not callable(getattr(Connection, "data_received", None)):
         raise RuntimeError("aioice's Connection has no data_received: media/hooks.py needs updating")
+    for name in ("_run_rtp", "_retransmit"):
+        if not callable(getattr(RTCRtpSender, name, None)):
+            raise RuntimeError(f"aiortc's RTCRtpSender has no {name}: media/hooks.py needs updating")
 
 
 def set_receiving(receiver: RTCRtpReceiver, on: bool) -> None:
@@ -129,3 +137,158 @@ def screen_arrivals(
             continue
         screen = ArrivalScreen(connection.data_received, keep_rtp, arrived)
         setattr(connection, "data_received", screen)  # noqa: B010 - an instance attribute shadows the method
+
+
+# The codecs the hub encodes, and so the only ones it may answer with (with their retransmission, RTX).
+HUB_CODECS = {"audio": "audio/opus", "video": "video/vp8"}
+
+
+def keep_hub_codecs(pc: RTCPeerConnection) -> None:
+    """Answer with Opus and VP8 only, whatever the offer lists first.
+
+    aiortc answers with the codecs both sides know in the offer's order and sends with the first; an offer
+    that puts H.264 first (Safari does) would get VP8 packets labelled H.264. Call it after
+    `setRemoteDescription` and before `createAnswer`. A media section without the hub's codec is refused.
+    """
+    for transceiver in pc.getTransceivers():
+        wanted = HUB_CODECS.get(transceiver.kind)
+        codecs: list[RTCRtpCodecParameters] = getattr(transceiver, "_codecs", None) or []
+        kept = [c for c in codecs if c.mimeType.lower() == wanted]
+        if wanted is None or not kept:
+            raise ValueError(f"the offer's {transceiver.kind} has no {wanted or 'codec the hub sends'}")
+        types = {c.payloadType for c in kept}
+        kept += [c for c in codecs if is_rtx(c) and c.parameters.get("apt") in types]
+        transceiver._codecs = kept
+
+
+class Outlet(Protocol):
+    """What takes a sender's packets over (`media.fanout.Outgoing`)."""
+
+    def attach(self, link: RtpLink) -> None: ...
+
+    def detach(self, link: RtpLink) -> None: ...
+
+    def retransmit(self, sequence: int) -> None: ...
+
+
+def take_over_sending(sender: RTCRtpSender, outlet: Outlet) -> None:
+    """Let the hub write the sender's RTP packets itself (`media.fanout`).
+
+    aiortc starts `_run_rtp(codec)` once the connection is negotiated and up: a task that awaits the track's
+    next packet, packs it, builds and serialises a packet object, and awaits the transport. In its place the
+    sender runs a task that hands the outlet an `RtpLink` (the negotiated codec, SSRC and header extensions,
+    and a way to send) and waits to be stopped; a lost packet's retransmission (NACK) goes to the outlet too.
+    aiortc's RTCP task keeps sending reports, from the counts the link writes back. Call it before the
+    first negotiation.
+    """
+
+    async def run(codec: RTCRtpCodecParameters) -> None:
+        _event(sender, "_RTCRtpSender__rtp_started").set()
+        link = RtpLink(sender, codec)
+        outlet.attach(link)
+        try:
+            await asyncio.get_running_loop().create_future()  # until the sender stops
+        except asyncio.CancelledError:
+            pass
+        finally:
+            outlet.detach(link)
+            _event(sender, "_RTCRtpSender__rtp_exited").set()
+
+    async def retransmit(sequence: int) -> None:
+        outlet.retransmit(sequence)
+
+    setattr(sender, "_run_rtp", run)  # noqa: B010 - instance attributes shadow the methods
+    setattr(sender, "_retransmit", retransmit)  # noqa: B010
+
+
+def _event(sender: RTCRtpSender, name: str) -> asyncio.Event:
+    event = getattr(sender, name, None)
+    if not isinstance(event, asyncio.Event):
+        raise RuntimeError(f"aiortc's RTCRtpSender has no {name}: media/hooks.py needs updating")
+    return event
+
+
+class RtpLink:
+    """A started sender as the hub's outlet sees it: the negotiated payload types, SSRCs and header
+    extensions, the socket to send on, and the counts for the sender's reports (RTCP SR)."""
+
+    def __init__(self, sender: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
+        transport = sender.transport
+        if not isinstance(transport, RTCDtlsTransport):
+            raise RuntimeError("aiortc's RTCRtpSender has no DTLS transport: media/hooks.py needs updating")
+        extensions = getattr(sender, "_RTCRtpSender__rtp_header_extensions_map", None)
+        mid = getattr(sender, "_RTCRtpSender__mid", None)
+        if extensions is None or not hasattr(sender, "_RTCRtpSender__packet_count"):
+            raise RuntimeError("aiortc's RTCRtpSender has other fields: media/hooks.py needs updating")
+        if codec.payloadType is None:
+            raise RuntimeError("aiortc started a sender without a payload type: media/hooks.py needs updating")
+        self.codec = codec.mimeType.lower()
+        self.payload_type: int = codec.payloadType
+        self.rtx_payload_type: int | None = getattr(sender, "_RTCRtpSender__rtx_payload_type", None)
+        self.ssrc: int = sender._ssrc
+        self.rtx_ssrc: int = sender._rtx_ssrc
+        self._sender = sender
+        self._dtls = transport
+        self._head, self._tail, self._stamped = _extension_template(extensions, mid)
+        self._udp: Any = None
+        self._address: Any = None
+        self._packets = 0
+        self._octets = 0
+
+    @property
+    def first_byte(self) -> int:
+        """RTP version 2, with the extension bit when there is an extension block."""
+        return 0x90 if self._head else 0x80
+
+    def extension(self, abs_send_time: bytes) -> bytes:
+        """The packet's header extension block (its profile and length first): the section's mid and the
+        time it was sent, as aiortc serialises them; empty when none was negotiated."""
+        return self._head + abs_send_time + self._tail if self._stamped else self._head
+
+    def sending(self) -> bool:
+        """Whether packets can go now: the connection is up and the sender is on. Finds the socket."""
+        if self._dtls._state is not State.CONNECTED or not self._sender._enabled:
+            return False
+        connection = getattr(self._dtls.transport, "_connection", None)
+        pair = connection._nominated.get(1) if isinstance(connection, Connection) else None
+        if pair is None or pair.protocol.transport is None:
+            return False
+        self._udp, self._address = pair.protocol.transport, pair.remote_addr
+        return True
+
+    def send(self, packet: bytes) -> None:
+        """Encrypt and send one RTP packet (after `sending()` said yes)."""
+        self._udp.sendto(self._dtls._tx_srtp.protect(packet), self._address)
+
+    def backlog(self) -> int:
+        udp = self._udp
+        return int(udp.get_write_buffer_size()) if udp is not None else 0
+
+    def sent(self, ntp: int, timestamp: int, packets: int, octets: int) -> None:
+        """Note what was sent for the sender's next report, as aiortc's own RTP task does."""
+        self._packets += packets
+        self._octets += octets
+        sender = self._sender
+        setattr(sender, "_RTCRtpSender__ntp_timestamp", ntp)  # noqa: B010 - name-mangled private fields
+        setattr(sender, "_RTCRtpSender__rtp_timestamp", timestamp)  # noqa: B010
+        setattr(sender, "_RTCRtpSender__packet_count", self._packets)  # noqa: B010
+        setattr(sender, "_RTCRtpSender__octet_count", self._octets)  # noqa: B010
+
+
+def _extension_template(extensions: Any, mid: str | None) -> tuple[bytes, bytes, bool]:
+    """The header extension block for a packet, split around abs-send-time's three bytes, from aiortc's own
+    serialiser: serialised with two different times, the bytes that differ are the time's."""
+    blocks = []
+    for moment in (0, 0xFFFFFF):
+        profile, value = extensions.set(HeaderExtensions(mid=mid, abs_send_time=moment))
+        if not value:  # none negotiated: the packet has no extension block
+            return b"", b"", False
+        blocks.append(profile.to_bytes(2, "big") + (len(value) // 4).to_bytes(2, "big") + value)
+    zero, full = blocks
+    differ = [i for i, (a, b) in enumerate(zip(zero, full, strict=True)) if a != b]
+    if not differ:
+        return zero, b"", False
+    start = differ[0]
+    if differ != [start, start + 1, start + 2]:
+        raise RuntimeError("aiortc serialises abs-send-time otherwise: media/hooks.py needs updating")
+    return zero[:start], zero[start + 3 :], True

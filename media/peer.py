@@ -21,8 +21,14 @@ from av.frame import Frame
 
 from core.config import MediaSettings
 from media.events import Role
-from media.fanout import PacketTrack
-from media.hooks import route_keyframe_requests, screen_arrivals, set_receiving
+from media.fanout import Outgoing
+from media.hooks import (
+    keep_hub_codecs,
+    route_keyframe_requests,
+    screen_arrivals,
+    set_receiving,
+    take_over_sending,
+)
 from media.liveness import Liveness
 
 log = logging.getLogger(__name__)
@@ -61,8 +67,8 @@ class Peer:
         self.video_source = False
         self.heartbeats = 0
         self.frames = {"audio": 0, "video": 0}
-        self.audio_out = PacketTrack("audio", capacity=settings.queue_packets, want_keyframe=want_keyframe)
-        self.video_out = PacketTrack("video", capacity=settings.queue_packets, want_keyframe=want_keyframe)
+        self.audio_out = Outgoing("audio", want_keyframe=want_keyframe)
+        self.video_out = Outgoing("video", want_keyframe=want_keyframe)
         self.pc = RTCPeerConnection(configuration(settings))
         self._sink = sink
         self._want_keyframe = want_keyframe
@@ -76,6 +82,7 @@ class Peer:
     async def answer(self, offer_sdp: str) -> str:
         """Apply the peer's offer and return the answer, ICE candidates included (aiortc does not trickle)."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        keep_hub_codecs(self.pc)
         self._attach_senders()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self.apply_receiving()
@@ -83,7 +90,7 @@ class Peer:
         return self.pc.localDescription.sdp
 
     def _attach_senders(self) -> None:
-        outs: dict[str, PacketTrack] = {"audio": self.audio_out, "video": self.video_out}
+        outs: dict[str, Outgoing] = {"audio": self.audio_out, "video": self.video_out}
         for transceiver in self.pc.getTransceivers():
             out = outs.pop(transceiver.kind, None)
             if out is None:
@@ -92,7 +99,8 @@ class Peer:
                 continue
             transceiver.direction = "sendrecv" if self.role is Role.PARTICIPANT else "sendonly"
             if transceiver.sender.track is None:
-                transceiver.sender.replaceTrack(out)
+                transceiver.sender.replaceTrack(out.track)
+                take_over_sending(transceiver.sender, out)
             if transceiver.kind == "video":
                 route_keyframe_requests(transceiver.sender, self._want_keyframe)
 

@@ -20,7 +20,7 @@ from core.config import MediaSettings
 from core.errors import NotFound
 from media.audio import FRAME_SAMPLES, FRAME_SECONDS, Mixer
 from media.events import PeerStats, PresenceCallback, PresenceEvent, Role, RoomStats
-from media.fanout import EncodedPacket
+from media.fanout import EncodedPacket, Vp8Packer, pack_audio
 from media.liveness import Liveness, State
 from media.peer import Peer
 from media.recorder import Recorder
@@ -49,6 +49,7 @@ class Room:
         self._origin = self._loop.time()
         self._mixer = Mixer(settings.audio_bitrate)
         self._encoder = VideoEncoder(settings, now=self._loop.time)
+        self._packer = Vp8Packer()
         self._frames: asyncio.Queue[VideoFrame] = asyncio.Queue(maxsize=1)
         self._packets = {"audio": 0, "video": 0}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -224,16 +225,19 @@ class Room:
         )
 
     def _fan_out_audio(self, packets: dict[str | None, EncodedPacket]) -> None:
-        everyone = packets[None]
+        """Everyone gets the mix; the audible get it without their own voice. Each is packed once."""
+        packed = {key: pack_audio(packet) for key, packet in packets.items()}
+        everyone = packed[None]
         for peer in self._receivers():
-            peer.audio_out.offer(packets.get(peer.id, everyone), keyframe=True)
+            peer.audio_out.send(packed.get(peer.id, everyone))
         if self._recorder is not None and self._public:
-            self._recorder.write("audio", everyone, keyframe=True)
+            self._recorder.write("audio", packets[None], keyframe=True)
         self._packets["audio"] += 1
 
     def _fan_out_video(self, packet: EncodedPacket, keyframe: bool) -> None:
+        packed = self._packer.pack(packet, keyframe=keyframe)
         for peer in self._receivers():
-            peer.video_out.offer(packet, keyframe=keyframe)
+            peer.video_out.send(packed)
         if self._recorder is not None and self._public:
             self._recorder.write("video", packet, keyframe=keyframe)
         self._packets["video"] += 1

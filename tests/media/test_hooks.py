@@ -8,7 +8,7 @@ import time
 
 import aiortc
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from core.clock import system_clock
 from media import Hub, PresenceEvent, Room
@@ -186,3 +186,65 @@ async def _video_packets(member: Member) -> int:
             stats = (await transceiver.sender.getStats()).values()
             total += sum(s.packetsSent for s in stats if s.type == "outbound-rtp")
     return total
+
+
+def _prefer(member: Member, kind: str, first: str) -> None:
+    """Put a codec first in the member's offer, as Safari puts H.264 first."""
+    (transceiver,) = [t for t in member.pc.getTransceivers() if t.kind == kind]
+    codecs = RTCRtpSender.getCapabilities(kind).codecs
+    transceiver.setCodecPreferences(sorted(codecs, key=lambda c: c.mimeType.lower() != first))
+
+
+@pytest.mark.media
+async def test_an_offer_that_puts_h264_first_is_answered_with_vp8_and_the_picture_arrives(
+    room: Room, join: Joiner
+) -> None:
+    """hooks.keep_hub_codecs: the hub sends the VP8 it encodes, so it must not answer with H.264."""
+    await join(Member("chair", frequency=440.0, colour=(0, 0, 220)))
+    watcher = Member("watcher", frequency=660.0)
+    _prefer(watcher, "video", "video/h264")
+    offer = await watcher.offer()
+    first_payload_type = offer.split("m=video")[1].splitlines()[0].split()[2]
+    assert f"a=rtpmap:{first_payload_type} H264/90000" in offer
+    answer = await room.join("watcher", offer)
+    video_section = answer.split("m=video")[1]
+    assert "VP8/90000" in video_section
+    assert "H264" not in video_section
+    await watcher.accept(answer)
+    await watcher.connected()
+    room.set_floor({"chair"}, video="chair")
+    await asyncio.sleep(1.5)
+    seen = watcher.received.colours_since(time.monotonic() - 0.5)
+    assert nearest(seen, (0, 0, 220), (220, 0, 0)) == (0, 0, 220)
+
+
+@pytest.mark.media
+async def test_an_offer_without_the_hubs_codecs_is_refused(room: Room, inside: Namespace) -> None:
+    member = Member("member", frequency=440.0)
+    (video,) = [t for t in member.pc.getTransceivers() if t.kind == "video"]
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    video.setCodecPreferences([c for c in codecs if "H264" in c.mimeType])
+    try:
+        with pytest.raises(ValueError, match="video/vp8"):
+            await room.join("member", await member.offer())
+        assert "member" not in room.peers
+    finally:
+        await member.close()
+
+
+@pytest.mark.media
+async def test_the_senders_reports_count_the_packets_the_hub_wrote(room: Room, join: Joiner) -> None:
+    """hooks.take_over_sending: aiortc's RTCP task reports (SR) what the hub's own send path wrote, so a
+    browser can line sound up with picture and its statistics are right."""
+    await join(Member("chair", frequency=440.0, colour=(200, 0, 0)))
+    listener = await join(Member("listener", frequency=660.0))
+    room.set_floor({"chair"}, video="chair")
+    await asyncio.sleep(3.0)
+    for transceiver in listener.pc.getTransceivers():
+        stats = list((await transceiver.receiver.getStats()).values())
+        (received,) = [s.packetsReceived for s in stats if s.type == "inbound-rtp"]
+        (reported,) = [s.packetsSent for s in stats if s.type == "remote-outbound-rtp"]
+        assert received > 0, transceiver.kind
+        # A report is sent every 0.5-1.5 s: it counts what was sent up to then.
+        assert 0 < reported <= received + 5, (transceiver.kind, reported, received)
+        assert reported >= received / 4, (transceiver.kind, reported, received)
