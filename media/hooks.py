@@ -221,7 +221,7 @@ class RtpLink:
         if extensions is None or not hasattr(sender, "_RTCRtpSender__packet_count"):
             raise RuntimeError("aiortc's RTCRtpSender has other fields: media/hooks.py needs updating")
         if codec.payloadType is None:
-            raise RuntimeError("aiortc started a sender without a payload type: media/hooks.py needs updating")
+            raise RuntimeError("aiortc started a sender without a payload type: update media/hooks.py")
         self.codec = codec.mimeType.lower()
         self.payload_type: int = codec.payloadType
         self.rtx_payload_type: int | None = getattr(sender, "_RTCRtpSender__rtx_payload_type", None)
@@ -230,6 +230,12 @@ class RtpLink:
         self._sender = sender
         self._dtls = transport
         self._head, self._tail, self._stamped = _extension_template(extensions, mid)
+        connection = getattr(transport.transport, "_connection", None)
+        if not isinstance(connection, Connection) or not isinstance(connection._nominated, dict):
+            raise RuntimeError("aiortc's RTCIceTransport has no aioice _connection: update media/hooks.py")
+        # aioice keeps one dict of nominated pairs per connection (component -> pair) for its whole life.
+        self._nominated: dict[int, Any] = connection._nominated
+        self._pair: Any = None
         self._udp: Any = None
         self._address: Any = None
         self._packets = 0
@@ -246,14 +252,15 @@ class RtpLink:
         return self._head + abs_send_time + self._tail if self._stamped else self._head
 
     def sending(self) -> bool:
-        """Whether packets can go now: the connection is up and the sender is on. Finds the socket."""
+        """Whether packets can go now: the connection is up and the sender is on. Finds the socket of the
+        nominated candidate pair when it changes."""
         if self._dtls._state is not State.CONNECTED or not self._sender._enabled:
             return False
-        connection = getattr(self._dtls.transport, "_connection", None)
-        pair = connection._nominated.get(1) if isinstance(connection, Connection) else None
-        if pair is None or pair.protocol.transport is None:
-            return False
-        self._udp, self._address = pair.protocol.transport, pair.remote_addr
+        pair = self._nominated.get(1)
+        if pair is not self._pair:
+            if pair is None or pair.protocol.transport is None:
+                return False
+            self._pair, self._udp, self._address = pair, pair.protocol.transport, pair.remote_addr
         return True
 
     def send(self, packet: bytes) -> None:
