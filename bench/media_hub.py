@@ -59,8 +59,8 @@ def stats(room: Room, lag: LagProbe) -> dict[str, Any]:
         "lag_p99": percentile(samples, 0.99),
         "peers": len(room_stats.peers),
         "connected": sum(p.connection == "connected" for p in room_stats.peers),
-        "queued": sum(p.queued_packets for p in room_stats.peers),
-        "max_queued": max((p.queued_packets for p in room_stats.peers), default=0),
+        "queued": sum(p.queued_bytes for p in room_stats.peers),
+        "max_queued": max((p.queued_bytes for p in room_stats.peers), default=0),
         "decoded": sum(p.audio_frames_decoded + p.video_frames_decoded for p in room_stats.peers),
         # Packets handed to the subscribers' senders so far: the work done, whatever the CPU it got.
         "sent": sum(p.audio_out.sent + p.video_out.sent for p in room.peers.values()),

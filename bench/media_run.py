@@ -28,7 +28,7 @@ class Sample:
     wall: float
     rss: int
     lag_p99: float
-    max_queued: int
+    max_queued: int  # bytes waiting in one subscriber's socket, the most of any
     connected: int  # peers whose connection the hub sees up
     sent: int  # packets handed to the subscribers' senders so far
 

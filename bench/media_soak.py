@@ -44,7 +44,7 @@ def section(found: list[Sample], connected: int, members: int) -> Section:
         )
     result.figures += [
         Figure("hub CPU over the soak", 100 * cpu_share(found[0], found[-1]), "% core"),
-        Figure("largest subscriber queue at the end", found[-1].max_queued, "packets"),
+        Figure("most bytes waiting in a subscriber's socket at the end", found[-1].max_queued, "B"),
     ]
     flat = growth < GROWTH_LIMIT_MB
     result.targets.append(

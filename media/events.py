@@ -44,7 +44,7 @@ class PeerStats:
     audible: bool
     audio_frames_decoded: int
     video_frames_decoded: int
-    queued_packets: int
+    queued_bytes: int  # waiting in the peer's sockets: the hub keeps no queue of its own
     dropped_packets: int
     heartbeats: int
 

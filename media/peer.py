@@ -158,7 +158,8 @@ class Peer:
 
     @property
     def queued(self) -> int:
-        return self.audio_out.depth + self.video_out.depth
+        """Bytes waiting in the peer's socket (its audio and video share one when bundled)."""
+        return max(self.audio_out.depth, self.video_out.depth)
 
     @property
     def dropped(self) -> int:

@@ -311,7 +311,7 @@ class Room:
             audible=peer.audible,
             audio_frames_decoded=peer.frames["audio"],
             video_frames_decoded=peer.frames["video"],
-            queued_packets=peer.queued,
+            queued_bytes=peer.queued,
             dropped_packets=peer.dropped,
             heartbeats=peer.heartbeats,
         )
