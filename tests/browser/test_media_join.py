@@ -198,12 +198,18 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 await asyncio.sleep(1.0)
                 assert await received(listener, "video") == 0  # m2 sends no picture yet
 
-                # m2 turns the camera on: the same connection offers again, on the live page's socket.
-                await speaker.evaluate("window.kokousCameraAllowed = true")
+                # m2 turns the camera on: refused by the browser at first (said in the part), then allowed,
+                # and the same connection offers again, on the live page's socket.
                 camera = speaker.get_by_role("button", name=fi("Turn camera on"), exact=True)
                 await expect(speaker.get_by_role("button", name=fi("Turn microphone off"))).to_be_visible()
                 await speaker.set_viewport_size({"width": 360, "height": 740})
                 await camera.click()
+                refused = fi("The camera could not be used: check the browser’s permissions.")
+                await expect(speaker.locator("[data-media-problem]")).to_have_text(refused)
+                await expect(camera).to_be_enabled()
+                await speaker.evaluate("window.kokousCameraAllowed = true")
+                await camera.click()
+                await expect(speaker.locator("[data-media-problem]")).to_be_hidden()
                 await expect(
                     speaker.get_by_role("button", name=fi("Turn camera off"), exact=True)
                 ).to_be_visible()

@@ -235,19 +235,22 @@
       const answer = await send("media.renegotiate", "/renegotiate", pc.localDescription.sdp);
       if (media.pc === pc) await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } catch (error) {
-      if (media.pc === pc) {
-        if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
-        if (fresh) {
-          await found.sender.replaceTrack(null);
-          fresh.stop();
-          found.direction = "recvonly";
-        }
-      }
+      if (media.pc === pc) await undo(pc, found, fresh).catch(() => {});
       problem.textContent = error.message;
       problem.hidden = false;
     } finally {
       switching = false;
       if (media.pc === pc) showSwitches();
+    }
+  }
+
+  // A refused renegotiation: back to the connection's last agreed state, without the device just asked for.
+  async function undo(pc, found, fresh) {
+    if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" });
+    if (fresh) {
+      await found.sender.replaceTrack(null);
+      fresh.stop();
+      found.direction = "recvonly";
     }
   }
 
