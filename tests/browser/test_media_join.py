@@ -233,6 +233,21 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 await roll_call(tmp_path, url, board, None)
                 await expect(caption).to_have_text(fi("Speaking:"), timeout=CONNECT_MS)
                 await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
+                # The public, on the media part's own page (no live.js): the part opens a socket of its own.
+                public_context = await browser.new_context(base_url=url, locale="fi-FI")
+                public = await public_context.new_page()
+                public.on("pageerror", console.record_error)
+                public_sockets: list[str] = []
+                public.on("websocket", lambda socket: public_sockets.append(socket.url))
+                await public.goto(f"/meetings/{board.meeting_id}/media")
+                await public.get_by_role("button", name=fi("Join with sound and picture"), exact=True).click()
+                following = fi("Connected: you follow the meeting.")
+                await expect(public.locator("[data-media-status]")).to_have_text(
+                    following, timeout=CONNECT_MS
+                )
+                assert await public.evaluate("window.kokousMedia.via") == "websocket"
+                assert len(public_sockets) == 1, public_sockets
+                await expect(public.locator("[data-media-camera]")).to_be_hidden()  # the public sends nothing
                 # Hanging up: the page returns to its starting state.
                 await listener.get_by_role("button", name=fi("Hang up"), exact=True).click()
                 await expect(listener.locator("[data-media-status]")).to_have_text(fi("Not connected."))
