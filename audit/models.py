@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     ELECTION_CLOSED = "election.closed"
     STATEMENT_RECORDED = "statement.recorded"
     MEDIA_JOINED = "media.joined"
+    MEDIA_RENEGOTIATED = "media.renegotiated"
     MEDIA_LEFT = "media.left"
     MEDIA_LOST = "media.lost"
     MEDIA_ATTESTED = "media.attested"

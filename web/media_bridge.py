@@ -28,7 +28,7 @@ from audit.models import AuditAction, AuditEntry, names_of
 from core.clock import Clock, rfc3339
 from core.config import MediaSettings
 from core.db import Database
-from core.errors import Conflict, Forbidden, KokousError, NotAuthenticated
+from core.errors import Conflict, Forbidden, KokousError, NotAuthenticated, NotFound
 from core.text import translatable
 from media import Hub, PresenceEvent, Role, Room
 from meetings.access import Viewer, access_meeting_and_body
@@ -85,6 +85,9 @@ NOT_PUBLIC = translatable(
 CLOSED_NOW = translatable("A closed item is being handled: the public stream resumes after it.")
 BAD_OFFER = translatable("Your browser's connection offer could not be used. Reload the page and try again.")
 NOT_AN_OFFER = translatable("This is not a WebRTC session description.")
+NOT_JOINED = translatable(
+    "You have not joined the meeting's sound and picture: join first, then turn the camera or microphone on."
+)
 NOT_CLOSED_ITEM = translatable("Only a closed item under way needs this confirmation.")
 NOT_PARTICIPANT = translatable("Only those taking part in the meeting confirm this.")
 SIGN_IN = translatable("Please sign in.")
@@ -134,6 +137,15 @@ def plan(state: MeetingMedia, participants: Iterable[str], attested: frozenset[s
     seen = state.roll_call or state.speaker or state.chair
     recorded = state.item if state.recording and public and not state.suspended else None
     return Plan(floor, seen, public, state.recused | unconfirmed, recorded)
+
+
+@dataclass(slots=True)
+class Sending:
+    """What a participant's last offer said they send (audio, video), and how many renegotiations since their
+    last audit entry changed nothing (web/media_signalling.py writes them into the next one)."""
+
+    kinds: tuple[str, ...]
+    unchanged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +274,7 @@ class MediaBridge:
         self.data_dir = data_dir
         self.hub = Hub(settings, clock=clock or db.clock)
         self._recordings: dict[int, Recording] = {}  # by meeting: the file being written
+        self.sending: dict[tuple[int, str], Sending] = {}  # by meeting and participant
         self._lock = asyncio.Lock()  # one change to rooms and attendance at a time, in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -287,6 +300,24 @@ class MediaBridge:
             raise
         except Exception as error:  # aiortc's ValueError, InvalidStateError, OperationError … on bad SDP
             log.info("media offer refused for meeting %s: %s", admission.meeting_id, error)
+            raise KokousError(BAD_OFFER) from error
+        await self.sync(admission.meeting_id)
+        return answer
+
+    async def renegotiate(self, admission: Admission, offer_sdp: str) -> str:
+        """A new offer on a participant's connection (a camera or microphone turned on or off): the same peer,
+        its presence, floor and waiting room kept. Refused (409) for someone not in the room."""
+        if not offer_sdp.startswith("v=0") or "\nm=" not in offer_sdp:
+            raise KokousError(NOT_AN_OFFER)
+        room_id = str(admission.meeting_id)
+        if room_id not in self.hub.rooms() or admission.peer_id not in self.hub.room(room_id).peers:
+            raise Conflict(NOT_JOINED)
+        try:
+            answer = await self.hub.room(room_id).renegotiate(admission.peer_id, offer_sdp)
+        except NotFound as gone:  # hung up meanwhile
+            raise Conflict(NOT_JOINED) from gone
+        except Exception as error:  # as in join: aiortc's errors on an offer it cannot use
+            log.info("media renegotiation refused for meeting %s: %s", admission.meeting_id, error)
             raise KokousError(BAD_OFFER) from error
         await self.sync(admission.meeting_id)
         return answer
@@ -336,6 +367,7 @@ class MediaBridge:
             state = await meeting_media(session, meeting_id)
             confirmed = await attested(session, state.closed_item)
         if not state.under_way:
+            self.sending = {key: sent for key, sent in self.sending.items() if key[0] != meeting_id}
             await self._record(meeting_id, self.hub.room(room_id), None, None)
             await self.hub.close_room(room_id)
             return

@@ -1,6 +1,7 @@
-"""Joining a meeting's sound and picture, one exchange however it arrives: the HTTP route
-(`POST /api/meetings/{id}/media/offer`, web/api/media.py) and the meeting's WebSocket (`media.offer`,
-web/api/live_socket.py) both admit the viewer here, let the hub answer and audit the join (docs/media.md)."""
+"""Joining a meeting's sound and picture, and changing what one sends (a camera turned on later), one
+exchange however it arrives: the HTTP routes (`POST /api/meetings/{id}/media/offer` and `…/renegotiate`,
+web/api/media.py) and the meeting's WebSocket (`media.offer`, `media.renegotiate`, web/api/live_socket.py)
+both admit the viewer here, let the hub answer and audit it (docs/media.md)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,16 @@ from media import Role
 from meetings.access import viewer_for
 from web import i18n
 from web.errors import status_of
-from web.media_bridge import MAX_SDP, NOT_IN_USE, Admission, MediaBridge, admit, bridge_of
+from web.media_bridge import (
+    MAX_SDP,
+    NOT_IN_USE,
+    SIGN_IN,
+    Admission,
+    MediaBridge,
+    Sending,
+    admit,
+    bridge_of,
+)
 from web.realtime.hub import dumps
 from web.security import LANG_COOKIE, record_denial
 
@@ -31,13 +41,16 @@ log = logging.getLogger(__name__)
 
 NOT_AN_OFFER = translatable("The offer is not valid: {problem}")
 FAILED = translatable("Something went wrong on our side.")
+NOT_SENDING = translatable("Only those taking part in the meeting send sound and picture.")
+DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 
 
 class MediaOffer(msgspec.Struct, forbid_unknown_fields=True):
-    """`{"kind": "media.offer", "sdp": "…", "id": n}` on the meeting's WebSocket; answered with
-    `media.answer` or `media.error` carrying the same `id`."""
+    """`{"kind": "media.offer", "sdp": "…", "id": n}` (joining) or `{"kind": "media.renegotiate", …}` (a new
+    offer on the connection already made) on the meeting's WebSocket; answered with `media.answer` or
+    `media.error` carrying the same `id`."""
 
-    kind: Literal["media.offer"]
+    kind: Literal["media.offer", "media.renegotiate"]
     sdp: Annotated[str, msgspec.Meta(max_length=MAX_SDP)]
     id: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
 
@@ -47,6 +60,39 @@ class Joined:
     sdp: str  # the hub's answer, with all of its candidates
     peer: str
     role: str
+
+
+def sent_kinds(sdp: str) -> tuple[str, ...]:
+    """What an offer says its sender sends: the audio and video sections not refused (port 0) whose direction
+    is sendrecv or sendonly (the default). A browser that turns its camera off offers its video recvonly."""
+    sending: set[str] = set()
+    kind, port, direction = "", "0", "sendrecv"
+    for line in [*sdp.splitlines(), "m=end 0"]:
+        if line.startswith("m="):
+            if kind in ("audio", "video") and port != "0" and direction in ("sendrecv", "sendonly"):
+                sending.add(kind)
+            fields = [*line[2:].split(), "", "0"]
+            kind, port, direction = fields[0], fields[1], "sendrecv"
+        elif line[2:] in DIRECTIONS and line.startswith("a="):
+            direction = line[2:]
+    return tuple(sorted(sending))
+
+
+def noted(bridge: MediaBridge, admission: Admission, sdp: str, *, joined: bool) -> dict[str, Any] | None:
+    """The audit data of a participant's offer: what it sends, and how many renegotiations before it changed
+    nothing. A renegotiation that changes nothing of what is sent is only counted (None): the count goes into
+    the person's next entry (`unchanged`), so a page that offers again and again does not flood the log."""
+    kinds = sent_kinds(sdp)
+    before = bridge.sending.get((admission.meeting_id, admission.peer_id))
+    if not joined and before is not None and before.kinds == kinds:
+        before.unchanged += 1
+        return None
+    bridge.sending[(admission.meeting_id, admission.peer_id)] = Sending(kinds)
+    return {"sends": list(kinds)} | unchanged(before)
+
+
+def unchanged(before: Sending | None) -> dict[str, Any]:
+    return {"unchanged": before.unchanged} if before is not None and before.unchanged else {}
 
 
 async def join_media(
@@ -59,24 +105,64 @@ async def join_media(
     today: date,
 ) -> Joined:
     """Admit the viewer (refusals raise the domain's errors), connect them with no transaction open while the
-    hub answers, and audit a participant's join (media.joined; the public is not audited)."""
+    hub answers, and audit a participant's join (media.joined, with what they send; the public is not
+    audited)."""
     async with db.read(bounded=True) as session:
         admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
     answer = await bridge.join(admission, offer_sdp)
     if admission.role is Role.PARTICIPANT and principal is not None:
-        await audit_media(db, AuditAction.MEDIA_JOINED, admission, actor=principal.actor)
+        data = noted(bridge, admission, offer_sdp, joined=True)
+        await audit_media(db, AuditAction.MEDIA_JOINED, admission, actor=principal.actor, data=data)
     return Joined(answer, admission.peer_id, str(admission.role))
 
 
-async def audit_media(db: Database, action: AuditAction, admission: Admission, *, actor: str) -> None:
+async def renegotiate_media(
+    db: Database,
+    bridge: MediaBridge,
+    principal: Principal | None,
+    meeting_id: int,
+    offer_sdp: str,
+    *,
+    today: date,
+) -> Joined:
+    """A participant's new offer on the connection they made (a camera or microphone turned on or off):
+    admitted as an offer is, for those taking part only (the public sends nothing), and refused (409) to
+    someone not joined. Audit: media.renegotiated when what they send changes (`noted`)."""
+    async with db.read(bounded=True) as session:
+        admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
+    if principal is None:
+        raise NotAuthenticated(SIGN_IN)
+    if admission.role is not Role.PARTICIPANT:
+        raise Forbidden(NOT_SENDING)
+    answer = await bridge.renegotiate(admission, offer_sdp)
+    data = noted(bridge, admission, offer_sdp, joined=False)
+    if data is not None:
+        await audit_media(db, AuditAction.MEDIA_RENEGOTIATED, admission, actor=principal.actor, data=data)
+    return Joined(answer, admission.peer_id, str(admission.role))
+
+
+async def audit_media(
+    db: Database,
+    action: AuditAction,
+    admission: Admission,
+    *,
+    actor: str,
+    data: dict[str, Any] | None = None,
+) -> None:
     async with db.write() as session:
         await record(
             session,
             action,
             actor=actor,
             subject=f"meeting:{admission.meeting_id}",
-            data={"person": f"user:{admission.peer_id}", "role": str(admission.role)},
+            data={"person": f"user:{admission.peer_id}", "role": str(admission.role)} | (data or {}),
         )
+
+
+EXCHANGES = {
+    "media.offer": (join_media, "media offer"),
+    "media.renegotiate": (renegotiate_media, "media renegotiation"),
+}
 
 
 async def offer_over_socket(
@@ -86,25 +172,27 @@ async def offer_over_socket(
     meeting_id: int,
     text: str,
 ) -> str:
-    """A `media.offer` on the meeting's WebSocket answered as `POST /api/meetings/{id}/media/offer` would be:
-    the same admission, hub and audit. A refusal is a `media.error` with the status the route would have
-    answered, in the person's language; a refusal of access is audited, as every denied access is."""
+    """A `media.offer` (or `media.renegotiate`) on the meeting's WebSocket answered as `POST
+    /api/meetings/{id}/media/offer` (or `…/renegotiate`) would be: the same admission, hub and audit. A
+    refusal is a `media.error` with the status the route would have answered, in the person's language; a
+    refusal of access is audited, as every denied access is."""
     try:
         offer = msgspec.json.decode(text, type=MediaOffer)
     except msgspec.ValidationError as problem:
         return media_error(socket, 0, KokousError(NOT_AN_OFFER, problem=str(problem)))
+    exchange, named = EXCHANGES[offer.kind]
     try:
         bridge = bridge_of(socket.app)
         if bridge is None:
             raise NotFound(NOT_IN_USE)
         today = db.clock().astimezone(LOCAL).date()
-        joined = await join_media(db, bridge, principal, meeting_id, offer.sdp, today=today)
+        joined = await exchange(db, bridge, principal, meeting_id, offer.sdp, today=today)
     except KokousError as refused:
         if isinstance(refused, NotFound | Forbidden | NotAuthenticated):
-            await record_denial(socket, f"media offer: {refused.message}", kind="media")
+            await record_denial(socket, f"{named}: {refused.message}", kind="media")
         return media_error(socket, offer.id, refused)
     except Exception:
-        log.exception("a media offer in meeting %s failed", meeting_id)
+        log.exception("a %s in meeting %s failed", named, meeting_id)
         return media_error(socket, offer.id, KokousError(FAILED))
     answer = {"kind": "media.answer", "id": offer.id, "sdp": joined.sdp, "peer": joined.peer}
     return dumps(answer | {"role": joined.role})

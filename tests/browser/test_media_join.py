@@ -1,7 +1,8 @@
 """Headless Chromium with fake camera and microphone joins a held meeting's sound and picture through
-web/static/media.js (its offer over the meeting's WebSocket, or over HTTP where no WebSocket gets
-through), receives the floor holder's audio and video,
-and shows who is speaking.
+web/static/media.js: on the live meeting's page over the page's one WebSocket (live.js's), and on the
+media part's own page over HTTP where no WebSocket gets through. It receives the floor holder's audio and
+video and shows who is speaking; a member whose camera was refused when joining turns it on later, on the
+same connection (`media.renegotiate`), and is then seen.
 
 aiortc never offers 127.0.0.1 as a candidate, so the service, Chromium and the hub meet in the media tests'
 network namespace, whose loopback also carries 127.0.0.2 (tests/media/conftest.py): the test's thread enters
@@ -111,17 +112,25 @@ async def remote(data_dir: Path, url: str, board: Board, person: int) -> None:
         await context.db.dispose()
 
 
-async def sign_in_and_join(page: Page, username: str, meeting_id: int) -> None:
+# The camera is refused (as a person may refuse it, or have none) until the page's kokousCameraAllowed is set.
+REFUSE_CAMERA = """(() => {
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.kokousCameraAllowed = false;
+  navigator.mediaDevices.getUserMedia = (asked) => asked && asked.video && !window.kokousCameraAllowed
+    ? Promise.reject(new DOMException("refused in the test", "NotAllowedError")) : real(asked);
+})();"""
+
+
+async def sign_in_and_join(page: Page, username: str, path: str) -> None:
     await page.goto("/login")
     await page.get_by_label(fi("Username"), exact=True).fill(username)
     await page.get_by_label(fi("Password"), exact=True).fill(PASSWORD)
     await page.get_by_role("button", name=fi("Sign in"), exact=True).click()
     await expect(page.get_by_role("button", name=fi("Sign out"), exact=True)).to_be_visible()
-    await page.goto(f"/meetings/{meeting_id}/media")
+    await page.goto(path)
     await expect(page.get_by_role("heading", name=fi("Sound and picture"))).to_be_visible()
     await page.get_by_role("button", name=fi("Join with sound and picture"), exact=True).click()
-    status = page.get_by_role("status")
-    await expect(status).to_have_text(
+    await expect(page.locator("[data-media-status]")).to_have_text(
         fi("Connected: you hear the speaker and the chair."), timeout=CONNECT_MS
     )
 
@@ -173,20 +182,45 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 for page in (speaker, listener):
                     page.on("console", console.record)
                     page.on("pageerror", console.record_error)
-                # m2 has the floor: their fake camera and tone go to everyone, m3 among them. m3's network
-                # lets no WebSocket through: the page offers over HTTP instead.
+                sockets: list[str] = []
+                speaker.on("websocket", lambda socket: sockets.append(socket.url))
+                # m2 has the floor and joins on the live meeting's page, with the camera refused: sound only.
+                # m3 joins on the media part's own page, where the network lets no WebSocket through: the
+                # page offers over HTTP instead.
+                await speaker.add_init_script(REFUSE_CAMERA)
                 await listener.route_web_socket("**/ws/meetings/**", lambda socket: socket.close())
-                await sign_in_and_join(speaker, "m2", board.meeting_id)
-                await sign_in_and_join(listener, "m3", board.meeting_id)
+                await sign_in_and_join(speaker, "m2", f"/meetings/{board.meeting_id}/live")
+                await sign_in_and_join(listener, "m3", f"/meetings/{board.meeting_id}/media")
                 await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
                 assert await speaker.evaluate("window.kokousMedia.via") == "websocket"
                 assert await listener.evaluate("window.kokousMedia.via") == "http"
                 await growing(lambda: received(listener, "audio"))
+                await asyncio.sleep(1.0)
+                assert await received(listener, "video") == 0  # m2 sends no picture yet
+
+                # m2 turns the camera on: refused by the browser at first (said in the part), then allowed,
+                # and the same connection offers again, on the live page's socket.
+                camera = speaker.get_by_role("button", name=fi("Turn camera on"), exact=True)
+                await expect(speaker.get_by_role("button", name=fi("Turn microphone off"))).to_be_visible()
+                await speaker.set_viewport_size({"width": 360, "height": 740})
+                await camera.click()
+                refused = fi("The camera could not be used: check the browser’s permissions.")
+                await expect(speaker.locator("[data-media-problem]")).to_have_text(refused)
+                await expect(camera).to_be_enabled()
+                await speaker.evaluate("window.kokousCameraAllowed = true")
+                await camera.click()
+                await expect(speaker.locator("[data-media-problem]")).to_be_hidden()
+                await expect(
+                    speaker.get_by_role("button", name=fi("Turn camera off"), exact=True)
+                ).to_be_visible()
                 await growing(lambda: received(listener, "video"))
                 video = listener.locator("[data-media-video]")
                 await expect(video).to_have_js_property("paused", False)
                 width = await video.evaluate("(v) => v.videoWidth")
                 assert width > 0, "the listener's page shows no picture"
+                assert await speaker.evaluate("window.kokousMedia.via") == "websocket"
+                assert await speaker.evaluate("document.documentElement.scrollWidth") <= 360
+                assert sockets == [sockets[0]], sockets  # one WebSocket for the page and its media part
                 await listener.screenshot(path=str(SCREENSHOT), full_page=True)
                 # A roll call (R-EMEET-1(1)), started in another process: the room and the pages follow it.
                 caption = listener.locator("[data-media-caption]")
@@ -199,9 +233,24 @@ async def test_a_member_joins_hears_and_sees_the_floor_holder(
                 await roll_call(tmp_path, url, board, None)
                 await expect(caption).to_have_text(fi("Speaking:"), timeout=CONNECT_MS)
                 await expect(listener.locator("[data-media-speaker]")).to_have_text("M2")
+                # The public, on the media part's own page (no live.js): the part opens a socket of its own.
+                public_context = await browser.new_context(base_url=url, locale="fi-FI")
+                public = await public_context.new_page()
+                public.on("pageerror", console.record_error)
+                public_sockets: list[str] = []
+                public.on("websocket", lambda socket: public_sockets.append(socket.url))
+                await public.goto(f"/meetings/{board.meeting_id}/media")
+                await public.get_by_role("button", name=fi("Join with sound and picture"), exact=True).click()
+                following = fi("Connected: you follow the meeting.")
+                await expect(public.locator("[data-media-status]")).to_have_text(
+                    following, timeout=CONNECT_MS
+                )
+                assert await public.evaluate("window.kokousMedia.via") == "websocket"
+                assert len(public_sockets) == 1, public_sockets
+                await expect(public.locator("[data-media-camera]")).to_be_hidden()  # the public sends nothing
                 # Hanging up: the page returns to its starting state.
                 await listener.get_by_role("button", name=fi("Hang up"), exact=True).click()
-                await expect(listener.get_by_role("status")).to_have_text(fi("Not connected."))
+                await expect(listener.locator("[data-media-status]")).to_have_text(fi("Not connected."))
                 assert console.problems == []
             finally:
                 await browser.close()

@@ -109,6 +109,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/meetings/{meeting_id:int}/media"): BODY,
     ("GET", "/meetings/{meeting_id:int}/media"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/offer"): BODY,
+    ("POST", "/api/meetings/{meeting_id:int}/media/renegotiate"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/leave"): BODY,
     ("POST", "/api/meetings/{meeting_id:int}/media/attest"): SIGNED_IN,
     ("GET", "/api/meetings/{meeting_id:int}/recordings"): SIGNED_IN,

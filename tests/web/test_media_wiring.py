@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiortc import RTCSessionDescription
 from litestar import Litestar
 
 from auth.ratelimit import MemoryLimiter
@@ -41,7 +42,7 @@ from meetings.live.seating import load
 from tests.conftest import BASE_URL
 from tests.factories import api_login, audit_entries, enrol_totp, make_user
 from tests.media import conftest as media_fixtures
-from tests.media.client import Member
+from tests.media.client import ColourTrack, Member
 from tests.media.netns import Namespace
 from tests.media.sound import tones_in
 from tests.meetings.live.world import Board, hold, item_of, make_board, meeting_of
@@ -50,6 +51,7 @@ from web.app import create_app
 from web.context import AppContext, build_context
 from web.i18n import translator
 from web.media_bridge import CLOSED_NOW, NOT_AN_OFFER, MediaBridge, MeetingMedia, plan
+from web.media_signalling import sent_kinds
 
 # The media tests' network namespace (tests/media/conftest.py), for the peers and the hub.
 namespace, inside = media_fixtures.namespace, media_fixtures.inside
@@ -254,6 +256,49 @@ async def test_who_may_join_and_bad_offers_are_refused(service: Service) -> None
     assert refused.json()["error"] == "Only a closed item under way needs this confirmation."
 
 
+async def test_renegotiation_is_refused_to_the_public_to_outsiders_and_before_joining(
+    service: Service,
+) -> None:
+    """`POST …/media/renegotiate` has the offer's bounds and admission, and more: only someone taking part
+    sends (the public, even signed in, is refused and the refusal audited), and only on a connection made."""
+    url = f"/api/meetings/{service.board.meeting_id}/media/renegotiate"
+    sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    await make_user(service.context, "ulkopuolinen")
+    anonymous = await service.client.post(url, json={"sdp": sdp})
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "Please sign in.")
+    outsider = await service.client.post(
+        url, headers=await service.headers("ulkopuolinen"), json={"sdp": sdp}
+    )
+    assert outsider.status_code == 403
+    assert outsider.json()["error"] == "Only those taking part in the meeting send sound and picture."
+    denied = await audit_entries(service.context, "access.denied")
+    assert [e.actor for e in denied][-1:] == [f"user:{await _user_id(service.context, 'ulkopuolinen')}"]
+    assert "send sound and picture" in denied[-1].data
+    member = await service.headers("m2")
+    for body, status in (
+        ({"sdp": "hello"}, 400),
+        ({"sdp": sdp, "type": "answer"}, 400),
+        ({"sdp": "v=0\r\n" + "a" * 40_000}, 422),  # the offer's bound, 32 KiB
+        ({"sdp": sdp, "extra": 1}, 400),
+    ):
+        response = await service.client.post(url, headers=member, json=body)
+        assert response.status_code == status, (body, response.text)
+    not_joined = await service.client.post(url, headers=member, json={"sdp": sdp})
+    assert not_joined.status_code == 409
+    assert not_joined.json()["error"].startswith("You have not joined the meeting's sound and picture")
+    assert not await audit_entries(service.context, "media.renegotiated")
+
+
+def test_what_an_offer_sends_is_read_from_its_sections() -> None:
+    audio = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n"
+    video = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na={}\r\n"
+    head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+    assert sent_kinds(head + audio + video.format("recvonly")) == ("audio",)
+    assert sent_kinds(head + audio + video.format("sendrecv")) == ("audio", "video")
+    assert sent_kinds(head + audio.replace("sendrecv", "inactive") + video.format("sendonly")) == ("video",)
+    assert sent_kinds(head + audio.replace(" 9 ", " 0 ") + "m=application 9 UDP/DTLS/SCTP x\r\n") == ()
+
+
 async def test_a_closed_meeting_admits_only_the_body(tmp_path: Path, clock: FixedClock) -> None:
     settings = Settings(data_dir=tmp_path, base_url=BASE_URL, password_profile=TEST_PASSWORD_PROFILE)
     context = build_context(settings, clock=clock, limiter=MemoryLimiter(clock))
@@ -268,6 +313,10 @@ async def test_a_closed_meeting_admits_only_the_body(tmp_path: Path, clock: Fixe
         member = await api_login(client, "m2")
         not_yet = await client.post(url, headers=member, json={"sdp": "v=0\r\n"})
         assert not_yet.status_code == 409  # called, not yet opened
+        later = await client.post(
+            url.replace("/offer", "/renegotiate"), headers=member, json={"sdp": "v=0\r\n"}
+        )
+        assert (later.status_code, later.json()["error"]) == (409, not_yet.json()["error"])
         await hold(context, clock, board)
         assert (await client.post(url, json={"sdp": "v=0\r\n"})).status_code == 401
         outsider = await api_login(client, "ulkopuolinen")
@@ -748,4 +797,78 @@ async def test_members_and_the_public_join_over_the_meeting_s_websocket(
         assert len(await audit_entries(service.context, "media.joined")) == 1  # the public is not audited
     finally:
         for peer in (member, viewer, late):
+            await peer.close()
+
+
+@pytest.mark.media
+async def test_a_member_who_joined_with_sound_only_turns_the_camera_on_and_is_seen_with_the_floor(
+    service: Service, inside: Namespace
+) -> None:
+    """Renegotiation: m2 joins without a camera, is given the floor (heard, no picture), turns the camera on
+    on the same connection (`POST …/media/renegotiate`), and everyone sees them. The change is audited with
+    what m2 now sends; offering the same again (over the meeting's WebSocket) is only counted, and the count
+    is written when m2 hangs up."""
+    import websockets
+
+    board, bridge = service.board, service.bridge
+    chair_id, m2, m3 = board.chair, board.members[1], board.members[2]
+    red, green = (220, 30, 30), (30, 200, 30)
+    chair, speaker, listener = Member("chair", frequency=440.0, colour=red), Member("m2"), Member("m3")
+    headers = {p: await service.headers(name) for p, name in ((chair_id, "m1"), (m2, "m2"), (m3, "m3"))}
+    media_url = f"/api/meetings/{board.meeting_id}/media"
+    try:
+        for member, person in ((chair, chair_id), (speaker, m2), (listener, m3)):
+            await service.join(member, headers[person])
+        async with service.context.db.write() as session:
+            meeting, agenda_item = await meeting_of(session, board), await item_of(session, board.items[0])
+            await do_take_up_item(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
+            request = await do_request_floor(
+                session, meeting=meeting, item=agenda_item, user_id=m2, kind="speech", actor=f"user:{m2}"
+            )
+            await do_grant_floor(session, meeting=meeting, request=request, actor=board.actor(chair_id))
+        await bridge.settled()
+        room = bridge.hub.room(str(board.meeting_id))
+        assert room.stats().video == str(m2)
+        quiet = time.monotonic() + 0.5
+        await asyncio.sleep(1.0)
+        assert listener.received.colours_since(quiet) == []  # m2 has the floor but sends no picture
+
+        speaker.pc.addTrack(ColourTrack(green))  # the camera turned on, on the same connection
+        answer = await service.client.post(
+            f"{media_url}/renegotiate", headers=headers[m2], json={"sdp": await speaker.offer()}
+        )
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["peer"], answer.json()["role"]) == (str(m2), "participant")
+        await speaker.pc.setRemoteDescription(RTCSessionDescription(sdp=answer.json()["sdp"], type="answer"))
+        await sees(listener, green, red, green)
+        await sees(chair, green, red, green)
+        assert {p.peer_id for p in room.stats().peers} == {str(chair_id), str(m2), str(m3)}  # the same peer
+
+        (joined,) = [
+            e for e in await audit_entries(service.context, "media.joined") if e.actor == f"user:{m2}"
+        ]
+        assert json.loads(joined.data)["sends"] == ["audio"]
+        (changed,) = await audit_entries(service.context, "media.renegotiated")
+        assert (changed.actor, changed.subject) == (f"user:{m2}", f"meeting:{board.meeting_id}")
+        assert json.loads(changed.data) == {
+            "person": f"user:{m2}",
+            "role": "participant",
+            "sends": ["audio", "video"],
+        }
+
+        async with serving(service) as url:
+            async with websockets.connect(url, origin=BASE_URL, additional_headers=headers[m2]) as socket:  # type: ignore[arg-type]
+                again = await signal(
+                    socket, {"kind": "media.renegotiate", "sdp": await speaker.offer(), "id": 4}
+                )
+                assert (again["kind"], again["id"], again["peer"]) == ("media.answer", 4, str(m2))
+                await speaker.pc.setRemoteDescription(RTCSessionDescription(sdp=again["sdp"], type="answer"))
+            await sees(listener, green, red, green)
+        assert len(await audit_entries(service.context, "media.renegotiated")) == 1  # nothing changed
+        left = await service.client.post(f"{media_url}/leave", headers=headers[m2], json={})
+        assert left.json() == {"left": True}
+        (gone,) = await audit_entries(service.context, "media.left")
+        assert json.loads(gone.data)["unchanged"] == 1
+    finally:
+        for peer in (chair, speaker, listener):
             await peer.close()

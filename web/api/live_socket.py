@@ -71,7 +71,7 @@ MESSAGE_BYTES = 4096
 # A media offer carries a browser's SDP (5-10 KB, at most MAX_SDP) in JSON, whose escapes can double it: only
 # a message of a media kind may be this long.
 MEDIA_MESSAGE_BYTES = 64 * 1024
-MEDIA_KINDS = frozenset({"media.offer"})
+MEDIA_KINDS = frozenset({"media.offer", "media.renegotiate"})
 BUSY = translatable("An earlier offer is still being answered: wait for its answer.")
 MESSAGES_PER_MINUTE = 30
 PING_SECONDS = 25.0
@@ -302,10 +302,10 @@ class Follower:
             await self.send_snapshot()
 
     async def reader(self) -> None:
-        """The client asks for a snapshot with {"snapshot": true}, or joins the sound and picture with a
-        `media.offer`; anything else is answered with an error. Messages are bounded in size (a media offer
-        up to MEDIA_MESSAGE_BYTES, everything else MESSAGE_BYTES; a longer one closes the connection and is
-        audited) and in rate."""
+        """The client asks for a snapshot with {"snapshot": true}, joins the sound and picture with a
+        `media.offer`, or offers again on that connection with a `media.renegotiate`; anything else is
+        answered with an error. Messages are bounded in size (a media message up to MEDIA_MESSAGE_BYTES,
+        everything else MESSAGE_BYTES; a longer one closes the connection and is audited) and in rate."""
         loop = asyncio.get_running_loop()
         while True:
             message = await self.socket.receive()
@@ -332,7 +332,10 @@ class Follower:
     def answer(self, request: object) -> Outgoing:
         if request == {"snapshot": True}:
             return Outgoing("resync", 0, "")
-        error = 'unknown message: the server understands only {"snapshot": true} and {"kind": "media.offer"}'
+        error = (
+            'unknown message: the server understands only {"snapshot": true}, {"kind": "media.offer"} and '
+            '{"kind": "media.renegotiate"}'
+        )
         return Outgoing("error", 0, dumps({"kind": "error", "message": error}))
 
     def start_media(self, text: str) -> None:

@@ -15,6 +15,7 @@ from audit.models import AuditAction
 from auth.models import User
 from auth.queries import Principal
 from core.errors import Forbidden, KokousError, NotFound
+from core.text import translatable
 from media import Role
 from meetings.access import Capability, Viewer, access_meeting, access_meeting_and_body
 from web.guards import principal_of, signed_in
@@ -34,11 +35,12 @@ from web.media_bridge import (
     participant_peer,
     plan,
 )
-from web.media_signalling import audit_media, join_media
+from web.media_signalling import audit_media, join_media, renegotiate_media, unchanged
 from web.security import BOUNDED_READS, app_context
 from web.viewer import current_viewer, local_today
 
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
+ONLY_OFFER = translatable("Only an offer starts a connection.")
 
 
 class OfferIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,7 +159,7 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
     exchange (`media.offer`, web/api/live_socket.py)."""
     bridge = _bridge(request)
     if data.type != "offer":
-        raise KokousError("Only an offer starts a connection.")
+        raise KokousError(ONLY_OFFER)
     principal = request.scope.get("user")
     db = app_context(request).db
     joined = await join_media(
@@ -169,6 +171,27 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
         today=local_today(request),
     )
     return AnswerOut("answer", joined.sdp, joined.peer, joined.role)
+
+
+@post("/meetings/{meeting_id:int}/media/renegotiate", status_code=200)
+async def media_renegotiate(request: Req, meeting_id: FromPath[int], data: JSONBody[OfferIn]) -> AnswerOut:
+    """A new offer on the connection already made, when a participant turns their camera or microphone on
+    or off: the same bounds and admission as the offer, for those taking part only, and 409 for someone not
+    joined. Audit: media.renegotiated when what they send changes. The meeting's WebSocket carries the same
+    exchange (`media.renegotiate`)."""
+    bridge = _bridge(request)
+    if data.type != "offer":
+        raise KokousError(ONLY_OFFER)
+    principal = request.scope.get("user")
+    renegotiated = await renegotiate_media(
+        app_context(request).db,
+        bridge,
+        principal if isinstance(principal, Principal) else None,
+        meeting_id,
+        data.sdp,
+        today=local_today(request),
+    )
+    return AnswerOut("answer", renegotiated.sdp, renegotiated.peer, renegotiated.role)
 
 
 @post("/meetings/{meeting_id:int}/media/leave", status_code=200)
@@ -185,8 +208,10 @@ async def media_leave(request: Req, meeting_id: FromPath[int], data: JSONBody[Le
     user_id = principal_of(request).user_id  # a participant must be signed in
     admission = Admission(meeting.id, Role.PARTICIPANT, participant_peer(user_id))
     left = await bridge.leave(meeting.id, admission.peer_id)
+    sent = bridge.sending.pop((meeting.id, admission.peer_id), None)
     if left:
-        await _audit(request, AuditAction.MEDIA_LEFT, admission)
+        actor = principal_of(request).actor
+        await audit_media(context.db, AuditAction.MEDIA_LEFT, admission, actor=actor, data=unchanged(sent))
     return LeftOut(left)
 
 
@@ -206,10 +231,8 @@ async def media_attest(request: Req, meeting_id: FromPath[int]) -> AttestedOut:
     return AttestedOut(item)
 
 
-async def _audit(request: Req, action: AuditAction, admission: Admission) -> None:
-    await audit_media(app_context(request).db, action, admission, actor=principal_of(request).actor)
-
-
 media_router = Router(
-    path="/api", route_handlers=[media_state, media_offer, media_leave, media_attest], tags=["media"]
+    path="/api",
+    route_handlers=[media_state, media_offer, media_renegotiate, media_leave, media_attest],
+    tags=["media"],
 )

@@ -6,6 +6,7 @@
 // its ETag instead. Times come from the server: the countdown runs from the server's clock at render.
 // The chair's voting order editor keeps its draft in the panel (data-draft) and in the address; a move
 // button fetches the panel with the new draft instead of loading the page, and keeps the focus on it.
+// The page's other parts share its WebSocket through window.kokousLive (media.js sends its offers on it).
 (function () {
   "use strict";
   var panel = document.getElementById("live-panel");
@@ -169,6 +170,32 @@
       });
   }
 
+  // ---- the page's one WebSocket, shared with the page's other parts ----
+  var listeners = [];
+  window.kokousLive = {
+    // "open", "connecting" or "closed" (polling, or between attempts).
+    state: function () {
+      if (!socket) { return "closed"; }
+      return socket.readyState === WebSocket.OPEN ? "open"
+        : socket.readyState === WebSocket.CONNECTING ? "connecting" : "closed";
+    },
+    // Sends a message (an object) when the socket is open; false when it is not: the caller uses HTTP.
+    send: function (message) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) { return false; }
+      socket.send(JSON.stringify(message));
+      return true;
+    },
+    // heard(data) for every message the server sends; closed() when the socket closes, so that whoever
+    // waits for an answer knows it will not come on this socket.
+    listen: function (heard, closed) { listeners.push({ heard: heard, closed: closed }); }
+  };
+
+  function tell(what, data) {
+    listeners.forEach(function (listener) {
+      try { if (listener[what]) { listener[what](data); } } catch (e) { /* one part's fault stays there */ }
+    });
+  }
+
   // ---- the WebSocket, with polling when it cannot be had ----
   function poll() {
     if (pollTimer) { return; }
@@ -200,11 +227,13 @@
     socket.onmessage = function (message) {
       var data;
       try { data = JSON.parse(message.data); } catch (e) { return; }
+      tell("heard", data);
       if (data.kind === "progress") { refresh(); return; }
       if (typeof data.version === "number" && data.version > version) { refresh(); }
     };
     socket.onclose = function (event) {
       socket = null;
+      tell("closed");
       failures += 1;
       // docs/live.md: 1008, 4403 and 4404 will not change by trying again; the page polls instead.
       var final = event.code === 1008 || event.code === 4403 || event.code === 4404;

@@ -30,7 +30,7 @@ from tests.factories import PASSWORD, add_member, audit_entries, make_body, make
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
 from web.api import live_socket as live_ws
 from web.context import AppContext
-from web.media_bridge import NOT_PUBLIC, MediaBridge
+from web.media_bridge import NOT_JOINED, NOT_PUBLIC, MediaBridge
 from web.realtime.fanout import LiveFanOut
 from web.realtime.hub import Connection, Limits, Outgoing
 
@@ -426,6 +426,44 @@ def test_a_media_offer_over_the_socket_is_refused_as_the_http_route_refuses_it(c
 
         assert sum("media offer" in data for data in live.portal.call(denied)) == 1
         assert not live.portal.call(audit_entries, live.context, "media.joined")
+    finally:
+        live.portal.call(bridge.close)
+        live.app.state.media = None
+
+
+def test_a_renegotiation_over_the_socket_is_refused_as_the_http_route_refuses_it(
+    closed_meeting: Live,
+) -> None:
+    """`media.renegotiate`: the presenter, who does not take part, is refused (403, audited); a member who
+    has not joined is told to join first (409); it is bounded as an offer is."""
+    live = closed_meeting
+
+    async def start() -> MediaBridge:
+        return MediaBridge(live.context.db, replace(MediaSettings(), enabled=True))
+
+    live.app.state.media = bridge = live.portal.call(start)
+    try:
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        with live.connect(as_user="esittelija", **{"accept-language": "en"}) as socket:
+            assert receive(socket)["kind"] == "snapshot"
+            socket.send_text(json.dumps({"kind": "media.renegotiate", "sdp": sdp, "id": 5}))
+            refused = receive(socket)
+            assert (refused["kind"], refused["id"], refused["status"]) == ("media.error", 5, 403)
+            assert refused["message"] == NOT_PUBLIC  # as the offer: this meeting is not public
+        with live.connect(as_user="m2", **{"accept-language": "en"}) as socket:
+            assert receive(socket)["kind"] == "snapshot"
+            socket.send_text(json.dumps({"kind": "media.renegotiate", "sdp": sdp, "id": 6}))
+            not_joined = receive(socket)
+            assert (not_joined["id"], not_joined["status"], not_joined["message"]) == (6, 409, NOT_JOINED)
+            huge = "v=0\r\n" + "a" * live_ws.MEDIA_MESSAGE_BYTES
+            socket.send_text(json.dumps({"kind": "media.renegotiate", "sdp": huge}))
+            assert closed_with(socket) == live_ws.TOO_BIG
+
+        async def denied() -> list[str]:
+            return [e.data for e in await audit_entries(live.context, "access.denied")]
+
+        assert sum("media renegotiation" in data for data in live.portal.call(denied)) == 1
+        assert not live.portal.call(audit_entries, live.context, "media.renegotiated")
     finally:
         live.portal.call(bridge.close)
         live.app.state.media = None
