@@ -19,6 +19,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import HeaderExtensions
+from aiortc.sdp import SessionDescription
 
 TESTED_AIORTC = "1.16.0"
 
@@ -141,6 +142,15 @@ def screen_arrivals(
 
 # The codecs the hub encodes, and so the only ones it may answer with (with their retransmission, RTX).
 HUB_CODECS = {"audio": "audio/opus", "video": "video/vp8"}
+
+
+def offers_hub_codecs(offer_sdp: str) -> None:
+    """Refuse an offer whose audio or video lacks the codec the hub sends, before it touches the connection
+    (a refused offer must leave an existing connection as it was)."""
+    for media in SessionDescription.parse(offer_sdp).media:
+        wanted = HUB_CODECS.get(media.kind)
+        if wanted is not None and not any(c.mimeType.lower() == wanted for c in media.rtp.codecs):
+            raise ValueError(f"the offer's {media.kind} has no {wanted}")
 
 
 def keep_hub_codecs(pc: RTCPeerConnection) -> None:

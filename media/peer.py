@@ -24,6 +24,7 @@ from media.events import Role
 from media.fanout import Outgoing
 from media.hooks import (
     keep_hub_codecs,
+    offers_hub_codecs,
     route_keyframe_requests,
     screen_arrivals,
     set_receiving,
@@ -81,6 +82,7 @@ class Peer:
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the peer's offer and return the answer, ICE candidates included (aiortc does not trickle)."""
+        offers_hub_codecs(offer_sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         keep_hub_codecs(self.pc)
         self._attach_senders()

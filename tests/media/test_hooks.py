@@ -221,7 +221,7 @@ async def test_an_offer_that_puts_h264_first_is_answered_with_vp8_and_the_pictur
 
 
 @pytest.mark.media
-async def test_an_offer_without_the_hubs_codecs_is_refused(room: Room, inside: Namespace) -> None:
+async def test_an_offer_without_the_hubs_codecs_is_refused(room: Room, join: Joiner) -> None:
     member = Member("member", frequency=440.0)
     (video,) = [t for t in member.pc.getTransceivers() if t.kind == "video"]
     codecs = RTCRtpSender.getCapabilities("video").codecs
@@ -230,6 +230,11 @@ async def test_an_offer_without_the_hubs_codecs_is_refused(room: Room, inside: N
         with pytest.raises(ValueError, match="video/vp8"):
             await room.join("member", await member.offer())
         assert "member" not in room.peers
+        # Refused before it touches a connection: a member already in the room keeps theirs.
+        await join(Member("other", frequency=660.0))
+        with pytest.raises(ValueError, match="video/vp8"):
+            await room.renegotiate("other", member.pc.localDescription.sdp)
+        assert room.peers["other"].pc.signalingState == "stable"
     finally:
         await member.close()
 
