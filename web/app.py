@@ -34,6 +34,7 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from meetings.live.actions.roll_call import RollCallTimer
 from minutes.jobs import personal_data_loop
 from web import openapi
 from web.api.attachments import attachments_router
@@ -206,6 +207,7 @@ def create_app(
             asyncio.create_task(personal_data_loop(context.db)),
         ]
         jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
+        jobs.append(asyncio.create_task(RollCallTimer(context.db).run()))  # R-EMEET-1(1): time-outs
         if not background_jobs:
             for job in jobs:
                 job.cancel()
