@@ -90,6 +90,7 @@ async def run_demo(context: AppContext, *, if_empty: bool) -> int:
             base_url=settings.base_url,
             sender=default_sender(settings),
             store=attachment_store(settings.data_dir),
+            data_dir=settings.data_dir,
         )
         text = demo.describe(logins)
     demo.save(saved, text)

@@ -43,9 +43,22 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
         ("called", 0),
         ("called", 1),
         ("called", 1),  # the executive board's meeting today (web.demo.live)
-        ("closed", 0),  # the board's past meetings, with their minutes (web/demo/minutes.py)
-        ("closed", 0),
+        ("closed", 1),  # the board's past meetings, with their minutes (web/demo/minutes.py); the first
+        ("closed", 0),  # public and recorded
     ]
+    # The public meeting's public items have a generated recording each, offered to the public; the
+    # confidential item none (R-EMEET-6).
+    [(past,)] = database.execute("SELECT id FROM meeting WHERE status = 'closed' AND is_public = 1")
+    clips = sorted((data_dir / "recordings" / str(past)).iterdir())
+    public = database.execute(
+        "SELECT section FROM agenda_item WHERE meeting_id = ? AND publicity = 'public' ORDER BY section",
+        (past,),
+    ).fetchall()
+    assert len(public) == 2
+    assert [re.sub(r"_.*", "", c.name) for c in clips] == [f"item-{section}" for (section,) in public]
+    assert all(c.suffix == ".webm" and 10_000 < c.stat().st_size < 200_000 for c in clips)
+    offered = database.execute("SELECT data FROM audit_entry WHERE action = 'media.recordings_public_set'")
+    assert offered.fetchall() == [('{"on":true}',)]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds
     assert ("public", "decision_procedure") in kinds
