@@ -28,6 +28,7 @@ from tests.factories import audit_entries
 from tests.meetings.live.world import meeting_of
 from tests.web.live_world import LiveWorld, events_since, live_world, step, version
 from web.context import AppContext
+from web.media_bridge import meeting_media
 
 START, MARKS, END = "/roll-call", "/roll-call/marks", "/roll-call/end"
 
@@ -232,6 +233,8 @@ async def test_a_roll_call_nobody_marks_ends_by_its_time_out(
     )  # a mark restarts the time
     clock.now += DEFAULT_TIMEOUT - timedelta(seconds=1)
     assert await one.run_once() == clock() + timedelta(seconds=1)
+    async with context.db.read() as session:  # the one called is still the one seen and heard
+        assert (await meeting_media(session, world.board.meeting_id)).roll_call == str(m3)
     before = await version(context, world.board.meeting_id)
     clock.now += timedelta(seconds=1)
     assert await one.run_once() is None
@@ -240,6 +243,8 @@ async def test_a_roll_call_nobody_marks_ends_by_its_time_out(
     assert (event.type, event.actor) == ("roll_call.ended", "system:roll_call")
     assert event.data["reason"] == "timeout"
     assert event.data["unchecked"] == [m3]
+    async with context.db.read() as session:  # the floor holder (else the chair) is seen again
+        assert (await meeting_media(session, world.board.meeting_id)).roll_call is None
     (entry,) = await audit_entries(context, "roll_call.ended")
     assert entry.actor == "system:roll_call"
     data = json.loads(entry.data)
