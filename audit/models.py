@@ -99,6 +99,9 @@ class AuditAction(StrEnum):
     MEDIA_RECORDING_SET = "media.recording_set"
     MEDIA_RECORDING_STARTED = "media.recording_started"
     MEDIA_RECORDING_STOPPED = "media.recording_stopped"
+    MEDIA_RECORDINGS_PUBLIC_SET = "media.recordings_public_set"  # offered to the public after the minutes
+    MEDIA_RECORDINGS_DOWNLOADED = "media.recordings_downloaded"  # the public's downloads, counted per hour
+    MEDIA_RECORDING_REMOVED = "media.recording_removed"  # its retention ended
     ROLL_CALL_STARTED = "roll_call.started"
     ROLL_CALL_MARKED = "roll_call.marked"
     ROLL_CALL_ENDED = "roll_call.ended"

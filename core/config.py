@@ -24,6 +24,8 @@ TEST_PASSWORD_PROFILE = PasswordProfile(time_cost=1, memory_cost_kib=8, parallel
 DEFAULT_OUTBOX_DAYS = 30
 # A member whose media has been gone this long counts as disconnected (R-EMEET-8).
 DEFAULT_MEDIA_LOST_AFTER_SECONDS = 10.0
+# A roll call with pictures with no mark for this long ends by itself (R-EMEET-1(1)); the floor is seen again.
+DEFAULT_ROLL_CALL_TIMEOUT_SECONDS = 180.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,10 @@ class Settings:
     hash_concurrency: int | None = None  # None: one per two cores
     log_level: str = "INFO"
     outbox_days: int = DEFAULT_OUTBOX_DAYS
+    roll_call_timeout_seconds: float = DEFAULT_ROLL_CALL_TIMEOUT_SECONDS
+    # How long a recording of a public item is kept, in days from its start; None keeps it (R-PUBLIC-4: the
+    # municipality sets the period).
+    recordings_keep_days: int | None = None
     media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
@@ -152,5 +158,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         password_profile=profile,
         log_level=env.get("KOKOUS_LOG_LEVEL", "INFO"),
         outbox_days=_days(env, "KOKOUS_OUTBOX_DAYS", DEFAULT_OUTBOX_DAYS),
+        roll_call_timeout_seconds=_seconds(
+            env, "KOKOUS_ROLL_CALL_TIMEOUT", DEFAULT_ROLL_CALL_TIMEOUT_SECONDS
+        ),
+        recordings_keep_days=_days(env, "KOKOUS_RECORDINGS_KEEP_DAYS", 0) or None,
         media=media_settings_from_env(env),
     )

@@ -34,6 +34,7 @@ from meetings.delivery import (
     outbox_cutoff,
     transport_for,
 )
+from meetings.live.actions.roll_call import RollCallTimer
 from minutes.jobs import personal_data_loop
 from web import openapi
 from web.api.attachments import attachments_router
@@ -74,6 +75,7 @@ from web.pages.recordings import recordings_pages
 from web.pages.search import search_router
 from web.pages.signin import pages_router
 from web.realtime.fanout import LiveFanOut, channel_for
+from web.recordings import recordings_loop
 from web.security import (
     SAFE_METHODS,
     AuthenticationMiddleware,
@@ -206,6 +208,10 @@ def create_app(
             asyncio.create_task(personal_data_loop(context.db)),
         ]
         jobs.append(asyncio.create_task(DeadlineScheduler(context.db, base_url=settings.base_url).run()))
+        jobs.append(asyncio.create_task(RollCallTimer(context.db).run()))  # R-EMEET-1(1): time-outs
+        # The public's download counts and, with KOKOUS_RECORDINGS_KEEP_DAYS, the recordings' retention.
+        recordings = recordings_loop(context.db, settings.data_dir, settings.recordings_keep_days)
+        jobs.append(asyncio.create_task(recordings))
         if not background_jobs:
             for job in jobs:
                 job.cancel()

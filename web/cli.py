@@ -1,5 +1,5 @@
 """The `kokous` command: serve, migrate, seed the demo, manage users, verify and export the audit log, verify
-signed minutes, purge old e-mail."""
+signed minutes, purge old e-mail, remove recordings whose retention has ended."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from meetings.storage import attachment_store
 from minutes.verify import TrustAnchors, verify_bytes
 from web import demo, migration
 from web.context import AppContext, build_context
+from web.recordings import prune
 
 
 def _actor() -> str:
@@ -89,6 +90,7 @@ async def run_demo(context: AppContext, *, if_empty: bool) -> int:
             base_url=settings.base_url,
             sender=default_sender(settings),
             store=attachment_store(settings.data_dir),
+            data_dir=settings.data_dir,
         )
         text = demo.describe(logins)
     demo.save(saved, text)
@@ -215,6 +217,23 @@ async def mail_purge(context: AppContext) -> int:
     return 0
 
 
+# ---- recordings ----------------------------------------------------------------------------
+
+
+async def recordings_prune(context: AppContext) -> int:
+    """Remove the recordings kept KOKOUS_RECORDINGS_KEEP_DAYS since their start, each audited
+    (media.recording_removed); without a retention set, nothing is removed."""
+    days = context.settings.recordings_keep_days
+    if days is None:
+        print("KOKOUS_RECORDINGS_KEEP_DAYS is not set: recordings are kept, none was removed.")
+        return 0
+    removed = await prune(context.db, context.settings.data_dir, days, actor=_actor())
+    for gone in removed:
+        print(f"Removed meeting {gone.meeting_id}: {gone.file.name} ({gone.file.size} bytes)")
+    print(f"Removed {len(removed)} recordings kept {days} days or longer.")
+    return 0
+
+
 # ---- minutes -------------------------------------------------------------------------------
 
 
@@ -309,6 +328,10 @@ def parser() -> argparse.ArgumentParser:
     )
     o = sub.add_parser("mail", help="the e-mail outbox").add_subparsers(dest="mail_command", required=True)
     o.add_parser("purge", help="delete delivered and given-up e-mail older than KOKOUS_OUTBOX_DAYS")
+    rec = sub.add_parser("recordings", help="the recordings of public items").add_subparsers(
+        dest="recordings_command", required=True
+    )
+    rec.add_parser("prune", help="remove recordings kept KOKOUS_RECORDINGS_KEEP_DAYS since their start")
     return top
 
 
@@ -342,6 +365,8 @@ async def dispatch(context: AppContext, args: argparse.Namespace) -> int:
         return await user_command(context, args)
     if args.command == "mail":
         return await mail_purge(context)
+    if args.command == "recordings":
+        return await recordings_prune(context)
     if args.audit_command == "verify":
         return await audit_verify(context, args)
     if args.audit_command == "export":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -20,6 +21,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import Database, create_engine
 from meetings.delivery import MAIL_QUEUED
+from meetings.live.actions.roll_call import TIMEOUT_SERVICE
 from meetings.notices import OutboxNotices
 from minutes.ca import MunicipalCA, publish_audit_key
 from web.cache import PageCache, page_cache
@@ -72,7 +74,13 @@ def build_context(
             inline_reads=settings.sqlite_inline_reads,
         )
     db.services.update(
-        {"auth": auth, "audit_signer": signer, NOTICES: OutboxNotices(), "minutes_ca": minutes_ca}
+        {
+            "auth": auth,
+            "audit_signer": signer,
+            NOTICES: OutboxNotices(),
+            "minutes_ca": minutes_ca,
+            TIMEOUT_SERVICE: timedelta(seconds=settings.roll_call_timeout_seconds),
+        }
     )
     context = AppContext(
         settings, db, auth, signer, LoginFlow(db, auth), CredentialFlow(db, auth), minutes_ca

@@ -152,6 +152,8 @@ class RollCallView:
     current: int | None
     marks: tuple[MarkView, ...]
     ended_at: datetime | None
+    due_at: datetime | None = None  # when it ends by itself if nobody marks the one shown
+    end_reason: str | None = None  # "complete", "ended" or "timeout" (roll_call.EndReason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +263,10 @@ def _roll_call(found: RollCall | None) -> RollCallView | None:
     if found is None:
         return None
     marks = tuple(MarkView(m.person, str(m.outcome), m.at) for m in found.marks)
-    return RollCallView(found.started_at, found.people, found.current, marks, found.ended_at)
+    reason = str(found.end_reason) if found.end_reason is not None else None
+    return RollCallView(
+        found.started_at, found.people, found.current, marks, found.ended_at, found.due_at, reason
+    )
 
 
 def _floor(request: FloorRequest) -> FloorView:

@@ -238,6 +238,7 @@ def pages_for(role: str, data: Seeded) -> list[str]:
         f"/bodies/{data.closed_body}",
         f"/meetings/{data.public}",
         f"/meetings/{data.closed}",
+        f"/meetings/{data.public}/recordings/public",  # none yet: its minutes are not published
         "/search?q=kaavan",
         "/verify",
     ]

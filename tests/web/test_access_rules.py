@@ -117,6 +117,11 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/meetings/{meeting_id:int}/recordings/{name:str}"): SIGNED_IN,
     ("GET", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
     ("POST", "/meetings/{meeting_id:int}/recordings"): SIGNED_IN,
+    ("POST", "/api/meetings/{meeting_id:int}/recording/public"): SIGNED_IN,
+    # The public gets a public item's recording once the minutes are published (tests/web/test_recordings.py).
+    ("GET", "/api/public/meetings/{meeting_id:int}/recordings"): PUBLIC,
+    ("GET", "/api/public/meetings/{meeting_id:int}/recordings/{name:str}"): PUBLIC,
+    ("GET", "/meetings/{meeting_id:int}/recordings/public"): PUBLIC,
     ("POST", "/api/meetings/{meeting_id:int}/live/roll-call"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/marks"): SIGNED_IN,
     ("POST", "/api/meetings/{meeting_id:int}/live/roll-call/end"): SIGNED_IN,

@@ -6,10 +6,12 @@ import io
 import json
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from core.clock import system_clock
 from web.cli import main
 
 
@@ -41,9 +43,22 @@ def test_demo_seeds_once_and_prints_logins(data_dir: Path, capsys: pytest.Captur
         ("called", 0),
         ("called", 1),
         ("called", 1),  # the executive board's meeting today (web.demo.live)
-        ("closed", 0),  # the board's past meetings, with their minutes (web/demo/minutes.py)
-        ("closed", 0),
+        ("closed", 1),  # the board's past meetings, with their minutes (web/demo/minutes.py); the first
+        ("closed", 0),  # public and recorded
     ]
+    # The public meeting's public items have a generated recording each, offered to the public; the
+    # confidential item none (R-EMEET-6).
+    [(past,)] = database.execute("SELECT id FROM meeting WHERE status = 'closed' AND is_public = 1")
+    clips = sorted((data_dir / "recordings" / str(past)).iterdir())
+    public = database.execute(
+        "SELECT section FROM agenda_item WHERE meeting_id = ? AND publicity = 'public' ORDER BY section",
+        (past,),
+    ).fetchall()
+    assert len(public) == 2
+    assert [re.sub(r"_.*", "", c.name) for c in clips] == [f"item-{section}" for (section,) in public]
+    assert all(c.suffix == ".webm" and 10_000 < c.stat().st_size < 200_000 for c in clips)
+    offered = database.execute("SELECT data FROM audit_entry WHERE action = 'media.recordings_public_set'")
+    assert offered.fetchall() == [('{"on":true}',)]
     kinds = database.execute("SELECT publicity, decision_mode FROM agenda_item ORDER BY id").fetchall()
     assert ("confidential", "meeting") in kinds
     assert ("public", "decision_procedure") in kinds
@@ -131,3 +146,34 @@ def test_mail_purge_deletes_old_delivered_mail_only(
     [(actor, data)] = database.execute("SELECT actor, data FROM audit_entry WHERE action = 'mail.purged'")
     assert actor.startswith("cli:")
     assert '"count":1' in data
+
+
+def test_recordings_prune_removes_expired_recordings_only_when_a_retention_is_set(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R-PUBLIC-4: without KOKOUS_RECORDINGS_KEEP_DAYS nothing is removed; with it, the recordings started
+    that long ago are, each with its audit entry (the command runs on the system clock)."""
+    place = data_dir / "recordings" / "7"
+    place.mkdir(parents=True)
+    now = system_clock()
+    old, young = (f"item-{n}_{now - timedelta(days=d):%Y%m%dT%H%M%SZ}.webm" for n, d in ((1, 31), (2, 29)))
+    for name in (old, young):
+        (place / name).write_bytes(b"webm")
+
+    assert main(["recordings", "prune"]) == 0
+    assert "KOKOUS_RECORDINGS_KEEP_DAYS is not set" in capsys.readouterr().out
+    assert sorted(p.name for p in place.iterdir()) == sorted([old, young])
+
+    monkeypatch.setenv("KOKOUS_RECORDINGS_KEEP_DAYS", "30")
+    assert main(["recordings", "prune"]) == 0
+    out = capsys.readouterr().out
+    assert f"Removed meeting 7: {old} (4 bytes)" in out
+    assert "Removed 1 recordings kept 30 days or longer." in out
+    assert [p.name for p in place.iterdir()] == [young]
+    database = sqlite3.connect(data_dir / "kokous.sqlite3")
+    [(actor, subject, data)] = database.execute(
+        "SELECT actor, subject, data FROM audit_entry WHERE action = 'media.recording_removed'"
+    )
+    assert actor.startswith("cli:")
+    assert subject == "meeting:7"
+    assert f'"file":"{old}"' in data

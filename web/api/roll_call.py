@@ -40,6 +40,8 @@ class RollCallOut(msgspec.Struct):
     people: list[int]  # in the order they are called
     current: int | None  # whose picture is shown now; None once the roll call has ended
     ended: bool
+    due_at: str | None  # when it ends by itself if nobody marks the one shown (RFC 3339); None once ended
+    end_reason: str | None  # "complete", "ended" or "timeout" once it has ended
 
 
 async def _meeting(session: AsyncSession, viewer: Viewer, meeting_id: int) -> Meeting:
@@ -52,7 +54,9 @@ async def _meeting(session: AsyncSession, viewer: Viewer, meeting_id: int) -> Me
 async def _out(session: AsyncSession, meeting: Meeting, found: RollCall) -> RollCallOut:
     live = await session.get(LiveMeeting, meeting.id)
     version = live.version if live is not None else 0
-    return RollCallOut(version, list(found.people), found.current, found.ended_at is not None)
+    due = found.due_at.isoformat() if found.due_at is not None else None
+    reason = str(found.end_reason) if found.end_reason is not None else None
+    return RollCallOut(version, list(found.people), found.current, found.ended_at is not None, due, reason)
 
 
 @post("/meetings/{meeting_id:int}/live/roll-call", status_code=201, guards=[signed_in])

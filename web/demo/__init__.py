@@ -237,10 +237,17 @@ async def _user_id(session: AsyncSession, username: str) -> int:
 
 
 async def seed(
-    session: AsyncSession, *, now: datetime, base_url: str, sender: str, store: AttachmentStore
+    session: AsyncSession,
+    *,
+    now: datetime,
+    base_url: str,
+    sender: str,
+    store: AttachmentStore,
+    data_dir: Path | None = None,
 ) -> list[tuple[DemoPerson, str]]:
     """The demo municipality: bodies, people, two meetings whose calls have been sent, and the executive
-    board's meeting called for today (web.demo.live), all seeded as of a week ago."""
+    board's meeting called for today (web.demo.live), all seeded as of a week ago. With `data_dir`, the
+    board's past public meeting gets a short generated clip per public item as its recordings."""
     demo_live.as_of_last_week(session)
     await do_update_organisation(
         session,
@@ -266,7 +273,7 @@ async def seed(
         sender=sender,
     )
     await demo_procedure.open_soon(session, now=now, base_url=base_url)
-    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender)
+    await seed_minutes(session, bodies["kh"], now=now, base_url=base_url, sender=sender, recordings=data_dir)
     await demo_procedure.decided_for_checking(session, now=now, base_url=base_url)
     return logins
 

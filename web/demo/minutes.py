@@ -2,6 +2,11 @@
 minutes: one meeting's minutes signed and published, the other's with the checkers, waiting for the demo
 member's approval, the chair's signature and the secretary's countersignature (docs/minutes.md).
 
+The first meeting was public and its public items were recorded (the secretary's setting); once its minutes
+were published the secretary offered the recordings to the public. Where the demo is given a data directory,
+a short generated clip stands for each public item's recording (web.demo.recording), so the public's
+recordings page has something to play; the closed item has none (R-EMEET-6).
+
 The meetings happened in the past: the demo seeds as of a week ago (web.demo.live.as_of_last_week), and
 these meetings are played on a clock of their own that starts there and moves through the meetings' days
 (three and two days ago), then is put back. The audit log's times therefore only ever grow (`kokous audit
@@ -13,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.queries import user_by_username
@@ -40,8 +47,9 @@ from meetings.live.actions.sitting import (
     do_open_meeting,
 )
 from meetings.live.actions.voting import do_cast_ballot, do_close_vote, do_open_vote
-from meetings.live.models import ItemHandling
-from meetings.models import AgendaItem, Body, Meeting
+from meetings.live.events import EventType
+from meetings.live.models import ItemHandling, MeetingEventRecord
+from meetings.models import AgendaItem, Body, Meeting, Publicity
 from minutes.drafting import Wording
 from minutes.workflow import (
     do_edit_wording,
@@ -52,6 +60,8 @@ from minutes.workflow import (
     do_sign,
     render_for_signing,
 )
+from web.demo.recording import write_clip
+from web.recordings import new_path, set_offered_to_public, set_recording
 
 ACTOR = "system:demo"
 # The live meeting demo's board members who take part (web.demo.live.BOARD), beside the chair and the member.
@@ -105,9 +115,10 @@ async def _called(
     chair: str,
     base_url: str,
     sender: str,
+    public: bool = False,
 ) -> tuple[Meeting, list[AgendaItem]]:
     session = play.session
-    spec = MeetingSpec(starts_at=_at(day, 16), place="Kunnantalo, kokoushuone Pihlaja", is_public=False)
+    spec = MeetingSpec(starts_at=_at(day, 16), place="Kunnantalo, kokoushuone Pihlaja", is_public=public)
     meeting = await do_create_meeting(session, body=body, spec=spec, actor=secretary)
     items = [await do_add_item(session, meeting=meeting, spec=s, actor=secretary) for s in specs]
     await do_send_call(session, meeting=meeting, base_url=base_url, sender=sender, actor=chair)
@@ -160,10 +171,33 @@ async def _hold(
     await play.step(do_close_meeting(session, meeting=meeting, actor=by_chair), minutes=5)
 
 
+async def _clips(session: AsyncSession, meeting: Meeting, data_dir: Path) -> None:
+    """A generated clip for each public item taken up, named as the hub names a recording started then."""
+    query = (
+        select(AgendaItem.section, MeetingEventRecord.at)
+        .join(AgendaItem, AgendaItem.id == MeetingEventRecord.item_id)
+        .where(
+            MeetingEventRecord.meeting_id == meeting.id,
+            MeetingEventRecord.type == str(EventType.ITEM_TAKEN_UP),
+            AgendaItem.publicity == Publicity.PUBLIC,
+        )
+        .order_by(MeetingEventRecord.version)
+    )
+    for n, (section, at) in enumerate((await session.execute(query)).tuples()):
+        write_clip(new_path(data_dir, meeting.id, section, at), hue=70 * n)
+
+
 async def seed_minutes(
-    session: AsyncSession, body: Body, *, now: datetime, base_url: str, sender: str
+    session: AsyncSession,
+    body: Body,
+    *,
+    now: datetime,
+    base_url: str,
+    sender: str,
+    recordings: Path | None = None,
 ) -> None:
-    """Two past meetings of the board `body` and their minutes (signed and published; with the checkers)."""
+    """Two past meetings of the board `body` and their minutes (signed and published; with the checkers);
+    the first was public and recorded, with a clip per public item under `recordings` (a data directory)."""
     others = [await _id(session, n) for n in BOARD]
     chair, member, secretary = [await _id(session, n) for n in ("chair", "member", "secretary")]
     by_chair, by_secretary = f"user:{chair}", f"user:{secretary}"
@@ -204,7 +238,9 @@ async def seed_minutes(
             chair=by_chair,
             base_url=base_url,
             sender=sender,
+            public=True,
         )
+        await play.step(set_recording(session, meeting, on=True, actor=by_secretary))
         second, second_items = await _called(
             play,
             body,
@@ -321,6 +357,9 @@ async def seed_minutes(
             do_sign(session, minutes=minutes, user_id=secretary, name="Mikko Sihteeri", actor=by_secretary)
         )
         await play.step(do_publish(session, minutes=minutes, user_id=secretary, actor=by_secretary))
+        await play.step(set_offered_to_public(session, meeting, on=True, actor=by_secretary))
+        if recordings is not None:
+            await _clips(session, meeting, recordings)
 
         held_on, meeting, items = first + timedelta(days=1), second, second_items
         play.move_to(_at(held_on, 16))

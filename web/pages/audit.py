@@ -119,6 +119,13 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.MEDIA_RECORDING_SET: translatable("Recording of the public items switched on or off"),
     AuditAction.MEDIA_RECORDING_STARTED: translatable("Recording of an item started"),
     AuditAction.MEDIA_RECORDING_STOPPED: translatable("Recording of an item ended"),
+    AuditAction.MEDIA_RECORDINGS_PUBLIC_SET: translatable(
+        "Offering the recordings to the public switched on or off"
+    ),
+    AuditAction.MEDIA_RECORDINGS_DOWNLOADED: translatable(
+        "Recordings downloaded by the public (hourly count)"
+    ),
+    AuditAction.MEDIA_RECORDING_REMOVED: translatable("Recording removed at the end of its retention"),
     AuditAction.ROLL_CALL_STARTED: translatable("Roll call with pictures started"),
     AuditAction.ROLL_CALL_MARKED: translatable("Marked at the roll call"),
     AuditAction.ROLL_CALL_ENDED: translatable("Roll call with pictures ended"),

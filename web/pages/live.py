@@ -621,6 +621,9 @@ class RollCallPage:
     position: int  # the one shown now, from 1
     count: int
     marks: dict[int, tuple[str, str]]  # person -> (outcome, "13.05")
+    due: str = ""  # when it ends by itself if nobody marks the one shown ("13.08.30"), while it runs
+    timed_out: bool = False  # it ended by itself: nobody marked the one shown in time
+    ended: str = ""  # when it ended ("13.08.30")
 
 
 def _roll_call_page(view: LiveView | None) -> RollCallPage | None:
@@ -628,7 +631,17 @@ def _roll_call_page(view: LiveView | None) -> RollCallPage | None:
     if found is None:
         return None
     marks = {m.person: (m.outcome, f"{m.at.astimezone(LOCAL):%H.%M}") for m in found.marks}
-    return RollCallPage(found.current, len(found.marks) + 1, len(found.people), marks)
+    due = found.due_at.astimezone(LOCAL) if found.due_at is not None else None
+    ended = found.ended_at.astimezone(LOCAL) if found.ended_at is not None else None
+    return RollCallPage(
+        found.current,
+        len(found.marks) + 1,
+        len(found.people),
+        marks,
+        f"{due:%H.%M.%S}" if due else "",
+        found.end_reason == "timeout",
+        f"{ended:%H.%M.%S}" if ended else "",
+    )
 
 
 async def _roster(session: AsyncSession, meeting: Meeting, body: Body) -> list[Person]:

@@ -4,19 +4,31 @@ log, the audit log and the body's snapshot; everyone else is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 
 import httpx
 import pytest
 
 from audit.models import AuditAction
-from core.clock import FixedClock
+from core.clock import LOCAL, FixedClock
+from core.config import DEFAULT_ROLL_CALL_TIMEOUT_SECONDS, settings_from_env
 from meetings.live.actions.attendance import do_record_arrival, do_record_disconnection
-from meetings.live.actions.roll_call import Outcome, RollCall, roll_call_from
+from meetings.live.actions.roll_call import (
+    DEFAULT_TIMEOUT,
+    EndReason,
+    Outcome,
+    RollCall,
+    RollCallTimer,
+    latest_roll_call,
+    roll_call_from,
+)
 from tests.factories import audit_entries
 from tests.meetings.live.world import meeting_of
-from tests.web.live_world import LiveWorld, live_world, step
+from tests.web.live_world import LiveWorld, events_since, live_world, step, version
 from web.context import AppContext
+from web.media_bridge import meeting_media
 
 START, MARKS, END = "/roll-call", "/roll-call/marks", "/roll-call/end"
 
@@ -162,3 +174,136 @@ async def test_only_the_secretary_and_the_chair_hold_a_roll_call(
     # The public's snapshot of a public meeting would show no roll call: it is the body's only.
     snapshot = (await client.get(world.live, headers=world.headers["m2"])).json()
     assert snapshot["roll_call"] is None
+
+
+def test_a_roll_call_is_due_to_end_its_time_out_after_its_start_or_last_mark() -> None:
+    """R-EMEET-1(1): the time-out kept in the start event counts from the start, then from each mark; an
+    older start event without one gets the default; the end says why it ended."""
+    from datetime import UTC, datetime
+
+    t = datetime(2026, 5, 4, 13, 0, tzinfo=UTC)
+    started = ("roll_call.started", {"people": [3, 4], "timeout": 60.0}, t)
+    found = roll_call_from([started])
+    assert found is not None
+    assert found.due_at == t + timedelta(seconds=60)
+    marked = ("roll_call.marked", {"person": 3, "outcome": "identified"}, t + timedelta(seconds=45))
+    found = roll_call_from([started, marked])
+    assert found is not None
+    assert found.due_at == t + timedelta(seconds=105)
+    ended = ("roll_call.ended", {"reason": "timeout"}, t + timedelta(seconds=105))
+    found = roll_call_from([started, marked, ended])
+    assert found is not None
+    assert (found.due_at, found.end_reason) == (None, EndReason.TIMEOUT)
+    old = roll_call_from([("roll_call.started", {"people": [3]}, t), ("roll_call.ended", {}, t)])
+    assert old is not None
+    assert (old.timeout, old.end_reason) == (DEFAULT_TIMEOUT, EndReason.ENDED)
+    assert RollCall(t, (1,)).due_at == t + DEFAULT_TIMEOUT
+
+
+def test_the_time_out_is_a_setting_of_seconds() -> None:
+    assert settings_from_env({}).roll_call_timeout_seconds == DEFAULT_ROLL_CALL_TIMEOUT_SECONDS == 180
+    assert settings_from_env({"KOKOUS_ROLL_CALL_TIMEOUT": "90"}).roll_call_timeout_seconds == 90
+    for bad in ("0", "-5", "soon", "inf"):
+        with pytest.raises(ValueError, match="KOKOUS_ROLL_CALL_TIMEOUT"):
+            settings_from_env({"KOKOUS_ROLL_CALL_TIMEOUT": bad})
+
+
+async def test_a_roll_call_nobody_marks_ends_by_its_time_out(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, world: LiveWorld
+) -> None:
+    """R-EMEET-1(1): with no mark for the time-out the roll call ends by itself, once however many processes
+    watch it, in the event log and the audit as a time-out (not as the chair's end); each mark restarts the
+    time; the page shows when it will end, and then that it ended by itself."""
+    m2, m3 = world.board.members[1:3]
+    for person in (m2, m3):
+        await arrive(context, world, person, remote=True)
+    started = await step(client, context, world, "sihteeri", "POST", START, status=201)
+    assert started["due_at"] == (clock() + DEFAULT_TIMEOUT).isoformat()
+    one, two = RollCallTimer(context.db), RollCallTimer(context.db)  # two serving processes
+    page = (await client.get(page_url(world), headers=world.headers["sihteeri"])).text
+    due = clock() + DEFAULT_TIMEOUT
+    assert (
+        f"nimenhuuto päättyy itsestään klo {due.astimezone(LOCAL):%H.%M.%S}" in page
+    )  # the page is in Finnish
+
+    clock.now += DEFAULT_TIMEOUT - timedelta(seconds=1)
+    assert await one.run_once() == due  # not yet: nothing ends, and the timer knows when to look again
+    await step(
+        client, context, world, "sihteeri", "POST", MARKS, {"person": m2, "outcome": "identified"}, status=201
+    )  # a mark restarts the time
+    clock.now += DEFAULT_TIMEOUT - timedelta(seconds=1)
+    assert await one.run_once() == clock() + timedelta(seconds=1)
+    async with context.db.read() as session:  # the one called is still the one seen and heard
+        assert (await meeting_media(session, world.board.meeting_id)).roll_call == str(m3)
+    before = await version(context, world.board.meeting_id)
+    clock.now += timedelta(seconds=1)
+    assert await one.run_once() is None
+    assert await two.run_once() is None  # the other process finds nothing left to end
+    (event,) = await events_since(context, world.board.meeting_id, before)
+    assert (event.type, event.actor) == ("roll_call.ended", "system:roll_call")
+    assert event.data["reason"] == "timeout"
+    assert event.data["unchecked"] == [m3]
+    async with context.db.read() as session:  # the floor holder (else the chair) is seen again
+        assert (await meeting_media(session, world.board.meeting_id)).roll_call is None
+    (entry,) = await audit_entries(context, "roll_call.ended")
+    assert entry.actor == "system:roll_call"
+    data = json.loads(entry.data)
+    assert (data["reason"], data["unchecked"]) == ("timeout", [f"user:{m3}"])
+    assert data["identified"] == [f"user:{m2}"]
+    snapshot = (await client.get(world.live, headers=world.headers["m5"])).json()
+    assert snapshot["roll_call"]["end_reason"] == "timeout"
+    assert snapshot["roll_call"]["current"] is None
+    assert snapshot["roll_call"]["due_at"] is None
+    page = (await client.get(page_url(world), headers=world.headers["sihteeri"])).text
+    assert f"päättyi itsestään klo {clock().astimezone(LOCAL):%H.%M.%S}" in page
+    assert "roll-call-end" not in page  # nothing left to end by hand
+
+    # The secretary's own end is told apart from a time-out.
+    await step(client, context, world, "sihteeri", "POST", START, status=201)
+    await step(client, context, world, "sihteeri", "POST", END)
+    async with context.db.read() as session:
+        found = await latest_roll_call(session, world.board.meeting_id)
+    assert found is not None
+    assert found.end_reason is EndReason.ENDED
+    clock.now += DEFAULT_TIMEOUT * 2
+    assert await one.run_once() is None
+    assert len(await audit_entries(context, "roll_call.ended")) == 2
+
+
+async def test_the_timer_ends_a_roll_call_when_its_time_comes_without_a_click(
+    client: httpx.AsyncClient, context: AppContext, clock: FixedClock, world: LiveWorld
+) -> None:
+    """The running job sleeps until the time-out and ends the roll call with nobody asking; a roll call
+    started while it sleeps wakes it."""
+    m2 = world.board.members[1]
+    await arrive(context, world, m2, remote=True)
+    timer = RollCallTimer(context.db, recheck=3600)
+    task = asyncio.create_task(timer.run())
+    try:
+        await _passes(timer, 1)
+        # Only the request: the tests' sessions share one connection, so nothing else reads while it passes.
+        started = await client.post(world.live + START, headers=world.headers["sihteeri"])
+        assert started.status_code == 201, started.text
+        await _passes(timer, 2)  # woken by the start, it now sleeps until the time-out
+        assert not await audit_entries(context, "roll_call.ended")
+        clock.advance(seconds=DEFAULT_TIMEOUT.total_seconds())
+        # Pass 3 ends it, and its own end wakes a fourth, which finds nothing to wait for.
+        await _passes(timer, 4)
+        (entry,) = await audit_entries(context, "roll_call.ended")
+        assert entry.actor == "system:roll_call"
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+def page_url(world: LiveWorld) -> str:
+    return f"/meetings/{world.board.meeting_id}/live"
+
+
+async def _passes(timer: RollCallTimer, count: int) -> None:
+    for _ in range(2000):  # up to 20 s on a loaded machine
+        if timer.passes >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the timer made {timer.passes} passes, not {count}")
