@@ -47,10 +47,13 @@ def test_a_run_that_showed_an_untranslated_text_fails(
 ) -> None:
     """Also when the suite runs on several workers, as `make test` runs it: workers hand their finds on."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    # The inner run loads only the plugins it is about (ours and pytest-xdist): the installed ones that load
+    # themselves (hypothesis, schemathesis, faker, playwright …) cost each run and each worker seconds.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makeconftest('pytest_plugins = ["tests.untranslated"]\n')
     pytester.makepyfile(test_page=INNER_TEST.format(text=text, shown=shown))
 
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *workers)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "xdist", *workers)
 
     assert result.ret == outcome
     result.stdout.fnmatch_lines(["*1 passed*"])
