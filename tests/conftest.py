@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import threading
@@ -106,6 +107,8 @@ def context(settings: Settings, db: Database, clock: FixedClock) -> AppContext:
 # it builds depends on the settings alone. What a test owns (its context, the live fan-out and the lifespan
 # jobs over them) is create_app's `state` and `lifespan`. So each worker registers the routes once per
 # settings, and every test gets that app with the state and lifespan create_app made for its own context.
+# The data directory is left out of the key: what lives there (keys, stores, outbox) is reached through the
+# context, and a module that gives each test a directory of its own would otherwise register per test.
 _APPS: dict[Settings, Litestar] = {}
 
 
@@ -120,9 +123,10 @@ def app(settings: Settings, context: AppContext) -> Litestar:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(web.app, "Litestar", capture)
         web.app.create_app(settings, context=context, background_jobs=False, db=context.db)
-    app = _APPS.get(settings)
+    key = dataclasses.replace(settings, data_dir=Path())
+    app = _APPS.get(key)
     if app is None:
-        app = _APPS[settings] = Litestar(**made)
+        app = _APPS[key] = Litestar(**made)
     app.state = made["state"]
     app._lifespan_managers = [*made["lifespan"], *app.stores._stores.values()]
     return app
