@@ -93,6 +93,7 @@ class AuditAction(StrEnum):
     STATEMENT_RECORDED = "statement.recorded"
     MEDIA_JOINED = "media.joined"
     MEDIA_RENEGOTIATED = "media.renegotiated"
+    MEDIA_RATE_LIMITED = "media.rate_limited"  # too many offers: written in full a few times, then summarised
     MEDIA_LEFT = "media.left"
     MEDIA_LOST = "media.lost"
     MEDIA_ATTESTED = "media.attested"

@@ -24,6 +24,7 @@ TEST_PASSWORD_PROFILE = PasswordProfile(time_cost=1, memory_cost_kib=8, parallel
 DEFAULT_OUTBOX_DAYS = 30
 # A member whose media has been gone this long counts as disconnected (R-EMEET-8).
 DEFAULT_MEDIA_LOST_AFTER_SECONDS = 10.0
+DEFAULT_MAX_PUBLIC_VIEWERS = 100
 # A roll call with pictures with no mark for this long ends by itself (R-EMEET-1(1)); the floor is seen again.
 DEFAULT_ROLL_CALL_TIMEOUT_SECONDS = 180.0
 
@@ -51,6 +52,10 @@ class MediaSettings:
     video_height: int = 240
     video_fps: int = 15
     keyframe_seconds: float = 2.0
+    # Public viewers of one meeting's stream (KOKOUS_MEDIA_MAX_PUBLIC): each is a connection the hub serves.
+    max_public_viewers: int = DEFAULT_MAX_PUBLIC_VIEWERS
+    # Offers and renegotiations one person (or, for the public, one address) may make a minute in a meeting.
+    offers_per_minute: int = 12
     min_keyframe_gap_seconds: float = 0.5
 
 
@@ -131,6 +136,15 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 0 < int(text) <= 100_000:
+        raise ValueError(f"{name} must be a whole number from 1 to 100000 (got {text!r})")
+    return int(text)
+
+
 def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
     servers = tuple(url for url in env.get("KOKOUS_MEDIA_ICE_SERVERS", "").replace(",", " ").split() if url)
     return MediaSettings(
@@ -139,6 +153,7 @@ def media_settings_from_env(env: Mapping[str, str]) -> MediaSettings:
         turn_username=env.get("KOKOUS_MEDIA_TURN_USERNAME") or None,
         turn_password=env.get("KOKOUS_MEDIA_TURN_PASSWORD") or None,
         lost_after_seconds=_seconds(env, "KOKOUS_MEDIA_LOST_AFTER", DEFAULT_MEDIA_LOST_AFTER_SECONDS),
+        max_public_viewers=_count(env, "KOKOUS_MEDIA_MAX_PUBLIC", DEFAULT_MAX_PUBLIC_VIEWERS),
     )
 
 

@@ -28,7 +28,7 @@ from audit.models import AuditAction, AuditEntry, names_of
 from core.clock import Clock, rfc3339
 from core.config import MediaSettings
 from core.db import Database
-from core.errors import Conflict, Forbidden, KokousError, NotAuthenticated, NotFound
+from core.errors import Conflict, Forbidden, KokousError, NotAuthenticated, NotFound, RateLimited
 from core.text import translatable
 from media import Hub, PresenceEvent, Role, Room
 from meetings.access import Viewer, access_meeting_and_body
@@ -85,6 +85,11 @@ NOT_PUBLIC = translatable(
 CLOSED_NOW = translatable("A closed item is being handled: the public stream resumes after it.")
 BAD_OFFER = translatable("Your browser's connection offer could not be used. Reload the page and try again.")
 NOT_AN_OFFER = translatable("This is not a WebRTC session description.")
+PUBLIC_FULL = translatable(
+    "The meeting's public stream has as many viewers as it can take. Try again in a minute, or follow the "
+    "meeting's page without sound and picture."
+)
+FULL_RETRY_SECONDS = 60
 NOT_JOINED = translatable(
     "You have not joined the meeting's sound and picture: join first, then turn the camera or microphone on."
 )
@@ -288,7 +293,12 @@ class MediaBridge:
         is in the waiting room before their first packet."""
         if not offer_sdp.startswith("v=0") or "\nm=" not in offer_sdp:  # a session with no media is none
             raise KokousError(NOT_AN_OFFER)
-        room = self.hub.room(str(admission.meeting_id))
+        room_id = str(admission.meeting_id)
+        if admission.role is Role.PUBLIC:
+            peers = self.hub.room(room_id).peers if room_id in self.hub.rooms() else {}
+            if sum(peer.startswith(PUBLIC_PEER) for peer in peers) >= self.settings.max_public_viewers:
+                raise RateLimited(PUBLIC_FULL, retry_after=FULL_RETRY_SECONDS)
+        room = self.hub.room(room_id)
         on_presence = None
         if admission.role is Role.PARTICIPANT:
             on_presence = self._presence_of(admission.meeting_id, int(admission.peer_id))

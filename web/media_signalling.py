@@ -15,10 +15,12 @@ from litestar.connection import ASGIConnection
 
 from audit.actions import record
 from audit.models import AuditAction
+from auth.failures import Failure, record_failure
 from auth.queries import Principal
+from auth.ratelimit import Limiter
 from core.clock import LOCAL
 from core.db import Database
-from core.errors import Forbidden, KokousError, NotAuthenticated, NotFound
+from core.errors import Forbidden, KokousError, NotAuthenticated, NotFound, RateLimited
 from core.text import translatable
 from media import Role
 from meetings.access import viewer_for
@@ -35,7 +37,7 @@ from web.media_bridge import (
     bridge_of,
 )
 from web.realtime.hub import dumps
-from web.security import LANG_COOKIE, record_denial
+from web.security import LANG_COOKIE, client_address, record_denial
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ NOT_AN_OFFER = translatable("The offer is not valid: {problem}")
 FAILED = translatable("Something went wrong on our side.")
 NOT_SENDING = translatable("Only those taking part in the meeting send sound and picture.")
 DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
+TOO_MANY_OFFERS = translatable("Too many attempts to connect sound and picture: try again in {seconds} s.")
+OFFER_WINDOW_SECONDS = 60
 
 
 class MediaOffer(msgspec.Struct, forbid_unknown_fields=True):
@@ -95,6 +99,25 @@ def unchanged(before: Sending | None) -> dict[str, Any]:
     return {"unchanged": before.unchanged} if before is not None and before.unchanged else {}
 
 
+async def limit_offers(
+    db: Database, bridge: MediaBridge, principal: Principal | None, meeting_id: int, address: str
+) -> None:
+    """At most `offers_per_minute` offers and renegotiations a minute per person (the public: per address)
+    in a meeting, each a connection the hub sets up: beyond it 429, audited as media.rate_limited (summarised
+    when it repeats, auth.failures)."""
+    who = f"user:{principal.user_id}" if principal is not None else f"address:{address}"
+    limiter: Limiter = db.services["auth"].limiter
+    hit = await limiter.hit(f"media-offers:{meeting_id}:{who}", window=OFFER_WINDOW_SECONDS)
+    if hit.over(bridge.settings.offers_per_minute):
+        actor = principal.actor if principal is not None else "anonymous"
+        reason = f"over {bridge.settings.offers_per_minute} media offers a minute"
+        failure = Failure(
+            AuditAction.MEDIA_RATE_LIMITED, "media-offers", actor, f"meeting:{meeting_id}", reason, address
+        )
+        await record_failure(db, failure)
+        raise RateLimited(TOO_MANY_OFFERS, retry_after=hit.retry_after, seconds=hit.retry_after)
+
+
 async def join_media(
     db: Database,
     bridge: MediaBridge,
@@ -103,10 +126,12 @@ async def join_media(
     offer_sdp: str,
     *,
     today: date,
+    address: str,
 ) -> Joined:
     """Admit the viewer (refusals raise the domain's errors), connect them with no transaction open while the
     hub answers, and audit a participant's join (media.joined, with what they send; the public is not
-    audited)."""
+    audited). `address` is the client's, for the rate of offers."""
+    await limit_offers(db, bridge, principal, meeting_id, address)
     async with db.read(bounded=True) as session:
         admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
     answer = await bridge.join(admission, offer_sdp)
@@ -124,10 +149,12 @@ async def renegotiate_media(
     offer_sdp: str,
     *,
     today: date,
+    address: str,
 ) -> Joined:
     """A participant's new offer on the connection they made (a camera or microphone turned on or off):
     admitted as an offer is, for those taking part only (the public sends nothing), and refused (409) to
     someone not joined. Audit: media.renegotiated when what they send changes (`noted`)."""
+    await limit_offers(db, bridge, principal, meeting_id, address)
     async with db.read(bounded=True) as session:
         admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
     if principal is None:
@@ -186,7 +213,9 @@ async def offer_over_socket(
         if bridge is None:
             raise NotFound(NOT_IN_USE)
         today = db.clock().astimezone(LOCAL).date()
-        joined = await exchange(db, bridge, principal, meeting_id, offer.sdp, today=today)
+        joined = await exchange(
+            db, bridge, principal, meeting_id, offer.sdp, today=today, address=client_address(socket)
+        )
     except KokousError as refused:
         if isinstance(refused, NotFound | Forbidden | NotAuthenticated):
             await record_denial(socket, f"{named}: {refused.message}", kind="media")

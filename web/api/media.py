@@ -36,7 +36,7 @@ from web.media_bridge import (
     plan,
 )
 from web.media_signalling import audit_media, join_media, renegotiate_media, unchanged
-from web.security import BOUNDED_READS, app_context
+from web.security import BOUNDED_READS, app_context, client_address
 from web.viewer import current_viewer, local_today
 
 PeerId = Annotated[str, msgspec.Meta(max_length=64)]
@@ -169,6 +169,7 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
         meeting_id,
         data.sdp,
         today=local_today(request),
+        address=client_address(request),
     )
     return AnswerOut("answer", joined.sdp, joined.peer, joined.role)
 
@@ -190,6 +191,7 @@ async def media_renegotiate(request: Req, meeting_id: FromPath[int], data: JSONB
         meeting_id,
         data.sdp,
         today=local_today(request),
+        address=client_address(request),
     )
     return AnswerOut("answer", renegotiated.sdp, renegotiated.peer, renegotiated.role)
 

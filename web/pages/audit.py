@@ -113,6 +113,7 @@ ACTION_LABELS: dict[str, str] = {
     AuditAction.MAIL_PURGED: translatable("Old e-mail deleted"),
     AuditAction.MEDIA_JOINED: translatable("Joined with sound and picture"),
     AuditAction.MEDIA_RENEGOTIATED: translatable("Turned the camera or microphone on or off"),
+    AuditAction.MEDIA_RATE_LIMITED: translatable("Too many sound and picture connection attempts"),
     AuditAction.MEDIA_LEFT: translatable("Left sound and picture"),
     AuditAction.MEDIA_LOST: translatable("Sound and picture connection lost"),
     AuditAction.MEDIA_ATTESTED: translatable("Confirmed that no outsider sees or hears a closed item"),

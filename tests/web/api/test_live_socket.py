@@ -30,7 +30,7 @@ from tests.factories import PASSWORD, add_member, audit_entries, make_body, make
 from tests.meetings.live.world import SECRET_TITLE, Board, hold, item_of, make_board, meeting_of
 from web.api import live_socket as live_ws
 from web.context import AppContext
-from web.media_bridge import NOT_JOINED, NOT_PUBLIC, MediaBridge
+from web.media_bridge import NOT_JOINED, NOT_PUBLIC, PUBLIC_FULL, MediaBridge
 from web.realtime.fanout import LiveFanOut
 from web.realtime.hub import Connection, Limits, Outgoing
 
@@ -618,3 +618,65 @@ def test_messages_from_redis_reach_the_hub_unless_they_are_this_process_s_own(
     fanout._received(b"{not json")
     assert [getattr(h, "version", None) for h in heard] == [9, None]
     assert "malformed" in caplog.text
+
+
+def test_offers_are_bounded_per_person_and_minute_over_both_paths(live: Live) -> None:
+    """Each offer is a connection the hub sets up: beyond `offers_per_minute` a person's offers and
+    renegotiations in a meeting get 429 with when to retry, over HTTP and the WebSocket alike, audited as
+    media.rate_limited (summarised when it repeats)."""
+
+    async def start() -> MediaBridge:
+        return MediaBridge(live.context.db, replace(MediaSettings(), enabled=True, offers_per_minute=3))
+
+    live.app.state.media = bridge = live.portal.call(start)
+    try:
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"  # no media: refused after the count, by the hub
+        url = f"/api/meetings/{live.board.meeting_id}/media"
+        headers = {"authorization": f"Bearer {live.token('m2')}", "accept-language": "en"}
+        statuses = [
+            live.client.post(f"{url}/{path}", json={"sdp": sdp}, headers=headers).status_code
+            for path in ("offer", "renegotiate", "offer")
+        ]
+        assert 429 not in statuses
+        over = live.client.post(f"{url}/renegotiate", json={"sdp": sdp}, headers=headers)
+        assert over.status_code == 429
+        assert 0 < int(over.headers["retry-after"]) <= 60
+        assert over.json()["error"].startswith("Too many attempts to connect sound and picture")
+        with live.connect(as_user="m2", **{"accept-language": "en"}) as socket:
+            assert receive(socket)["kind"] == "snapshot"
+            socket.send_text(json.dumps({"kind": "media.offer", "sdp": sdp, "id": 7}))
+            assert receive(socket)["status"] == 429
+        # Another member has their own count.
+        other = {"authorization": f"Bearer {live.token('m3')}", "accept-language": "en"}
+        assert live.client.post(f"{url}/offer", json={"sdp": sdp}, headers=other).status_code != 429
+
+        entries = live.portal.call(audit_entries, live.context, "media.rate_limited")
+        assert len(entries) == 2
+        assert all(e.subject == f"meeting:{live.board.meeting_id}" for e in entries)
+        assert {e.actor for e in entries} == {live.board.actor(live.board.people["m2"])}
+    finally:
+        live.portal.call(bridge.close)
+        live.app.state.media = None
+
+
+def test_the_public_stream_takes_at_most_its_viewers(live: Live) -> None:
+    """KOKOUS_MEDIA_MAX_PUBLIC: past it a public viewer is told the stream is full (429, retry in a minute)
+    before the hub makes a connection; members taking part are not counted."""
+
+    async def start() -> MediaBridge:
+        return MediaBridge(live.context.db, replace(MediaSettings(), enabled=True, max_public_viewers=0))
+
+    live.app.state.media = bridge = live.portal.call(start)
+    try:
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        full = live.client.post(
+            f"/api/meetings/{live.board.meeting_id}/media/offer",
+            json={"sdp": sdp},
+            headers={"accept-language": "en"},
+        )
+        assert (full.status_code, full.headers["retry-after"]) == (429, "60")
+        assert full.json()["error"] == PUBLIC_FULL
+        assert not live.portal.call(bridge.hub.rooms)
+    finally:
+        live.portal.call(bridge.close)
+        live.app.state.media = None
