@@ -32,14 +32,23 @@ def test_media_settings_follow_the_variables() -> None:
             "KOKOUS_MEDIA_TURN_USERNAME": "kokous",
             "KOKOUS_MEDIA_TURN_PASSWORD": "salasana",
             "KOKOUS_MEDIA_LOST_AFTER": "2.5",
+            "KOKOUS_MEDIA_MAX_PUBLIC": "250",
         }
     ).media
     assert media.ice_servers == ("stun:stun.kunta.fi:3478", "turn:turn.kunta.fi:3478?transport=udp")
     assert (media.turn_username, media.turn_password) == ("kokous", "salasana")
     assert media.lost_after_seconds == 2.5
+    assert media.max_public_viewers == 250
+    assert settings_from_env({}).media.max_public_viewers == 100
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "ten", "nan", "inf"])
 def test_media_loss_time_must_be_a_positive_number(value: str) -> None:
     with pytest.raises(ValueError, match="KOKOUS_MEDIA_LOST_AFTER"):
         settings_from_env({"KOKOUS_MEDIA_LOST_AFTER": value})
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many", "1.5", "100001"])
+def test_the_public_viewers_are_a_whole_number_within_bounds(value: str) -> None:
+    with pytest.raises(ValueError, match="KOKOUS_MEDIA_MAX_PUBLIC"):
+        settings_from_env({"KOKOUS_MEDIA_MAX_PUBLIC": value})
