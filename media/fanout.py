@@ -56,6 +56,8 @@ class Encoded:
 
 
 def _stamp() -> tuple[int, bytes]:
+    """The wire's own time (NTP) for the sender reports and abs-send-time, read as aiortc's sender reads it:
+    a timestamp for the receiving browser, never a date the service decides anything by (core.clock)."""
     ntp = current_ntp_time()
     return ntp, ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
 
