@@ -819,6 +819,12 @@ async def test_a_member_who_joined_with_sound_only_turns_the_camera_on_and_is_se
     try:
         for member, person in ((chair, chair_id), (speaker, m2), (listener, m3)):
             await service.join(member, headers[person])
+
+        async def arrived() -> bool:  # their first media records them present, as the others' tests wait for
+            present, _, remote = await service.seating()
+            return {chair_id, m2, m3} <= present and {chair_id, m2, m3} <= set(remote)
+
+        await until(arrived)
         async with service.context.db.write() as session:
             meeting, agenda_item = await meeting_of(session, board), await item_of(session, board.items[0])
             await do_take_up_item(session, meeting=meeting, item=agenda_item, actor=board.actor(chair_id))
