@@ -5,6 +5,7 @@ tests/web/test_media_recording.py."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -325,6 +326,7 @@ async def test_the_public_gets_a_public_items_recording_once_the_minutes_are_pub
     assert closed_name not in page.text
     agenda = await client.get(f"/meetings/{meeting_id}")
     assert f'href="/meetings/{meeting_id}/recordings/public"' in agenda.text
+    assert re.search(r"<dd>\s*(Closed|Päättynyt)", agenda.text)  # the held meeting's status, in words
     secretary = await api_login(client, "sihteeri", secret=p.secrets["sihteeri"], clock=clock)  # days on
     recorder = (await client.get(f"/api/meetings/{meeting_id}/recordings", headers=secretary)).json()
     assert recorder["public"] == [public_name]
