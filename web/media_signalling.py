@@ -6,6 +6,7 @@ both admit the viewer here, let the hub answer and audit it (docs/media.md)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -118,6 +119,21 @@ async def limit_offers(
         raise RateLimited(TOO_MANY_OFFERS, retry_after=hit.retry_after, seconds=hit.retry_after)
 
 
+async def _admitted(
+    db: Database,
+    bridge: MediaBridge,
+    principal: Principal | None,
+    meeting_id: int,
+    *,
+    today: date,
+    address: str,
+) -> Admission:
+    """Counted against the rate of offers, then admitted (or refused) as the viewer they are today."""
+    await limit_offers(db, bridge, principal, meeting_id, address)
+    async with db.read(bounded=True) as session:
+        return await admit(session, await viewer_for(session, principal, on=today), meeting_id)
+
+
 async def join_media(
     db: Database,
     bridge: MediaBridge,
@@ -131,9 +147,7 @@ async def join_media(
     """Admit the viewer (refusals raise the domain's errors), connect them with no transaction open while the
     hub answers, and audit a participant's join (media.joined, with what they send; the public is not
     audited). `address` is the client's, for the rate of offers."""
-    await limit_offers(db, bridge, principal, meeting_id, address)
-    async with db.read(bounded=True) as session:
-        admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
+    admission = await _admitted(db, bridge, principal, meeting_id, today=today, address=address)
     answer = await bridge.join(admission, offer_sdp)
     if admission.role is Role.PARTICIPANT and principal is not None:
         data = noted(bridge, admission, offer_sdp, joined=True)
@@ -154,9 +168,7 @@ async def renegotiate_media(
     """A participant's new offer on the connection they made (a camera or microphone turned on or off):
     admitted as an offer is, for those taking part only (the public sends nothing), and refused (409) to
     someone not joined. Audit: media.renegotiated when what they send changes (`noted`)."""
-    await limit_offers(db, bridge, principal, meeting_id, address)
-    async with db.read(bounded=True) as session:
-        admission = await admit(session, await viewer_for(session, principal, on=today), meeting_id)
+    admission = await _admitted(db, bridge, principal, meeting_id, today=today, address=address)
     if principal is None:
         raise NotAuthenticated(SIGN_IN)
     if admission.role is not Role.PARTICIPANT:
@@ -185,6 +197,9 @@ async def audit_media(
             data={"person": f"user:{admission.peer_id}", "role": str(admission.role)} | (data or {}),
         )
 
+
+# What both paths call: the offer (joining) and the renegotiation, with the same arguments.
+Exchange = Callable[..., Awaitable[Joined]]
 
 EXCHANGES = {
     "media.offer": (join_media, "media offer"),

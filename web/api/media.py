@@ -35,7 +35,7 @@ from web.media_bridge import (
     participant_peer,
     plan,
 )
-from web.media_signalling import audit_media, join_media, renegotiate_media, unchanged
+from web.media_signalling import Exchange, audit_media, join_media, renegotiate_media, unchanged
 from web.security import BOUNDED_READS, app_context, client_address
 from web.viewer import current_viewer, local_today
 
@@ -157,21 +157,7 @@ async def media_offer(request: Req, meeting_id: FromPath[int], data: JSONBody[Of
     chair and the secretary send and receive; the public receives public items of a public meeting
     (R-EMEET-5). No transaction is open while the hub answers. The meeting's WebSocket carries the same
     exchange (`media.offer`, web/api/live_socket.py)."""
-    bridge = _bridge(request)
-    if data.type != "offer":
-        raise KokousError(ONLY_OFFER)
-    principal = request.scope.get("user")
-    db = app_context(request).db
-    joined = await join_media(
-        db,
-        bridge,
-        principal if isinstance(principal, Principal) else None,
-        meeting_id,
-        data.sdp,
-        today=local_today(request),
-        address=client_address(request),
-    )
-    return AnswerOut("answer", joined.sdp, joined.peer, joined.role)
+    return await _exchange(request, meeting_id, data, join_media)
 
 
 @post("/meetings/{meeting_id:int}/media/renegotiate", status_code=200)
@@ -180,11 +166,16 @@ async def media_renegotiate(request: Req, meeting_id: FromPath[int], data: JSONB
     or off: the same bounds and admission as the offer, for those taking part only, and 409 for someone not
     joined. Audit: media.renegotiated when what they send changes. The meeting's WebSocket carries the same
     exchange (`media.renegotiate`)."""
+    return await _exchange(request, meeting_id, data, renegotiate_media)
+
+
+async def _exchange(request: Req, meeting_id: int, data: OfferIn, exchange: Exchange) -> AnswerOut:
+    """An offer or a renegotiation over HTTP, answered as web.media_signalling answers it."""
     bridge = _bridge(request)
     if data.type != "offer":
         raise KokousError(ONLY_OFFER)
     principal = request.scope.get("user")
-    renegotiated = await renegotiate_media(
+    done = await exchange(
         app_context(request).db,
         bridge,
         principal if isinstance(principal, Principal) else None,
@@ -193,7 +184,7 @@ async def media_renegotiate(request: Req, meeting_id: FromPath[int], data: JSONB
         today=local_today(request),
         address=client_address(request),
     )
-    return AnswerOut("answer", renegotiated.sdp, renegotiated.peer, renegotiated.role)
+    return AnswerOut("answer", done.sdp, done.peer, done.role)
 
 
 @post("/meetings/{meeting_id:int}/media/leave", status_code=200)
