@@ -232,7 +232,6 @@ class RtpLink:
             raise RuntimeError("aiortc's RTCRtpSender has other fields: media/hooks.py needs updating")
         if codec.payloadType is None:
             raise RuntimeError("aiortc started a sender without a payload type: update media/hooks.py")
-        self.codec = codec.mimeType.lower()
         self.payload_type: int = codec.payloadType
         self.rtx_payload_type: int | None = getattr(sender, "_RTCRtpSender__rtx_payload_type", None)
         self.ssrc: int = sender._ssrc
